@@ -1,0 +1,171 @@
+using System.Numerics;
+using Flows.Neural;
+
+namespace Flows.Autodiff;
+
+/// <summary>
+/// A reverse-mode tape over batched operations, and the arena their nodes live in.
+/// </summary>
+/// <remarks>
+/// <para>Operations (the extension methods of <see cref="TapeOps"/>) allocate their outputs from the tape and, when
+/// <see cref="IsRecording"/> is true, record a <see cref="TapeEntry{T}"/>; <see cref="Backward"/> replays the entries in
+/// reverse, accumulating gradients. With recording off the same operations compute values only: that is the
+/// evaluation path, with no second implementation.</para>
+/// <para><see cref="Reset"/> rewinds the arena: the n-th allocation after a reset reuses the n-th node's buffers, so a
+/// step that repeats its shapes allocates nothing. A tape is not thread-safe.</para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly List<Node<T>> _nodes = [];
+    private int _nodeCount;
+    private TapeEntry<T>[] _entries = new TapeEntry<T>[64];
+    private int _entryCount;
+
+    /// <summary>Creates a tape.</summary>
+    /// <param name="isRecording">Whether operations record themselves for <see cref="Backward"/>.</param>
+    public Tape(bool isRecording = true) => IsRecording = isRecording;
+
+    /// <summary>Whether operations record themselves for <see cref="Backward"/>. Set it only between resets.</summary>
+    public bool IsRecording { get; set; }
+
+    /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>
+    public int EntryCount => _entryCount;
+
+    /// <summary>Rewinds the arena and forgets the recorded operations; node buffers are kept for reuse.</summary>
+    public void Reset()
+    {
+        Array.Clear(_entries, 0, _entryCount);
+        _entryCount = 0;
+        _nodeCount = 0;
+    }
+
+    /// <summary>Hands out a node of the given shape whose values are unspecified and must be written by the caller.</summary>
+    /// <param name="rows">Rows. Range: ≥ 0.</param>
+    /// <param name="columns">Columns. Range: ≥ 0.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A negative dimension.</exception>
+    public Node<T> Allocate(int rows, int columns)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        Node<T> node;
+        if (_nodeCount < _nodes.Count)
+        {
+            node = _nodes[_nodeCount];
+            node.Reuse(rows, columns);
+        }
+        else
+        {
+            node = new Node<T>(new T[Math.Max(1, rows * columns)], null, rows, columns, isParameter: false);
+            _nodes.Add(node);
+        }
+
+        _nodeCount++;
+        return node;
+    }
+
+    /// <summary>A constant node holding a copy of <paramref name="values"/>; no gradient flows into it.</summary>
+    /// <param name="values">rows × columns values, row-major.</param>
+    /// <param name="rows">Rows.</param>
+    /// <param name="columns">Columns.</param>
+    /// <exception cref="ArgumentException"><paramref name="values"/> does not hold rows × columns values.</exception>
+    public Node<T> Constant(ReadOnlySpan<T> values, int rows, int columns)
+    {
+        if (values.Length != rows * columns)
+        {
+            throw new ArgumentException($"values has {values.Length} elements, expected {rows} × {columns} = {rows * columns}.", nameof(values));
+        }
+
+        Node<T> node = Allocate(rows, columns);
+        values.CopyTo(node.Values);
+        return node;
+    }
+
+    /// <summary>Puts a parameter on the tape: the returned node shares its values and accumulates into its gradients.</summary>
+    /// <param name="parameter">The parameter.</param>
+    public Node<T> Use(Parameter<T> parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        return parameter.Node;
+    }
+
+    /// <summary>
+    /// Back-propagates from a 1 × 1 <paramref name="loss"/>: seeds its gradient with 1 and replays the recorded
+    /// operations in reverse. Intermediate gradients are zeroed first; parameter gradients accumulate (zero them with
+    /// <see cref="Parameter{T}.ZeroGradients"/> between steps).
+    /// </summary>
+    /// <param name="loss">A 1 × 1 node computed on this tape.</param>
+    /// <exception cref="InvalidOperationException">The tape is not recording, or the loss does not depend on any parameter.</exception>
+    /// <exception cref="ArgumentException"><paramref name="loss"/> is not 1 × 1.</exception>
+    public void Backward(Node<T> loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        if (!IsRecording)
+        {
+            throw new InvalidOperationException("Backward needs a recording tape; this tape was created with isRecording: false.");
+        }
+
+        if (loss.Length != 1)
+        {
+            throw new ArgumentException($"The loss must be 1 × 1, but is {loss.Rows} × {loss.Columns}.", nameof(loss));
+        }
+
+        if (!loss.RequiresGradient)
+        {
+            throw new InvalidOperationException("The loss does not depend on any parameter, so there is nothing to differentiate.");
+        }
+
+        for (int i = 0; i < _nodeCount; i++)
+        {
+            Node<T> node = _nodes[i];
+            if (node.RequiresGradient)
+            {
+                node.Gradients.Clear();
+            }
+        }
+
+        loss.Gradients[0] += T.One;
+        for (int i = _entryCount - 1; i >= 0; i--)
+        {
+            ref readonly TapeEntry<T> entry = ref _entries[i];
+            entry.Rule(in entry);
+        }
+    }
+
+    /// <summary>
+    /// Records an operation if the tape is recording and any input requires a gradient; marks the outputs accordingly.
+    /// </summary>
+    internal void Record(Backward<T> rule, Node<T> output, Node<T> input0, Node<T>? input1 = null, Node<T>? input2 = null,
+        Node<T>? output1 = null, Node<T>? saved = null, T scalar = default, int flag = 0, int[]? indices = null)
+    {
+        if (!IsRecording)
+        {
+            return;
+        }
+
+        bool requires = input0.RequiresGradient || (input1?.RequiresGradient ?? false) || (input2?.RequiresGradient ?? false);
+        if (!requires)
+        {
+            return;
+        }
+
+        MarkRequiresGradient(output);
+        if (output1 is not null)
+        {
+            MarkRequiresGradient(output1);
+        }
+
+        if (_entryCount == _entries.Length)
+        {
+            Array.Resize(ref _entries, _entries.Length * 2);
+        }
+
+        _entries[_entryCount++] = new TapeEntry<T>(rule, output, output1, input0, input1, input2, saved, scalar, flag, indices);
+    }
+
+    private static void MarkRequiresGradient(Node<T> node)
+    {
+        node.RequiresGradient = true;
+        node.EnsureGradientBuffer();
+    }
+}

@@ -1,0 +1,60 @@
+using System.Numerics;
+
+namespace Flows.Autodiff;
+
+/// <summary>The backward rule of one recorded operation: reads output gradients and accumulates input gradients.</summary>
+/// <typeparam name="T">The element type.</typeparam>
+/// <param name="entry">What the operation recorded.</param>
+public delegate void Backward<T>(in TapeEntry<T> entry) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>
+/// One recorded operation: its cached backward rule, up to three inputs, up to two outputs and any saved scratch.
+/// </summary>
+/// <typeparam name="T">The element type.</typeparam>
+public readonly struct TapeEntry<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    internal TapeEntry(Backward<T> rule, Node<T> output, Node<T>? output1, Node<T> input0, Node<T>? input1, Node<T>? input2,
+        Node<T>? saved, T scalar, int flag, int[]? indices)
+    {
+        Rule = rule;
+        Output = output;
+        Output1 = output1;
+        Input0 = input0;
+        Input1 = input1;
+        Input2 = input2;
+        Saved = saved;
+        Scalar = scalar;
+        Flag = flag;
+        Indices = indices;
+    }
+
+    /// <summary>The backward rule.</summary>
+    public Backward<T> Rule { get; }
+
+    /// <summary>The (first) output.</summary>
+    public Node<T> Output { get; }
+
+    /// <summary>The second output of a fused operation (for example a log-determinant), or null.</summary>
+    public Node<T>? Output1 { get; }
+
+    /// <summary>The first input.</summary>
+    public Node<T> Input0 { get; }
+
+    /// <summary>The second input, or null.</summary>
+    public Node<T>? Input1 { get; }
+
+    /// <summary>The third input, or null.</summary>
+    public Node<T>? Input2 { get; }
+
+    /// <summary>Scratch saved by the forward pass for the backward pass, or null.</summary>
+    public Node<T>? Saved { get; }
+
+    /// <summary>A scalar the operation needs in its backward pass.</summary>
+    public T Scalar { get; }
+
+    /// <summary>A flag or count the operation needs in its backward pass (a flag or a count).</summary>
+    public int Flag { get; }
+
+    /// <summary>Indices the operation needs in its backward pass (a permutation), or null.</summary>
+    public int[]? Indices { get; }
+}

@@ -1,0 +1,84 @@
+using System.Numerics;
+using Flows.Autodiff;
+using Flows.Neural;
+
+namespace Flows.Bijectors;
+
+/// <summary>
+/// The composition of bijectors, applied in the order given: <c>Chain(b₁, …, b_K).Forward(z) = b_K(… b₁(z))</c>, so
+/// b₁ sits next to the base distribution and b_K next to the data (the order of zuko and Pyro; TFP's Chain lists
+/// them the other way round).
+/// </summary>
+/// <remarks>log-determinants add up; <see cref="Bijector{T}.Inverse"/> runs the parts in reverse order.</remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Chain<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly IBijector<T>[] _parts;
+
+    /// <summary>Composes <paramref name="parts"/>, the first next to the base distribution.</summary>
+    /// <param name="parts">At least one bijector, all of one dimension and one context dimension.</param>
+    /// <exception cref="ArgumentException">No parts, or parts whose dimensions differ.</exception>
+    public Chain(params IReadOnlyList<IBijector<T>> parts) : base(FirstDimension(parts), parts[0].ContextDimension)
+    {
+        for (int i = 0; i < parts.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(parts[i], $"{nameof(parts)}[{i}]");
+            if (parts[i].Dimension != Dimension || parts[i].ContextDimension != ContextDimension)
+            {
+                throw new ArgumentException(
+                    $"parts[{i}] ({parts[i]}) has Dimension {parts[i].Dimension} and ContextDimension {parts[i].ContextDimension}; parts[0] has {Dimension} and {ContextDimension}.",
+                    nameof(parts));
+            }
+        }
+
+        _parts = [.. parts];
+        Parameters = [.. _parts.SelectMany(p => p.Parameters)];
+    }
+
+    /// <summary>The parts, the first next to the base distribution.</summary>
+    public IReadOnlyList<IBijector<T>> Parts => _parts;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Chain({string.Join(", ", _parts.Select(p => p.ToString()))})";
+
+    /// <inheritdoc/>
+    protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
+    {
+        (Node<T> output, Node<T> logDet) = _parts[0].Forward(tape, z, context);
+        for (int i = 1; i < _parts.Length; i++)
+        {
+            (output, Node<T> partLogDet) = _parts[i].Forward(tape, output, context);
+            logDet = tape.Add(logDet, partLogDet);
+        }
+
+        return (output, logDet);
+    }
+
+    /// <inheritdoc/>
+    protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
+    {
+        (Node<T> output, Node<T> logDet) = _parts[^1].Inverse(tape, x, context);
+        for (int i = _parts.Length - 2; i >= 0; i--)
+        {
+            (output, Node<T> partLogDet) = _parts[i].Inverse(tape, output, context);
+            logDet = tape.Add(logDet, partLogDet);
+        }
+
+        return (output, logDet);
+    }
+
+    private static int FirstDimension(IReadOnlyList<IBijector<T>> parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        if (parts.Count == 0)
+        {
+            throw new ArgumentException("A chain needs at least one bijector.", nameof(parts));
+        }
+
+        ArgumentNullException.ThrowIfNull(parts[0], "parts[0]");
+        return parts[0].Dimension;
+    }
+}

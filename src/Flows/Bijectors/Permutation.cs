@@ -1,0 +1,93 @@
+using System.Numerics;
+using Flows.Autodiff;
+using Flows.Neural;
+
+namespace Flows.Bijectors;
+
+/// <summary>A fixed reordering of features: <c>x[:, j] = z[:, order[j]]</c>.</summary>
+/// <remarks>log|det J| = 0 exactly. Not trainable. Used between autoregressive or coupling layers so that every
+/// feature gets to condition every other.</remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Permutation<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int[] _order;
+    private readonly int[] _inverseOrder;
+
+    /// <summary>Creates the permutation <c>x[:, j] = z[:, order[j]]</c>.</summary>
+    /// <param name="order">A permutation of 0..d−1; copied.</param>
+    /// <exception cref="ArgumentException"><paramref name="order"/> is empty or not a permutation.</exception>
+    public Permutation(IReadOnlyList<int> order) : base(CheckedLength(order))
+    {
+        _order = [.. order];
+        _inverseOrder = new int[_order.Length];
+        Array.Fill(_inverseOrder, -1);
+        for (int j = 0; j < _order.Length; j++)
+        {
+            int source = _order[j];
+            if ((uint)source >= (uint)_order.Length || _inverseOrder[source] != -1)
+            {
+                throw new ArgumentException(
+                    $"order[{j}] = {source} makes order not a permutation of 0..{_order.Length - 1} (out of range or repeated).", nameof(order));
+            }
+
+            _inverseOrder[source] = j;
+        }
+    }
+
+    /// <summary>The order, <c>x[:, j] = z[:, Order[j]]</c>.</summary>
+    public IReadOnlyList<int> Order => _order;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter<T>> Parameters => [];
+
+    /// <summary>The reversal d−1, …, 1, 0.</summary>
+    /// <param name="dimension">Features per row. Range: &gt; 0.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
+    public static Permutation<T> Reverse(int dimension)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        return new Permutation<T>([.. Enumerable.Range(0, dimension).Reverse()]);
+    }
+
+    /// <summary>A uniformly random permutation drawn from <paramref name="random"/>.</summary>
+    /// <param name="dimension">Features per row. Range: &gt; 0.</param>
+    /// <param name="random">The source of randomness.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
+    public static Permutation<T> Random(int dimension, Random random)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        ArgumentNullException.ThrowIfNull(random);
+        int[] order = [.. Enumerable.Range(0, dimension)];
+        random.Shuffle(order);
+        return new Permutation<T>(order);
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Permutation(order: [{string.Join(", ", _order)}])";
+
+    /// <inheritdoc/>
+    protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
+        => (tape.PermuteColumns(z, _order), ZeroLogDet(tape, z.Rows));
+
+    /// <inheritdoc/>
+    protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
+        => (tape.PermuteColumns(x, _inverseOrder), ZeroLogDet(tape, x.Rows));
+
+    private static Node<T> ZeroLogDet(Tape<T> tape, int rows)
+    {
+        Node<T> logDet = tape.Allocate(rows, 1);
+        logDet.Values.Clear();
+        return logDet;
+    }
+
+    private static int CheckedLength(IReadOnlyList<int> order)
+    {
+        ArgumentNullException.ThrowIfNull(order);
+        if (order.Count == 0)
+        {
+            throw new ArgumentException("order is empty; a permutation needs at least one feature.", nameof(order));
+        }
+
+        return order.Count;
+    }
+}

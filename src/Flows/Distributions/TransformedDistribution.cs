@@ -1,0 +1,243 @@
+using System.Numerics;
+using Flows.Autodiff;
+using Flows.Bijectors;
+using Flows.Neural;
+using Flows.Numerics;
+
+namespace Flows.Distributions;
+
+/// <summary>
+/// A normalizing flow: a base distribution pushed through a bijector, X = T(Z) with Z ~ base.
+/// </summary>
+/// <remarks>
+/// <para>log p(x) = log p_Z(T⁻¹(x)) + log|det J_T⁻¹(x)|: density evaluation runs the bijector's inverse, sampling its
+/// forward. For a conditional flow every call takes a context row per sample.</para>
+/// <para>The array-level members (<see cref="DensityLn(T[,], T[,])"/>, <see cref="Sample(int, Random, T[,])"/>, …)
+/// check their inputs once, evaluate in chunks on an internal tape with recording off, and are safe to call from
+/// several threads (calls are serialized). The tape-level members are for training and custom losses.</para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int ChunkRows = 4096;
+    private readonly Tape<T> _evaluationTape = new(isRecording: false);
+    private readonly Lock _evaluationLock = new();
+
+    /// <summary>Creates the flow <c>X = bijector(Z)</c>, Z ~ <paramref name="baseDistribution"/>.</summary>
+    /// <param name="baseDistribution">The base distribution.</param>
+    /// <param name="bijector">The map from base space to data space.</param>
+    /// <exception cref="ArgumentException">The dimensions differ.</exception>
+    public TransformedDistribution(IBaseDistribution<T> baseDistribution, IBijector<T> bijector)
+    {
+        ArgumentNullException.ThrowIfNull(baseDistribution);
+        ArgumentNullException.ThrowIfNull(bijector);
+        if (baseDistribution.Dimension != bijector.Dimension)
+        {
+            throw new ArgumentException(
+                $"The base distribution has Dimension {baseDistribution.Dimension} but the bijector has {bijector.Dimension}.", nameof(bijector));
+        }
+
+        BaseDistribution = baseDistribution;
+        Bijector = bijector;
+        Parameters = [.. baseDistribution.Parameters.Concat(bijector.Parameters).Distinct()];
+    }
+
+    /// <summary>The base distribution.</summary>
+    public IBaseDistribution<T> BaseDistribution { get; }
+
+    /// <summary>The bijector, base space → data space.</summary>
+    public IBijector<T> Bijector { get; }
+
+    /// <summary>Features per sample.</summary>
+    public int Dimension => Bijector.Dimension;
+
+    /// <summary>Context features per sample; 0 for an unconditional flow.</summary>
+    public int ContextDimension => Bijector.ContextDimension;
+
+    /// <summary>Every trainable parameter, of the base distribution and the bijector.</summary>
+    public IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    /// <summary>log p(x) per row on a tape: n × Dimension → n × 1.</summary>
+    /// <param name="tape">The tape.</param>
+    /// <param name="x">n × Dimension data.</param>
+    /// <param name="context">n × ContextDimension, or null when unconditional.</param>
+    public Node<T> DensityLn(Tape<T> tape, Node<T> x, Node<T>? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        (Node<T> z, Node<T> logDet) = Bijector.Inverse(tape, x, context);
+        return tape.Add(BaseDistribution.DensityLn(tape, z), logDet);
+    }
+
+    /// <summary>Draws samples on a tape, differentiable in the parameters.</summary>
+    /// <param name="tape">The tape.</param>
+    /// <param name="count">Samples. Range: ≥ 0; equal to the context's rows when conditional.</param>
+    /// <param name="random">The source of randomness.</param>
+    /// <param name="context">count × ContextDimension, or null when unconditional.</param>
+    public Node<T> Sample(Tape<T> tape, int count, Random random, Node<T>? context = null)
+        => SampleWithDensityLn(tape, count, random, context).X;
+
+    /// <summary>
+    /// Draws samples and their log-density in one forward pass: log p(x) = log p_Z(z) − log|det J_T(z)|.
+    /// This is what variational inference differentiates.
+    /// </summary>
+    /// <param name="tape">The tape.</param>
+    /// <param name="count">Samples. Range: ≥ 0; equal to the context's rows when conditional.</param>
+    /// <param name="random">The source of randomness.</param>
+    /// <param name="context">count × ContextDimension, or null when unconditional.</param>
+    /// <returns>The count × Dimension samples and their count × 1 log-densities.</returns>
+    public (Node<T> X, Node<T> DensityLn) SampleWithDensityLn(Tape<T> tape, int count, Random random, Node<T>? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (context is not null && context.Rows != count)
+        {
+            throw new ArgumentException($"context has {context.Rows} rows but {count} samples were asked for.", nameof(context));
+        }
+
+        Node<T> z = BaseDistribution.Sample(tape, count, random);
+        Node<T> baseDensityLn = BaseDistribution.DensityLn(tape, z);
+        (Node<T> x, Node<T> logDet) = Bijector.Forward(tape, z, context);
+        return (x, tape.Subtract(baseDensityLn, logDet));
+    }
+
+    /// <summary>log p(x) for each row of <paramref name="x"/>, written to <paramref name="destination"/>.</summary>
+    /// <param name="x">n × Dimension values, row-major, all finite.</param>
+    /// <param name="destination">n values.</param>
+    /// <param name="context">n × ContextDimension values, row-major; empty when unconditional.</param>
+    /// <exception cref="ArgumentException">A shape is wrong or <paramref name="x"/> holds a non-finite value.</exception>
+    public void DensityLn(ReadOnlySpan<T> x, Span<T> destination, ReadOnlySpan<T> context = default)
+    {
+        int rows = CheckData(x, context, nameof(x));
+        if (destination.Length != rows)
+        {
+            throw new ArgumentException($"destination has {destination.Length} elements but x has {rows} rows.", nameof(destination));
+        }
+
+        lock (_evaluationLock)
+        {
+            for (int start = 0; start < rows; start += ChunkRows)
+            {
+                int count = Math.Min(ChunkRows, rows - start);
+                _evaluationTape.Reset();
+                Node<T> xNode = _evaluationTape.Constant(x.Slice(start * Dimension, count * Dimension), count, Dimension);
+                Node<T>? contextNode = ContextNode(_evaluationTape, context, start, count);
+                DensityLn(_evaluationTape, xNode, contextNode).Values.CopyTo(destination.Slice(start, count));
+            }
+
+            _evaluationTape.Reset();
+        }
+    }
+
+    /// <summary>log p(x) for each row of <paramref name="x"/>.</summary>
+    /// <param name="x">n × Dimension, all finite.</param>
+    /// <param name="context">n × ContextDimension, or null when unconditional.</param>
+    /// <exception cref="ArgumentException">A shape is wrong or <paramref name="x"/> holds a non-finite value.</exception>
+    public T[] DensityLn(T[,] x, T[,]? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        CheckColumns(x, Dimension, nameof(x));
+        if (context is not null)
+        {
+            CheckColumns(context, ContextDimension, nameof(context));
+        }
+
+        var result = new T[x.GetLength(0)];
+        DensityLn(Batch.AsSpan(x), result, context is null ? default : Batch.AsSpan(context));
+        return result;
+    }
+
+    /// <summary>p(x) for each row of <paramref name="x"/>: <c>exp</c> of <see cref="DensityLn(T[,], T[,])"/>.</summary>
+    /// <param name="x">n × Dimension, all finite.</param>
+    /// <param name="context">n × ContextDimension, or null when unconditional.</param>
+    /// <exception cref="ArgumentException">A shape is wrong or <paramref name="x"/> holds a non-finite value.</exception>
+    public T[] Density(T[,] x, T[,]? context = null)
+    {
+        T[] result = DensityLn(x, context);
+        System.Numerics.Tensors.TensorPrimitives.Exp<T>(result, result);
+        return result;
+    }
+
+    /// <summary>Fills <paramref name="destination"/> with samples, row-major.</summary>
+    /// <param name="destination">n × Dimension values.</param>
+    /// <param name="random">The source of randomness.</param>
+    /// <param name="context">n × ContextDimension values, row-major; empty when unconditional.</param>
+    /// <exception cref="ArgumentException">A shape is wrong.</exception>
+    public void Sample(Span<T> destination, Random random, ReadOnlySpan<T> context = default)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        int rows = Batch.RowCount(destination.Length, Dimension, nameof(destination));
+        CheckContext(context, rows);
+        lock (_evaluationLock)
+        {
+            for (int start = 0; start < rows; start += ChunkRows)
+            {
+                int count = Math.Min(ChunkRows, rows - start);
+                _evaluationTape.Reset();
+                Node<T>? contextNode = ContextNode(_evaluationTape, context, start, count);
+                Sample(_evaluationTape, count, random, contextNode).Values.CopyTo(destination.Slice(start * Dimension, count * Dimension));
+            }
+
+            _evaluationTape.Reset();
+        }
+    }
+
+    /// <summary>Draws <paramref name="count"/> samples.</summary>
+    /// <param name="count">Samples. Range: ≥ 0.</param>
+    /// <param name="random">The source of randomness.</param>
+    /// <param name="context">count × ContextDimension, or null when unconditional.</param>
+    /// <returns>count × Dimension samples.</returns>
+    /// <exception cref="ArgumentException">A shape is wrong.</exception>
+    public T[,] Sample(int count, Random random, T[,]? context = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var result = new T[count, Dimension];
+        Sample(Batch.AsSpan(result), random, context is null ? default : Batch.AsSpan(context));
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"TransformedDistribution({BaseDistribution}, {Bijector})";
+
+    private int CheckData(ReadOnlySpan<T> x, ReadOnlySpan<T> context, string name)
+    {
+        int rows = Batch.RowCount(x.Length, Dimension, name);
+        Batch.CheckFinite(x, Dimension, name, "densities");
+        CheckContext(context, rows);
+        return rows;
+    }
+
+    private void CheckContext(ReadOnlySpan<T> context, int rows)
+    {
+        if (ContextDimension == 0)
+        {
+            if (!context.IsEmpty)
+            {
+                throw new ArgumentException($"context has {context.Length} values but this flow takes no context.", nameof(context));
+            }
+
+            return;
+        }
+
+        if (context.Length != rows * ContextDimension)
+        {
+            throw new ArgumentException(
+                $"context has {context.Length} values; {rows} rows of ContextDimension {ContextDimension} need {rows * ContextDimension}.", nameof(context));
+        }
+
+        Batch.CheckFinite(context, ContextDimension, nameof(context), "conditional flows");
+    }
+
+    private Node<T>? ContextNode(Tape<T> tape, ReadOnlySpan<T> context, int start, int count)
+        => ContextDimension == 0
+            ? null
+            : tape.Constant(context.Slice(start * ContextDimension, count * ContextDimension), count, ContextDimension);
+
+    private static void CheckColumns(T[,] array, int columns, string name)
+    {
+        if (array.GetLength(1) != columns)
+        {
+            throw new ArgumentException($"{name} has {array.GetLength(1)} columns but the flow expects {columns}.", name);
+        }
+    }
+}

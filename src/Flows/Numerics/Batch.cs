@@ -1,0 +1,43 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Flows.Numerics;
+
+/// <summary>Views and checks of row-major batches held in <c>T[,]</c> arrays and spans.</summary>
+internal static class Batch
+{
+    /// <summary>The elements of a 2-D array as one row-major span (a .NET 2-D array is contiguous and row-major).</summary>
+    public static Span<T> AsSpan<T>(T[,] array) where T : unmanaged
+        => array.Length == 0
+            ? []
+            : MemoryMarshal.CreateSpan(ref Unsafe.As<byte, T>(ref MemoryMarshal.GetArrayDataReference(array)), array.Length);
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first non-finite element as <c>name[row, column]</c>.</summary>
+    public static void CheckFinite<T>(ReadOnlySpan<T> values, int columns, string name, string purpose)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]))
+            {
+                ThrowNonFinite(values[i], i / columns, i % columns, name, purpose);
+            }
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="length"/> is a whole number of rows of <paramref name="columns"/> features.</summary>
+    public static int RowCount(int length, int columns, string name)
+    {
+        if (columns == 0 || length % columns != 0)
+        {
+            throw new ArgumentException($"{name} has {length} values, which is not a whole number of rows of {columns} features.", name);
+        }
+
+        return length / columns;
+    }
+
+    private static void ThrowNonFinite<T>(T value, int row, int column, string name, string purpose)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => throw new ArgumentException($"{name}[{row}, {column}] is {value}; {purpose} need finite inputs.", name);
+}

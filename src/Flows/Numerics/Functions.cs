@@ -1,0 +1,68 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Flows.Numerics;
+
+/// <summary>The elementwise functions of the tape, each with its derivative.</summary>
+internal static class Functions
+{
+    /// <summary><c>exp(x)</c>; derivative <c>y</c>.</summary>
+    public readonly struct Exp<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Exp(x, y);
+
+        public static T Derivative(T x, T y) => y;
+    }
+
+    /// <summary><c>log(x)</c>; derivative <c>1/x</c>.</summary>
+    public readonly struct Log<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Log(x, y);
+
+        public static T Derivative(T x, T y) => T.One / x;
+    }
+
+    /// <summary><c>tanh(x)</c>; derivative <c>1 − y²</c>.</summary>
+    public readonly struct Tanh<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Tanh(x, y);
+
+        public static T Derivative(T x, T y) => T.One - (y * y);
+    }
+
+    /// <summary>The logistic sigmoid <c>1/(1 + exp(−x))</c>; derivative <c>y(1 − y)</c>.</summary>
+    public readonly struct Sigmoid<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Map(ReadOnlySpan<T> x, Span<T> y)
+        {
+            for (int i = 0; i < x.Length; i++)
+            {
+                y[i] = Scalar.Sigmoid(x[i]);
+            }
+        }
+
+        public static T Derivative(T x, T y) => y * (T.One - y);
+    }
+
+    /// <summary><c>softplus(x) = log(1 + exp(x))</c>, computed without overflow; derivative <c>sigmoid(x)</c>.</summary>
+    public readonly struct Softplus<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Map(ReadOnlySpan<T> x, Span<T> y)
+        {
+            for (int i = 0; i < x.Length; i++)
+            {
+                y[i] = Scalar.Softplus(x[i]);
+            }
+        }
+
+        public static T Derivative(T x, T y) => Scalar.Sigmoid(x);
+    }
+
+    /// <summary><c>max(x, 0)</c>; derivative 1 for x &gt; 0, else 0.</summary>
+    public readonly struct Relu<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Max(x, T.Zero, y);
+
+        public static T Derivative(T x, T y) => x > T.Zero ? T.One : T.Zero;
+    }
+}

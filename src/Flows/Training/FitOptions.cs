@@ -1,0 +1,48 @@
+namespace Flows.Training;
+
+/// <summary>Settings of maximum-likelihood fitting (<see cref="MaximumLikelihood"/>), with documented defaults.</summary>
+public sealed record FitOptions
+{
+    /// <summary>Passes over the training data at most. Default 100. Range: &gt; 0.</summary>
+    public int Epochs { get; init; } = 100;
+
+    /// <summary>Rows per minibatch. Default 256. Range: &gt; 0.</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>The optimizer's settings. Default: Adam with learning rate 1e-3.</summary>
+    public AdamOptions Optimizer { get; init; } = new();
+
+    /// <summary>Gradients are scaled down together when their global norm exceeds this. Default null: no clipping.</summary>
+    public double? MaxGradientNorm { get; init; }
+
+    /// <summary>Share of the rows held out for validation and early stopping. Default 0.1. Range: [0, 1).</summary>
+    /// <remarks>With 0, early stopping watches the training loss.</remarks>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>Epochs without a better validation loss before stopping. Default 10. Range: &gt; 0.</summary>
+    public int Patience { get; init; } = 10;
+
+    /// <summary>Seed of the validation split and the shuffling: the same seed gives the same fit, bit for bit. Default 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Receives one report per epoch. Default null.</summary>
+    public IProgress<EpochReport>? Progress { get; init; }
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epochs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Patience);
+        ArgumentNullException.ThrowIfNull(Optimizer);
+        Optimizer.Validate();
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must lie in [0, 1).");
+        }
+
+        if (MaxGradientNorm is double norm && !(norm > 0 && double.IsFinite(norm)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), norm, "MaxGradientNorm must be finite and > 0.");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using System.Numerics;
+using System.Text.Json;
+using Flows.Bijectors;
+
+namespace Flows.Persistence;
+
+/// <summary>
+/// The registry of every bijector's saved form. A bijector type missing here cannot be saved, and a test that
+/// enumerates the assembly's bijector types by reflection fails until it is registered.
+/// </summary>
+/// <typeparam name="T">The element type.</typeparam>
+internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private static readonly Dictionary<Type, BijectorFormat<T>> ByType = [];
+    private static readonly Dictionary<string, BijectorFormat<T>> ByName = [];
+
+    static BijectorFormats()
+    {
+        RegisterElementwise<Affine<T>>("Affine", d => new Affine<T>(d));
+        RegisterElementwise<LowerTriangularAffine<T>>("LowerTriangularAffine", d => new LowerTriangularAffine<T>(d));
+        RegisterElementwise<SinhArcsinh<T>>("SinhArcsinh", d => new SinhArcsinh<T>(d));
+        RegisterElementwise<Exp<T>>("Exp", d => new Exp<T>(d));
+        RegisterElementwise<Softplus<T>>("Softplus", d => new Softplus<T>(d));
+        RegisterElementwise<Sigmoid<T>>("Sigmoid", d => new Sigmoid<T>(d));
+        RegisterElementwise<Tanh<T>>("Tanh", d => new Tanh<T>(d));
+        Register(new BijectorFormat<T>(
+            "Permutation",
+            typeof(Permutation<T>),
+            (b, w, _) =>
+            {
+                w.WriteStartArray("order");
+                foreach (int index in ((Permutation<T>)b).Order)
+                {
+                    w.WriteNumberValue(index);
+                }
+
+                w.WriteEndArray();
+            },
+            (scope, _) => new Permutation<T>(scope.Int32Array("order"))));
+        Register(new BijectorFormat<T>(
+            "Chain",
+            typeof(Chain<T>),
+            (b, w, writePart) =>
+            {
+                w.WriteStartArray("parts");
+                foreach (IBijector<T> part in ((Chain<T>)b).Parts)
+                {
+                    writePart(w, part);
+                }
+
+                w.WriteEndArray();
+            },
+            (scope, readPart) =>
+            {
+                JsonElement parts = scope.Array("parts");
+                var list = new List<IBijector<T>>();
+                int i = 0;
+                foreach (JsonElement part in parts.EnumerateArray())
+                {
+                    list.Add(readPart(new JsonScope(part, $"{scope.Path}.parts[{i++}]")));
+                }
+
+                return new Chain<T>(list);
+            },
+            IsComposite: true));
+        Register(new BijectorFormat<T>(
+            "Inverted",
+            typeof(Inverted<T>),
+            (b, w, writePart) =>
+            {
+                w.WritePropertyName("inner");
+                writePart(w, ((Inverted<T>)b).Inner);
+            },
+            (scope, readPart) => new Inverted<T>(readPart(scope.Object("inner"))),
+            IsComposite: true));
+    }
+
+    /// <summary>The format of a bijector's exact type.</summary>
+    /// <exception cref="NotSupportedException">The type has no registered format.</exception>
+    public static BijectorFormat<T> Of(IBijector<T> bijector)
+        => ByType.TryGetValue(bijector.GetType(), out BijectorFormat<T>? format)
+            ? format
+            : throw new NotSupportedException($"{bijector.GetType().Name} ({bijector}) has no saved form; register it in {nameof(BijectorFormats<T>)}.");
+
+    /// <summary>The format saved under <paramref name="name"/>, or null.</summary>
+    public static BijectorFormat<T>? Named(string name) => ByName.GetValueOrDefault(name);
+
+    /// <summary>Whether the generic type definition (such as <c>Affine&lt;&gt;</c>) is registered.</summary>
+    public static bool IsRegistered(Type genericDefinition)
+        => ByType.Keys.Any(t => t.IsGenericType && t.GetGenericTypeDefinition() == genericDefinition);
+
+    // Bijectors whose only hyperparameter is the dimension.
+    private static void RegisterElementwise<TBijector>(string name, Func<int, TBijector> create) where TBijector : IBijector<T>
+        => Register(new BijectorFormat<T>(
+            name,
+            typeof(TBijector),
+            (b, w, _) => w.WriteNumber("dimension", b.Dimension),
+            (scope, _) => create(scope.Int32("dimension", minimum: 1))));
+
+    private static void Register(BijectorFormat<T> format)
+    {
+        ByType.Add(format.Type, format);
+        ByName.Add(format.Name, format);
+    }
+}

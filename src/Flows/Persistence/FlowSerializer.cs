@@ -1,0 +1,339 @@
+using System.Buffers;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Neural;
+
+namespace Flows.Persistence;
+
+/// <summary>
+/// Saves a <see cref="TransformedDistribution{T}"/> to a versioned, self-describing JSON file and loads it back with no
+/// code from the caller: the architecture (every bijector's type, hyperparameters and fixed state such as
+/// permutations), the base distribution, the element type and every parameter, stored exactly.
+/// </summary>
+/// <remarks>
+/// <para>Format (version 1): a JSON object with <c>format</c>, <c>version</c>, <c>elementType</c>, <c>sha256</c> and
+/// <c>flow</c>; <c>sha256</c> is the SHA-256 of the UTF-8 text of <c>flow</c> as stored, so any corruption or edit
+/// is detected before anything is built. Numbers are written in their shortest round-trip form, so a double or float
+/// parameter reads back bit for bit.</para>
+/// <para>Compatibility policy: a file written by this version is loadable by every later version. A later version
+/// that changes the format raises <see cref="CurrentVersion"/> and keeps reading every earlier version; a file of a
+/// newer version than the reader knows is refused with a <see cref="FlowFormatException"/>.</para>
+/// <para>Loading is strict and all-or-nothing: a truncated or corrupted file, a wrong version, an unknown type, a
+/// missing or extra property or parameter, a shape mismatch or a non-finite value throws a
+/// <see cref="FlowFormatException"/> naming the problem and its path in the file; no partially built flow escapes.</para>
+/// </remarks>
+public static class FlowSerializer
+{
+    /// <summary>The format version this library writes.</summary>
+    public const int CurrentVersion = 1;
+
+    private const string FormatName = "Flows.TransformedDistribution";
+    private static readonly JsonWriterOptions WriterOptions = new() { Indented = true };
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
+
+    /// <summary>Writes <paramref name="flow"/> to <paramref name="stream"/>.</summary>
+    /// <param name="flow">The flow.</param>
+    /// <param name="stream">A writable stream; left open.</param>
+    /// <exception cref="InvalidOperationException">A parameter holds a non-finite value.</exception>
+    /// <exception cref="NotSupportedException">A bijector or base distribution type has no saved form.</exception>
+    public static void Save<T>(this TransformedDistribution<T> flow, Stream stream) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        ArgumentNullException.ThrowIfNull(stream);
+        byte[] payload = WriteFlow(flow);
+        using var writer = new Utf8JsonWriter(stream, WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteString("format", FormatName);
+        writer.WriteNumber("version", CurrentVersion);
+        writer.WriteString("elementType", ElementTypeName<T>());
+        writer.WriteString("sha256", Checksum(payload));
+        writer.WritePropertyName("flow");
+        writer.WriteRawValue(payload, skipInputValidation: true);
+        writer.WriteEndObject();
+        writer.Flush();
+    }
+
+    /// <summary>Writes <paramref name="flow"/> to the file at <paramref name="path"/>, replacing it.</summary>
+    /// <param name="flow">The flow.</param>
+    /// <param name="path">The file path.</param>
+    /// <exception cref="InvalidOperationException">A parameter holds a non-finite value.</exception>
+    /// <exception cref="NotSupportedException">A bijector or base distribution type has no saved form.</exception>
+    public static void Save<T>(this TransformedDistribution<T> flow, string path) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        // Serialize first so that a failure leaves any existing file untouched.
+        using var buffer = new MemoryStream();
+        Save(flow, buffer);
+        File.WriteAllBytes(path, buffer.ToArray());
+    }
+
+    /// <summary>Reads a flow saved by <see cref="Save{T}(TransformedDistribution{T}, Stream)"/>.</summary>
+    /// <param name="stream">A readable stream positioned at the start of the saved flow.</param>
+    /// <returns>The flow, with every parameter as saved.</returns>
+    /// <exception cref="FlowFormatException">The content is not a valid saved flow of element type <typeparamref name="T"/>.</exception>
+    public static TransformedDistribution<T> Load<T>(Stream stream) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return Load<T>(buffer.ToArray());
+    }
+
+    /// <summary>Reads a flow from the file at <paramref name="path"/>.</summary>
+    /// <param name="path">The file path.</param>
+    /// <returns>The flow, with every parameter as saved.</returns>
+    /// <exception cref="FlowFormatException">The file is not a valid saved flow of element type <typeparamref name="T"/>.</exception>
+    public static TransformedDistribution<T> Load<T>(string path) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Load<T>(File.ReadAllBytes(path));
+    }
+
+    /// <summary>Reads a flow from the bytes of a saved file.</summary>
+    /// <param name="content">The file's bytes.</param>
+    /// <returns>The flow, with every parameter as saved.</returns>
+    /// <exception cref="FlowFormatException">The content is not a valid saved flow of element type <typeparamref name="T"/>.</exception>
+    public static TransformedDistribution<T> Load<T>(ReadOnlySpan<byte> content) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(content))
+        {
+            throw new FlowFormatException("Invalid flow file: the content is not valid UTF-8 text.");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(content.ToArray(), DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new FlowFormatException(
+                $"Invalid flow file: not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message}", e);
+        }
+
+        using (document)
+        {
+            var root = new JsonScope(document.RootElement, "$");
+            string format = root.String("format");
+            if (format != FormatName)
+            {
+                throw JsonScope.Error("$.format", $"expected \"{FormatName}\", found \"{format}\"");
+            }
+
+            int version = root.Int32("version");
+            if (version < 1 || version > CurrentVersion)
+            {
+                throw JsonScope.Error("$.version", $"format version {version} is not supported; this version of Flows reads versions 1 to {CurrentVersion}");
+            }
+
+            string elementType = root.String("elementType");
+            if (elementType != ElementTypeName<T>())
+            {
+                throw JsonScope.Error("$.elementType", $"the file holds {elementType} parameters but was loaded as {ElementTypeName<T>()}; call Load<{elementType}>");
+            }
+
+            string checksum = root.String("sha256");
+            JsonElement flowElement = root.Property("flow");
+            if (!string.Equals(checksum, Checksum(JsonMarshal.GetRawUtf8Value(flowElement)), StringComparison.OrdinalIgnoreCase))
+            {
+                throw JsonScope.Error("$.flow", "the SHA-256 checksum does not match; the file was corrupted or edited");
+            }
+
+            root.EnsureAllRead();
+            return ReadFlow<T>(new JsonScope(flowElement, "$.flow"));
+        }
+    }
+
+    private static byte[] WriteFlow<T>(TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("base");
+            WriteBase(writer, flow.BaseDistribution);
+            writer.WritePropertyName("bijector");
+            WriteBijector(writer, flow.Bijector);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteBase<T>(Utf8JsonWriter writer, IBaseDistribution<T> distribution) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string type = distribution switch
+        {
+            StandardNormal<T> => "StandardNormal",
+            DiagonalNormal<T> => "DiagonalNormal",
+            _ => throw new NotSupportedException($"The base distribution {distribution.GetType().Name} has no saved form."),
+        };
+        writer.WriteStartObject();
+        writer.WriteString("type", type);
+        writer.WriteNumber("dimension", distribution.Dimension);
+        WriteParameters(writer, distribution.Parameters, distribution.ToString()!);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteBijector<T>(Utf8JsonWriter writer, IBijector<T> bijector) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        BijectorFormat<T> format = BijectorFormats<T>.Of(bijector);
+        writer.WriteStartObject();
+        writer.WriteString("type", format.Name);
+        format.Write(bijector, writer, WriteBijector);
+        if (!format.IsComposite)
+        {
+            WriteParameters(writer, bijector.Parameters, bijector.ToString()!);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static void WriteParameters<T>(Utf8JsonWriter writer, IReadOnlyList<Parameter<T>> parameters, string owner)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        writer.WriteStartObject("parameters");
+        foreach (Parameter<T> parameter in parameters)
+        {
+            writer.WriteStartObject(parameter.Name);
+            writer.WriteNumber("rows", parameter.Rows);
+            writer.WriteNumber("columns", parameter.Columns);
+            writer.WriteStartArray("values");
+            for (int i = 0; i < parameter.Values.Length; i++)
+            {
+                T value = parameter.Values[i];
+                if (!T.IsFinite(value))
+                {
+                    throw new InvalidOperationException(
+                        $"Parameter '{parameter.Name}' of {owner} holds {value} at index {i}; a flow with non-finite parameters cannot be saved.");
+                }
+
+                // Shortest round-trip text: the value reads back bit for bit.
+                if (typeof(T) == typeof(float))
+                {
+                    writer.WriteNumberValue(float.CreateTruncating(value));
+                }
+                else
+                {
+                    writer.WriteNumberValue(double.CreateTruncating(value));
+                }
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static TransformedDistribution<T> ReadFlow<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        IBaseDistribution<T> distribution = ReadBase<T>(scope.Object("base"));
+        IBijector<T> bijector = ReadBijector<T>(scope.Object("bijector"));
+        scope.EnsureAllRead();
+        return Build(scope.Path, () => new TransformedDistribution<T>(distribution, bijector));
+    }
+
+    private static IBaseDistribution<T> ReadBase<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string type = scope.String("type");
+        int dimension = scope.Int32("dimension", minimum: 1);
+        IBaseDistribution<T> distribution = type switch
+        {
+            "StandardNormal" => new StandardNormal<T>(dimension),
+            "DiagonalNormal" => new DiagonalNormal<T>(dimension),
+            _ => throw JsonScope.Error($"{scope.Path}.type", $"unknown base distribution type \"{type}\""),
+        };
+        ReadParameters(scope.Object("parameters"), distribution.Parameters);
+        scope.EnsureAllRead();
+        return distribution;
+    }
+
+    private static IBijector<T> ReadBijector<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string type = scope.String("type");
+        BijectorFormat<T> format = BijectorFormats<T>.Named(type)
+            ?? throw JsonScope.Error($"{scope.Path}.type", $"unknown bijector type \"{type}\"");
+        IBijector<T> bijector = Build(scope.Path, () => format.Read(scope, ReadBijector<T>));
+        if (!format.IsComposite)
+        {
+            ReadParameters(scope.Object("parameters"), bijector.Parameters);
+        }
+
+        scope.EnsureAllRead();
+        return bijector;
+    }
+
+    private static void ReadParameters<T>(JsonScope scope, IReadOnlyList<Parameter<T>> parameters) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (Parameter<T> parameter in parameters)
+        {
+            JsonScope stored = scope.Object(parameter.Name);
+            int rows = stored.Int32("rows");
+            int columns = stored.Int32("columns");
+            if (rows != parameter.Rows || columns != parameter.Columns)
+            {
+                throw JsonScope.Error(stored.Path, $"shape {rows} × {columns} does not match the expected {parameter.Rows} × {parameter.Columns}");
+            }
+
+            JsonElement values = stored.Array("values");
+            if (values.GetArrayLength() != parameter.Values.Length)
+            {
+                throw JsonScope.Error($"{stored.Path}.values", $"holds {values.GetArrayLength()} numbers, expected {parameter.Values.Length}");
+            }
+
+            var read = new T[parameter.Values.Length];
+            int i = 0;
+            foreach (JsonElement value in values.EnumerateArray())
+            {
+                read[i] = ReadFinite<T>(value, $"{stored.Path}.values[{i}]");
+                i++;
+            }
+
+            stored.EnsureAllRead();
+            read.CopyTo(parameter.Values, 0);
+        }
+
+        scope.EnsureAllRead();
+    }
+
+    // Parses in the element type itself, so that the shortest round-trip text gives back the very same bits.
+    private static T ReadFinite<T>(JsonElement value, string path) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            if (typeof(T) == typeof(float) && value.TryGetSingle(out float single) && float.IsFinite(single))
+            {
+                return T.CreateTruncating(single);
+            }
+
+            if (typeof(T) != typeof(float) && value.TryGetDouble(out double number) && double.IsFinite(number))
+            {
+                return T.CreateTruncating(number);
+            }
+        }
+
+        throw JsonScope.Error(path, $"expected a finite number, found {JsonScope.Describe(value)}");
+    }
+
+    // Runs a constructor, turning its argument errors into format errors at the given path.
+    private static TResult Build<TResult>(string path, Func<TResult> create)
+    {
+        try
+        {
+            return create();
+        }
+        catch (ArgumentException e)
+        {
+            throw JsonScope.Error(path, e.Message);
+        }
+    }
+
+    private static string Checksum(ReadOnlySpan<byte> payload) => Convert.ToHexStringLower(SHA256.HashData(payload));
+
+    private static string ElementTypeName<T>() => typeof(T) == typeof(float) ? "float" : typeof(T) == typeof(double) ? "double" : typeof(T).Name;
+}

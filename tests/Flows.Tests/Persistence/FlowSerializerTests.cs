@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Numerics;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Persistence;
+
+namespace Flows.Tests.Persistence;
+
+public sealed class FlowSerializerTests
+{
+    public static TheoryData<string> Names => PersistenceCases.Names;
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void SaveLoad_GivesBitIdenticalDensitiesDirectionsAndSamples_Double(string name)
+        => AssertRoundTripIsExact<double>(name);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void SaveLoad_GivesBitIdenticalDensitiesDirectionsAndSamples_Float(string name)
+        => AssertRoundTripIsExact<float>(name);
+
+    [Fact]
+    public void EveryBijectorType_HasASavedForm()
+    {
+        Type[] bijectorTypes = [.. typeof(IBijector<>).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false } && t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IBijector<>)))
+            .Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t)];
+
+        Assert.NotEmpty(bijectorTypes);
+        string[] missing = [.. bijectorTypes.Where(t => !BijectorFormats<double>.IsRegistered(t)).Select(t => t.Name)];
+        Assert.True(missing.Length == 0, $"Bijector types without a saved form: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void GoldenFileOfVersion1_LoadsAndGivesStoredDensities()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Persistence", "Golden");
+        TransformedDistribution<double> flow = FlowSerializer.Load<double>(Path.Combine(folder, "flow-v1.json"));
+        string[] lines = File.ReadAllLines(Path.Combine(folder, "flow-v1-expected.csv"));
+
+        Assert.True(lines.Length > 1);
+        foreach (string line in lines.Skip(1))
+        {
+            double[] fields = [.. line.Split(',').Select(f => double.Parse(f, CultureInfo.InvariantCulture))];
+            double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } });
+            Assert.Equal(fields[3], logDensity[0], 1e-12);
+        }
+    }
+
+    [Fact]
+    public void Load_RejectsANewerVersion()
+    {
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(Saved(), root => root["version"] = 2)));
+        Assert.Contains("version 2", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsTheWrongElementType()
+    {
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => FlowSerializer.Load<float>(Saved()));
+        Assert.Contains("Load<double>", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAnEditWithoutMatchingChecksum()
+    {
+        string text = Encoding.UTF8.GetString(Saved());
+        byte[] edited = Encoding.UTF8.GetBytes(text.Replace("\"dimension\": 3", "\"dimension\": 4", StringComparison.Ordinal));
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(edited));
+        Assert.Contains("checksum", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAnUnknownBijectorType()
+    {
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(Saved(), root => Parts(root)[1]!["type"] = "Mystery")));
+        Assert.Contains("unknown bijector type \"Mystery\"", e.Message, StringComparison.Ordinal);
+        Assert.Contains("$.flow.bijector.parts[1]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAMissingParameter()
+    {
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(Saved(), root => Parameters(root, 0).Remove("shift"))));
+        Assert.Contains("'shift' is missing", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAnExtraParameter()
+    {
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() =>
+            Load(Edit(Saved(), root => Parameters(root, 0)["extra"] = JsonNode.Parse("""{"rows":1,"columns":1,"values":[0]}"""))));
+        Assert.Contains("unexpected property 'extra'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAShapeMismatch()
+    {
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(Saved(), root => Parameters(root, 0)["shift"]!["columns"] = 2)));
+        Assert.Contains("does not match the expected 1 × 3", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAWrongNumberOfValues()
+    {
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(Saved(), root => Parameters(root, 0)["shift"]!["values"]!.AsArray().RemoveAt(0))));
+        Assert.Contains("holds 2 numbers, expected 3", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1e999")]
+    [InlineData("\"NaN\"")]
+    [InlineData("null")]
+    public void Load_RejectsANonFiniteOrNonNumericValue(string value)
+    {
+        byte[] edited = Edit(Saved(), root => Parameters(root, 0)["shift"]!["values"]![1] = JsonNode.Parse(value));
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(edited));
+        Assert.Contains("shift.values[1]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAnInvalidHyperparameterWithItsPath()
+    {
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(Saved(), root => Parts(root)[2]!["order"] = JsonNode.Parse("[0, 0, 1]"))));
+        Assert.Contains("$.flow.bijector.parts[2]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not a permutation", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Save_RefusesNonFiniteParameters()
+    {
+        TransformedDistribution<double> flow = PersistenceCases.Factories<double>()["Affine"]();
+        flow.Parameters[0].Values[1] = double.NaN;
+        Assert.Throws<InvalidOperationException>(() => flow.Save(new MemoryStream()));
+    }
+
+    [Fact]
+    public void Load_TruncatedAtEveryFewBytes_ThrowsOnlyFlowFormatException()
+    {
+        byte[] saved = Saved();
+        for (int length = 0; length < saved.Length; length += 7)
+        {
+            Assert.Throws<FlowFormatException>(() => Load(saved.AsSpan(0, length).ToArray()));
+        }
+    }
+
+    [Fact]
+    public void Load_OfThousandsOfRandomlyCorruptedFiles_ThrowsFlowFormatExceptionOrLoadsTheSameFlow()
+    {
+        byte[] saved = Saved();
+        double[,] x = { { 1.8, 1.9, 2.0 }, { 1.9, 1.8, 1.95 } };
+        double[] expected = Load(saved).DensityLn(x);
+        var random = new Random(2026);
+        int rejected = 0;
+        for (int trial = 0; trial < 3000; trial++)
+        {
+            byte[] corrupted = (byte[])saved.Clone();
+            int flips = 1 + random.Next(3);
+            for (int f = 0; f < flips; f++)
+            {
+                corrupted[random.Next(corrupted.Length)] ^= (byte)(1 << random.Next(8));
+            }
+
+            try
+            {
+                // A flip that lands in insignificant whitespace may leave a valid file: it must then be the same flow.
+                Assert.Equal(expected, Load(corrupted).DensityLn(x));
+            }
+            catch (FlowFormatException)
+            {
+                rejected++;
+            }
+        }
+
+        Assert.True(rejected > 2900, $"Only {rejected} of 3000 corrupted files were rejected.");
+    }
+
+    private static void AssertRoundTripIsExact<T>(string name) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TransformedDistribution<T> original = PersistenceCases.Factories<T>()[name]();
+        var stream = new MemoryStream();
+        original.Save(stream);
+        stream.Position = 0;
+        TransformedDistribution<T> loaded = FlowSerializer.Load<T>(stream);
+
+        Assert.Equal(original.ToString(), loaded.ToString());
+        T[,] samples = original.Sample(64, new Random(9));
+        Assert.Equal(samples, loaded.Sample(64, new Random(9)));
+        Assert.Equal(original.DensityLn(samples), loaded.DensityLn(samples));
+        var (x, forwardLogDet) = original.Bijector.Forward(samples);
+        var (xLoaded, forwardLogDetLoaded) = loaded.Bijector.Forward(samples);
+        Assert.Equal(x, xLoaded);
+        Assert.Equal(forwardLogDet, forwardLogDetLoaded);
+        var (z, inverseLogDet) = original.Bijector.Inverse(samples);
+        var (zLoaded, inverseLogDetLoaded) = loaded.Bijector.Inverse(samples);
+        Assert.Equal(z, zLoaded);
+        Assert.Equal(inverseLogDet, inverseLogDetLoaded);
+        for (int p = 0; p < original.Parameters.Count; p++)
+        {
+            Assert.Equal(original.Parameters[p].Values, loaded.Parameters[p].Values);
+        }
+    }
+
+    private static byte[] Saved()
+    {
+        TransformedDistribution<double> flow = PersistenceCases.Randomize(
+            new TransformedDistribution<double>(new StandardNormal<double>(3), PersistenceCases.Composite<double>(new Random(4))), seed: 3);
+        var stream = new MemoryStream();
+        flow.Save(stream);
+        return stream.ToArray();
+    }
+
+    private static TransformedDistribution<double> Load(byte[] content) => FlowSerializer.Load<double>(content);
+
+    private static JsonArray Parts(JsonNode root) => root["flow"]!["bijector"]!["parts"]!.AsArray();
+
+    private static JsonObject Parameters(JsonNode root, int part) => Parts(root)[part]!["parameters"]!.AsObject();
+
+    // Applies an edit and re-signs the file, so that the loader's checks behind the checksum are reached.
+    private static byte[] Edit(byte[] saved, Action<JsonNode> edit)
+    {
+        JsonNode root = JsonNode.Parse(saved)!;
+        edit(root);
+        string flow = root["flow"]!.ToJsonString();
+        root["sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(flow)));
+        root["flow"] = JsonNode.Parse(flow);
+        byte[] result = Encoding.UTF8.GetBytes(root.ToJsonString());
+        // The checksum covers the flow text as stored; re-check that the edit kept it consistent.
+        using JsonDocument check = JsonDocument.Parse(result);
+        Assert.Equal(flow, check.RootElement.GetProperty("flow").GetRawText());
+        return result;
+    }
+}

@@ -1,0 +1,61 @@
+using System.Numerics;
+using Flows.Bijectors;
+using Flows.Distributions;
+
+namespace Flows.Tests.Persistence;
+
+/// <summary>Flows covering every bijector type, with seeded non-trivial parameters, for persistence tests.</summary>
+internal static class PersistenceCases
+{
+    public static TheoryData<string> Names => [.. Factories<double>().Keys];
+
+    public static Dictionary<string, Func<TransformedDistribution<T>>> Factories<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        => new()
+        {
+            ["Affine"] = () => Flow(new Affine<T>(3)),
+            ["LowerTriangularAffine"] = () => Flow(new LowerTriangularAffine<T>(3)),
+            ["SinhArcsinh"] = () => Flow(new SinhArcsinh<T>(3)),
+            ["Permutation"] = () => Flow(Permutation<T>.Random(5, new Random(3))),
+            ["Exp"] = () => Flow(new Exp<T>(2)),
+            ["Softplus"] = () => Flow(new Softplus<T>(2)),
+            ["Sigmoid"] = () => Flow(new Sigmoid<T>(2)),
+            ["Tanh"] = () => Flow(new Tanh<T>(2)),
+            ["Inverted(SinhArcsinh)"] = () => Flow(new Inverted<T>(new SinhArcsinh<T>(2))),
+            ["Chain"] = () => Flow(Composite<T>(new Random(5)), diagonalBase: true),
+        };
+
+    /// <summary>The composite of the golden file: every unconstrained bijector, then every constrained one.</summary>
+    public static Chain<T> Composite<T>(Random random) where T : unmanaged, IFloatingPointIeee754<T>
+        => new(
+            new LowerTriangularAffine<T>(3),
+            new SinhArcsinh<T>(3),
+            Permutation<T>.Random(3, random),
+            new Affine<T>(3),
+            new Inverted<T>(new SinhArcsinh<T>(3)),
+            new Softplus<T>(3),
+            new Tanh<T>(3),
+            new Sigmoid<T>(3),
+            new Exp<T>(3));
+
+    /// <summary>Sets every parameter to a seeded draw from N(0, 0.3²).</summary>
+    public static TransformedDistribution<T> Randomize<T>(TransformedDistribution<T> flow, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var random = new Random(seed);
+        foreach (var parameter in flow.Parameters)
+        {
+            for (int i = 0; i < parameter.Values.Length; i++)
+            {
+                parameter.Values[i] = T.CreateTruncating(0.3 * random.NextDouble() - 0.15 + 0.2 * Math.Sin(i + seed));
+            }
+        }
+
+        return flow;
+    }
+
+    private static TransformedDistribution<T> Flow<T>(IBijector<T> bijector, bool diagonalBase = false) where T : unmanaged, IFloatingPointIeee754<T>
+        => Randomize(
+            new TransformedDistribution<T>(
+                diagonalBase ? new DiagonalNormal<T>(bijector.Dimension) : new StandardNormal<T>(bijector.Dimension),
+                bijector),
+            seed: 17);
+}

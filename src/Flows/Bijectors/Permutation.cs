@@ -18,19 +18,12 @@ public sealed class Permutation<T> : Bijector<T> where T : unmanaged, IFloatingP
     /// <exception cref="ArgumentException"><paramref name="order"/> is empty or not a permutation.</exception>
     public Permutation(IReadOnlyList<int> order) : base(CheckedLength(order))
     {
+        Orders.Check(order, order.Count, nameof(order));
         _order = [.. order];
         _inverseOrder = new int[_order.Length];
-        Array.Fill(_inverseOrder, -1);
         for (int j = 0; j < _order.Length; j++)
         {
-            int source = _order[j];
-            if ((uint)source >= (uint)_order.Length || _inverseOrder[source] != -1)
-            {
-                throw new ArgumentException(
-                    $"order[{j}] = {source} makes order not a permutation of 0..{_order.Length - 1} (out of range or repeated).", nameof(order));
-            }
-
-            _inverseOrder[source] = j;
+            _inverseOrder[_order[j]] = j;
         }
     }
 
@@ -43,24 +36,13 @@ public sealed class Permutation<T> : Bijector<T> where T : unmanaged, IFloatingP
     /// <summary>The reversal d−1, …, 1, 0.</summary>
     /// <param name="dimension">Features per row. Range: &gt; 0.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
-    public static Permutation<T> Reverse(int dimension)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        return new Permutation<T>([.. Enumerable.Range(0, dimension).Reverse()]);
-    }
+    public static Permutation<T> Reverse(int dimension) => new(Orders.Reversed(dimension));
 
     /// <summary>A uniformly random permutation drawn from <paramref name="random"/>.</summary>
     /// <param name="dimension">Features per row. Range: &gt; 0.</param>
     /// <param name="random">The source of randomness.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
-    public static Permutation<T> Random(int dimension, Random random)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        ArgumentNullException.ThrowIfNull(random);
-        int[] order = [.. Enumerable.Range(0, dimension)];
-        random.Shuffle(order);
-        return new Permutation<T>(order);
-    }
+    public static Permutation<T> Random(int dimension, Random random) => new(Orders.Random(dimension, random));
 
     /// <inheritdoc/>
     public override string ToString() => $"Permutation(order: [{string.Join(", ", _order)}])";

@@ -26,17 +26,42 @@ internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee
         Register(new BijectorFormat<T>(
             "Permutation",
             typeof(Permutation<T>),
+            (b, w, _) => WriteInt32Array(w, "order", ((Permutation<T>)b).Order),
+            (scope, _) => new Permutation<T>(scope.Int32Array("order"))));
+        Register(new BijectorFormat<T>(
+            "MaskedAutoregressive",
+            typeof(MaskedAutoregressive<T>),
             (b, w, _) =>
             {
-                w.WriteStartArray("order");
-                foreach (int index in ((Permutation<T>)b).Order)
-                {
-                    w.WriteNumberValue(index);
-                }
-
-                w.WriteEndArray();
+                var maf = (MaskedAutoregressive<T>)b;
+                w.WriteNumber("features", maf.Dimension);
+                WriteInt32Array(w, "hiddenFeatures", maf.Conditioner.HiddenFeatures);
+                WriteInt32Array(w, "order", maf.Conditioner.Order);
+                w.WriteNumber("contextFeatures", maf.ContextDimension);
+                w.WriteNumber("logScaleBound", maf.LogScaleBound);
             },
-            (scope, _) => new Permutation<T>(scope.Int32Array("order"))));
+            (scope, _) => new MaskedAutoregressive<T>(
+                scope.Int32("features", minimum: 1),
+                scope.Int32Array("hiddenFeatures"),
+                scope.Int32Array("order"),
+                scope.Int32("contextFeatures", minimum: 0),
+                scope.Double("logScaleBound"))));
+        Register(new BijectorFormat<T>(
+            "AffineCoupling",
+            typeof(AffineCoupling<T>),
+            (b, w, _) =>
+            {
+                var coupling = (AffineCoupling<T>)b;
+                WriteInt32Array(w, "transformedMask", [.. coupling.TransformedMask.Select(t => t ? 1 : 0)]);
+                WriteInt32Array(w, "hiddenFeatures", [.. coupling.Conditioner.Sizes.Skip(1).SkipLast(1)]);
+                w.WriteNumber("contextFeatures", coupling.ContextDimension);
+                w.WriteNumber("logScaleBound", coupling.LogScaleBound);
+            },
+            (scope, _) => new AffineCoupling<T>(
+                scope.BooleanArray("transformedMask"),
+                scope.Int32Array("hiddenFeatures"),
+                scope.Int32("contextFeatures", minimum: 0),
+                scope.Double("logScaleBound"))));
         Register(new BijectorFormat<T>(
             "Chain",
             typeof(Chain<T>),
@@ -96,6 +121,17 @@ internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee
             typeof(TBijector),
             (b, w, _) => w.WriteNumber("dimension", b.Dimension),
             (scope, _) => create(scope.Int32("dimension", minimum: 1))));
+
+    private static void WriteInt32Array(Utf8JsonWriter writer, string name, IEnumerable<int> values)
+    {
+        writer.WriteStartArray(name);
+        foreach (int value in values)
+        {
+            writer.WriteNumberValue(value);
+        }
+
+        writer.WriteEndArray();
+    }
 
     private static void Register(BijectorFormat<T> format)
     {

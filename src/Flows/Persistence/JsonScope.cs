@@ -54,6 +54,25 @@ internal sealed class JsonScope
         return result;
     }
 
+    public double Double(string name)
+    {
+        JsonElement value = Property(name);
+        return value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double result) && double.IsFinite(result)
+            ? result
+            : throw Error($"{Path}.{name}", $"expected a finite number, found {Describe(value)}");
+    }
+
+    public bool[] BooleanArray(string name)
+    {
+        int[] values = Int32Array(name);
+        if (values.Any(v => v is not (0 or 1)))
+        {
+            throw Error($"{Path}.{name}", "expected an array of 0 and 1");
+        }
+
+        return [.. values.Select(v => v == 1)];
+    }
+
     public string String(string name)
     {
         JsonElement value = Property(name);

@@ -22,6 +22,9 @@ internal static class PersistenceCases
             ["Tanh"] = () => Flow(new Tanh<T>(2)),
             ["Inverted(SinhArcsinh)"] = () => Flow(new Inverted<T>(new SinhArcsinh<T>(2))),
             ["Chain"] = () => Flow(Composite<T>(new Random(5)), diagonalBase: true),
+            ["MaskedAutoregressive"] = () => Flow(new MaskedAutoregressive<T>(4, [8, 6], [2, 0, 3, 1], seed: 3)),
+            ["Inverted(MaskedAutoregressive)"] = () => Flow(new Inverted<T>(new MaskedAutoregressive<T>(3, [5], logScaleBound: 2.5, seed: 4))),
+            ["AffineCoupling"] = () => Flow(new AffineCoupling<T>([true, false, true], [7], seed: 5)),
         };
 
     /// <summary>The composite of the golden file: every unconstrained bijector, then every constrained one.</summary>

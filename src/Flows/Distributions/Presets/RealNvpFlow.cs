@@ -1,0 +1,36 @@
+using System.Numerics;
+using Flows.Bijectors;
+
+namespace Flows.Distributions.Presets;
+
+/// <summary>
+/// The RealNVP preset: a chain of <see cref="AffineCoupling{T}"/> layers with alternating masks on a
+/// standard normal base. One conditioner pass per layer in both directions.
+/// </summary>
+/// <remarks>Defaults: 5 transforms, hidden widths [64, 64]. Reference: Dinh, Sohl-Dickstein &amp; Bengio (2017),
+/// arXiv:1605.08803.</remarks>
+public static class RealNvpFlow
+{
+    /// <summary>Creates a RealNVP flow.</summary>
+    /// <param name="features">Features per sample. Range: ≥ 2.</param>
+    /// <param name="transforms">Coupling layers. Default 5. Range: &gt; 0.</param>
+    /// <param name="hiddenFeatures">Conditioner hidden widths. Default [64, 64].</param>
+    /// <param name="contextFeatures">Context features for a conditional flow. Default 0.</param>
+    /// <param name="seed">Seed of the initial weights.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    public static TransformedDistribution<T> Create<T>(int features, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
+        int contextFeatures = 0, int seed = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(features, 2);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
+        var random = new Random(seed);
+        var layers = new IBijector<T>[transforms];
+        for (int i = 0; i < transforms; i++)
+        {
+            layers[i] = new AffineCoupling<T>(AffineCoupling<T>.AlternatingMask(features, i % 2), hiddenFeatures, contextFeatures, seed: random.Next());
+        }
+
+        return new TransformedDistribution<T>(new StandardNormal<T>(features), new Chain<T>(layers));
+    }
+}

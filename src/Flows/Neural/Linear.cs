@@ -1,0 +1,83 @@
+using System.Numerics;
+using Flows.Autodiff;
+
+namespace Flows.Neural;
+
+/// <summary>
+/// A fully connected layer <c>y = x (W ⊙ M)ᵀ + b</c> with weight W (outputs × inputs), bias b (1 × outputs) and an
+/// optional fixed 0/1 mask M, as MADE needs it.
+/// </summary>
+/// <remarks>The mask is applied by one elementwise product per step on the tape, so the masked-out weights get a zero
+/// gradient and stay inert, and no per-step allocation is needed.</remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Node<T>? _mask;
+
+    /// <summary>Creates a layer with weights drawn from U(−a, a), a = <paramref name="initialScale"/>/√inputs, and zero bias.</summary>
+    /// <param name="name">The parameters' name prefix, such as <c>"made.layer0"</c>.</param>
+    /// <param name="inputs">Input features. Range: &gt; 0.</param>
+    /// <param name="outputs">Output features. Range: &gt; 0.</param>
+    /// <param name="random">The source of the initial weights.</param>
+    /// <param name="initialScale">The scale of the initial weights; 1 is PyTorch's default, small values start near zero.</param>
+    /// <param name="mask">An outputs × inputs 0/1 mask, row-major, or null; copied.</param>
+    /// <param name="hasBias">Whether the layer has a bias.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
+    /// <exception cref="ArgumentException">The mask has the wrong length.</exception>
+    public Linear(string name, int inputs, int outputs, Random random, double initialScale = 1.0, IReadOnlyList<T>? mask = null, bool hasBias = true)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        Weight = new Parameter<T>($"{name}.weight", outputs, inputs);
+        Bias = hasBias ? new Parameter<T>($"{name}.bias", 1, outputs) : null;
+        double bound = initialScale / Math.Sqrt(inputs);
+        for (int i = 0; i < Weight.Values.Length; i++)
+        {
+            Weight.Values[i] = T.CreateTruncating(bound * ((2 * random.NextDouble()) - 1));
+        }
+
+        if (mask is not null)
+        {
+            if (mask.Count != outputs * inputs)
+            {
+                throw new ArgumentException($"mask has {mask.Count} entries, expected {outputs} × {inputs}.", nameof(mask));
+            }
+
+            T[] values = [.. mask];
+            _mask = new Node<T>(values, null, outputs, inputs, isParameter: false);
+            for (int i = 0; i < values.Length; i++)
+            {
+                Weight.Values[i] *= values[i];
+            }
+        }
+
+        Parameters = Bias is null ? [Weight] : [Weight, Bias];
+    }
+
+    /// <summary>W, outputs × inputs.</summary>
+    public Parameter<T> Weight { get; }
+
+    /// <summary>b, 1 × outputs, or null.</summary>
+    public Parameter<T>? Bias { get; }
+
+    /// <summary>The parameters: the weight, then the bias.</summary>
+    public IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    /// <summary>Input features.</summary>
+    public int Inputs => Weight.Columns;
+
+    /// <summary>Output features.</summary>
+    public int Outputs => Weight.Rows;
+
+    /// <summary>Applies the layer to an n × inputs batch.</summary>
+    public Node<T> Apply(Tape<T> tape, Node<T> x)
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        Node<T> weight = tape.Use(Weight);
+        if (_mask is not null)
+        {
+            weight = tape.Multiply(weight, _mask);
+        }
+
+        return tape.Linear(x, weight, Bias is null ? null : tape.Use(Bias));
+    }
+}

@@ -1,0 +1,132 @@
+using System.Numerics;
+using Flows.Autodiff;
+
+namespace Flows.Neural;
+
+/// <summary>
+/// MADE, the masked autoencoder for distribution estimation: a ReLU network whose masks make every output block for
+/// feature j depend only on the features before j in a chosen order (and on the context, if any).
+/// </summary>
+/// <remarks>
+/// <para>Feature j has degree m(j) = its position in <see cref="Order"/> + 1. Hidden unit k of every layer has degree
+/// (k mod (d − 1)) + 1, so a layer of at least d − 1 units holds every degree. A weight from a unit of degree a into a
+/// hidden unit of degree b is kept when b ≥ a; into an output of feature j when m(j) &gt; a. Context features connect
+/// to every unit of the first hidden layer. Outputs are laid out by parameter block:
+/// column p·d + j is parameter p of feature j.</para>
+/// <para>Reference: Germain, Gregor, Murray &amp; Larochelle, "MADE: Masked Autoencoder for Distribution
+/// Estimation", ICML 2015, arXiv:1502.03509.</para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class MaskedAutoencoder<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly MultilayerPerceptron<T> _network;
+    private readonly int[] _order;
+
+    /// <summary>Creates a MADE.</summary>
+    /// <param name="features">d, the features. Range: &gt; 0.</param>
+    /// <param name="hiddenFeatures">The width of each hidden layer, at least one layer, each ≥ d − 1.</param>
+    /// <param name="parametersPerFeature">Output blocks per feature (2 for shift and log-scale). Range: &gt; 0.</param>
+    /// <param name="order">The autoregressive order, a permutation of 0..d−1: order[0] depends on nothing.</param>
+    /// <param name="random">The source of the initial weights.</param>
+    /// <param name="contextFeatures">Context features feeding every first-layer unit. Range: ≥ 0.</param>
+    /// <param name="name">The parameters' name prefix.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    /// <exception cref="ArgumentException">A hidden layer is too narrow, or <paramref name="order"/> is not a permutation.</exception>
+    public MaskedAutoencoder(int features, IReadOnlyList<int> hiddenFeatures, int parametersPerFeature, IReadOnlyList<int> order,
+        Random random, int contextFeatures = 0, string name = "made")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features);
+        ArgumentNullException.ThrowIfNull(hiddenFeatures);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parametersPerFeature);
+        ArgumentOutOfRangeException.ThrowIfNegative(contextFeatures);
+        ArgumentNullException.ThrowIfNull(random);
+        Orders.Check(order, features, nameof(order));
+        if (hiddenFeatures.Count == 0)
+        {
+            throw new ArgumentException("MADE needs at least one hidden layer.", nameof(hiddenFeatures));
+        }
+
+        for (int l = 0; l < hiddenFeatures.Count; l++)
+        {
+            if (hiddenFeatures[l] < Math.Max(1, features - 1))
+            {
+                throw new ArgumentException(
+                    $"Hidden layer {l} has {hiddenFeatures[l]} units, but {features} features need at least {Math.Max(1, features - 1)} so that every output can depend on every feature before it.",
+                    nameof(hiddenFeatures));
+            }
+        }
+
+        Features = features;
+        ParametersPerFeature = parametersPerFeature;
+        ContextFeatures = contextFeatures;
+        HiddenFeatures = [.. hiddenFeatures];
+        _order = [.. order];
+
+        int[] inputDegrees = new int[features];
+        for (int position = 0; position < features; position++)
+        {
+            inputDegrees[_order[position]] = position + 1;
+        }
+
+        int[][] degrees = new int[hiddenFeatures.Count + 2][];
+        degrees[0] = inputDegrees;
+        for (int l = 0; l < hiddenFeatures.Count; l++)
+        {
+            degrees[l + 1] = HiddenDegrees(hiddenFeatures[l], features);
+        }
+
+        degrees[^1] = [.. Enumerable.Range(0, parametersPerFeature * features).Select(c => inputDegrees[c % features])];
+        var masks = new IReadOnlyList<T>[degrees.Length - 1];
+        for (int l = 0; l < masks.Length; l++)
+        {
+            bool output = l == masks.Length - 1;
+            masks[l] = Mask(degrees[l + 1], degrees[l], output);
+        }
+
+        _network = new MultilayerPerceptron<T>(name, [.. degrees.Select(d => d.Length)], random, masks, contextFeatures);
+    }
+
+    /// <summary>d, the features.</summary>
+    public int Features { get; }
+
+    /// <summary>Output blocks per feature.</summary>
+    public int ParametersPerFeature { get; }
+
+    /// <summary>Context features.</summary>
+    public int ContextFeatures { get; }
+
+    /// <summary>The hidden layer widths.</summary>
+    public IReadOnlyList<int> HiddenFeatures { get; }
+
+    /// <summary>The autoregressive order: Order[0] depends on nothing, Order[d − 1] on all others.</summary>
+    public IReadOnlyList<int> Order => _order;
+
+    /// <summary>All parameters, layer by layer, then the context layer's.</summary>
+    public IReadOnlyList<Parameter<T>> Parameters => _network.Parameters;
+
+    /// <summary>Runs the network: n × d (and n × context) → n × (parametersPerFeature · d).</summary>
+    /// <param name="tape">The tape.</param>
+    /// <param name="x">n × d inputs.</param>
+    /// <param name="context">n × ContextFeatures, or null when there is none.</param>
+    public Node<T> Apply(Tape<T> tape, Node<T> x, Node<T>? context) => _network.Apply(tape, x, context);
+
+    private static int[] HiddenDegrees(int width, int features)
+        => features == 1
+            ? new int[width] // degree 0: no input reaches them (only the context), every output does
+            : [.. Enumerable.Range(0, width).Select(k => (k % (features - 1)) + 1)];
+
+    // Hidden units keep inputs of degree ≤ their own; outputs only inputs of strictly smaller degree.
+    private static T[] Mask(int[] outputDegrees, int[] inputDegrees, bool output)
+    {
+        var mask = new T[outputDegrees.Length * inputDegrees.Length];
+        for (int o = 0; o < outputDegrees.Length; o++)
+        {
+            for (int i = 0; i < inputDegrees.Length; i++)
+            {
+                mask[(o * inputDegrees.Length) + i] = (output ? outputDegrees[o] > inputDegrees[i] : outputDegrees[o] >= inputDegrees[i]) ? T.One : T.Zero;
+            }
+        }
+
+        return mask;
+    }
+}

@@ -1,0 +1,86 @@
+using System.Numerics;
+using Flows.Autodiff;
+
+namespace Flows.Neural;
+
+/// <summary>
+/// A ReLU network <c>h₀ = x W₀ᵀ + c W_cᵀ + b₀, hₗ = relu(hₗ₋₁) Wₗᵀ + bₗ</c>, with optional fixed masks on its weights
+/// and an optional context that feeds the first layer: the conditioner of coupling layers and the body of MADE.
+/// </summary>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Linear<T>[] _layers;
+    private readonly Linear<T>? _contextLayer;
+
+    /// <summary>Creates the network with PyTorch-style initial weights and a small last layer (so a flow layer starts near the identity).</summary>
+    /// <param name="name">The parameters' name prefix.</param>
+    /// <param name="sizes">Input width, the hidden widths, output width: at least two entries, each &gt; 0.</param>
+    /// <param name="random">The source of the initial weights.</param>
+    /// <param name="masks">One outputs × inputs 0/1 mask per layer, or null for a dense network.</param>
+    /// <param name="contextFeatures">Context features feeding the first layer unmasked. Range: ≥ 0.</param>
+    /// <exception cref="ArgumentException">Fewer than two sizes, or the masks do not match the layers.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    public MultilayerPerceptron(string name, IReadOnlyList<int> sizes, Random random, IReadOnlyList<IReadOnlyList<T>>? masks = null, int contextFeatures = 0)
+    {
+        ArgumentNullException.ThrowIfNull(sizes);
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfNegative(contextFeatures);
+        if (sizes.Count < 2)
+        {
+            throw new ArgumentException($"sizes has {sizes.Count} entries; a network needs at least an input and an output width.", nameof(sizes));
+        }
+
+        if (masks is not null && masks.Count != sizes.Count - 1)
+        {
+            throw new ArgumentException($"masks has {masks.Count} entries but the network has {sizes.Count - 1} layers.", nameof(masks));
+        }
+
+        _layers = new Linear<T>[sizes.Count - 1];
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            bool last = l == _layers.Length - 1;
+            _layers[l] = new Linear<T>($"{name}.layer{l}", sizes[l], sizes[l + 1], random, initialScale: last ? 1e-2 : 1.0, mask: masks?[l]);
+        }
+
+        if (contextFeatures > 0)
+        {
+            _contextLayer = new Linear<T>($"{name}.context", contextFeatures, sizes[1], random, hasBias: false);
+        }
+
+        Sizes = [.. sizes];
+        ContextFeatures = contextFeatures;
+        Parameters = [.. _layers.SelectMany(l => l.Parameters).Concat(_contextLayer?.Parameters ?? [])];
+    }
+
+    /// <summary>Input width, hidden widths, output width.</summary>
+    public IReadOnlyList<int> Sizes { get; }
+
+    /// <summary>Context features.</summary>
+    public int ContextFeatures { get; }
+
+    /// <summary>All parameters, layer by layer, then the context layer's.</summary>
+    public IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    /// <summary>Runs the network on n rows.</summary>
+    /// <param name="tape">The tape.</param>
+    /// <param name="x">n × Sizes[0].</param>
+    /// <param name="context">n × ContextFeatures, or null when there is none.</param>
+    /// <returns>n × Sizes[^1].</returns>
+    public Node<T> Apply(Tape<T> tape, Node<T> x, Node<T>? context)
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        Node<T> h = _layers[0].Apply(tape, x);
+        if (_contextLayer is not null && context is not null)
+        {
+            h = tape.Add(h, _contextLayer.Apply(tape, context));
+        }
+
+        for (int l = 1; l < _layers.Length; l++)
+        {
+            h = _layers[l].Apply(tape, tape.Relu(h));
+        }
+
+        return h;
+    }
+}

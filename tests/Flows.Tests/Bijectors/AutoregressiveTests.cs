@@ -1,0 +1,295 @@
+using Flows.Autodiff;
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Distributions.Presets;
+using Flows.Neural;
+using Flows.Training;
+
+namespace Flows.Tests.Bijectors;
+
+public sealed class AutoregressiveTests
+{
+    public static TheoryData<string> OrderKinds => ["natural", "reversed", "random", "explicit"];
+
+    [Theory]
+    [MemberData(nameof(OrderKinds))]
+    public void Inverse_OutputsDoNotDependOnLaterFeatures_Exactly(string orderKind)
+        => AssertAutoregressive(orderKind, contextFeatures: 0, inverse: true);
+
+    [Theory]
+    [MemberData(nameof(OrderKinds))]
+    public void Forward_OutputsDoNotDependOnLaterFeatures_Exactly(string orderKind)
+        => AssertAutoregressive(orderKind, contextFeatures: 0, inverse: false);
+
+    [Theory]
+    [MemberData(nameof(OrderKinds))]
+    public void WithContext_OutputsDoNotDependOnLaterFeatures_Exactly(string orderKind)
+    {
+        AssertAutoregressive(orderKind, contextFeatures: 2, inverse: true);
+        AssertAutoregressive(orderKind, contextFeatures: 2, inverse: false);
+    }
+
+    [Fact]
+    public void Made_OutputBlocksDependOnExactlyTheEarlierFeatures()
+    {
+        int[] order = [3, 1, 4, 0, 2];
+        var made = new MaskedAutoencoder<double>(5, [9, 7], parametersPerFeature: 3, order, new Random(1));
+        // Make every kept weight large so that every allowed connection shows up in the pattern.
+        foreach (Parameter<double> p in made.Parameters)
+        {
+            for (int i = 0; i < p.Values.Length; i++)
+            {
+                p.Values[i] = p.Values[i] == 0 ? 0 : 0.5 + (0.1 * (i % 7));
+            }
+        }
+
+        double[] x = [0.3, 0.2, 0.9, 0.1, 0.7]; // positive, so every hidden unit is active and every allowed path shows
+        double[] y0 = Made(made, x);
+        for (int j = 0; j < 5; j++)
+        {
+            double[] shifted = (double[])x.Clone();
+            shifted[j] += 0.37;
+            double[] y1 = Made(made, shifted);
+            for (int c = 0; c < y0.Length; c++)
+            {
+                int feature = c % 5;
+                bool mayDepend = Array.IndexOf(order, j) < Array.IndexOf(order, feature);
+                if (mayDepend)
+                {
+                    Assert.NotEqual(y0[c], y1[c]);
+                }
+                else
+                {
+                    Assert.Equal(y0[c], y1[c]);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Made_RejectsAHiddenLayerTooNarrowToConnectEveryOutput()
+    {
+        ArgumentException e = Assert.Throws<ArgumentException>("hiddenFeatures",
+            () => new MaskedAutoencoder<double>(6, [8, 4], 2, Orders.Natural(6), new Random(1)));
+        Assert.Contains("Hidden layer 1 has 4 units", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MaskedAutoregressive_ForwardTakesDConditionerPasses_InverseTakesOne()
+    {
+        var maf = new MaskedAutoregressive<double>(6, [12], seed: 2);
+        double[,] z = Normal(10, 6, seed: 3);
+        maf.Forward(z);
+        Assert.Equal(6, maf.ConditionerEvaluations);
+        maf.Inverse(z);
+        Assert.Equal(7, maf.ConditionerEvaluations);
+    }
+
+    [Fact]
+    public void InverseAutoregressiveFlow_SamplesInOnePassPerLayer()
+    {
+        TransformedDistribution<double> iaf = InverseAutoregressiveFlow.Create<double>(4, transforms: 3, hiddenFeatures: [8]);
+        iaf.Sample(16, new Random(1));
+        foreach (IBijector<double> layer in ((Chain<double>)iaf.Bijector).Parts)
+        {
+            Assert.Equal(1, ((MaskedAutoregressive<double>)((Inverted<double>)layer).Inner).ConditionerEvaluations);
+        }
+    }
+
+    [Fact]
+    public void MaskedAutoregressiveFlow_SampleWithDensityLn_EqualsDensityLnOfTheSamples()
+    {
+        TransformedDistribution<double> flow = Randomized(MaskedAutoregressiveFlow.Create<double>(3, transforms: 3, hiddenFeatures: [16, 16], seed: 4));
+        var tape = new Tape<double>(isRecording: false);
+        (Node<double> x, Node<double> logDensity) = flow.SampleWithDensityLn(tape, 200, new Random(5));
+        double[,] samples = ToArray(x);
+        double[] expected = flow.DensityLn(samples);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], logDensity.Values[i], 1e-10);
+        }
+    }
+
+    [Fact]
+    public void MaskedAutoregressive_InverseUndoesForward()
+    {
+        MaskedAutoregressive<double> maf = Randomized(new MaskedAutoregressive<double>(5, [10, 10], Orders.Random(5, new Random(3)), seed: 6));
+        double[,] z = Normal(50, 5, seed: 7);
+        var (x, forwardLogDet) = maf.Forward(z);
+        var (zAgain, inverseLogDet) = maf.Inverse(x);
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Equal(-forwardLogDet[i], inverseLogDet[i], 1e-10);
+            for (int j = 0; j < 5; j++)
+            {
+                Assert.Equal(z[i, j], zAgain[i, j], 1e-9);
+            }
+        }
+    }
+
+    [Fact]
+    public void AffineCoupling_PassesTheFixedFeaturesThroughBitForBit()
+    {
+        AffineCoupling<double> coupling = Randomized(new AffineCoupling<double>([false, true, false, true], [8], seed: 2));
+        double[,] z = Normal(20, 4, seed: 8);
+        var (x, _) = coupling.Forward(z);
+        var (zAgain, _) = coupling.Inverse(x);
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal(z[i, 0], x[i, 0]);
+            Assert.Equal(z[i, 2], x[i, 2]);
+            Assert.NotEqual(z[i, 1], x[i, 1]);
+            Assert.Equal(z[i, 1], zAgain[i, 1], 1e-12);
+        }
+    }
+
+    [Fact]
+    public void AffineCoupling_RejectsAMaskWithoutBothKinds()
+    {
+        Assert.Throws<ArgumentException>("transformedMask", () => new AffineCoupling<double>([true, true]));
+        Assert.Throws<ArgumentException>("transformedMask", () => new AffineCoupling<double>([false, false]));
+    }
+
+    [Fact]
+    public void MaskedAutoregressive_HugeConditionerOutputsGiveFiniteResults()
+    {
+        var maf = new MaskedAutoregressive<double>(3, [6], logScaleBound: 5, seed: 1);
+        foreach (Parameter<double> p in maf.Parameters)
+        {
+            Array.Fill(p.Values, 1e3);
+        }
+
+        double[,] z = Normal(8, 3, seed: 2);
+        var (x, forwardLogDet) = maf.Forward(z);
+        var (zAgain, inverseLogDet) = maf.Inverse(x);
+        Assert.All(forwardLogDet, v => Assert.True(double.IsFinite(v)));
+        Assert.All(inverseLogDet, v => Assert.True(double.IsFinite(v)));
+        Assert.All(x.Cast<double>(), v => Assert.True(double.IsFinite(v)));
+        Assert.All(zAgain.Cast<double>(), v => Assert.True(double.IsFinite(v)));
+    }
+
+    [Fact]
+    public void ConditionalMaskedAutoregressiveFlow_RecoversAConditionalGaussian()
+    {
+        // x | c ~ N(2c − 1, (0.5 + 0.3c)²), c ~ U(0, 1).
+        var random = new Random(11);
+        const int n = 6000;
+        var x = new double[n, 1];
+        var c = new double[n, 1];
+        for (int i = 0; i < n; i++)
+        {
+            c[i, 0] = random.NextDouble();
+            x[i, 0] = (2 * c[i, 0]) - 1 + ((0.5 + (0.3 * c[i, 0])) * Normal(random));
+        }
+
+        TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(1, transforms: 2, hiddenFeatures: [32, 32], contextFeatures: 1, seed: 3);
+        flow.Fit(x, c, new FitOptions { Epochs = 200, BatchSize = 200, Optimizer = new AdamOptions { LearningRate = 5e-3 }, Patience = 30, Seed = 2 });
+
+        foreach (double condition in new[] { 0.2, 0.8 })
+        {
+            var context = new double[20000, 1];
+            for (int i = 0; i < 20000; i++)
+            {
+                context[i, 0] = condition;
+            }
+
+            double[] values = [.. flow.Sample(20000, new Random(4), context).Cast<double>()];
+            double mean = values.Average();
+            double sd = Math.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average());
+            Assert.Equal((2 * condition) - 1, mean, 0.05);
+            Assert.Equal(0.5 + (0.3 * condition), sd, 0.05);
+        }
+    }
+
+    private static void AssertAutoregressive(string orderKind, int contextFeatures, bool inverse)
+    {
+        const int d = 5;
+        int[] order = orderKind switch
+        {
+            "natural" => Orders.Natural(d),
+            "reversed" => Orders.Reversed(d),
+            "random" => Orders.Random(d, new Random(9)),
+            _ => [2, 4, 0, 1, 3],
+        };
+        MaskedAutoregressive<double> maf = Randomized(new MaskedAutoregressive<double>(d, [10, 10], order, contextFeatures, seed: 5));
+        double[,] input = Normal(1, d, seed: 6);
+        double[,]? context = contextFeatures == 0 ? null : Normal(1, contextFeatures, seed: 7);
+        double[,] baseline = Run(maf, input, context, inverse);
+        for (int j = 0; j < d; j++)
+        {
+            double[,] shifted = (double[,])input.Clone();
+            shifted[0, j] += 0.25;
+            double[,] output = Run(maf, shifted, context, inverse);
+            for (int i = 0; i < d; i++)
+            {
+                if (Array.IndexOf(order, i) < Array.IndexOf(order, j))
+                {
+                    Assert.Equal(baseline[0, i], output[0, i]); // exactly: no path from a later feature
+                }
+            }
+
+            Assert.NotEqual(baseline[0, j], output[0, j]);
+        }
+    }
+
+    private static double[,] Run(MaskedAutoregressive<double> maf, double[,] input, double[,]? context, bool inverse)
+        => inverse ? maf.Inverse(input, context).Output : maf.Forward(input, context).Output;
+
+    private static double[] Made(MaskedAutoencoder<double> made, double[] x)
+    {
+        var tape = new Tape<double>(isRecording: false);
+        return made.Apply(tape, tape.Constant(x, 1, x.Length), null).Values.ToArray();
+    }
+
+    private static TBijector Randomized<TBijector>(TBijector bijector) where TBijector : IBijector<double>
+    {
+        var random = new Random(31);
+        foreach (Parameter<double> p in bijector.Parameters)
+        {
+            for (int i = 0; i < p.Values.Length; i++)
+            {
+                p.Values[i] += 0.3 * ((2 * random.NextDouble()) - 1);
+            }
+        }
+
+        return bijector;
+    }
+
+    private static TransformedDistribution<double> Randomized(TransformedDistribution<double> flow)
+    {
+        Randomized(flow.Bijector);
+        return flow;
+    }
+
+    private static double Normal(Random random)
+        => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    private static double[,] Normal(int rows, int columns, int seed)
+    {
+        var random = new Random(seed);
+        var result = new double[rows, columns];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                result[i, j] = Normal(random);
+            }
+        }
+
+        return result;
+    }
+
+    private static double[,] ToArray(Node<double> node)
+    {
+        var result = new double[node.Rows, node.Columns];
+        for (int i = 0; i < node.Rows; i++)
+        {
+            for (int j = 0; j < node.Columns; j++)
+            {
+                result[i, j] = node[i, j];
+            }
+        }
+
+        return result;
+    }
+}

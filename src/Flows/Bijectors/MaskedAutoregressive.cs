@@ -14,9 +14,10 @@ namespace Flows.Bijectors;
 /// needs) takes d sequential passes, each fixing one more feature. So a MAF scores data fast and samples slowly. Its
 /// mirror, the inverse autoregressive flow (IAF, Kingma et al. 2016), is this bijector wrapped in
 /// <see cref="Inverted{T}"/>: one pass to sample, d passes to score, the right choice for variational inference.</para>
-/// <para><b>Stable scale.</b> The log-scale is soft-clamped, s = b·tanh(r/b) with b = <see cref="LogScaleBound"/>
-/// (default 5), so no raw exponential of a network output can overflow and the gradient never vanishes abruptly.
-/// log|det J| of the forward map = Σᵢ sᵢ. The MADE's last layer starts small, so a new layer is near the identity.</para>
+/// <para><b>Stable scale.</b> With the default <see cref="AffineTransform{T}"/> the log-scale is soft-clamped,
+/// s = b·tanh(r/b) (b = 5), so no raw exponential of a network output can overflow and the gradient never vanishes
+/// abruptly. log|det J| of the forward map = Σᵢ sᵢ. The MADE's last layer starts small, so a new layer is near the
+/// identity.</para>
 /// <para>References: Papamakarios, Pavlakou &amp; Murray, "Masked Autoregressive Flow for Density Estimation", NeurIPS
 /// 2017, arXiv:1705.07057; Kingma et al., "Improved Variational Inference with Inverse Autoregressive Flow", NeurIPS
 /// 2016, arXiv:1606.04934; Germain et al., MADE, arXiv:1502.03509.</para>
@@ -24,7 +25,6 @@ namespace Flows.Bijectors;
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class MaskedAutoregressive<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly T _logScaleBound;
     private long _conditionerEvaluations;
 
     /// <summary>Creates a MAF layer.</summary>
@@ -32,30 +32,25 @@ public sealed class MaskedAutoregressive<T> : Bijector<T> where T : unmanaged, I
     /// <param name="hiddenFeatures">MADE hidden widths; default [64, 64]. Each ≥ features − 1.</param>
     /// <param name="order">The autoregressive order (see <see cref="Orders"/>); default natural.</param>
     /// <param name="contextFeatures">Context features per row. Range: ≥ 0.</param>
-    /// <param name="logScaleBound">b in s = b·tanh(r/b). Default 5. Range: &gt; 0.</param>
+    /// <param name="transform">The elementwise transform; default <see cref="AffineTransform{T}"/> (MAF). A
+    /// <see cref="RationalQuadraticTransform{T}"/> gives the autoregressive neural spline flow.</param>
     /// <param name="seed">Seed of the initial weights.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or the bound is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is too narrow, or the order is not a permutation.</exception>
     public MaskedAutoregressive(int features, IReadOnlyList<int>? hiddenFeatures = null, IReadOnlyList<int>? order = null,
-        int contextFeatures = 0, double logScaleBound = 5.0, int seed = 0)
+        int contextFeatures = 0, IConditionalTransform<T>? transform = null, int seed = 0)
         : base(features, contextFeatures)
     {
-        if (!(logScaleBound > 0 && double.IsFinite(logScaleBound)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(logScaleBound), logScaleBound, "logScaleBound must be finite and > 0.");
-        }
-
-        LogScaleBound = logScaleBound;
-        _logScaleBound = T.CreateTruncating(logScaleBound);
-        Conditioner = new MaskedAutoencoder<T>(features, hiddenFeatures ?? [64, 64], parametersPerFeature: 2,
+        Transform = transform ?? new AffineTransform<T>();
+        Conditioner = new MaskedAutoencoder<T>(features, hiddenFeatures ?? [64, 64], Transform.ParametersPerFeature,
             order ?? Orders.Natural(features), new Random(seed), contextFeatures);
     }
 
-    /// <summary>The MADE that gives the shift and raw log-scale of each feature.</summary>
+    /// <summary>The MADE that gives the transform's parameters for each feature.</summary>
     public MaskedAutoencoder<T> Conditioner { get; }
 
-    /// <summary>b in s = b·tanh(r/b).</summary>
-    public double LogScaleBound { get; }
+    /// <summary>The elementwise transform whose parameters the MADE gives.</summary>
+    public IConditionalTransform<T> Transform { get; }
 
     /// <summary>MADE passes run so far (an instrumentation count: d per forward call, 1 per inverse call).</summary>
     public long ConditionerEvaluations => Interlocked.Read(ref _conditionerEvaluations);
@@ -65,17 +60,17 @@ public sealed class MaskedAutoregressive<T> : Bijector<T> where T : unmanaged, I
 
     /// <inheritdoc/>
     public override string ToString()
-        => $"MaskedAutoregressive(features: {Dimension}, hidden: [{string.Join(", ", Conditioner.HiddenFeatures)}], order: [{string.Join(", ", Conditioner.Order)}], context: {ContextDimension})";
+        => $"MaskedAutoregressive(features: {Dimension}, hidden: [{string.Join(", ", Conditioner.HiddenFeatures)}], order: [{string.Join(", ", Conditioner.Order)}], context: {ContextDimension}, transform: {Transform})";
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
     {
         // Pass k fixes the k-th feature in the order: its inputs, the features before it, were fixed by earlier
         // passes. After d passes every feature is exact, and so is the log-det of the last pass.
-        (Node<T> x, Node<T> logDet) = tape.ConditionalAffine(z, Evaluate(tape, z, context), _logScaleBound, inverse: false);
+        (Node<T> x, Node<T> logDet) = Transform.Apply(tape, z, Evaluate(tape, z, context), inverse: false);
         for (int pass = 1; pass < Dimension; pass++)
         {
-            (x, logDet) = tape.ConditionalAffine(z, Evaluate(tape, x, context), _logScaleBound, inverse: false);
+            (x, logDet) = Transform.Apply(tape, z, Evaluate(tape, x, context), inverse: false);
         }
 
         return (x, logDet);
@@ -83,7 +78,7 @@ public sealed class MaskedAutoregressive<T> : Bijector<T> where T : unmanaged, I
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
-        => tape.ConditionalAffine(x, Evaluate(tape, x, context), _logScaleBound, inverse: true);
+        => Transform.Apply(tape, x, Evaluate(tape, x, context), inverse: true);
 
     private Node<T> Evaluate(Tape<T> tape, Node<T> x, Node<T>? context)
     {

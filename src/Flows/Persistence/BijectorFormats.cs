@@ -38,30 +38,52 @@ internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee
                 WriteInt32Array(w, "hiddenFeatures", maf.Conditioner.HiddenFeatures);
                 WriteInt32Array(w, "order", maf.Conditioner.Order);
                 w.WriteNumber("contextFeatures", maf.ContextDimension);
-                w.WriteNumber("logScaleBound", maf.LogScaleBound);
+                TransformFormat.Write(w, maf.Transform);
             },
             (scope, _) => new MaskedAutoregressive<T>(
                 scope.Int32("features", minimum: 1),
                 scope.Int32Array("hiddenFeatures"),
                 scope.Int32Array("order"),
                 scope.Int32("contextFeatures", minimum: 0),
-                scope.Double("logScaleBound"))));
+                TransformFormat.Read<T>(scope.Object("transform")))));
+        Register(new BijectorFormat<T>(
+            "Coupling",
+            typeof(Coupling<T>),
+            (b, w, _) =>
+            {
+                WriteCoupling(w, (Coupling<T>)b);
+                TransformFormat.Write(w, ((Coupling<T>)b).Transform);
+            },
+            (scope, _) => new Coupling<T>(
+                scope.BooleanArray("transformedMask"),
+                scope.Int32Array("hiddenFeatures"),
+                scope.Int32("contextFeatures", minimum: 0),
+                TransformFormat.Read<T>(scope.Object("transform")))));
         Register(new BijectorFormat<T>(
             "AffineCoupling",
             typeof(AffineCoupling<T>),
             (b, w, _) =>
             {
-                var coupling = (AffineCoupling<T>)b;
-                WriteInt32Array(w, "transformedMask", [.. coupling.TransformedMask.Select(t => t ? 1 : 0)]);
-                WriteInt32Array(w, "hiddenFeatures", [.. coupling.Conditioner.Sizes.Skip(1).SkipLast(1)]);
-                w.WriteNumber("contextFeatures", coupling.ContextDimension);
-                w.WriteNumber("logScaleBound", coupling.LogScaleBound);
+                WriteCoupling(w, (Coupling<T>)b);
+                w.WriteNumber("logScaleBound", ((AffineCoupling<T>)b).LogScaleBound);
             },
             (scope, _) => new AffineCoupling<T>(
                 scope.BooleanArray("transformedMask"),
                 scope.Int32Array("hiddenFeatures"),
                 scope.Int32("contextFeatures", minimum: 0),
                 scope.Double("logScaleBound"))));
+        Register(new BijectorFormat<T>(
+            "RationalQuadraticSpline",
+            typeof(RationalQuadraticSpline<T>),
+            (b, w, _) =>
+            {
+                w.WriteNumber("dimension", b.Dimension);
+                TransformFormat.Write(w, ((RationalQuadraticSpline<T>)b).Transform);
+            },
+            (scope, _) => new RationalQuadraticSpline<T>(
+                scope.Int32("dimension", minimum: 1),
+                TransformFormat.Read<T>(scope.Object("transform")) as RationalQuadraticTransform<T>
+                    ?? throw JsonScope.Error($"{scope.Path}.transform", "expected a RationalQuadratic transform"))));
         Register(new BijectorFormat<T>(
             "Chain",
             typeof(Chain<T>),
@@ -122,7 +144,14 @@ internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee
             (b, w, _) => w.WriteNumber("dimension", b.Dimension),
             (scope, _) => create(scope.Int32("dimension", minimum: 1))));
 
-    private static void WriteInt32Array(Utf8JsonWriter writer, string name, IEnumerable<int> values)
+    private static void WriteCoupling(Utf8JsonWriter writer, Coupling<T> coupling)
+    {
+        WriteInt32Array(writer, "transformedMask", [.. coupling.TransformedMask.Select(t => t ? 1 : 0)]);
+        WriteInt32Array(writer, "hiddenFeatures", [.. coupling.Conditioner.Sizes.Skip(1).SkipLast(1)]);
+        writer.WriteNumber("contextFeatures", coupling.ContextDimension);
+    }
+
+    internal static void WriteInt32Array(Utf8JsonWriter writer, string name, IEnumerable<int> values)
     {
         writer.WriteStartArray(name);
         foreach (int value in values)

@@ -153,7 +153,7 @@ public sealed class AutoregressiveTests
     [Fact]
     public void MaskedAutoregressive_HugeConditionerOutputsGiveFiniteResults()
     {
-        var maf = new MaskedAutoregressive<double>(3, [6], logScaleBound: 5, seed: 1);
+        var maf = new MaskedAutoregressive<double>(3, [6], seed: 1);
         foreach (Parameter<double> p in maf.Parameters)
         {
             Array.Fill(p.Values, 1e3);

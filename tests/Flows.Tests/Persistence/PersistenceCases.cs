@@ -23,8 +23,11 @@ internal static class PersistenceCases
             ["Inverted(SinhArcsinh)"] = () => Flow(new Inverted<T>(new SinhArcsinh<T>(2))),
             ["Chain"] = () => Flow(Composite<T>(new Random(5)), diagonalBase: true),
             ["MaskedAutoregressive"] = () => Flow(new MaskedAutoregressive<T>(4, [8, 6], [2, 0, 3, 1], seed: 3)),
-            ["Inverted(MaskedAutoregressive)"] = () => Flow(new Inverted<T>(new MaskedAutoregressive<T>(3, [5], logScaleBound: 2.5, seed: 4))),
+            ["Inverted(MaskedAutoregressive)"] = () => Flow(new Inverted<T>(new MaskedAutoregressive<T>(3, [5], transform: new AffineTransform<T>(2.5), seed: 4))),
             ["AffineCoupling"] = () => Flow(new AffineCoupling<T>([true, false, true], [7], seed: 5)),
+            ["RationalQuadraticSpline"] = () => Flow(new RationalQuadraticSpline<T>(3, new RationalQuadraticTransform<T>(binCount: 5, tailBound: 3))),
+            ["MaskedAutoregressive(spline)"] = () => Flow(new MaskedAutoregressive<T>(3, [6], transform: new RationalQuadraticTransform<T>(binCount: 4), seed: 6)),
+            ["Coupling(spline)"] = () => Flow(new Coupling<T>([false, true, true], [5], transform: new RationalQuadraticTransform<T>(binCount: 6, tailBound: 4), seed: 7)),
         };
 
     /// <summary>The composite of the golden file: every unconstrained bijector, then every constrained one.</summary>

@@ -28,7 +28,7 @@ public static class RealNvpFlow
         var layers = new IBijector<T>[transforms];
         for (int i = 0; i < transforms; i++)
         {
-            layers[i] = new AffineCoupling<T>(AffineCoupling<T>.AlternatingMask(features, i % 2), hiddenFeatures, contextFeatures, seed: random.Next());
+            layers[i] = new AffineCoupling<T>(Coupling<T>.AlternatingMask(features, i % 2), hiddenFeatures, contextFeatures, seed: random.Next());
         }
 
         return new TransformedDistribution<T>(new StandardNormal<T>(features), new Chain<T>(layers));

@@ -65,4 +65,33 @@ internal static class FiniteDifference
 
         return gradient;
     }
+
+    /// <summary>
+    /// ∂(Σₖ termsₖ)/∂values[i] by central differences, differencing each term before summing so that terms which do not
+    /// depend on values[i] cancel exactly instead of adding round-off of the size of the whole sum. The step is
+    /// relative: step·max(1, |values[i]|). <paramref name="values"/> is perturbed in place and restored exactly.
+    /// </summary>
+    public static double[] GradientOfSum(Func<double[]> terms, double[] values, double step)
+    {
+        var gradient = new double[values.Length];
+        for (int k = 0; k < values.Length; k++)
+        {
+            double saved = values[k];
+            double h = step * Math.Max(1, Math.Abs(saved));
+            values[k] = saved + h;
+            double[] plus = terms();
+            values[k] = saved - h;
+            double[] minus = terms();
+            values[k] = saved;
+            double sum = 0;
+            for (int i = 0; i < plus.Length; i++)
+            {
+                sum += plus[i] - minus[i];
+            }
+
+            gradient[k] = sum / (2 * h);
+        }
+
+        return gradient;
+    }
 }

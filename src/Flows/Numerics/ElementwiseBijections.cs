@@ -43,7 +43,7 @@ internal static class ElementwiseBijections
         public static T Forward(T z) => Scalar.Sigmoid(z);
 
         // logit(x) = log x − log1p(−x), accurate near both ends.
-        public static T Inverse(T x) => T.Log(x) - T.LogP1(-x);
+        public static T Inverse(T x) => T.Log(x) - Scalar.LogP1(-x);
 
         public static bool IsInRange(T x) => x > T.Zero && x < T.One;
 

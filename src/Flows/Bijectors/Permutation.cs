@@ -36,13 +36,21 @@ public sealed class Permutation<T> : Bijector<T> where T : unmanaged, IFloatingP
     /// <summary>The reversal d−1, …, 1, 0.</summary>
     /// <param name="dimension">Features per row. Range: &gt; 0.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
-    public static Permutation<T> Reverse(int dimension) => new(Orders.Reversed(dimension));
+    public static Permutation<T> Reverse(int dimension)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        return new(Orders.Reversed(dimension));
+    }
 
     /// <summary>A uniformly random permutation drawn from <paramref name="random"/>.</summary>
     /// <param name="dimension">Features per row. Range: &gt; 0.</param>
     /// <param name="random">The source of randomness.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
-    public static Permutation<T> Random(int dimension, Random random) => new(Orders.Random(dimension, random));
+    public static Permutation<T> Random(int dimension, Random random)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        return new(Orders.Random(dimension, random));
+    }
 
     /// <inheritdoc/>
     public override string ToString() => $"Permutation(order: [{string.Join(", ", _order)}])";

@@ -9,7 +9,7 @@ namespace Flows.Persistence;
 /// enumerates the assembly's bijector types by reflection fails until it is registered.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
-internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal static partial class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static readonly Dictionary<Type, BijectorFormat<T>> ByType = [];
     private static readonly Dictionary<string, BijectorFormat<T>> ByName = [];
@@ -120,7 +120,17 @@ internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee
             },
             (scope, readPart) => new Inverted<T>(readPart(scope.Object("inner"))),
             IsComposite: true));
+        RegisterPlanarFamily();
+        RegisterLinearAndNormalizationFamily();
+        RegisterResidualFamily();
     }
+
+    // Each family registers in its own file (BijectorFormats.<Family>.cs).
+    static partial void RegisterPlanarFamily();
+
+    static partial void RegisterLinearAndNormalizationFamily();
+
+    static partial void RegisterResidualFamily();
 
     /// <summary>The format of a bijector's exact type.</summary>
     /// <exception cref="NotSupportedException">The type has no registered format.</exception>
@@ -137,7 +147,7 @@ internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee
         => ByType.Keys.Any(t => t.IsGenericType && t.GetGenericTypeDefinition() == genericDefinition);
 
     // Bijectors whose only hyperparameter is the dimension.
-    private static void RegisterElementwise<TBijector>(string name, Func<int, TBijector> create) where TBijector : IBijector<T>
+    internal static void RegisterElementwise<TBijector>(string name, Func<int, TBijector> create) where TBijector : IBijector<T>
         => Register(new BijectorFormat<T>(
             name,
             typeof(TBijector),
@@ -162,7 +172,7 @@ internal static class BijectorFormats<T> where T : unmanaged, IFloatingPointIeee
         writer.WriteEndArray();
     }
 
-    private static void Register(BijectorFormat<T> format)
+    internal static void Register(BijectorFormat<T> format)
     {
         ByType.Add(format.Type, format);
         ByName.Add(format.Name, format);

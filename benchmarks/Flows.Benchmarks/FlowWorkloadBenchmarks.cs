@@ -8,14 +8,15 @@ using Flows.Training;
 namespace Flows.Benchmarks;
 
 /// <summary>
-/// MAF-8 and MAF-64 of PEERS.md, one thread: a training step (log-density of a batch, mean NLL, backward, Adam),
-/// log-density of 65,536 points without gradients, and sampling. Points per second = points / median time.
+/// The canonical workloads of PEERS.md (MAF-8, NSF-8, MAF-64), one thread: a training step (log-density of a batch,
+/// mean NLL, backward, Adam), log-density of 65,536 points without gradients, and sampling. Points per second =
+/// points / median time.
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(warmupCount: 3, iterationCount: 10)]
 [GenericTypeArguments(typeof(double))]
 [GenericTypeArguments(typeof(float))]
-public class MaskedAutoregressiveFlowBenchmarks<T> where T : unmanaged, IFloatingPointIeee754<T>
+public class FlowWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const int EvaluationPoints = 65_536;
     private TransformedDistribution<T> _flow = null!;
@@ -29,21 +30,23 @@ public class MaskedAutoregressiveFlowBenchmarks<T> where T : unmanaged, IFloatin
     private int _batchStart;
     private Random _random = null!;
 
-    /// <summary>MAF-8 (d = 8, MADE 2 × 64, batch 512) or MAF-64 (d = 64, MADE 2 × 512, batch 1024).</summary>
-    [Params("MAF-8", "MAF-64")]
+    /// <summary>MAF-8 and NSF-8 (d = 8, MADE 2 × 64, batch 512) or MAF-64 (d = 64, MADE 2 × 512, batch 1024).</summary>
+    [Params("MAF-8", "NSF-8", "MAF-64")]
     public string Workload { get; set; } = "MAF-8";
 
     /// <summary>Samples drawn per sampling invocation (MAF sampling takes d sequential passes per layer).</summary>
-    public int SampleCount => Workload == "MAF-8" ? 4096 : 128;
+    public int SampleCount => Workload == "MAF-64" ? 128 : 4096;
 
     [GlobalSetup]
     public void Setup()
     {
-        bool small = Workload == "MAF-8";
+        bool small = Workload != "MAF-64";
         _features = small ? 8 : 64;
         int hidden = small ? 64 : 512;
         _batchSize = small ? 512 : 1024;
-        _flow = MaskedAutoregressiveFlow.Create<T>(_features, transforms: 5, hiddenFeatures: [hidden, hidden], seed: 1);
+        _flow = Workload == "NSF-8"
+            ? NeuralSplineFlow.Create<T>(_features, transforms: 5, binCount: 8, hiddenFeatures: [hidden, hidden], tailBound: 5, seed: 1)
+            : MaskedAutoregressiveFlow.Create<T>(_features, transforms: 5, hiddenFeatures: [hidden, hidden], seed: 1);
         _optimizer = new Adam<T>(_flow.Parameters);
         _tape = new Tape<T>();
         _data = PeerWorkload.Data<T>(EvaluationPoints, _features, seed: 2);

@@ -14,7 +14,7 @@ public sealed class FitReport
     /// <summary>One report per epoch run.</summary>
     public IReadOnlyList<EpochReport> History { get; }
 
-    /// <summary>The epoch whose parameters the model holds now (the best validation loss, or training loss without a split).</summary>
+    /// <summary>The epoch whose parameters the model holds now (the best validation loss, or without a split the best loss on the training rows measured at the end of the epoch).</summary>
     public int BestEpoch { get; }
 
     /// <summary>The loss that chose <see cref="BestEpoch"/>, in nats per row.</summary>

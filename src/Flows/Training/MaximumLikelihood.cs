@@ -188,12 +188,16 @@ public static class MaximumLikelihood
                 }
 
                 double trainLoss = lossSum / batches;
-                double? validationLoss = _validationRows > 0 ? MeanNegativeLogLikelihood(evaluation) : null;
+                double? validationLoss = _validationRows > 0
+                    ? MeanNegativeLogLikelihood(evaluation, _validation, _validationContext, _validationRows)
+                    : null;
                 var report = new EpochReport(epoch, trainLoss, validationLoss);
                 history.Add(report);
                 _options.Progress?.Report(report);
 
-                double watched = validationLoss ?? trainLoss;
+                // The loss that decides the snapshot must be that of the parameters snapshotted. Without a split, the
+                // running train loss was measured before each step, so a last step that diverged would be kept as best.
+                double watched = validationLoss ?? MeanNegativeLogLikelihood(evaluation, _train, _trainContext, _trainRows);
                 if (watched < bestLoss)
                 {
                     bestLoss = watched;
@@ -211,22 +215,22 @@ public static class MaximumLikelihood
             return new FitReport(history, bestEpoch, bestLoss, stoppedEarly);
         }
 
-        private double MeanNegativeLogLikelihood(Tape<T> evaluation)
+        private double MeanNegativeLogLikelihood(Tape<T> evaluation, T[] data, T[] context, int rows)
         {
             const int chunk = 4096;
             double sum = 0;
-            for (int start = 0; start < _validationRows; start += chunk)
+            for (int start = 0; start < rows; start += chunk)
             {
-                int count = Math.Min(chunk, _validationRows - start);
+                int count = Math.Min(chunk, rows - start);
                 evaluation.Reset();
-                Node<T> x = evaluation.Constant(_validation.AsSpan(start * _dimension, count * _dimension), count, _dimension);
+                Node<T> x = evaluation.Constant(data.AsSpan(start * _dimension, count * _dimension), count, _dimension);
                 Node<T>? c = _contextDimension == 0 ? null
-                    : evaluation.Constant(_validationContext.AsSpan(start * _contextDimension, count * _contextDimension), count, _contextDimension);
+                    : evaluation.Constant(context.AsSpan(start * _contextDimension, count * _contextDimension), count, _contextDimension);
                 sum -= double.CreateTruncating(evaluation.Sum(_flow.DensityLn(evaluation, x, c)).Values[0]);
             }
 
-            // A non-finite validation loss never becomes the best; it counts against patience.
-            return double.IsFinite(sum) ? sum / _validationRows : double.PositiveInfinity;
+            // A non-finite loss never becomes the best; it counts against patience.
+            return double.IsFinite(sum) ? sum / rows : double.PositiveInfinity;
         }
 
         [System.Diagnostics.CodeAnalysis.DoesNotReturn]

@@ -339,7 +339,7 @@ internal static class TanhRootSolver
         => new($"{what}: the root solve for row {row} did not converge in {MaxIterations} iterations (residual {residual}, tolerance {tolerance}).");
 
     /// <summary>Solves for t; false (with the last residual) if the iteration limit is reached. Non-finite data give NaN.</summary>
-    public static bool TrySolve<T>(T target, T a, T s, T c, T tolerance, out T root, out T residual)
+    public static bool TrySolve<T>(T target, T a, T s, T c, T tolerance, out T root, out T residual, int maxIterations = MaxIterations)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (!T.IsFinite(target) || !T.IsFinite(a) || !T.IsFinite(s) || !T.IsFinite(c))
@@ -356,7 +356,7 @@ internal static class TanhRootSolver
         t = T.Clamp(t, lo, hi);
         T half = T.CreateTruncating(0.5);
         residual = T.PositiveInfinity;
-        for (int iteration = 0; iteration < MaxIterations; iteration++)
+        for (int iteration = 0; iteration < maxIterations; iteration++)
         {
             T th = T.Tanh((s * t) + c);
             T f = t + (a * th) - target;

@@ -95,11 +95,17 @@ public static partial class TapeOps
             T r = inverse ? RadialPoint<T>.RadiusFromImage(norm, alpha, gamma) : norm;
             var p = new RadialPoint<T>(r, alpha, gamma, d);
 
-            // Forward scales z − z₀ by q = (r + γ)/(α + r), the inverse x − z₀ by 1/q.
+            // Forward x = z + (q − 1)(z − z₀) with q − 1 = βh = β/(α + r); the inverse z = x + (1/q − 1)(x − z₀) with
+            // 1/q − 1 = −β/(r + γ). Near the identity the increment form is exact (β = 0 gives y = input bit for bit);
+            // for strong contractions, where 1 + βh is small, z₀ + q(z − z₀) keeps the relative accuracy of the result.
+            T beta = gamma - alpha;
+            T increment = inverse ? -beta / (r + gamma) : beta / (alpha + r);
             T scale = inverse ? (alpha + r) / (r + gamma) : (r + gamma) / (alpha + r);
+            bool small = T.Abs(increment) <= T.CreateTruncating(0.5);
             for (int j = 0; j < d; j++)
             {
-                y[j] = center[j] + (scale * (row[j] - center[j]));
+                T v = row[j] - center[j];
+                y[j] = small ? row[j] + (increment * v) : center[j] + (scale * v);
             }
 
             saved.Values[i] = r;
@@ -294,13 +300,20 @@ internal readonly struct RadialPoint<T> where T : unmanaged, IFloatingPointIeee7
 
     private T N => (_r * ((_alpha + _alpha) + _r)) + (_gamma * _alpha);
 
+    // log(1 + βh) and log(1 + βh + βh′r) = log(1 + βα/(α + r)²): by log1p of the increment while it is small
+    // (β = 0 gives 0 exactly), otherwise as logs of the cancellation-free ratios (r + γ)/(α + r) and N/(α + r)².
     public T LogDet
     {
         get
         {
             T ar = _alpha + _r;
-            T first = _dMinusOne == T.Zero ? T.Zero : _dMinusOne * (T.Log(_r + _gamma) - T.Log(ar));
-            return first + T.Log(N) - (T.CreateTruncating(2) * T.Log(ar));
+            T beta = _gamma - _alpha;
+            T half = T.CreateTruncating(0.5);
+            T u1 = beta / ar;
+            T u2 = beta * _alpha / (ar * ar);
+            T log1 = T.Abs(u1) <= half ? Scalar.LogP1(u1) : T.Log(_r + _gamma) - T.Log(ar);
+            T log2 = T.Abs(u2) <= half ? Scalar.LogP1(u2) : T.Log(N) - (T.CreateTruncating(2) * T.Log(ar));
+            return (_dMinusOne == T.Zero ? T.Zero : _dMinusOne * log1) + log2;
         }
     }
 

@@ -18,9 +18,10 @@ namespace Flows.Bijectors;
 /// in 100 iterations), K × Dimension Householder vectors ("householder"), or nothing (a fixed identity or reversal
 /// permutation). The diagonals are rᵢᵢ = (1 − 1e-6) tanh(raw) and r̃ᵢᵢ likewise (as tanh in the paper's code), so
 /// rᵢᵢr̃ᵢᵢ &gt; −1 and every factor 1 + rᵢᵢr̃ᵢᵢ tanh′ is ≥ 2e-6: the map is invertible.</para>
-/// <para>All-zero R, R̃ and b give the identity for every Q, and the constructor starts there. Q's source is drawn from
-/// N(0, 1) with the seed instead, because an all-zero matrix cannot be orthogonalized (and zero Householder vectors
-/// would be no reflections).</para>
+/// <para>R = 0 gives the identity for every Q, R̃ and b, and the constructor starts there: R = 0 and b = 0, with R̃'s
+/// raw values drawn from N(0, 1/M) and Q's source from N(0, 1) with the seed. All-zero parameters would be the identity
+/// too but a saddle point (no gradient reaches R when R̃ = 0 and b = 0), an all-zero matrix cannot be orthogonalized, and
+/// zero Householder vectors would be no reflections.</para>
 /// <para>Inverse: Qᵀ reduces the map to the M-dimensional system c = y + R tanh(R̃y + b), y = Qᵀz, c = Qᵀx, which is
 /// triangular and is solved by back substitution, each coordinate a monotone scalar equation solved by bracketed
 /// Newton with bisection fallback to 1e-12·(1 + |yᵢ|) in double (64 ulp in float); then z = x − QR tanh(R̃y + b).
@@ -39,7 +40,7 @@ public sealed class Sylvester<T> : Bijector<T> where T : unmanaged, IFloatingPoi
     private readonly Parameter<T> _bias;
     private readonly T[]? _permutation;
 
-    /// <summary>Creates a Sylvester layer that starts as the identity (R = R̃ = 0, b = 0).</summary>
+    /// <summary>Creates a Sylvester layer that starts as the identity (R = 0, b = 0, R̃ and Q's source random).</summary>
     /// <param name="dimension">Features per row, D. Range: &gt; 0.</param>
     /// <param name="variant">How Q is built.</param>
     /// <param name="columnCount">M, the columns of Q (hidden units). Range: 1 to <paramref name="dimension"/>, or 0 for
@@ -47,7 +48,7 @@ public sealed class Sylvester<T> : Bijector<T> where T : unmanaged, IFloatingPoi
     /// <param name="reflectionCount">K, the Householder reflections (Householder variant only). Range: ≥ 1, or 0 for M.</param>
     /// <param name="reversed">Whether the triangular variant's permutation reverses the features (Triangular variant
     /// only; alternate it between layers).</param>
-    /// <param name="seed">Seed of the initial Q source (Orthogonal and Householder variants).</param>
+    /// <param name="seed">Seed of the initial R̃ and Q source.</param>
     /// <exception cref="ArgumentOutOfRangeException">A count is out of range, or <paramref name="variant"/> is not defined.</exception>
     /// <exception cref="ArgumentException">An option is given for a variant it does not apply to.</exception>
     public Sylvester(int dimension, SylvesterVariant variant, int columnCount = 0, int reflectionCount = 0, bool reversed = false, int seed = 0)
@@ -104,6 +105,13 @@ public sealed class Sylvester<T> : Bijector<T> where T : unmanaged, IFloatingPoi
         _r = new Parameter<T>("r", 1, m * (m + 1) / 2);
         _rTilde = new Parameter<T>("rTilde", 1, m * (m + 1) / 2);
         _bias = new Parameter<T>("bias", 1, m);
+        Gaussian.Fill<T>(_rTilde.Values, random);
+        T scale = T.One / T.Sqrt(T.CreateTruncating(m));
+        for (int k = 0; k < _rTilde.Values.Length; k++)
+        {
+            _rTilde.Values[k] *= scale;
+        }
+
         parameters.Add(_r);
         parameters.Add(_rTilde);
         parameters.Add(_bias);

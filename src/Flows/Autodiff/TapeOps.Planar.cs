@@ -282,7 +282,7 @@ internal readonly struct PlanarReparameterization<T> where T : unmanaged, IFloat
             normSquared += w[j] * w[j];
         }
 
-        // m(σ) = −1 + max(softplus(σ + log(e − 1)), δ): m(0) = 0 and m > −1 + δ/2 everywhere.
+        // m(σ) = −1 + max(softplus(σ + log(e − 1)), δ): m(0) = 0 and m ≥ −1 + δ everywhere.
         T shifted = sigma + T.CreateTruncating(0.54132485461291810); // log(e − 1)
         T softplus = Scalar.Softplus(shifted);
         T floor = Floor;

@@ -86,6 +86,21 @@ internal static class BijectorCases
         new("Chain(SinhArcsinh, Affine, Sigmoid)(d=2)",
             s => Randomized(new Chain<double>(new SinhArcsinh<double>(2), new Affine<double>(2), new Sigmoid<double>(2)), s),
             OutputRange.UnitInterval, 1),
+        new("Planar(d=1)", s => Randomized(new Planar<double>(1), s), OutputRange.Real, 1e3),
+        new("Planar(d=2)", s => Randomized(new Planar<double>(2), s), OutputRange.Real, 1e3),
+        new("Planar(d=5)", s => Randomized(new Planar<double>(5), s), OutputRange.Real, 1e3),
+        new("Radial(d=1)", s => Randomized(new Radial<double>(1), s), OutputRange.Real, 1e3),
+        new("Radial(d=3)", s => Randomized(new Radial<double>(3), s), OutputRange.Real, 1e3),
+        new("Sylvester.Orthogonal(d=3, M=2)", s => Randomized(new Sylvester<double>(3, SylvesterVariant.Orthogonal, 2), s), OutputRange.Real, 1e3),
+        new("Sylvester.Orthogonal(d=4, M=4)", s => Randomized(new Sylvester<double>(4, SylvesterVariant.Orthogonal, 4), s), OutputRange.Real, 1e3),
+        new("Sylvester.Householder(d=4, M=3, K=2)",
+            s => Randomized(new Sylvester<double>(4, SylvesterVariant.Householder, 3, reflectionCount: 2), s), OutputRange.Real, 1e3),
+        new("Sylvester.Triangular(d=3)", s => Randomized(new Sylvester<double>(3, SylvesterVariant.Triangular), s), OutputRange.Real, 1e3),
+        new("Sylvester.Triangular(d=3, M=2, reversed)",
+            s => Randomized(new Sylvester<double>(3, SylvesterVariant.Triangular, 2, reversed: true), s), OutputRange.Real, 1e3),
+        new("Chain(Planar, Radial, Sylvester.Householder)(d=3)",
+            s => Randomized(new Chain<double>(new Planar<double>(3), new Radial<double>(3), new Sylvester<double>(3, SylvesterVariant.Householder)), s),
+            OutputRange.Real, 1e3),
     ];
 
     public static IEnumerable<string> Names => All.Select(c => c.Name);

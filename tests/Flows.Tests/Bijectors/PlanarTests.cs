@@ -1,0 +1,319 @@
+using Flows.Autodiff;
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Neural;
+using Flows.Persistence;
+using Flows.Tests.Testing;
+using Flows.Training;
+
+namespace Flows.Tests.Bijectors;
+
+public sealed class PlanarTests
+{
+    [Fact]
+    public void Constructor_ThrowsForNonPositiveDimension() =>
+        Assert.Throws<ArgumentOutOfRangeException>("dimension", () => new Planar<double>(0));
+
+    [Fact]
+    public void ToString_IsConstructorLike() => Assert.Equal("Planar(dimension: 3)", new Planar<double>(3).ToString());
+
+    [Fact]
+    public void NewLayer_IsTheIdentity_WithNonZeroW()
+    {
+        var planar = new Planar<double>(4, seed: 3);
+        double[,] z = TestData.StandardNormal(rows: 20, columns: 4, seed: 1);
+
+        (double[,] x, double[] logDet) = planar.Forward(z);
+
+        Assert.Contains(planar.W.Values, v => v != 0);
+        AssertClose.Bitwise(z, x);
+        Assert.All(logDet, v => Assert.Equal(0.0, v));
+    }
+
+    [Fact]
+    public void Forward_MatchesTheFormulaWithTheReparameterizedU()
+    {
+        var planar = BijectorCases.Randomized(new Planar<double>(3), seed: 5);
+        double[] uHat = planar.GetReparameterizedU();
+        double[] w = planar.W.Values;
+        double b = planar.Bias.Values[0];
+        double[,] z = TestData.StandardNormal(rows: 10, columns: 3, seed: 2);
+
+        (double[,] x, double[] logDet) = planar.Forward(z);
+
+        for (int i = 0; i < 10; i++)
+        {
+            double t = (w[0] * z[i, 0]) + (w[1] * z[i, 1]) + (w[2] * z[i, 2]) + b;
+            double wu = (w[0] * uHat[0]) + (w[1] * uHat[1]) + (w[2] * uHat[2]);
+            for (int j = 0; j < 3; j++)
+            {
+                AssertClose.Relative(z[i, j] + (uHat[j] * Math.Tanh(t)), x[i, j], Tolerance.ClosedForm);
+            }
+
+            double sech = 1 / Math.Cosh(t);
+            AssertClose.Relative(Math.Log(1 + (wu * sech * sech)), logDet[i], Tolerance.ClosedForm);
+        }
+    }
+
+    // TESTING.md item 26: wᵀû > −1 for 10⁴ raw draws including w = 0 and raw components ±1e3; no NaN anywhere.
+    [Fact]
+    public void Reparameterization_KeepsWDotUHatAboveMinusOne_For10000RawDraws()
+    {
+        var random = new Random(26);
+        double[] scales = [1e-3, 1, 20, 1e3];
+        int zeroW = 0;
+        for (int draw = 0; draw < 10_000; draw++)
+        {
+            int d = 1 + (draw % 6);
+            var planar = new Planar<double>(d);
+            for (int j = 0; j < d; j++)
+            {
+                planar.U.Values[j] = Draw(random, scales);
+                planar.W.Values[j] = draw % 10 == 0 ? 0 : Draw(random, scales);
+            }
+
+            planar.Bias.Values[0] = Draw(random, scales);
+            zeroW += draw % 10 == 0 ? 1 : 0;
+            double[] uHat = planar.GetReparameterizedU();
+            double wu = 0;
+            for (int j = 0; j < d; j++)
+            {
+                wu += planar.W.Values[j] * uHat[j];
+            }
+
+            Assert.True(uHat.All(double.IsFinite), $"draw {draw}: û is not finite");
+            Assert.True(wu > -1, $"draw {draw}: wᵀû = {wu:R}");
+
+            double[,] z = TestData.StandardNormal(rows: 2, columns: d, seed: draw, scale: 3);
+            (double[,] x, double[] logDet) = planar.Forward(z);
+            AssertClose.Finite(x, $"draw {draw} forward");
+            AssertClose.Finite(logDet, $"draw {draw} log-det");
+            (double[,] zAgain, double[] inverseLogDet) = planar.Inverse(x);
+            AssertClose.Finite(zAgain, $"draw {draw} inverse");
+            AssertClose.Finite(inverseLogDet, $"draw {draw} inverse log-det");
+        }
+
+        Assert.Equal(1000, zeroW);
+    }
+
+    [Fact]
+    public void ZeroW_GivesATranslationByU()
+    {
+        var planar = new Planar<double>(2);
+        planar.U.Values[0] = 0.7;
+        planar.U.Values[1] = -0.3;
+        planar.W.Values.AsSpan().Clear();
+        planar.Bias.Values[0] = 0.4;
+        double[,] z = { { 1, 2 }, { -3, 0.5 } };
+
+        (double[,] x, double[] logDet) = planar.Forward(z);
+
+        Assert.Equal(planar.U.Values, planar.GetReparameterizedU());
+        AssertClose.Relative(z[1, 0] + (0.7 * Math.Tanh(0.4)), x[1, 0], Tolerance.ClosedForm);
+        Assert.All(logDet, v => Assert.Equal(0.0, v));
+        AssertClose.All(z, planar.Inverse(x).Output, Tolerance.RoundTrip);
+    }
+
+    // Item 26: the root solve converges to 1e-12 within its bracket, including near the invertibility edge a·s → −1.
+    [Fact]
+    public void RootSolver_ConvergesTo1e12_InsideTheBracket()
+    {
+        var random = new Random(126);
+        double tolerance = TanhRootSolver.DefaultTolerance<double>();
+        Assert.Equal(1e-12, tolerance);
+        for (int k = 0; k < 20_000; k++)
+        {
+            double a = (k % 4) switch
+            {
+                0 => 3 * TestData.NextNormal(random),
+                1 => -0.99 + (0.01 * random.NextDouble()),
+                2 => 1e3 * TestData.NextNormal(random),
+                _ => -random.NextDouble(),
+            };
+            double s = k % 4 == 2 ? random.NextDouble() * 0.99 / Math.Max(1, Math.Abs(a)) : 1;
+            if (a * s <= -0.99)
+            {
+                s = 0.99 / Math.Abs(a);
+            }
+
+            double c = 2 * TestData.NextNormal(random);
+            double tTrue = Math.Pow(10, 3 * random.NextDouble()) * TestData.NextNormal(random);
+            double target = tTrue + (a * Math.Tanh((s * tTrue) + c));
+
+            Assert.True(TanhRootSolver.TrySolve(target, a, s, c, tolerance, out double t, out double residual), $"case {k}: residual {residual}");
+
+            // The error bound is the tolerance plus what rounding of the target costs at the equation's slope (≥ 0.01).
+            double allowed = (tolerance * (1 + Math.Abs(tTrue))) + (100 * 4e-16 * (Math.Abs(target) + Math.Abs(a)));
+            Assert.True(Math.Abs(t - tTrue) <= allowed, $"case {k}: a = {a}, s = {s}, c = {c}, t = {tTrue:R}, solved {t:R}");
+            Assert.True(t >= target - Math.Abs(a) && t <= target + Math.Abs(a), $"case {k}: root outside its bracket");
+        }
+    }
+
+    [Fact]
+    public void RootSolver_ReportsNonConvergence_AndTheErrorNamesBijectorRowResidualAndTolerance()
+    {
+        bool converged = TanhRootSolver.TrySolve(5.0, -0.999, 1.0, 0.3, 1e-12, out _, out double residual, maxIterations: 1);
+        InvalidOperationException e = TanhRootSolver.NotConverged("Planar inverse", 17, residual, 1e-12);
+
+        Assert.False(converged);
+        Assert.True(residual > 0);
+        Assert.Contains("Planar inverse", e.Message, StringComparison.Ordinal);
+        Assert.Contains("row 17", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"residual {residual}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("tolerance 1E-12", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Inverse_OfNonFiniteRow_IsNaNOnlyInThatRow()
+    {
+        var planar = BijectorCases.Randomized(new Planar<double>(2), seed: 4);
+        double[,] x = { { 0.5, -1 }, { double.NaN, 1 }, { 2, 3 } };
+        double[,] clean = { { 0.5, -1 }, { 2, 3 } };
+
+        (double[,] z, double[] logDet) = planar.Inverse(x);
+        (double[,] zClean, _) = planar.Inverse(clean);
+
+        Assert.True(double.IsNaN(z[1, 0]) && double.IsNaN(logDet[1]));
+        Assert.Equal(zClean[0, 1], z[0, 1]);
+        Assert.Equal(zClean[1, 1], z[2, 1]);
+    }
+
+    [Fact]
+    public void Inverse_NearTheInvertibilityEdge_RoundTripsAndHasCentralDifferenceGradients()
+    {
+        // wᵀu = −40 puts wᵀû = m(−40) ≈ −1 + 1e-6·…: the steepest contraction the constraint allows.
+        var planar = new Planar<double>(2);
+        planar.W.Values[0] = 2;
+        planar.W.Values[1] = -1;
+        planar.U.Values[0] = -16;
+        planar.U.Values[1] = 8;
+        planar.Bias.Values[0] = 0.1;
+        double[,] z = TestData.StandardNormal(rows: 50, columns: 2, seed: 8, scale: 0.3);
+
+        (double[,] x, double[] logDet) = planar.Forward(z);
+        (double[,] zAgain, double[] inverseLogDet) = planar.Inverse(x);
+
+        Assert.Contains(logDet, v => v < -3);
+        AssertClose.All(z, zAgain, 1e-7, "condition number up to 1e6");
+        for (int i = 0; i < logDet.Length; i++)
+        {
+            Assert.Equal(-logDet[i], inverseLogDet[i], 1e-9);
+        }
+    }
+
+    [Fact]
+    public void InverseGradients_WithRespectToEveryRawParameter_MatchCentralDifferences_ThroughTheDensity()
+    {
+        var planar = BijectorCases.Randomized(new Planar<double>(3), seed: 12, scale: 1.5);
+        PlanarFamilyChecks.AssertDensityGradientsMatchCentralDifferences(planar, seed: 13);
+    }
+
+    [Fact]
+    public void FittedDensity_IntegratesToOne_AndScoresHeldOutData()
+        => PlanarFamilyChecks.AssertFittedDensityIntegratesToOne(
+            new Chain<double>(new Planar<double>(2, seed: 1), new Planar<double>(2, seed: 2), new Planar<double>(2, seed: 3), new Planar<double>(2, seed: 4)));
+
+    [Fact]
+    public void SaveLoad_RoundTrip_IsBitwise()
+        => PlanarFamilyChecks.AssertSaveLoadIsBitwise(BijectorCases.Randomized(new Chain<double>(new Planar<double>(3), new Planar<double>(3)), seed: 9));
+
+    private static double Draw(Random random, double[] scales)
+    {
+        int pick = random.Next(scales.Length + 2);
+        return pick switch
+        {
+            _ when pick < scales.Length => scales[pick] * TestData.NextNormal(random),
+            _ when pick == scales.Length => 1e3,
+            _ => -1e3,
+        };
+    }
+}
+
+/// <summary>Checks shared by the planar, radial and Sylvester test classes.</summary>
+internal static class PlanarFamilyChecks
+{
+    /// <summary>∂ mean log p / ∂θ from the tape against central differences, for every raw parameter.</summary>
+    public static void AssertDensityGradientsMatchCentralDifferences(IBijector<double> bijector, int seed)
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(bijector.Dimension), bijector);
+        double[,] x = TestData.StandardNormal(rows: 16, columns: bijector.Dimension, seed: seed, scale: 2);
+        var tape = new Tape<double>();
+        Node<double> loss = tape.Mean(flow.DensityLn(tape, tape.Constant(TestData.Flatten(x), x.GetLength(0), x.GetLength(1))));
+        foreach (Parameter<double> parameter in bijector.Parameters)
+        {
+            parameter.ZeroGradients();
+        }
+
+        tape.Backward(loss);
+        foreach (Parameter<double> parameter in bijector.Parameters)
+        {
+            double[] expected = FiniteDifference.Gradient(() => flow.DensityLn(x).Average(), parameter.Values, Tolerance.FiniteDifferenceGradientStep);
+            AssertClose.All(expected, parameter.Gradients, Tolerance.Gradient, $"{bijector}, ∂ mean log p / ∂{parameter.Name}");
+        }
+    }
+
+    /// <summary>
+    /// Fits a 2-D flow briefly on two Gaussian blobs, then checks that the fit improved the held-out log-likelihood, that
+    /// held-out scores are finite, and that exp(log p) sums to 1 within 1e-3 over a grid on [−9, 9]² (midpoint rule,
+    /// spacing 0.03: for smooth, fast-decaying densities its error is far below the tolerance).
+    /// </summary>
+    public static void AssertFittedDensityIntegratesToOne(IBijector<double> bijector)
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), bijector);
+        double[,] train = TwoBlobs(1200, seed: 31);
+        double[,] heldOut = TwoBlobs(400, seed: 32);
+        double before = flow.DensityLn(heldOut).Average();
+
+        flow.Fit(train, new FitOptions { Epochs = 40, BatchSize = 100, Seed = 3, Patience = 40, Optimizer = new AdamOptions { LearningRate = 2e-2 } });
+
+        double[] scores = flow.DensityLn(heldOut);
+        AssertClose.Finite(scores, $"{bijector} held-out scores");
+        Assert.True(scores.Average() > before + 0.05, $"{bijector}: held-out mean log-likelihood {scores.Average():F4} after fitting, {before:F4} before");
+
+        const double half = 9;
+        const double step = 0.03;
+        int count = (int)Math.Round(2 * half / step);
+        var grid = new double[count * count, 2];
+        for (int i = 0; i < count; i++)
+        {
+            for (int j = 0; j < count; j++)
+            {
+                grid[(i * count) + j, 0] = -half + ((i + 0.5) * step);
+                grid[(i * count) + j, 1] = -half + ((j + 0.5) * step);
+            }
+        }
+
+        double mass = flow.DensityLn(grid).Sum(Math.Exp) * step * step;
+        Assert.True(Math.Abs(mass - 1) <= 1e-3, $"{bijector}: ∫p = {mass:R}");
+    }
+
+    /// <summary>Save → load gives bitwise-identical densities and seeded samples.</summary>
+    public static void AssertSaveLoadIsBitwise(IBijector<double> bijector)
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(bijector.Dimension), bijector);
+        using var stream = new MemoryStream();
+        flow.Save(stream);
+        stream.Position = 0;
+        TransformedDistribution<double> loaded = FlowSerializer.Load<double>(stream);
+        double[,] x = TestData.StandardNormal(rows: 50, columns: bijector.Dimension, seed: 77, scale: 2);
+
+        Assert.Equal(flow.ToString(), loaded.ToString());
+        AssertClose.Bitwise(flow.DensityLn(x), loaded.DensityLn(x), $"{bijector} densities");
+        AssertClose.Bitwise(flow.Sample(40, new Random(5)), loaded.Sample(40, new Random(5)), $"{bijector} samples");
+    }
+
+    // Two Gaussian blobs at (±1.5, 0.5) with standard deviations 0.5 and 0.7, shifted so the flow has work to do.
+    private static double[,] TwoBlobs(int rows, int seed)
+    {
+        var random = new Random(seed);
+        var data = new double[rows, 2];
+        for (int i = 0; i < rows; i++)
+        {
+            bool left = i % 2 == 0;
+            data[i, 0] = (left ? -1.5 : 1.5) + ((left ? 0.5 : 0.7) * TestData.NextNormal(random));
+            data[i, 1] = 0.5 + ((left ? 0.5 : 0.7) * TestData.NextNormal(random));
+        }
+
+        return data;
+    }
+}

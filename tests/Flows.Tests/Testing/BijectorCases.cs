@@ -72,7 +72,20 @@ internal static class BijectorCases
         new("Chain(SinhArcsinh, Affine, Sigmoid)(d=2)",
             s => Randomized(new Chain<double>(new SinhArcsinh<double>(2), new Affine<double>(2), new Sigmoid<double>(2)), s),
             OutputRange.UnitInterval, 1),
+        new("LULinear(d=1)", s => Randomized(new LULinear<double>(1), s), OutputRange.Real, 1e3),
+        new("LULinear(d=4)", s => Randomized(new LULinear<double>(4, new Random(s)), s), OutputRange.Real, 1e3),
+        new("Chain(LULinear, SinhArcsinh)(d=3)",
+            s => Randomized(new Chain<double>(new LULinear<double>(3, new Random(s)), new SinhArcsinh<double>(3)), s), OutputRange.Real, 10, 10),
+        new("ActNorm(d=3)", s => Randomized(InitializedActNorm(3), s), OutputRange.Real, 1e3),
     ];
+
+    // An ActNorm past its data-dependent initialization, so that the suite sees a fixed map.
+    private static ActNorm<double> InitializedActNorm(int dimension)
+    {
+        var actNorm = new ActNorm<double>(dimension);
+        actNorm.Initialize(new double[1, dimension]);
+        return actNorm;
+    }
 
     public static IEnumerable<string> Names => All.Select(c => c.Name);
 

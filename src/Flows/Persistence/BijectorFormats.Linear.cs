@@ -23,6 +23,36 @@ internal static partial class BijectorFormats<T>
                 w.WriteBoolean("initialized", ((ActNorm<T>)b).IsInitialized);
             },
             (scope, _) => new ActNorm<T>(scope.Int32("dimension", minimum: 1)) { IsInitialized = ReadBoolean(scope, "initialized") }));
+        Register(new BijectorFormat<T>(
+            "BatchNorm",
+            typeof(BatchNorm<T>),
+            (b, w, _) =>
+            {
+                var batchNorm = (BatchNorm<T>)b;
+                w.WriteNumber("dimension", b.Dimension);
+                w.WriteNumber("momentum", batchNorm.Momentum);
+                w.WriteNumber("epsilon", batchNorm.Epsilon);
+                w.WriteBoolean("training", batchNorm.IsTraining);
+                WriteValues(w, "runningMean", batchNorm.RunningMean);
+                WriteValues(w, "runningVariance", batchNorm.RunningVariance);
+            },
+            (scope, _) =>
+            {
+                int dimension = scope.Int32("dimension", minimum: 1);
+                var batchNorm = new BatchNorm<T>(dimension, scope.Double("momentum"), scope.Double("epsilon"))
+                {
+                    IsTraining = ReadBoolean(scope, "training"),
+                };
+                ReadValues(scope, "runningMean", dimension).CopyTo(batchNorm.RunningMean);
+                T[] variance = ReadValues(scope, "runningVariance", dimension);
+                if (variance.Any(v => v < T.Zero))
+                {
+                    throw JsonScope.Error($"{scope.Path}.runningVariance", "holds a negative variance");
+                }
+
+                variance.CopyTo(batchNorm.RunningVariance);
+                return batchNorm;
+            }));
     }
 
     internal static bool ReadBoolean(JsonScope scope, string name)

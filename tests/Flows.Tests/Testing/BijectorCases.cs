@@ -78,6 +78,8 @@ internal static class BijectorCases
             s => Randomized(new Chain<double>(new LULinear<double>(3, new Random(s)), new SinhArcsinh<double>(3)), s), OutputRange.Real, 10, 10),
         new("ActNorm(d=3)", s => Randomized(InitializedActNorm(3), s), OutputRange.Real, 1e3),
         new("BatchNorm(d=3, evaluation)", s => Randomized(EvaluationBatchNorm(3, s), s), OutputRange.Real, 1e3),
+        new("InvertibleResidual(d=2, h=8)", s => Randomized(new InvertibleResidual<double>(2, 8, seed: s), s), OutputRange.Real, 1e3),
+        new("InvertibleResidual(d=3, h=5)", s => Randomized(new InvertibleResidual<double>(3, 5, seed: s), s), OutputRange.Real, 1e3),
     ];
 
     // An ActNorm past its data-dependent initialization, so that the suite sees a fixed map.

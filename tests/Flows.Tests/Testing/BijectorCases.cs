@@ -101,7 +101,37 @@ internal static class BijectorCases
         new("Chain(Planar, Radial, Sylvester.Householder)(d=3)",
             s => Randomized(new Chain<double>(new Planar<double>(3), new Radial<double>(3), new Sylvester<double>(3, SylvesterVariant.Householder)), s),
             OutputRange.Real, 1e3),
+        new("LULinear(d=1)", s => Randomized(new LULinear<double>(1), s), OutputRange.Real, 1e3),
+        new("LULinear(d=4)", s => Randomized(new LULinear<double>(4, new Random(s)), s), OutputRange.Real, 1e3),
+        new("Chain(LULinear, SinhArcsinh)(d=3)",
+            s => Randomized(new Chain<double>(new LULinear<double>(3, new Random(s)), new SinhArcsinh<double>(3)), s), OutputRange.Real, 10, 10),
+        new("ActNorm(d=3)", s => Randomized(InitializedActNorm(3), s), OutputRange.Real, 1e3),
+        new("BatchNorm(d=3, evaluation)", s => Randomized(EvaluationBatchNorm(3, s), s), OutputRange.Real, 1e3),
+        new("InvertibleResidual(d=2, h=8)", s => Randomized(new InvertibleResidual<double>(2, 8, seed: s), s), OutputRange.Real, 1e3),
+        new("InvertibleResidual(d=3, h=5)", s => Randomized(new InvertibleResidual<double>(3, 5, seed: s), s), OutputRange.Real, 1e3),
     ];
+
+    // An ActNorm past its data-dependent initialization, so that the suite sees a fixed map.
+    private static ActNorm<double> InitializedActNorm(int dimension)
+    {
+        var actNorm = new ActNorm<double>(dimension);
+        actNorm.Initialize(new double[1, dimension]);
+        return actNorm;
+    }
+
+    // A BatchNorm in evaluation mode with seeded running statistics: only this mode is a fixed, row-wise map.
+    private static BatchNorm<double> EvaluationBatchNorm(int dimension, int seed)
+    {
+        var batchNorm = new BatchNorm<double>(dimension) { IsTraining = false };
+        var random = new Random(seed + 1000);
+        for (int j = 0; j < dimension; j++)
+        {
+            batchNorm.RunningMean[j] = TestData.NextNormal(random);
+            batchNorm.RunningVariance[j] = Math.Exp(TestData.NextNormal(random));
+        }
+
+        return batchNorm;
+    }
 
     public static IEnumerable<string> Names => All.Select(c => c.Name);
 

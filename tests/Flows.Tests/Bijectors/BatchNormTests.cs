@@ -1,0 +1,227 @@
+using Flows.Autodiff;
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Neural;
+using Flows.Persistence;
+using Flows.Tests.Testing;
+using Flows.Training;
+
+namespace Flows.Tests.Bijectors;
+
+public sealed class BatchNormTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1.5)]
+    [InlineData(1.5)]
+    public void Constructor_ThrowsForMomentumOutside0To1(double momentum)
+        => Assert.Throws<ArgumentOutOfRangeException>(nameof(momentum), () => new BatchNorm<double>(2, momentum: momentum));
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Constructor_ThrowsForEpsilonOutside0To1(double epsilon)
+        => Assert.Throws<ArgumentOutOfRangeException>(nameof(epsilon), () => new BatchNorm<double>(2, epsilon: epsilon));
+
+    [Fact]
+    public void Constructor_ThrowsForNonPositiveDimension()
+        => Assert.Throws<ArgumentOutOfRangeException>("dimension", () => new BatchNorm<double>(0));
+
+    [Fact]
+    public void NewLayer_IsTheIdentityInEvaluation()
+    {
+        var bijector = new BatchNorm<double>(3);
+        double[,] x = TestData.StandardNormal(10, 3, seed: 1);
+
+        (double[,] z, double[] logDet) = bijector.Inverse(x);
+
+        AssertClose.All(x, z, 1e-15);
+        Assert.All(logDet, v => Assert.True(Math.Abs(v) <= 1e-15));
+    }
+
+    [Fact]
+    public void EvaluationInverse_MatchesTheClosedForm()
+    {
+        var bijector = new BatchNorm<double>(2) { IsTraining = false };
+        double[] mean = [1.5, -2];
+        double[] variance = [4, 0.25];
+        mean.CopyTo(bijector.RunningMean);
+        variance.CopyTo(bijector.RunningVariance);
+        double[] logGamma = [0.3, -0.7];
+        double[] beta = [0.1, 0.2];
+        logGamma.CopyTo(bijector.LogGamma.Values, 0);
+        beta.CopyTo(bijector.Beta.Values, 0);
+        double[,] x = TestData.StandardNormal(5, 2, seed: 2);
+
+        (double[,] z, double[] logDet) = bijector.Inverse(x);
+
+        double eps = bijector.Epsilon;
+        double expectedLogDet = 0;
+        for (int j = 0; j < 2; j++)
+        {
+            expectedLogDet += logGamma[j] - (0.5 * Math.Log(variance[j] + eps));
+            for (int i = 0; i < 5; i++)
+            {
+                double expected = (Math.Exp(logGamma[j]) * (x[i, j] - mean[j]) / Math.Sqrt(variance[j] + eps)) + beta[j];
+                AssertClose.Relative(expected, z[i, j], 1e-14, $"z[{i}, {j}]");
+            }
+        }
+
+        Assert.All(logDet, v => AssertClose.Relative(expectedLogDet, v, 1e-14, "log-det"));
+    }
+
+    [Fact]
+    public void TrainingInverse_UsesBatchStatistics_AndUpdatesTheRunningAverages()
+    {
+        var bijector = new BatchNorm<double>(2, momentum: 0.25);
+        double[,] x = TestData.StandardNormal(64, 2, seed: 3, scale: 3);
+        var tape = new Tape<double>();
+
+        Node<double> z = bijector.Inverse(tape, tape.Constant(TestData.Flatten(x), 64, 2)).Output;
+
+        double[,] zs = new double[64, 2];
+        for (int k = 0; k < 128; k++)
+        {
+            zs[k / 2, k % 2] = z.Values[k];
+        }
+
+        for (int j = 0; j < 2; j++)
+        {
+            (double mean, double variance) = Moments(x, j);
+            (double zMean, double zVariance) = Moments(zs, j);
+            Assert.True(Math.Abs(zMean) <= 1e-14, $"feature {j}: mean {zMean:G3}");
+            AssertClose.Relative(variance / (variance + bijector.Epsilon), zVariance, 1e-13, $"feature {j} variance");
+            AssertClose.Relative(0.25 * mean, bijector.RunningMean[j], 1e-14, "running mean");
+            AssertClose.Relative((0.75 * (1 - bijector.Epsilon)) + (0.25 * variance), bijector.RunningVariance[j], 1e-14, "running variance");
+        }
+    }
+
+    [Fact]
+    public void NonRecordingTape_UsesRunningStatistics_EvenInTraining()
+    {
+        var bijector = new BatchNorm<double>(2);
+        double[,] x = TestData.StandardNormal(16, 2, seed: 4, scale: 5);
+
+        double[,] z = bijector.Inverse(x).Output;
+
+        AssertClose.All(x, z, 1e-15); // still the initial running statistics (0, 1 − ε): nothing was learned
+        Assert.Equal(0.0, bijector.RunningMean[0]);
+    }
+
+    [Fact]
+    public void BatchOfOneRow_InTraining_IsFinite()
+    {
+        var bijector = new BatchNorm<double>(2);
+        var tape = new Tape<double>();
+
+        (Node<double> z, Node<double> logDet) = bijector.Inverse(tape, tape.Constant([3.0, -1.0], 1, 2));
+
+        Assert.Equal(new double[] { 0, 0 }, z.Values.ToArray());
+        AssertClose.Relative(-Math.Log(bijector.Epsilon), logDet.Values[0], 1e-14, "log-det = −2·½ log ε");
+    }
+
+    // The training-mode map couples the rows through the batch mean and variance; its gradients flow through them.
+    [Fact]
+    public void TrainingMode_ParameterAndInputGradients_EqualCentralDifferences()
+    {
+        var bijector = BijectorCases.Randomized(new BatchNorm<double>(3), seed: 5);
+        var input = new Parameter<double>("input", 6, 3);
+        TestData.StandardNormal(18, seed: 6, scale: 2).CopyTo(input.Values, 0);
+        double[] w = TestData.StandardNormal(18, seed: 7);
+
+        double Loss(bool backward)
+        {
+            var tape = new Tape<double>();
+            (Node<double> z, Node<double> logDet) = bijector.Inverse(tape, tape.Use(input));
+            Node<double> loss = tape.Add(tape.Sum(tape.Multiply(z, tape.Constant(w, 6, 3))), tape.Sum(tape.StandardNormalLogDensity(z)));
+            loss = tape.Add(loss, tape.Sum(logDet));
+            if (backward)
+            {
+                tape.Backward(loss);
+            }
+
+            return loss.Values[0];
+        }
+
+        foreach (Parameter<double> p in bijector.Parameters.Append(input))
+        {
+            p.ZeroGradients();
+        }
+
+        Loss(backward: true);
+        foreach (Parameter<double> p in bijector.Parameters.Append(input))
+        {
+            double[] expected = FiniteDifference.Gradient(() => Loss(backward: false), p.Values, Tolerance.FiniteDifferenceGradientStep);
+            AssertClose.All(expected, p.Gradients, Tolerance.Gradient, $"∂/∂{p.Name}");
+        }
+    }
+
+    [Fact]
+    public void Fit_TrainsTheRunningStatistics_TowardsTheDataMoments()
+    {
+        var bijector = new BatchNorm<double>(2);
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(bijector, new Affine<double>(2)));
+        double[,] data = TestData.StandardNormal(2000, 2, seed: 8);
+        for (int i = 0; i < 2000; i++)
+        {
+            data[i, 0] = (3 * data[i, 0]) + 5;
+            data[i, 1] = (0.5 * data[i, 1]) - 1;
+        }
+
+        flow.Fit(data, new FitOptions { Epochs = 5, BatchSize = 200, ValidationFraction = 0, Optimizer = new AdamOptions { LearningRate = 1e-2 } });
+
+        // After 45 steps with momentum 0.1, the initial (0, 1) weighs 0.9^45 ≈ 0.9 %.
+        Assert.InRange(bijector.RunningMean[0], 4.8, 5.2);
+        Assert.InRange(bijector.RunningMean[1], -1.1, -0.9);
+        Assert.InRange(bijector.RunningVariance[0], 8.0, 10.0);
+        Assert.InRange(bijector.RunningVariance[1], 0.2, 0.3);
+    }
+
+    [Fact]
+    public void SaveLoad_KeepsRunningStatisticsAndMode_BitIdenticalDensitiesAndSamples()
+    {
+        BatchNorm<double> bijector = BijectorCases.Randomized(new BatchNorm<double>(3, momentum: 0.3, epsilon: 1e-4), seed: 9);
+        var tape = new Tape<double>();
+        bijector.Inverse(tape, tape.Constant(TestData.Flatten(TestData.StandardNormal(20, 3, seed: 10, scale: 4)), 20, 3));
+        bijector.IsTraining = false;
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(3), bijector);
+        using var stream = new MemoryStream();
+        flow.Save(stream);
+        stream.Position = 0;
+
+        TransformedDistribution<double> loaded = FlowSerializer.Load<double>(stream);
+        var loadedBatchNorm = (BatchNorm<double>)loaded.Bijector;
+
+        Assert.False(loadedBatchNorm.IsTraining);
+        Assert.Equal(0.3, loadedBatchNorm.Momentum);
+        Assert.Equal(1e-4, loadedBatchNorm.Epsilon);
+        Assert.Equal(bijector.RunningMean.ToArray(), loadedBatchNorm.RunningMean.ToArray());
+        Assert.Equal(bijector.RunningVariance.ToArray(), loadedBatchNorm.RunningVariance.ToArray());
+        double[,] x = TestData.StandardNormal(16, 3, seed: 11);
+        AssertClose.Bitwise(flow.DensityLn(x), loaded.DensityLn(x));
+        AssertClose.Bitwise(flow.Sample(16, new Random(2)), loaded.Sample(16, new Random(2)));
+    }
+
+    [Fact]
+    public void ToString_IsConstructorLike()
+        => Assert.Equal("BatchNorm(dimension: 2, momentum: 0.1, epsilon: 1E-05)", new BatchNorm<double>(2).ToString());
+
+    private static (double Mean, double Variance) Moments(double[,] x, int column)
+    {
+        int n = x.GetLength(0);
+        double mean = 0;
+        for (int i = 0; i < n; i++)
+        {
+            mean += x[i, column];
+        }
+
+        mean /= n;
+        double squares = 0;
+        for (int i = 0; i < n; i++)
+        {
+            squares += (x[i, column] - mean) * (x[i, column] - mean);
+        }
+
+        return (mean, squares / n);
+    }
+}

@@ -135,7 +135,8 @@ public static class VariationalInference
 
         double n = sampleCount;
         double logNormalizer = max + Math.Log(sum) - Math.Log(n);
-        double ess = sum * sum / sumOfSquares;
+        // (Σw)²/Σw² ≤ N by Cauchy–Schwarz; clamp the last-digit excess of equal weights.
+        double ess = Math.Min(sum * sum / sumOfSquares, n);
         // Var(w)/mean(w)² = N·Σw²/(Σw)² − 1 = N/ESS − 1 (with the N/(N − 1) correction of the sample variance).
         double standardError = sampleCount > 1 ? Math.Sqrt(Math.Max(0, (1 / ess) - (1 / n)) * n / (n - 1)) : double.NaN;
         return new LogNormalizerEstimate(logNormalizer, standardError, ess, sampleCount, meanLogWeight / n);

@@ -10,7 +10,7 @@ namespace Flows.Tests.Training;
 public sealed class VariationalInferenceTests
 {
     // Tolerances of this file (Tolerance.cs holds the shared ones).
-    X
+    private const double MomentRecovery = 1e-5;        // fitted μ, Σ vs the target's: STL's variance vanishes at the optimum, so Adam lands on it
     private const double LogNormalizerRecovery = 0.01; // log Ẑ against the exact log Z
     private const double StickingTheLandingZero = 1e-12; // |STL gradient| when q equals the target, relative to 1
     private const double ImportanceSampling = 1e-10;  // log Ẑ and ESS against a naive computation

@@ -219,6 +219,26 @@ public sealed class VariationalInferenceTests
         AssertClose.Relative(sd / (w.Average() * Math.Sqrt(500)), estimate.StandardError, 1e-8, "standard error");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EstimateGradient_AllocatesNothingAfterTheFirstCall(bool stickingTheLanding)
+    {
+        TransformedDistribution<double> flow = SmallFlow();
+        var objective = new VariationalObjective<double>(flow, BananaTarget, stickingTheLanding);
+        var random = new Random(1);
+        objective.EstimateGradient(32, random);
+        objective.EstimateGradient(32, random);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+        {
+            objective.EstimateGradient(32, random);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Options_RejectOutOfRangeSettings()
     {

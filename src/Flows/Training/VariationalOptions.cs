@@ -1,0 +1,58 @@
+namespace Flows.Training;
+
+/// <summary>Settings of variational fitting (<see cref="VariationalInference"/>), with documented defaults.</summary>
+public sealed record VariationalOptions
+{
+    /// <summary>Optimizer steps. Default 2000. Range: &gt; 0.</summary>
+    public int Steps { get; init; } = 2000;
+
+    /// <summary>Monte Carlo samples per step for the ELBO and its gradient. Default 64. Range: &gt; 0.</summary>
+    public int SamplesPerStep { get; init; } = 64;
+
+    /// <summary>The optimizer's settings. Default: Adam with learning rate 1e-3.</summary>
+    public AdamOptions Optimizer { get; init; } = new();
+
+    /// <summary>Gradients are scaled down together when their global norm exceeds this. Default null: no clipping.</summary>
+    public double? MaxGradientNorm { get; init; }
+
+    /// <summary>
+    /// Use the sticking-the-landing gradient estimator (Roeder, Wu &amp; Duvenaud 2017), which drops the score term of
+    /// log q; its variance vanishes as q approaches the target. Default false: the standard reparameterization gradient.
+    /// </summary>
+    /// <remarks>Each step then also evaluates log q(z) through the bijector's inverse, which costs d passes per layer
+    /// for an inverse autoregressive flow.</remarks>
+    public bool StickingTheLanding { get; init; }
+
+    /// <summary>Seed of every draw: the same seed gives the same fit, bit for bit. Default 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>
+    /// Steps the smoothed ELBO averages over: an exponential moving average with weight 1/SmoothingWindow on each new
+    /// step, bias-corrected as Adam's moments are. Default 100. Range: &gt; 0.
+    /// </summary>
+    public int SmoothingWindow { get; init; } = 100;
+
+    /// <summary>Samples of the final importance-sampling estimate of log Z. Default 10,000. Range: ≥ 0; 0 skips it.</summary>
+    public int ImportanceSamples { get; init; } = 10_000;
+
+    /// <summary>Steps between progress reports. Default 100. Range: &gt; 0.</summary>
+    public int ProgressInterval { get; init; } = 100;
+
+    /// <summary>Receives a report every <see cref="ProgressInterval"/> steps and after the last step. Default null.</summary>
+    public IProgress<VariationalProgress>? Progress { get; init; }
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Steps);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(SamplesPerStep);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(SmoothingWindow);
+        ArgumentOutOfRangeException.ThrowIfNegative(ImportanceSamples);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ProgressInterval);
+        ArgumentNullException.ThrowIfNull(Optimizer);
+        Optimizer.Validate();
+        if (MaxGradientNorm is double norm && !(norm > 0 && double.IsFinite(norm)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), norm, "MaxGradientNorm must be finite and > 0.");
+        }
+    }
+}

@@ -3,53 +3,58 @@
 // with reparameterized samples; the program prints the ELBO and an importance-sampling estimate of log Z (checked
 // against quadrature on a grid) and writes PNGs of the target density, the fitted density and samples.
 //
-//   dotnet run -c Release --project samples/EnergyFunctions [-- --flow nsf|iaf|planarK] [--steps N] [--out folder] [--targets U1,U3]
+//   dotnet run -c Release --project samples/EnergyFunctions [-- --flow nsf|iaf|planarK|planar-sweep|a,b,…] [--steps N] [--out folder] [--targets U1,U3]
+// `--flow planar-sweep` fits 1, 2, 4, 8, 16 and 32 planar layers in turn (the PyMC3 illustration of the seed talk).
 using System.Diagnostics;
 using System.Globalization;
 using EnergyFunctions;
 using Flows.Distributions;
 using Flows.Training;
 
-string flowName = Option("--flow") ?? FlowFactory.Default;
+string flowOption = Option("--flow") ?? FlowFactory.Default;
+string[] flowNames = flowOption == "planar-sweep" ? ["planar1", "planar2", "planar4", "planar8", "planar16", "planar32"] : flowOption.Split(',');
 int steps = int.Parse(Option("--steps") ?? "2000", CultureInfo.InvariantCulture);
 string outputFolder = Path.GetFullPath(Option("--out") ?? "energy-functions");
 string[] targetNames = (Option("--targets") ?? "U1,U2,U3,U4").Split(',');
 Directory.CreateDirectory(outputFolder);
 
-Console.WriteLine($"Flow '{flowName}', {steps} steps of 128 samples per target; PNGs go to {outputFolder}.");
-var figures = new List<Figure>();
-foreach (Energy energy in Energy.All.Where(e => targetNames.Contains(e.Name, StringComparer.OrdinalIgnoreCase)))
+foreach (string flowName in flowNames)
 {
-    CheckGradient(energy);
-    TransformedDistribution<double> flow = FlowFactory.Create(flowName, seed: 1);
-    var stopwatch = Stopwatch.StartNew();
-    VariationalReport report = flow.Fit(energy.LogDensity, new VariationalOptions
+    Console.WriteLine($"Flow '{flowName}', {steps} steps of 128 samples per target; PNGs go to {outputFolder}.");
+    var figures = new List<Figure>();
+    foreach (Energy energy in Energy.All.Where(e => targetNames.Contains(e.Name, StringComparer.OrdinalIgnoreCase)))
     {
-        Steps = steps,
-        SamplesPerStep = 128,
-        Optimizer = new AdamOptions { LearningRate = 3e-3 },
-        MaxGradientNorm = 100,
-        Seed = 1,
-        ProgressInterval = 500,
-        Progress = new ConsoleProgress(energy.Name),
-    });
-    LogNormalizerEstimate estimate = report.LogNormalizer!;
-    double quadrature = Figures.LogNormalizerByQuadrature(energy);
-    Console.WriteLine(
-        $"{energy.Name}: ELBO {report.FinalElbo:F4}, log Z (importance sampling, N = {estimate.SampleCount:N0}) " +
-        $"{estimate.LogNormalizer:F4} ± {estimate.StandardError:F4}, ESS {estimate.EffectiveSampleSizeFraction:P1}; " +
-        $"log Z by quadrature {quadrature:F4}, so KL(q‖p) ≈ {quadrature - report.FinalElbo:F4} nats ({stopwatch.Elapsed.TotalSeconds:F1} s)");
+        CheckGradient(energy);
+        TransformedDistribution<double> flow = FlowFactory.Create(flowName, seed: 1);
+        var stopwatch = Stopwatch.StartNew();
+        VariationalReport report = flow.Fit(energy.LogDensity, new VariationalOptions
+        {
+            Steps = steps,
+            SamplesPerStep = 128,
+            Optimizer = new AdamOptions { LearningRate = 3e-3 },
+            MaxGradientNorm = 100,
+            Seed = 1,
+            ProgressInterval = 500,
+            Progress = new ConsoleProgress(energy.Name),
+        });
+        LogNormalizerEstimate estimate = report.LogNormalizer!;
+        double quadrature = Figures.LogNormalizerByQuadrature(energy);
+        Console.WriteLine(
+            $"{energy.Name}: ELBO {report.FinalElbo:F4}, log Z (importance sampling, N = {estimate.SampleCount:N0}) " +
+            $"{estimate.LogNormalizer:F4} ± {estimate.StandardError:F4}, ESS {estimate.EffectiveSampleSizeFraction:P1}; " +
+            $"log Z by quadrature {quadrature:F4}, so KL(q‖p) ≈ {quadrature - report.FinalElbo:F4} nats ({stopwatch.Elapsed.TotalSeconds:F1} s)");
 
-    var figure = Figure.Create(energy, flow, report);
-    figures.Add(figure);
-    string path = Path.Combine(outputFolder, $"{energy.Name.ToLowerInvariant()}-{flowName}.png");
-    Figures.SaveRow(figure, path);
-    Console.WriteLine($"    wrote {path}");
+        var figure = Figure.Create(energy, flow, report);
+        figures.Add(figure);
+        string path = Path.Combine(outputFolder, $"{energy.Name.ToLowerInvariant()}-{flowName}.png");
+        Figures.SaveRow(figure, path);
+        Console.WriteLine($"    wrote {path}");
+    }
+
+    string overview = Path.Combine(outputFolder, $"energy-functions-{flowName}.png");
+    Figures.SaveGrid(figures, overview);
+    Console.WriteLine($"Wrote {overview}: one row per target (target density, fitted density, samples).");
 }
-
-string overview = Path.Combine(outputFolder, $"energy-functions-{flowName}.png");
-Figures.SaveGrid(figures, overview);
-Console.WriteLine($"Wrote {overview}: one row per target (target density, fitted density, samples).");
 
 string? Option(string name)
 {

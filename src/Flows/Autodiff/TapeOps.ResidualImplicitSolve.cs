@@ -72,7 +72,7 @@ public static partial class TapeOps
             var y = new T[d];
             var next = new T[d];
             var hidden = new T[h];
-            T tolerance = T.CreateTruncating(ImplicitSolveTolerance);
+            T tolerance = T.Max(T.CreateTruncating(ImplicitSolveTolerance), T.CreateTruncating(64) * (T.BitIncrement(T.One) - T.One));
             for (int row = 0; row < r.Rows; row++)
             {
                 ReadOnlySpan<T> gRow = g.Slice(row * d, d);

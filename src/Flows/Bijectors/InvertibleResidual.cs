@@ -13,7 +13,7 @@ namespace Flows.Bijectors;
 /// (<see cref="SpectralNorm{T}"/>), refined whenever the weights changed (after every optimizer step); tanh is
 /// 1-Lipschitz with a smooth second derivative.</para>
 /// <para><b>Inverse</b> (data → base) by the Banach fixed-point iteration <c>z ← x − g(z)</c> from z = x, per row,
-/// until a step is at most 1e-13 · (1 + max|x|), then on while the step still shrinks (to the rounding floor), then
+/// until a step is at most 1e-13 · (1 + max|x|) (64 ulp in float), then on while the step still shrinks (to the rounding floor), then
 /// one more step on the tape; the residual is then at rounding level, well below 1e-10 · (1 + max|x|). If a row has not converged after <see cref="MaxIterations"/> steps an
 /// <see cref="InvalidOperationException"/> names the row, the last step and the tolerance.</para>
 /// <para><b>Log-determinant.</b> log|det J_T(z)| = log|det(I + J_g(z))| with J_g = Ŵ₂ diag(tanh′(a)) Ŵ₁. For
@@ -177,7 +177,8 @@ public sealed class InvertibleResidual<T> : Bijector<T> where T : unmanaged, IFl
         int h = HiddenFeatures;
         var result = new T[x.Length];
         var hidden = new T[h];
-        T tolerance = T.CreateTruncating(FixedPointTolerance);
+        // 1e-13 relative in double; float's rounding floor lies far above that, so never below 64 ulp of the type.
+        T tolerance = T.Max(T.CreateTruncating(FixedPointTolerance), T.CreateTruncating(64) * (T.BitIncrement(T.One) - T.One));
         for (int offset = 0; offset < x.Length; offset += d)
         {
             ReadOnlySpan<T> xr = x.Slice(offset, d);

@@ -28,7 +28,33 @@ internal static class PersistenceCases
             ["RationalQuadraticSpline"] = () => Flow(new RationalQuadraticSpline<T>(3, new RationalQuadraticTransform<T>(binCount: 5, tailBound: 3))),
             ["MaskedAutoregressive(spline)"] = () => Flow(new MaskedAutoregressive<T>(3, [6], transform: new RationalQuadraticTransform<T>(binCount: 4), seed: 6)),
             ["Coupling(spline)"] = () => Flow(new Coupling<T>([false, true, true], [5], transform: new RationalQuadraticTransform<T>(binCount: 6, tailBound: 4), seed: 7)),
+            ["Planar"] = () => Flow(new Planar<T>(3, seed: 2)),
+            ["Radial"] = () => Flow(new Radial<T>(3)),
+            ["Sylvester.Orthogonal"] = () => Flow(new Sylvester<T>(4, SylvesterVariant.Orthogonal, 3, seed: 1)),
+            ["Sylvester.Householder"] = () => Flow(new Sylvester<T>(3, SylvesterVariant.Householder, 2, reflectionCount: 2, seed: 2)),
+            ["Sylvester.Triangular"] = () => Flow(new Sylvester<T>(3, SylvesterVariant.Triangular, reversed: true, seed: 3)),
+            ["LULinear"] = () => Flow(new LULinear<T>(4, new Random(6))),
+            ["ActNorm"] = () => Flow(InitializedActNorm<T>(3)),
+            ["BatchNorm"] = () => Flow(new BatchNorm<T>(3) { IsTraining = false }),
+            ["InvertibleResidual"] = () => Flow(new InvertibleResidual<T>(2, 6, seed: 4)),
         };
+
+    // ActNorm initializes from its first data batch; one that has seen its batch is what a trained model holds.
+    private static ActNorm<T> InitializedActNorm<T>(int dimension) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var actNorm = new ActNorm<T>(dimension);
+        var data = new T[5, dimension];
+        for (int i = 0; i < 5; i++)
+        {
+            for (int j = 0; j < dimension; j++)
+            {
+                data[i, j] = T.CreateTruncating(Math.Sin((3 * i) + j) * (j + 1));
+            }
+        }
+
+        actNorm.Initialize(data);
+        return actNorm;
+    }
 
     /// <summary>The composite of the golden file: every unconstrained bijector, then every constrained one.</summary>
     public static Chain<T> Composite<T>(Random random) where T : unmanaged, IFloatingPointIeee754<T>

@@ -11,6 +11,7 @@ namespace Flows.Benchmarks;
 /// one Adam step over a parameter of the same size.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 [SimpleJob(warmupCount: 3, iterationCount: 10)]
 [GenericTypeArguments(typeof(double))]
 [GenericTypeArguments(typeof(float))]

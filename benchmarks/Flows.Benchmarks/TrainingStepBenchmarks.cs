@@ -27,6 +27,7 @@ public enum FlowKind
 /// Data follow PEERS.md: x = sinh(z Aᵀ + b), standardized per feature, fixed seeds.
 /// </remarks>
 [MemoryDiagnoser]
+[MedianColumn]
 [SimpleJob(warmupCount: 3, iterationCount: 10)]
 [GenericTypeArguments(typeof(double))]
 [GenericTypeArguments(typeof(float))]

@@ -5,7 +5,7 @@ namespace Flows.Numerics;
 
 /// <summary>
 /// A fused elementwise map <c>y = f(x)</c> declared once per element type, in scalar and vector form, and run by one
-/// generic driver (<see cref="Kernels.Map{T, TKernel}"/>): no virtual call, delegate or closure per element.
+/// generic driver (<c>Kernels.Map</c>): no virtual call, delegate or closure per element.
 /// </summary>
 /// <remarks>The two forms must agree to rounding; the driver uses the vector form for every element whenever the
 /// hardware has it (the tail too), so a row's result never depends on which rows share its batch.</remarks>

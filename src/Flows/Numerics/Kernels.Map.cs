@@ -58,11 +58,61 @@ internal static partial class Kernels
         tail.StoreUnsafe(ref yr, last);
     }
 
+    /// <summary><c>z[i] = f(x[i], y[i])</c> for a kernel <typeparamref name="TKernel"/>; <paramref name="z"/> may be an input.</summary>
+    /// <remarks>The same whole-vector, preloaded-tail and padded-short scheme as the unary <c>Map</c>.</remarks>
+    public static void Map<T, TKernel>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TKernel : IBinaryElementwiseKernel<T>
+    {
+        Debug.Assert(x.Length == z.Length && y.Length == z.Length);
+        int length = z.Length;
+        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                z[i] = TKernel.Invoke(x[i], y[i]);
+            }
+
+            return;
+        }
+
+        int count = Vector256<T>.Count;
+        if (length < count)
+        {
+            if (length > 0)
+            {
+                Span<T> buffer = stackalloc T[2 * Vector256<T>.Count];
+                Span<T> xb = buffer[..count];
+                Span<T> yb = buffer.Slice(count, count);
+                xb.Clear();
+                yb.Clear();
+                x.CopyTo(xb);
+                y.CopyTo(yb);
+                TKernel.Invoke(Vector256.Create<T>(xb), Vector256.Create<T>(yb)).CopyTo(xb);
+                xb[..length].CopyTo(z);
+            }
+
+            return;
+        }
+
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        ref T zr = ref MemoryMarshal.GetReference(z);
+        nuint last = (nuint)(length - count);
+        Vector256<T> tail = TKernel.Invoke(Vector256.LoadUnsafe(ref xr, last), Vector256.LoadUnsafe(ref yr, last));
+        for (nuint i = 0; i < last; i += (nuint)count)
+        {
+            TKernel.Invoke(Vector256.LoadUnsafe(ref xr, i), Vector256.LoadUnsafe(ref yr, i)).StoreUnsafe(ref zr, i);
+        }
+
+        tail.StoreUnsafe(ref zr, last);
+    }
+
     /// <summary>
     /// <c>gx[i] += g[i] · f′(x[i], y[i])</c> with <typeparamref name="TDerivative"/> giving <c>f′(x, y)</c>: the
     /// backward pass of an elementwise function. <paramref name="gx"/> must not overlap the inputs.
     /// </summary>
-    /// <remarks>The same whole-vector, preloaded-tail and padded-short scheme as <see cref="Map{T, TKernel}"/>: the
+    /// <remarks>The same whole-vector, preloaded-tail and padded-short scheme as the unary <c>Map</c>: the
     /// overlap of the tail is accumulated once, because the tail's sums are formed from the gradient as it was.</remarks>
     public static void MultiplyAddDerivative<T, TDerivative>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> gx)
         where T : unmanaged, IFloatingPointIeee754<T>

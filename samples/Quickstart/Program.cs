@@ -47,10 +47,13 @@ double flowLogLikelihood = flow.DensityLn(test).Average();
 double gaussianLogLikelihood = GaussianLogLikelihood(train, test);
 Console.WriteLine($"Held-out mean log-likelihood: flow {flowLogLikelihood:F4} nats, Gaussian {gaussianLogLikelihood:F4} nats.");
 
-double[,] samples = flow.Sample(2000, new Random(2));
+// Equal counts side by side on shared axes: 2,000 flow samples next to 2,000 test points drawn at random.
+const int plotCount = 2000;
+double[,] samples = flow.Sample(plotCount, new Random(2));
+double[,] testSubset = RandomRows(test, plotCount, new Random(3));
 string plotPath = Path.GetFullPath(args.Length > 0 ? args[0] : "quickstart.png");
-Plot(test, samples, plotPath);
-Console.WriteLine($"Wrote {plotPath} (test data vs 2,000 flow samples).");
+Plot(testSubset, test.GetLength(0), samples, plotPath);
+Console.WriteLine($"Wrote {plotPath} (left: {plotCount:N0} of the {test.GetLength(0):N0} test points; right: {plotCount:N0} flow samples).");
 
 static double[,] ReadCsv(string path)
 {
@@ -88,18 +91,62 @@ static double GaussianLogLikelihood(double[,] train, double[,] test)
     return total / test.GetLength(0);
 }
 
-static void Plot(double[,] data, double[,] samples, string path)
+static double[,] RandomRows(double[,] values, int count, Random random)
 {
-    var plot = new ScottPlot.Plot();
-    var dataPoints = plot.Add.ScatterPoints(Column(data, 0), Column(data, 1));
-    dataPoints.LegendText = "test data";
-    dataPoints.MarkerSize = 2;
-    var samplePoints = plot.Add.ScatterPoints(Column(samples, 0), Column(samples, 1));
-    samplePoints.LegendText = "flow samples";
-    samplePoints.MarkerSize = 2;
-    plot.Title("Two moons: data vs samples from the fitted flow");
-    plot.ShowLegend();
-    plot.SavePng(path, 800, 600);
+    int[] order = [.. Enumerable.Range(0, values.GetLength(0))];
+    random.Shuffle(order);
+    count = Math.Min(count, order.Length);
+    var result = new double[count, values.GetLength(1)];
+    for (int i = 0; i < count; i++)
+    {
+        for (int j = 0; j < values.GetLength(1); j++)
+        {
+            result[i, j] = values[order[i], j];
+        }
+    }
+
+    return result;
+}
+
+// Two panels with the same axis limits, set by the data (a few far-out samples would otherwise shrink both moons).
+static void Plot(double[,] data, int dataTotal, double[,] samples, string path)
+{
+    double[] dataX = Column(data, 0), dataY = Column(data, 1);
+    double[] sampleX = Column(samples, 0), sampleY = Column(samples, 1);
+    (double xMin, double xMax) = PaddedRange(dataX);
+    (double yMin, double yMax) = PaddedRange(dataY);
+
+    var left = new ScottPlot.Plot();
+    var dataPoints = left.Add.ScatterPoints(dataX, dataY, ScottPlot.Colors.SteelBlue);
+    dataPoints.MarkerSize = 3;
+    left.Title($"Test data ({data.GetLength(0):N0} of {dataTotal:N0} points)");
+
+    var right = new ScottPlot.Plot();
+    var samplePoints = right.Add.ScatterPoints(sampleX, sampleY, ScottPlot.Colors.OrangeRed);
+    samplePoints.MarkerSize = 3;
+    right.Title($"Flow samples ({samples.GetLength(0):N0})");
+
+    foreach (ScottPlot.Plot panel in new[] { left, right })
+    {
+        panel.Axes.SetLimits(xMin, xMax, yMin, yMax);
+        panel.XLabel("x₁");
+        panel.YLabel("x₂");
+    }
+
+    // Multiplot's members are extension methods in the ScottPlot namespace, called by name here so that no
+    // `using ScottPlot;` brings its Plot and Colors types into this file.
+    var figure = new ScottPlot.Multiplot(left);
+    ScottPlot.IMultiplotExtensions.AddPlot(figure, right);
+    figure.Layout = new ScottPlot.MultiplotLayouts.Columns();
+    ScottPlot.IMultiplotExtensions.SavePng(figure, path, 1200, 560);
+}
+
+static (double Min, double Max) PaddedRange(double[] values)
+{
+    double min = values.Min();
+    double max = values.Max();
+    double pad = 0.1 * (max - min);
+    return (min - pad, max + pad);
 }
 
 static double[] Column(double[,] values, int column)

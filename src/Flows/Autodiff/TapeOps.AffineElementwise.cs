@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Flows.Autodiff;
 
@@ -79,39 +80,75 @@ public static partial class TapeOps
             Node<T> shift = e.Input1!;
             Node<T> logScale = e.Input2!;
             ReadOnlySpan<T> scale = e.Saved!.Values;
+            ReadOnlySpan<T> mu = shift.Values;
             ReadOnlySpan<T> y = e.Output.Values;
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> gLogDet = e.Output1!.Gradients;
+            Span<T> gInput = input.RequiresGradient ? input.Gradients : default;
+            Span<T> gShift = shift.RequiresGradient ? shift.Gradients : default;
+            Span<T> gLogScale = logScale.RequiresGradient ? logScale.Gradients : default;
             int d = input.Columns;
             for (int i = 0; i < input.Rows; i++)
             {
                 int offset = i * d;
-                ReadOnlySpan<T> gRow = g.Slice(offset, d);
-                ReadOnlySpan<T> yRow = y.Slice(offset, d);
-                if (input.RequiresGradient)
-                {
-                    Span<T> gInput = input.Gradients.Slice(offset, d);
-                    TensorPrimitives.MultiplyAdd(gRow, scale, gInput, gInput);
-                }
+                AccumulateRow(inverse, g.Slice(offset, d), y.Slice(offset, d), scale, mu, gLogDet[i],
+                    gInput.IsEmpty ? default : gInput.Slice(offset, d), gShift, gLogScale);
+            }
+        }
 
-                if (shift.RequiresGradient)
+        // One row of the rules above, across the columns: whole vectors, then the remaining columns one by one. Only
+        // correctly rounded operations in one order, so both paths give the same bits (rows never depend on d's
+        // remainder) and each column's sums over rows accumulate in row order as before.
+        private static void AccumulateRow(bool inverse, ReadOnlySpan<T> g, ReadOnlySpan<T> y, ReadOnlySpan<T> scale,
+            ReadOnlySpan<T> mu, T gl, Span<T> gInput, Span<T> gShift, Span<T> gLogScale)
+        {
+            int d = g.Length;
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            {
+                Vector256<T> glv = Vector256.Create(gl);
+                for (; j <= d - Vector256<T>.Count; j += Vector256<T>.Count)
                 {
-                    Span<T> gShift = shift.Gradients;
-                    for (int j = 0; j < d; j++)
+                    Vector256<T> gj = Vector256.Create<T>(g.Slice(j));
+                    Vector256<T> yj = Vector256.Create<T>(y.Slice(j));
+                    Vector256<T> sj = Vector256.Create<T>(scale.Slice(j));
+                    if (!gInput.IsEmpty)
                     {
-                        gShift[j] += inverse ? -(gRow[j] * scale[j]) : gRow[j];
+                        Span<T> target = gInput.Slice(j);
+                        (Vector256.Create<T>(target) + (gj * sj)).CopyTo(target);
+                    }
+
+                    if (!gShift.IsEmpty)
+                    {
+                        Span<T> target = gShift.Slice(j);
+                        Vector256<T> step = inverse ? -(gj * sj) : gj;
+                        (Vector256.Create<T>(target) + step).CopyTo(target);
+                    }
+
+                    if (!gLogScale.IsEmpty)
+                    {
+                        Span<T> target = gLogScale.Slice(j);
+                        Vector256<T> step = inverse ? -((gj * yj) + glv) : (gj * (yj - Vector256.Create<T>(mu.Slice(j)))) + glv;
+                        (Vector256.Create<T>(target) + step).CopyTo(target);
                     }
                 }
+            }
 
-                if (logScale.RequiresGradient)
+            for (; j < d; j++)
+            {
+                if (!gInput.IsEmpty)
                 {
-                    Span<T> gLogScale = logScale.Gradients;
-                    ReadOnlySpan<T> mu = shift.Values;
-                    T gl = gLogDet[i];
-                    for (int j = 0; j < d; j++)
-                    {
-                        gLogScale[j] += inverse ? -((gRow[j] * yRow[j]) + gl) : (gRow[j] * (yRow[j] - mu[j])) + gl;
-                    }
+                    gInput[j] += g[j] * scale[j];
+                }
+
+                if (!gShift.IsEmpty)
+                {
+                    gShift[j] += inverse ? -(g[j] * scale[j]) : g[j];
+                }
+
+                if (!gLogScale.IsEmpty)
+                {
+                    gLogScale[j] += inverse ? -((g[j] * y[j]) + gl) : (g[j] * (y[j] - mu[j])) + gl;
                 }
             }
         }

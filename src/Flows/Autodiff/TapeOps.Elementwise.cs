@@ -48,7 +48,7 @@ public static partial class TapeOps
     {
         public static readonly Backward<T> Instance = Run;
 
-        // dx += g · f′(x), with f′ allowed to read the saved output y.
+        // dx += g · f′(x), with f′ allowed to read the saved output y; one vectorized pass (Kernels.MultiplyAddDerivative).
         private static void Run(in TapeEntry<T> e)
         {
             Node<T> x = e.Input0;
@@ -57,14 +57,7 @@ public static partial class TapeOps
                 return;
             }
 
-            ReadOnlySpan<T> xs = x.Values;
-            ReadOnlySpan<T> ys = e.Output.Values;
-            ReadOnlySpan<T> g = e.Output.Gradients;
-            Span<T> gx = x.Gradients;
-            for (int i = 0; i < gx.Length; i++)
-            {
-                gx[i] += g[i] * TFunction.Derivative(xs[i], ys[i]);
-            }
+            Kernels.MultiplyAddDerivative<T, DerivativeOf<T, TFunction>>(x.Values, e.Output.Values, e.Output.Gradients, x.Gradients);
         }
     }
 }

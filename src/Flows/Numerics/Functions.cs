@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Flows.Numerics;
 
@@ -12,6 +13,8 @@ internal static class Functions
         public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Exp(x, y);
 
         public static T Derivative(T x, T y) => y;
+
+        public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => y;
     }
 
     /// <summary><c>log(x)</c>; derivative <c>1/x</c>.</summary>
@@ -20,6 +23,8 @@ internal static class Functions
         public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Log(x, y);
 
         public static T Derivative(T x, T y) => T.One / x;
+
+        public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => Vector256<T>.One / x;
     }
 
     /// <summary><c>tanh(x)</c>; derivative <c>1 − y²</c>.</summary>
@@ -28,34 +33,28 @@ internal static class Functions
         public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Tanh(x, y);
 
         public static T Derivative(T x, T y) => T.One - (y * y);
+
+        public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => Vector256<T>.One - (y * y);
     }
 
     /// <summary>The logistic sigmoid <c>1/(1 + exp(−x))</c>; derivative <c>y(1 − y)</c>.</summary>
     public readonly struct Sigmoid<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public static void Map(ReadOnlySpan<T> x, Span<T> y)
-        {
-            for (int i = 0; i < x.Length; i++)
-            {
-                y[i] = Scalar.Sigmoid(x[i]);
-            }
-        }
+        public static void Map(ReadOnlySpan<T> x, Span<T> y) => Kernels.Map<T, Kernels.Sigmoid<T>>(x, y);
 
         public static T Derivative(T x, T y) => y * (T.One - y);
+
+        public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => y * (Vector256<T>.One - y);
     }
 
     /// <summary><c>softplus(x) = log(1 + exp(x))</c>, computed without overflow; derivative <c>sigmoid(x)</c>.</summary>
     public readonly struct Softplus<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public static void Map(ReadOnlySpan<T> x, Span<T> y)
-        {
-            for (int i = 0; i < x.Length; i++)
-            {
-                y[i] = Scalar.Softplus(x[i]);
-            }
-        }
+        public static void Map(ReadOnlySpan<T> x, Span<T> y) => Kernels.Map<T, Kernels.Softplus<T>>(x, y);
 
         public static T Derivative(T x, T y) => Scalar.Sigmoid(x);
+
+        public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => Kernels.Sigmoid<T>.Invoke(x);
     }
 
     /// <summary><c>max(x, 0)</c>; derivative 1 for x &gt; 0, else 0.</summary>
@@ -64,5 +63,8 @@ internal static class Functions
         public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Max(x, T.Zero, y);
 
         public static T Derivative(T x, T y) => x > T.Zero ? T.One : T.Zero;
+
+        public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y)
+            => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), Vector256<T>.One, Vector256<T>.Zero);
     }
 }

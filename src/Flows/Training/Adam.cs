@@ -1,5 +1,6 @@
 using System.Numerics;
 using Flows.Neural;
+using Flows.Numerics;
 
 namespace Flows.Training;
 
@@ -54,32 +55,21 @@ public sealed class Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
         StepCount++;
         double beta1 = _options.Beta1;
         double beta2 = _options.Beta2;
-        T b1 = T.CreateTruncating(beta1);
-        T b2 = T.CreateTruncating(beta2);
-        T oneMinusB1 = T.CreateTruncating(1 - beta1);
-        T oneMinusB2 = T.CreateTruncating(1 - beta2);
         // Bias corrections folded into the step size and ε, computed once per step in double.
         double correction1 = 1 - Math.Pow(beta1, StepCount);
         double correction2 = 1 - Math.Pow(beta2, StepCount);
-        T stepSize = T.CreateTruncating(_options.LearningRate / correction1);
-        T inverseSqrtCorrection2 = T.CreateTruncating(1 / Math.Sqrt(correction2));
-        T epsilon = T.CreateTruncating(_options.Epsilon);
-        T decay = T.CreateTruncating(_options.LearningRate * _options.WeightDecay);
+        var coefficients = new AdamCoefficients<T>(
+            Beta1: T.CreateTruncating(beta1),
+            OneMinusBeta1: T.CreateTruncating(1 - beta1),
+            Beta2: T.CreateTruncating(beta2),
+            OneMinusBeta2: T.CreateTruncating(1 - beta2),
+            StepSize: T.CreateTruncating(_options.LearningRate / correction1),
+            InverseSqrtCorrection2: T.CreateTruncating(1 / Math.Sqrt(correction2)),
+            Epsilon: T.CreateTruncating(_options.Epsilon),
+            Decay: T.CreateTruncating(_options.LearningRate * _options.WeightDecay));
         for (int p = 0; p < _parameters.Length; p++)
         {
-            Span<T> theta = _parameters[p].Values;
-            ReadOnlySpan<T> g = _parameters[p].Gradients;
-            Span<T> m = _firstMoments[p];
-            Span<T> v = _secondMoments[p];
-            for (int i = 0; i < theta.Length; i++)
-            {
-                T gi = g[i];
-                T mi = (b1 * m[i]) + (oneMinusB1 * gi);
-                T vi = (b2 * v[i]) + (oneMinusB2 * gi * gi);
-                m[i] = mi;
-                v[i] = vi;
-                theta[i] -= (stepSize * mi / ((T.Sqrt(vi) * inverseSqrtCorrection2) + epsilon)) + (decay * theta[i]);
-            }
+            Kernels.AdamUpdate<T>(_parameters[p].Values, _parameters[p].Gradients, _firstMoments[p], _secondMoments[p], coefficients);
         }
     }
 }

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Flows.Numerics;
+
+/// <summary>Vector forms of the functions fused kernels need, generic over float and double.</summary>
+/// <remarks>
+/// <see cref="Vector256.Exp(Vector256{double})"/> and <see cref="Vector256.Log(Vector256{double})"/> exist only for
+/// the concrete types, so these dispatch on the element type at JIT time (the branch folds away). Callers
+/// check <see cref="Vector256{T}.IsSupported"/> first, so no other type reaches them.
+/// </remarks>
+internal static class VectorMath
+{
+    /// <summary><c>exp(x)</c> per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Exp<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            return Vector256.Exp(x.AsDouble()).As<double, T>();
+        }
+
+        Debug.Assert(typeof(T) == typeof(float));
+        return Vector256.Exp(x.AsSingle()).As<float, T>();
+    }
+
+    /// <summary><c>log(x)</c> per lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Log<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            return Vector256.Log(x.AsDouble()).As<double, T>();
+        }
+
+        Debug.Assert(typeof(T) == typeof(float));
+        return Vector256.Log(x.AsSingle()).As<float, T>();
+    }
+
+    /// <summary><c>exp(x)</c> per lane for x ≤ 0 (−∞ and NaN allowed), each lane independent of its neighbours.</summary>
+    /// <remarks>
+    /// <see cref="Vector256.Exp(Vector256{double})"/> recomputes the whole vector with scalar exp when any lane lies
+    /// outside its fast range (|x| beyond about 708 in double, 87 in float, or NaN), and scalar and vector exp may
+    /// differ in the last bit: a lane's result would then depend on the values batched beside it. Far arguments are
+    /// therefore halved and squared (exp(x) = exp(x/2)², used only where the result is tiny or subnormal), and NaN
+    /// lanes are evaluated at 0 and restored, so no lane ever leaves the fast range.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ExpNonPositive<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector256<T> limit = Vector256.Create(T.CreateTruncating(typeof(T) == typeof(double) ? -700.0 : -80.0));
+        Vector256<T> isNaN = ~Vector256.Equals(x, x);
+        Vector256<T> far = Vector256.LessThan(x, limit);
+        Vector256<T> argument = Vector256.ConditionalSelect(far, Vector256.Max(x * Vector256.Create(T.CreateTruncating(0.5)), limit), x);
+        Vector256<T> e = Exp(Vector256.ConditionalSelect(isNaN, Vector256<T>.Zero, argument));
+        e = Vector256.ConditionalSelect(far, e * e, e);
+        return Vector256.ConditionalSelect(isNaN, x, e);
+    }
+
+    /// <summary>
+    /// <c>log(1 + x)</c> per lane for x ≥ 0 (+∞ and NaN allowed), accurate to a few ulp also below the unit roundoff:
+    /// with u = 1 + x rounded, <c>log(u)·x/(u − 1)</c> cancels the rounding of u (Goldberg 1991, Theorem 4).
+    /// </summary>
+    /// <remarks>u = 1 gives x; u = ∞ or NaN gives x too (log is then called with 1), so the vector log never
+    /// leaves its fast range and no lane depends on its neighbours (see <see cref="ExpNonPositive{T}"/>).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> LogP1NonNegative<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector256<T> one = Vector256<T>.One;
+        Vector256<T> u = one + x;
+        Vector256<T> safe = Vector256.ConditionalSelect(Vector256.LessThan(u, Vector256.Create(T.PositiveInfinity)), u, one);
+        // The lanes with u = 1 divide by zero here and are replaced by x below.
+        Vector256<T> corrected = Log(safe) * (x / (safe - one));
+        return Vector256.ConditionalSelect(Vector256.Equals(safe, one), x, corrected);
+    }
+}

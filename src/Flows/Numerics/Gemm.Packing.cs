@@ -68,9 +68,26 @@ internal static partial class Gemm
                 destination.Slice(ir * kc, kc * MR).Clear();
             }
 
-            if (a.RowStride == 1)
+            if (a.RowStride == 1 && rows == MR)
             {
                 // A is stored transposed: the MR values of one step of k are contiguous.
+                for (int p = 0; p < kc; p++)
+                {
+                    ref T column = ref Unsafe.Add(ref source, p * a.ColumnStride);
+                    ref T target = ref Unsafe.Add(ref panel, p * MR);
+                    target = column;
+                    Unsafe.Add(ref target, 1) = Unsafe.Add(ref column, 1);
+                    Unsafe.Add(ref target, 2) = Unsafe.Add(ref column, 2);
+                    Unsafe.Add(ref target, 3) = Unsafe.Add(ref column, 3);
+                    Unsafe.Add(ref target, 4) = Unsafe.Add(ref column, 4);
+                    Unsafe.Add(ref target, 5) = Unsafe.Add(ref column, 5);
+                }
+
+                continue;
+            }
+
+            if (a.RowStride == 1)
+            {
                 for (int p = 0; p < kc; p++)
                 {
                     ref T column = ref Unsafe.Add(ref source, p * a.ColumnStride);

@@ -26,9 +26,10 @@ namespace Flows.Numerics;
 /// <c>KC × NR</c>, contiguous and zero-padded on the right, so the micro-kernel streams it with aligned-size loads
 /// whatever the layout of B.</item>
 /// <item>A is cut into blocks of <c>MC</c> rows × <c>KC</c> columns. Large blocks are packed into micro-panels of
-/// <c>MR × KC</c>; small problems read A in place (the micro-kernel takes strides), because packing would cost about
-/// as much as the product itself when k or n is small (MADE layers are n × 64 with small k). A ragged last row panel is
-/// always packed, zero-padded, so the micro-kernel never reads past A.</item>
+/// <c>MR × KC</c>; small products with short, contiguous rows of A read it in place (the micro-kernel takes strides),
+/// because there packing costs a good part of the product itself (MADE layers are n × 64 with small k). A transposed A
+/// is always packed: its rows are m elements apart, often 4 KB, which would put a whole micro-panel in one L1 set.
+/// A ragged last row panel is always packed, zero-padded, so the micro-kernel never reads past A.</item>
 /// <item>The micro-kernel holds an <c>MR × NR</c> tile of C in registers: MR = 6 rows × 2 vectors, so 12 accumulators,
 /// 2 loads of B and 1 broadcast of A use 15 of the 16 AVX2 registers. Each step of k is 12 fused multiply-adds.</item>
 /// <item>Ragged tiles of C (the last rows or columns) are computed in full into a stack tile and the valid part copied
@@ -117,7 +118,8 @@ internal static partial class Gemm
         int nc = NC<T>();
         int kcMax = Math.Min(k, KC);
         int ncMax = RoundUp(Math.Min(n, nc), nr);
-        bool packA = (long)m * k * n > InPlaceALimit;
+        // A is read in place only for small products whose rows of A are short and contiguous (see remarks).
+        bool packA = a.ColumnStride != 1 || (long)k * Unsafe.SizeOf<T>() > 2048 || (long)m * k * n > InPlaceALimit;
         Span<T> packedB = Scratch<T>.PackedB(kcMax * ncMax);
         Span<T> packedA = Scratch<T>.PackedA((packA ? RoundUp(Math.Min(m, mc), MR) : MR) * kcMax);
         ref T cOrigin = ref MemoryMarshal.GetReference(c);

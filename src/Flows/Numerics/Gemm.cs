@@ -3,7 +3,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Flows.Numerics;
 
@@ -12,283 +11,253 @@ namespace Flows.Numerics;
 /// <c>C (+)= A·B</c>, <c>C (+)= A·Bᵀ</c> and <c>C (+)= Aᵀ·B</c>.
 /// </summary>
 /// <remarks>
-/// <para>Shapes are given as m × k (A, or Aᵀ for <see cref="MultiplyTransposedA{T}"/>), k × n (B, or Bᵀ) and m × n
-/// (C). Callers validate shapes; the kernels only assert them.</para>
-/// <para>Implementation notes. One register-blocked micro-kernel serves all three forms: A is packed into panels of
-/// <see cref="RowsPerTile"/> rows laid out k-major, B into panels of two vectors' width laid out k-major, so the
-/// transposes are absorbed by the packing. The micro-kernel keeps a 6 × 2-vector tile of C in twelve registers and
-/// does one broadcast and two fused multiply-adds per row and k. Blocks of k (<see cref="DepthBlock"/>) keep a B panel
-/// in L1 and the packed A block in L2. Packing scratch is per thread and reused, so a product allocates nothing after
-/// the first on a thread.</para>
+/// <para>
+/// Shapes are given as <c>m × k</c> (A, or Aᵀ for <see cref="MultiplyTransposedA{T}"/>), <c>k × n</c> (B, or Bᵀ) and
+/// <c>m × n</c> (C). Callers validate shapes; the kernels only assert them.
+/// </para>
+/// <para>
+/// Implementation notes. The three products share one driver and one register-blocked micro-kernel, in the
+/// layered scheme of Goto and van de Geijn ("Anatomy of high-performance matrix multiplication", ACM TOMS 2008) and
+/// BLIS (Van Zee and van de Geijn, ACM TOMS 2015). Each operand is described by a row stride and a column stride, so a
+/// transpose is only a swap of strides and costs nothing until packing:
+/// </para>
+/// <list type="bullet">
+/// <item>B is cut into blocks of <c>KC</c> rows × <c>NC</c> columns and each block is packed into micro-panels of
+/// <c>KC × NR</c>, contiguous and zero-padded on the right, so the micro-kernel streams it with aligned-size loads
+/// whatever the layout of B.</item>
+/// <item>A is cut into blocks of <c>MC</c> rows × <c>KC</c> columns. Large blocks are packed into micro-panels of
+/// <c>MR × KC</c>; small products with short, contiguous rows of A read it in place (the micro-kernel takes strides),
+/// because there packing costs a good part of the product itself (MADE layers are n × 64 with small k). A transposed A
+/// is always packed: its rows are m elements apart, often 4 KB, which would put a whole micro-panel in one L1 set.
+/// A ragged last row panel is always packed, zero-padded, so the micro-kernel never reads past A.</item>
+/// <item>The micro-kernel holds an <c>MR × NR</c> tile of C in registers: MR = 6 rows × 2 vectors, so 12 accumulators,
+/// 2 loads of B and 1 broadcast of A use 15 of the 16 AVX2 registers. Each step of k is 12 fused multiply-adds.</item>
+/// <item>Ragged tiles of C (the last rows or columns) are computed in full into a stack tile and the valid part copied
+/// out, so nothing beyond the m × n elements of C is read or written.</item>
+/// </list>
+/// <para>
+/// Scratch for packing lives in per-thread arrays that only grow, so after the first call of a given size a product
+/// allocates nothing.
+/// </para>
 /// </remarks>
-internal static class Gemm
+internal static partial class Gemm
 {
-    /// <summary>Rows of C per micro-tile.</summary>
-    public const int RowsPerTile = 6;
+    /// <summary>Rows of C per micro-kernel tile.</summary>
+    internal const int MR = 6;
 
-    /// <summary>k per packed block.</summary>
-    public const int DepthBlock = 256;
+    /// <summary>Depth of a packed block: rows of B and columns of A per pass over C.</summary>
+    private const int KC = 256;
 
-    /// <summary>Rows of A per packed block.</summary>
-    public const int RowBlock = 96;
+    /// <summary>Products with at most this many multiply-adds read A in place instead of packing it.</summary>
+    private const long InPlaceALimit = 1L << 22;
 
-    /// <summary>Columns of B per packed block.</summary>
-    public const int ColumnBlock = 1024;
+    /// <summary>Packed B blocks up to this many bytes are swept once per micro-panel of A (they stay in L2).</summary>
+    private const int SmallPackedBBytes = 128 * 1024;
+
+    /// <summary>Columns of C per micro-kernel tile: two 256-bit vectors (8 doubles or 16 floats).</summary>
+    internal static int NR<T>() => 2 * Vector256<T>.Count;
 
     /// <summary><c>C (+)= A·B</c> with A m×k, B k×n, C m×n, all row-major.</summary>
     public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= k * n && c.Length >= m * n);
-        Run(a, b, c, m, k, n, accumulate, transposeA: false, transposeB: false);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, m, k, n, accumulate);
     }
 
     /// <summary><c>C (+)= A·Bᵀ</c> with A m×k, B n×k, C m×n, all row-major.</summary>
     public static void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
-        Run(a, b, c, m, k, n, accumulate, transposeA: false, transposeB: true);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, m, k, n, accumulate);
     }
 
     /// <summary><c>C (+)= Aᵀ·B</c> with A k×m, B k×n, C m×n, all row-major.</summary>
     public static void MultiplyTransposedA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= k * m && b.Length >= k * n && c.Length >= m * n);
-        Run(a, b, c, m, k, n, accumulate, transposeA: true, transposeB: false);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, m, k, n, accumulate);
     }
 
-    private static void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, bool transposeA, bool transposeB)
+    /// <summary>A logical matrix: element (i, j) is at <c>Origin + i·RowStride + j·ColumnStride</c>.</summary>
+    private readonly ref struct Operand<T>(ref T origin, nint rowStride, nint columnStride)
+    {
+        public readonly ref T Origin = ref origin;
+        public readonly nint RowStride = rowStride;
+        public readonly nint ColumnStride = columnStride;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ref T At(nint i, nint j) => ref Unsafe.Add(ref Origin, (i * RowStride) + (j * ColumnStride));
+    }
+
+    private static void Run<T>(Operand<T> a, Operand<T> b, Span<T> c, int m, int k, int n, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!accumulate)
-        {
-            c[..(m * n)].Clear();
-        }
-
-        if (m == 0 || n == 0 || k == 0)
+        if (m == 0 || n == 0)
         {
             return;
         }
 
-        int width = 2 * Vector256<T>.Count;
-        Span<T> packedA = GemmScratch<T>.A(RowBlock * DepthBlock);
-        Span<T> packedB = GemmScratch<T>.B(DepthBlock * (ColumnBlock + width));
-        for (int jc = 0; jc < n; jc += ColumnBlock)
+        if (k == 0)
         {
-            int nc = Math.Min(ColumnBlock, n - jc);
-            for (int pc = 0; pc < k; pc += DepthBlock)
+            if (!accumulate)
             {
-                int kc = Math.Min(DepthBlock, k - pc);
-                PackB(b, packedB, k, n, pc, kc, jc, nc, width, transposeB);
-                for (int ic = 0; ic < m; ic += RowBlock)
+                c[..(m * n)].Clear();
+            }
+
+            return;
+        }
+
+        int nr = NR<T>();
+        int mc = MC<T>();
+        int nc = NC<T>();
+        int kcMax = Math.Min(k, KC);
+        int ncMax = RoundUp(Math.Min(n, nc), nr);
+        // A is read in place only for small products whose rows of A are short and contiguous (see remarks).
+        bool packA = a.ColumnStride != 1 || (long)k * Unsafe.SizeOf<T>() > 2048 || (long)m * k * n > InPlaceALimit;
+        Span<T> packedB = Scratch<T>.PackedB(kcMax * ncMax);
+        Span<T> packedA = Scratch<T>.PackedA((packA ? RoundUp(Math.Min(m, mc), MR) : MR) * kcMax);
+        ref T cOrigin = ref MemoryMarshal.GetReference(c);
+
+        for (int jc = 0; jc < n; jc += nc)
+        {
+            int ncCur = Math.Min(nc, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool add = accumulate || pc > 0;
+                PackB(b, pc, jc, kc, ncCur, packedB);
+                for (int ic = 0; ic < m; ic += mc)
                 {
-                    int mc = Math.Min(RowBlock, m - ic);
-                    PackA(a, packedA, m, k, ic, mc, pc, kc, transposeA);
-                    for (int jr = 0; jr < nc; jr += width)
+                    int mcCur = Math.Min(mc, m - ic);
+                    if (packA)
                     {
-                        int nr = Math.Min(width, nc - jr);
-                        ReadOnlySpan<T> bPanel = packedB.Slice(jr * kc, width * kc);
-                        for (int ir = 0; ir < mc; ir += RowsPerTile)
-                        {
-                            int mr = Math.Min(RowsPerTile, mc - ir);
-                            MicroKernel(packedA.Slice(ir * kc, RowsPerTile * kc), bPanel, c, ((ic + ir) * n) + jc + jr, n, kc, mr, nr);
-                        }
+                        PackA(a, ic, pc, mcCur, kc, packedA);
                     }
+
+                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, n, ic, jc, pc, mcCur, ncCur, kc, add);
                 }
             }
         }
     }
 
-    // Packs rows ic..ic+mc, depth pc..pc+kc of A (or of Aᵀ) into tiles of RowsPerTile rows, k-major, zero-padded.
-    private static void PackA<T>(ReadOnlySpan<T> a, Span<T> packed, int m, int k, int ic, int mc, int pc, int kc, bool transposeA)
+    // One block of C (mc × nc) from a packed block of B (kc × nc) and a block of A (mc × kc), packed or in place.
+    private static void MacroKernel<T>(
+        Operand<T> a, bool packedAReady, Span<T> packedA, Span<T> packedB, ref T c, int ldc, int ic, int jc, int pc, int mc, int nc, int kc, bool add)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int ir = 0; ir < mc; ir += RowsPerTile)
+        int nr = NR<T>();
+        ref T pa = ref MemoryMarshal.GetReference(packedA);
+        ref T pb = ref MemoryMarshal.GetReference(packedB);
+        int fullRows = mc - (mc % MR);
+
+        // A ragged last row panel is packed (zero-padded) unless the whole block already is.
+        int tailRows = mc - fullRows;
+        ref T tailA = ref Unsafe.Add(ref pa, packedAReady ? fullRows * kc : 0);
+        if (tailRows > 0 && !packedAReady)
         {
-            Span<T> tile = packed.Slice(ir * kc, RowsPerTile * kc);
-            int rows = Math.Min(RowsPerTile, mc - ir);
-            for (int r = 0; r < RowsPerTile; r++)
+            PackA(a, ic + fullRows, pc, tailRows, kc, packedA);
+        }
+
+        // When the packed B block is small it stays in L2 and each A micro-panel sweeps it with rows of C in order;
+        // when it is large, each B micro-panel stays in L1 while the A block (in L2) streams past it.
+        bool rowsOuter = (long)kc * RoundUp(nc, nr) * Unsafe.SizeOf<T>() <= SmallPackedBBytes;
+        int rowPanels = (mc + MR - 1) / MR;
+        int columnPanels = (nc + nr - 1) / nr;
+        int outerCount = rowsOuter ? rowPanels : columnPanels;
+        int innerCount = rowsOuter ? columnPanels : rowPanels;
+        for (int outer = 0; outer < outerCount; outer++)
+        {
+            for (int inner = 0; inner < innerCount; inner++)
             {
-                int row = ic + ir + r;
-                if (r >= rows)
+                int ir = (rowsOuter ? outer : inner) * MR;
+                int jr = (rowsOuter ? inner : outer) * nr;
+                int rows = Math.Min(MR, mc - ir);
+                int columns = Math.Min(nr, nc - jr);
+                ref T microB = ref Unsafe.Add(ref pb, jr * kc);
+
+                ref T microA = ref tailA;
+                nint rsA = 1;
+                nint csA = MR;
+                if (packedAReady)
                 {
-                    for (int p = 0; p < kc; p++)
-                    {
-                        tile[(p * RowsPerTile) + r] = T.Zero;
-                    }
+                    microA = ref Unsafe.Add(ref pa, ir * kc);
                 }
-                else if (transposeA)
+                else if (rows == MR)
                 {
-                    // Aᵀ[row, p] = A[p, row], A is k × m.
-                    for (int p = 0; p < kc; p++)
-                    {
-                        tile[(p * RowsPerTile) + r] = a[((pc + p) * m) + row];
-                    }
+                    microA = ref a.At(ic + ir, pc);
+                    rsA = a.RowStride;
+                    csA = a.ColumnStride;
+                }
+
+                ref T microC = ref Unsafe.Add(ref c, ((nint)(ic + ir) * ldc) + jc + jr);
+                if (rows == MR && columns == nr)
+                {
+                    MicroKernel(kc, ref microA, rsA, csA, ref microB, ref microC, ldc, add);
                 }
                 else
                 {
-                    ReadOnlySpan<T> source = a.Slice((row * k) + pc, kc);
-                    for (int p = 0; p < kc; p++)
-                    {
-                        tile[(p * RowsPerTile) + r] = source[p];
-                    }
+                    EdgeTile(kc, ref microA, rsA, csA, ref microB, ref microC, ldc, rows, columns, add);
                 }
             }
         }
     }
 
-    // Packs depth pc..pc+kc, columns jc..jc+nc of B (or of Bᵀ) into panels of `width` columns, k-major, zero-padded.
-    private static void PackB<T>(ReadOnlySpan<T> b, Span<T> packed, int k, int n, int pc, int kc, int jc, int nc, int width, bool transposeB)
+    // A ragged tile: the micro-kernel writes a full tile to the stack and only the valid part reaches C.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void EdgeTile<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, int ldc, int rows, int columns, bool add)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int jr = 0; jr < nc; jr += width)
+        int nr = NR<T>();
+        Span<T> tile = stackalloc T[MR * nr];
+        ref T t = ref MemoryMarshal.GetReference(tile);
+        MicroKernel(kc, ref a, rsA, csA, ref b, ref t, nr, add: false);
+        for (int r = 0; r < rows; r++)
         {
-            Span<T> panel = packed.Slice(jr * kc, width * kc);
-            int columns = Math.Min(width, nc - jr);
-            if (transposeB)
+            ref T cRow = ref Unsafe.Add(ref c, (nint)r * ldc);
+            ref T tRow = ref Unsafe.Add(ref t, r * nr);
+            for (int j = 0; j < columns; j++)
             {
-                // Bᵀ[p, column] = B[column, p], B is n × k: each column of the panel is a contiguous row of B.
-                for (int q = 0; q < width; q++)
-                {
-                    if (q >= columns)
-                    {
-                        for (int p = 0; p < kc; p++)
-                        {
-                            panel[(p * width) + q] = T.Zero;
-                        }
-
-                        continue;
-                    }
-
-                    ReadOnlySpan<T> source = b.Slice(((jc + jr + q) * k) + pc, kc);
-                    for (int p = 0; p < kc; p++)
-                    {
-                        panel[(p * width) + q] = source[p];
-                    }
-                }
-            }
-            else
-            {
-                for (int p = 0; p < kc; p++)
-                {
-                    Span<T> target = panel.Slice(p * width, width);
-                    b.Slice(((pc + p) * n) + jc + jr, columns).CopyTo(target);
-                    target[columns..].Clear();
-                }
+                Unsafe.Add(ref cRow, j) = add ? Unsafe.Add(ref cRow, j) + Unsafe.Add(ref tRow, j) : Unsafe.Add(ref tRow, j);
             }
         }
     }
 
-    // C[tile] += Apanel · Bpanel for an mr × nr tile (mr ≤ 6, nr ≤ two vectors), accumulators in registers.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel<T>(ReadOnlySpan<T> aPanel, ReadOnlySpan<T> bPanel, Span<T> c, int offset, int ldc, int kc, int mr, int nr)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    // Row block: about 240 KB of packed A, half of this machine's 512 KB L2.
+    private static int MC<T>() => Unsafe.SizeOf<T>() == 8 ? 120 : 240;
+
+    // Column block: a multiple of NR for both element types; a packed B block of KC × NC sits in L3.
+    private static int NC<T>() => 4080;
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>Per-thread packing buffers that only grow, so steady-state products allocate nothing.</summary>
+    private static class Scratch<T>
+        where T : unmanaged
     {
-        int lanes = Vector256<T>.Count;
-        ref T ap = ref MemoryMarshal.GetReference(aPanel);
-        ref T bp = ref MemoryMarshal.GetReference(bPanel);
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            Vector256<T> b0 = Vector256.LoadUnsafe(ref bp, (nuint)(p * 2 * lanes));
-            Vector256<T> b1 = Vector256.LoadUnsafe(ref bp, (nuint)((p * 2 * lanes) + lanes));
-            nuint ai = (nuint)(p * RowsPerTile);
-            Vector256<T> a0 = Vector256.Create(Unsafe.Add(ref ap, ai));
-            c00 = MultiplyAdd(a0, b0, c00);
-            c01 = MultiplyAdd(a0, b1, c01);
-            Vector256<T> a1 = Vector256.Create(Unsafe.Add(ref ap, ai + 1));
-            c10 = MultiplyAdd(a1, b0, c10);
-            c11 = MultiplyAdd(a1, b1, c11);
-            Vector256<T> a2 = Vector256.Create(Unsafe.Add(ref ap, ai + 2));
-            c20 = MultiplyAdd(a2, b0, c20);
-            c21 = MultiplyAdd(a2, b1, c21);
-            Vector256<T> a3 = Vector256.Create(Unsafe.Add(ref ap, ai + 3));
-            c30 = MultiplyAdd(a3, b0, c30);
-            c31 = MultiplyAdd(a3, b1, c31);
-            Vector256<T> a4 = Vector256.Create(Unsafe.Add(ref ap, ai + 4));
-            c40 = MultiplyAdd(a4, b0, c40);
-            c41 = MultiplyAdd(a4, b1, c41);
-            Vector256<T> a5 = Vector256.Create(Unsafe.Add(ref ap, ai + 5));
-            c50 = MultiplyAdd(a5, b0, c50);
-            c51 = MultiplyAdd(a5, b1, c51);
-        }
+        [ThreadStatic]
+        private static T[]? _packedA;
 
-        if (nr == 2 * lanes)
-        {
-            ref T cr = ref MemoryMarshal.GetReference(c);
-            Store(ref cr, offset, lanes, c00, c01);
-            if (mr > 1) Store(ref cr, offset + ldc, lanes, c10, c11);
-            if (mr > 2) Store(ref cr, offset + (2 * ldc), lanes, c20, c21);
-            if (mr > 3) Store(ref cr, offset + (3 * ldc), lanes, c30, c31);
-            if (mr > 4) Store(ref cr, offset + (4 * ldc), lanes, c40, c41);
-            if (mr > 5) Store(ref cr, offset + (5 * ldc), lanes, c50, c51);
-            return;
-        }
+        [ThreadStatic]
+        private static T[]? _packedB;
 
-        // A partial tile goes through a small buffer so that nothing outside C is touched.
-        Span<T> tile = stackalloc T[RowsPerTile * 2 * Vector256<T>.Count];
-        ref T tr = ref MemoryMarshal.GetReference(tile);
-        int w = 2 * lanes;
-        c00.StoreUnsafe(ref tr, 0); c01.StoreUnsafe(ref tr, (nuint)lanes);
-        c10.StoreUnsafe(ref tr, (nuint)w); c11.StoreUnsafe(ref tr, (nuint)(w + lanes));
-        c20.StoreUnsafe(ref tr, (nuint)(2 * w)); c21.StoreUnsafe(ref tr, (nuint)((2 * w) + lanes));
-        c30.StoreUnsafe(ref tr, (nuint)(3 * w)); c31.StoreUnsafe(ref tr, (nuint)((3 * w) + lanes));
-        c40.StoreUnsafe(ref tr, (nuint)(4 * w)); c41.StoreUnsafe(ref tr, (nuint)((4 * w) + lanes));
-        c50.StoreUnsafe(ref tr, (nuint)(5 * w)); c51.StoreUnsafe(ref tr, (nuint)((5 * w) + lanes));
-        for (int r = 0; r < mr; r++)
+        public static Span<T> PackedA(int length) => Ensure(ref _packedA, length);
+
+        public static Span<T> PackedB(int length) => Ensure(ref _packedB, length);
+
+        private static Span<T> Ensure(ref T[]? buffer, int length)
         {
-            Span<T> row = c.Slice(offset + (r * ldc), nr);
-            ReadOnlySpan<T> values = tile.Slice(r * w, nr);
-            for (int q = 0; q < nr; q++)
+            if (buffer is null || buffer.Length < length)
             {
-                row[q] += values[q];
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(ref T c, int offset, int lanes, Vector256<T> v0, Vector256<T> v1)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        (Vector256.LoadUnsafe(ref c, (nuint)offset) + v0).StoreUnsafe(ref c, (nuint)offset);
-        (Vector256.LoadUnsafe(ref c, (nuint)(offset + lanes)) + v1).StoreUnsafe(ref c, (nuint)(offset + lanes));
-    }
-
-    // a·b + c with one rounding where the hardware has FMA; the typeof tests fold away per element type.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> MultiplyAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (Fma.IsSupported)
-        {
-            if (typeof(T) == typeof(double))
-            {
-                return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+                buffer = GC.AllocateUninitializedArray<T>(Math.Max(length, 2 * (buffer?.Length ?? 0)));
             }
 
-            if (typeof(T) == typeof(float))
-            {
-                return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
-            }
+            return buffer.AsSpan(0, length);
         }
-
-        return (a * b) + c;
     }
-}
-
-/// <summary>Per-thread packing buffers of <see cref="Gemm"/>, grown once and reused.</summary>
-internal static class GemmScratch<T> where T : unmanaged
-{
-    [ThreadStatic]
-    private static T[]? _a;
-
-    [ThreadStatic]
-    private static T[]? _b;
-
-    public static Span<T> A(int length) => (_a is { } a && a.Length >= length ? a : _a = new T[length]).AsSpan(0, length);
-
-    public static Span<T> B(int length) => (_b is { } b && b.Length >= length ? b : _b = new T[length]).AsSpan(0, length);
 }

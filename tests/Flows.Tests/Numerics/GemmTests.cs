@@ -3,120 +3,240 @@ using Flows.Numerics;
 
 namespace Flows.Tests.Numerics;
 
+/// <summary>The three GEMM products against a naive triple loop accumulated in double.</summary>
 public sealed class GemmTests
 {
-    public enum Form
+    /// <summary>Which of the three products a test runs.</summary>
+    public enum Product
     {
+        /// <summary><c>C (+)= A·B</c>.</summary>
         AB,
-        ABt,
-        AtB,
+
+        /// <summary><c>C (+)= A·Bᵀ</c>.</summary>
+        ABTransposed,
+
+        /// <summary><c>C (+)= Aᵀ·B</c>.</summary>
+        ATransposedB,
     }
 
-    public static TheoryData<Form, bool> Forms => new()
-    {
-        { Form.AB, false }, { Form.AB, true }, { Form.ABt, false }, { Form.ABt, true }, { Form.AtB, false }, { Form.AtB, true },
-    };
+    // Sizes that the other two dimensions take while one sweeps 0..70: a single row or column, less than one tile
+    // (MR = 6, NR = 8 or 16), a little over several tiles, and the largest swept size.
+    private static readonly int[] s_otherSizes = [1, 7, 33, 70];
 
-    // Every size 0..70 in each dimension, the other two from a small set that crosses the tile sizes (6 rows, two
-    // vectors of columns) and includes 1, so that every tail of the micro-kernel and the packing runs.
-    [Theory]
-    [MemberData(nameof(Forms))]
-    public void Double_MatchesTheNaiveLoop_ForEverySizeUpTo70InEachDimension(Form form, bool accumulate)
+    private const int MaxSweptSize = 70;
+
+    // Elements after the m·n of C that must come back untouched.
+    private const int GuardLength = 19;
+
+    // Error bound per unit of Σ|a||b| + |c| and per step of k, in units of the element type's epsilon: FMA summation
+    // of k products errs by at most about k·ε·Σ|a||b|; the factor 4 leaves room for the reference's own rounding.
+    private const double EpsilonsPerStep = 4;
+
+    public static TheoryData<Product, bool> Cases()
     {
-        int[] others = [1, 7, 17, 70];
-        for (int size = 0; size <= 70; size++)
+        var data = new TheoryData<Product, bool>();
+        foreach (Product product in Enum.GetValues<Product>())
         {
-            foreach (int x in others)
+            data.Add(product, false);
+            data.Add(product, true);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Double_MatchesNaiveLoop_ForEverySizeFrom0To70InEachDimension(Product product, bool accumulate) =>
+        SweepEachDimension<double>(product, accumulate);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Float_MatchesNaiveLoop_ForEverySizeFrom0To70InEachDimension(Product product, bool accumulate) =>
+        SweepEachDimension<float>(product, accumulate);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Double_MatchesNaiveLoop_ForLargeShapes(Product product, bool accumulate) =>
+        LargeShapes<double>(product, accumulate);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Float_MatchesNaiveLoop_ForLargeShapes(Product product, bool accumulate) =>
+        LargeShapes<float>(product, accumulate);
+
+    [Theory]
+    [InlineData(Product.AB)]
+    [InlineData(Product.ABTransposed)]
+    [InlineData(Product.ATransposedB)]
+    public void Overwrite_IgnoresNaNsAlreadyInC(Product product)
+    {
+        // Without accumulate C is written, never read: NaNs left in it must not leak into the product.
+        var (m, k, n) = (13, 21, 19);
+        double[] a = Random(m * k, seed: 1);
+        double[] b = Random(k * n, seed: 2);
+        double[] c = new double[m * n];
+        Array.Fill(c, double.NaN);
+
+        Run<double>(product, a, b, c, m, k, n, accumulate: false);
+
+        Assert.All(c, value => Assert.True(double.IsFinite(value)));
+    }
+
+    [Theory]
+    [InlineData(Product.AB)]
+    [InlineData(Product.ABTransposed)]
+    [InlineData(Product.ATransposedB)]
+    public void Accumulate_AddsProductToExistingC(Product product)
+    {
+        var (m, k, n) = (11, 300, 17);
+        double[] a = Random(m * k, seed: 3);
+        double[] b = Random(k * n, seed: 4);
+        double[] product1 = new double[m * n];
+        Run<double>(product, a, b, product1, m, k, n, accumulate: false);
+        double[] c = Random(m * n, seed: 5);
+        double[] expected = [.. c.Select((value, i) => value + product1[i])];
+
+        Run<double>(product, a, b, c, m, k, n, accumulate: true);
+
+        for (int i = 0; i < c.Length; i++)
+        {
+            Assert.Equal(expected[i], c[i], 1e-12);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ZeroDepth_ClearsOrKeepsC(bool accumulate)
+    {
+        // k = 0: the product is the zero matrix, so C becomes 0 or stays as it was.
+        double[] c = Random(6 * 9, seed: 6);
+        double[] before = [.. c];
+
+        Gemm.Multiply<double>([], [], c, 6, 0, 9, accumulate);
+
+        Assert.Equal(accumulate ? before : new double[c.Length], c);
+    }
+
+    private static void SweepEachDimension<T>(Product product, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int size = 0; size <= MaxSweptSize; size++)
+        {
+            foreach (int other1 in s_otherSizes)
             {
-                foreach (int y in others)
+                foreach (int other2 in s_otherSizes)
                 {
-                    Check<double>(form, accumulate, size, x, y, 1e-13);
-                    Check<double>(form, accumulate, x, size, y, 1e-13);
-                    Check<double>(form, accumulate, x, y, size, 1e-13);
+                    Check<T>(product, size, other1, other2, accumulate);
+                    Check<T>(product, other1, size, other2, accumulate);
+                    Check<T>(product, other1, other2, size, accumulate);
                 }
             }
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Forms))]
-    public void Float_MatchesTheNaiveLoop_ForEverySizeUpTo70InEachDimension(Form form, bool accumulate)
+    private static void LargeShapes<T>(Product product, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int[] others = [1, 9, 33];
-        for (int size = 0; size <= 70; size++)
+        // Shapes that cross the cache blocks: k > KC = 256 (several depth passes), m > MC, n > NC = 4080, the packed-A
+        // path (m·k·n > 2²²) with ragged tiles, and the benchmark's MADE-like shapes.
+        Check<T>(product, 257, 129, 300, accumulate);
+        Check<T>(product, 512, 64, 64, accumulate);
+        Check<T>(product, 512, 8, 64, accumulate);
+        Check<T>(product, 301, 517, 37, accumulate);
+        Check<T>(product, 7, 5, 4200, accumulate);
+        Check<T>(product, 250, 600, 45, accumulate);
+    }
+
+    private static void Check<T>(Product product, int m, int k, int n, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int seed = HashCode.Combine(product, m, k, n, accumulate);
+        T[] a = Random<T>(m * k, seed);
+        T[] b = Random<T>(k * n, seed + 1);
+        T[] c = Random<T>((m * n) + GuardLength, seed + 2);
+        if (!accumulate)
         {
-            foreach (int x in others)
+            // Garbage that must be overwritten; NaN would poison any read of it.
+            Array.Fill(c, T.NaN, 0, m * n);
+        }
+
+        T[] before = [.. c];
+
+        Run<T>(product, a, b, c, m, k, n, accumulate);
+
+        double epsilon = Epsilon<T>();
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
             {
-                foreach (int y in others)
+                double sum = accumulate ? double.CreateChecked(before[(i * n) + j]) : 0;
+                double scale = Math.Abs(sum);
+                for (int p = 0; p < k; p++)
                 {
-                    Check<float>(form, accumulate, size, x, y, 2e-6);
-                    Check<float>(form, accumulate, x, size, y, 2e-6);
-                    Check<float>(form, accumulate, x, y, size, 2e-6);
+                    double x = double.CreateChecked(ElementOfA(product, a, i, p, m, k));
+                    double y = double.CreateChecked(ElementOfB(product, b, p, j, k, n));
+                    sum += x * y;
+                    scale += Math.Abs(x * y);
+                }
+
+                double actual = double.CreateChecked(c[(i * n) + j]);
+                double tolerance = (EpsilonsPerStep * (k + 2) * epsilon * scale) + double.Epsilon;
+                if (!(Math.Abs(actual - sum) <= tolerance))
+                {
+                    Assert.Fail($"{product}<{typeof(T).Name}>(m: {m}, k: {k}, n: {n}, accumulate: {accumulate}): C[{i}, {j}] is {actual}, expected {sum} ± {tolerance}.");
                 }
             }
         }
-    }
 
-    [Theory]
-    [InlineData(257, 129, 300)]
-    [InlineData(512, 64, 64)]
-    [InlineData(97, 600, 1100)]
-    public void LargeShapes_MatchTheNaiveLoop(int m, int k, int n)
-    {
-        foreach (Form form in Enum.GetValues<Form>())
+        for (int i = m * n; i < c.Length; i++)
         {
-            Check<double>(form, accumulate: true, m, k, n, 1e-13);
-            Check<float>(form, accumulate: false, m, k, n, 2e-6);
+            Assert.True(
+                c[i] == before[i],
+                $"{product}<{typeof(T).Name}>(m: {m}, k: {k}, n: {n}, accumulate: {accumulate}): c[{i}], past the m·n = {m * n} elements of C, changed.");
         }
     }
 
-    private static void Check<T>(Form form, bool accumulate, int m, int k, int n, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    private static double Epsilon<T>()
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        typeof(T) == typeof(float) ? MathF.BitIncrement(1f) - 1f : Math.BitIncrement(1.0) - 1.0;
+
+    // A is m×k for A·B and A·Bᵀ, k×m for Aᵀ·B; B is k×n for A·B and Aᵀ·B, n×k for A·Bᵀ.
+    private static T ElementOfA<T>(Product product, T[] a, int i, int p, int m, int k) =>
+        product == Product.ATransposedB ? a[(p * m) + i] : a[(i * k) + p];
+
+    private static T ElementOfB<T>(Product product, T[] b, int p, int j, int k, int n) =>
+        product == Product.ABTransposed ? b[(j * k) + p] : b[(p * n) + j];
+
+    private static void Run<T>(Product product, T[] a, T[] b, T[] c, int m, int k, int n, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var random = new Random((m * 7919) + (k * 104729) + n);
-        T[] a = Random<T>(m * k, random);
-        T[] b = Random<T>(k * n, random);
-        // C carries garbage (overwritten unless accumulating) and a guard band that must stay untouched.
-        T[] c = Random<T>((m * n) + 5, random);
-        T[] initial = (T[])c.Clone();
-        switch (form)
+        switch (product)
         {
-            case Form.AB:
+            case Product.AB:
                 Gemm.Multiply<T>(a, b, c, m, k, n, accumulate);
                 break;
-            case Form.ABt:
+            case Product.ABTransposed:
                 Gemm.MultiplyTransposedB<T>(a, b, c, m, k, n, accumulate);
                 break;
             default:
                 Gemm.MultiplyTransposedA<T>(a, b, c, m, k, n, accumulate);
                 break;
         }
-
-        for (int i = 0; i < m; i++)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                double expected = accumulate ? double.CreateTruncating(initial[(i * n) + j]) : 0;
-                double scale = 1;
-                for (int p = 0; p < k; p++)
-                {
-                    double av = double.CreateTruncating(form == Form.AtB ? a[(p * m) + i] : a[(i * k) + p]);
-                    double bv = double.CreateTruncating(form == Form.ABt ? b[(j * k) + p] : b[(p * n) + j]);
-                    expected += av * bv;
-                    scale += Math.Abs(av * bv);
-                }
-
-                double actual = double.CreateTruncating(c[(i * n) + j]);
-                Assert.True(Math.Abs(actual - expected) <= tolerance * scale,
-                    $"{form} {m}×{k}×{n} accumulate={accumulate}: C[{i}, {j}] = {actual}, expected {expected}");
-            }
-        }
-
-        for (int g = m * n; g < c.Length; g++)
-        {
-            Assert.Equal(initial[g], c[g]);
-        }
     }
 
-    private static T[] Random<T>(int length, Random random) where T : unmanaged, IFloatingPointIeee754<T>
-        => [.. Enumerable.Range(0, length).Select(_ => T.CreateTruncating((2 * random.NextDouble()) - 1))];
+    private static double[] Random(int length, int seed) => Random<double>(length, seed);
+
+    private static T[] Random<T>(int length, int seed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var random = new Random(seed);
+        var values = new T[length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = T.CreateChecked((2 * random.NextDouble()) - 1);
+        }
+
+        return values;
+    }
 }

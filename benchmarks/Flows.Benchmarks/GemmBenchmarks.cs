@@ -82,7 +82,7 @@ public abstract class GemmBenchmarks<T>
     public void MathNet() => _mathNetA.Multiply(_mathNetB, _mathNetC);
 
     [Benchmark]
-    public void Flows() => Gemm.Multiply<T>(_a, _b, _c, Shape.M, Shape.K, Shape.N, accumulate: false);
+    public void FlowsGemm() => Gemm.Multiply<T>(_a, _b, _c, Shape.M, Shape.K, Shape.N, accumulate: false);
 
     // The textbook i-k-j loop: row-major friendly, no blocking, no explicit SIMD.
     private static void NaiveMultiply(T[] a, T[] b, T[] c, int m, int k, int n)

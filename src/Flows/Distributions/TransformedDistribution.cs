@@ -191,6 +191,11 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
     public T[,] Sample(int count, Random random, T[,]? context = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (context is not null)
+        {
+            CheckColumns(context, ContextDimension, nameof(context));
+        }
+
         var result = new T[count, Dimension];
         Sample(Batch.AsSpan(result), random, context is null ? default : Batch.AsSpan(context));
         return result;

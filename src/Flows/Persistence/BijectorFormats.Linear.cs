@@ -97,13 +97,8 @@ internal static partial class BijectorFormats<T>
         int i = 0;
         foreach (JsonElement item in array.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.Number || !item.TryGetDouble(out double value) || !double.IsFinite(value))
-            {
-                throw JsonScope.Error($"{scope.Path}.{name}[{i}]", $"expected a finite number, found {JsonScope.Describe(item)}");
-            }
-
-            // Parse in the element type so a float written in shortest form reads back bit for bit.
-            result[i++] = typeof(T) == typeof(float) ? T.CreateTruncating(item.GetSingle()) : T.CreateTruncating(value);
+            result[i] = FlowSerializer.ReadFinite<T>(item, $"{scope.Path}.{name}[{i}]");
+            i++;
         }
 
         return result;

@@ -302,7 +302,7 @@ public static class FlowSerializer
     }
 
     // Parses in the element type itself, so that the shortest round-trip text gives back the very same bits.
-    private static T ReadFinite<T>(JsonElement value, string path) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static T ReadFinite<T>(JsonElement value, string path) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (value.ValueKind == JsonValueKind.Number)
         {

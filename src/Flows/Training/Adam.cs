@@ -55,7 +55,7 @@ public sealed class Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
         StepCount++;
         double beta1 = _options.Beta1;
         double beta2 = _options.Beta2;
-        // Bias corrections folded into the step size and ε, computed once per step in double.
+        // Bias corrections folded into the step size and the √v̂ scale, computed once per step in double.
         double correction1 = 1 - Math.Pow(beta1, StepCount);
         double correction2 = 1 - Math.Pow(beta2, StepCount);
         var coefficients = new AdamCoefficients<T>(

@@ -109,7 +109,7 @@ public static class MaximumLikelihood
             _contextDimension = flow.ContextDimension;
             _random = new Random(options.Seed);
             _parameters = flow.Parameters;
-            _best = [.. _parameters.Select(p => (T[])p.Values.Clone())];
+            _best = new T[_parameters.Count][];
 
             int[] order = [.. Enumerable.Range(0, rows)];
             _random.Shuffle(order);
@@ -131,6 +131,18 @@ public static class MaximumLikelihood
             var optimizer = new Adam<T>(_parameters, _options.Optimizer);
             var tape = new Tape<T>();
             var evaluation = new Tape<T>(isRecording: false);
+
+            // One evaluation pass first lets data-initialized layers (ActNorm) initialize before the first snapshot, so
+            // that restoring the snapshot can never pair initialized-state flags with pre-initialization values.
+            int warmUpRows = Math.Min(_options.BatchSize, _trainRows);
+            Node<T>? warmUpContext = _contextDimension == 0 ? null
+                : evaluation.Constant(_trainContext.AsSpan(0, warmUpRows * _contextDimension), warmUpRows, _contextDimension);
+            _flow.DensityLn(evaluation, evaluation.Constant(_train.AsSpan(0, warmUpRows * _dimension), warmUpRows, _dimension), warmUpContext);
+            for (int i = 0; i < _parameters.Count; i++)
+            {
+                _best[i] = (T[])_parameters[i].Values.Clone();
+            }
+
             int batchSize = Math.Min(_options.BatchSize, _trainRows);
             var batch = new T[batchSize * _dimension];
             var batchContext = new T[batchSize * _contextDimension];

@@ -39,7 +39,7 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>The gradient of the tape's loss with respect to <see cref="Values"/>; valid after <see cref="Tape{T}.Backward"/>.</summary>
     /// <exception cref="InvalidOperationException">The node does not take part in gradient computation.</exception>
-    public Span<T> Gradients => _gradients is null
+    public Span<T> Gradients => _gradients is null || !RequiresGradient
         ? throw new InvalidOperationException("This node has no gradient: it was computed with recording off or from constants only.")
         : _gradients.AsSpan(0, Length);
 

@@ -68,10 +68,10 @@ public static partial class TapeOps
             int h = a.Columns;
             ReadOnlySpan<T> g = e.Output.Gradients;
             Span<T> gr = r.Gradients;
-            var derivative = new T[h];
-            var y = new T[d];
-            var next = new T[d];
-            var hidden = new T[h];
+            Span<T> derivative = h <= 256 ? stackalloc T[h] : new T[h];
+            Span<T> y = d <= 256 ? stackalloc T[d] : new T[d];
+            Span<T> next = d <= 256 ? stackalloc T[d] : new T[d];
+            Span<T> hidden = h <= 256 ? stackalloc T[h] : new T[h];
             T tolerance = T.Max(T.CreateTruncating(ImplicitSolveTolerance), T.CreateTruncating(64) * (T.BitIncrement(T.One) - T.One));
             for (int row = 0; row < r.Rows; row++)
             {
@@ -112,7 +112,7 @@ public static partial class TapeOps
                         next[j] = sum;
                     }
 
-                    next.CopyTo(y, 0);
+                    next.CopyTo(y);
                     if (change <= tolerance * scale)
                     {
                         break;

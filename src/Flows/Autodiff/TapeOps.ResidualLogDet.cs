@@ -36,8 +36,8 @@ public static partial class TapeOps
         }
 
         Node<T> logDet = tape.Allocate(preActivation.Rows, 1);
-        var m = new T[d * d];
-        var derivative = new T[h];
+        Span<T> m = d * d <= 256 ? stackalloc T[d * d] : new T[d * d];
+        Span<T> derivative = h <= 256 ? stackalloc T[h] : new T[h];
         for (int r = 0; r < preActivation.Rows; r++)
         {
             TanhDerivatives(preActivation.Values.Slice(r * h, h), derivative, default);
@@ -183,11 +183,11 @@ public static partial class TapeOps
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> w1s = w1.Values;
             ReadOnlySpan<T> w2s = w2.Values;
-            var m = new T[d * d];
-            var inverse = new T[d * d];
-            var first = new T[h];
-            var second = new T[h];
-            var b = new T[h * d]; // B = W₂ᵀ A, A = M⁻ᵀ
+            Span<T> m = d * d <= 256 ? stackalloc T[d * d] : new T[d * d];
+            Span<T> inverse = d * d <= 256 ? stackalloc T[d * d] : new T[d * d];
+            Span<T> first = h <= 256 ? stackalloc T[h] : new T[h];
+            Span<T> second = h <= 256 ? stackalloc T[h] : new T[h];
+            Span<T> b = h * d <= 256 ? stackalloc T[h * d] : new T[h * d]; // B = W₂ᵀ A, A = M⁻ᵀ
             for (int r = 0; r < a.Rows; r++)
             {
                 T gl = g[r];

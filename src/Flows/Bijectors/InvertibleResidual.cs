@@ -154,8 +154,8 @@ public sealed class InvertibleResidual<T> : Bijector<T> where T : unmanaged, IFl
 
         Node<T> v = tape.Constant(probe, n, Dimension);
         Node<T> t = tape.Tanh(a);
-        var ones = new T[a.Columns];
-        ones.AsSpan().Fill(T.One);
+        Span<T> ones = a.Columns <= 256 ? stackalloc T[a.Columns] : new T[a.Columns];
+        ones.Fill(T.One);
         Node<T> derivative = tape.Add(tape.Negate(tape.Multiply(t, t)), tape.Constant(ones, 1, a.Columns));
         Node<T> w = v;
         Node<T>? sum = null;
@@ -176,7 +176,7 @@ public sealed class InvertibleResidual<T> : Bijector<T> where T : unmanaged, IFl
         int d = Dimension;
         int h = HiddenFeatures;
         var result = new T[x.Length];
-        var hidden = new T[h];
+        Span<T> hidden = h <= 256 ? stackalloc T[h] : new T[h];
         // 1e-13 relative in double; float's rounding floor lies far above that, so never below 64 ulp of the type.
         T tolerance = T.Max(T.CreateTruncating(FixedPointTolerance), T.CreateTruncating(64) * (T.BitIncrement(T.One) - T.One));
         for (int offset = 0; offset < x.Length; offset += d)

@@ -25,7 +25,9 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
 
     private readonly T[] _u;
     private readonly T[] _v;
-    private T[]? _refinedFor;
+    private readonly T[] _next;
+    private readonly T[] _refinedFor;
+    private bool _hasRefined;
     private bool _adoptNext;
 
     /// <summary>Wraps <paramref name="weight"/> with a random unit u drawn from <paramref name="random"/>.</summary>
@@ -46,6 +48,9 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
         Coefficient = coefficient;
         _u = new T[weight.Rows];
         _v = new T[weight.Columns];
+        // Scratch and the copy of the weights u was refined for, allocated once so that a training step allocates nothing.
+        _next = new T[weight.Rows];
+        _refinedFor = new T[weight.Values.Length];
         T norm = T.Zero;
         for (int i = 0; i < _u.Length; i++)
         {
@@ -109,11 +114,12 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
         {
             // Loaded state: u was refined for exactly these saved weights; refining again would change its last bits.
             _adoptNext = false;
-            _refinedFor = (T[])w.Clone();
+            w.CopyTo(_refinedFor, 0);
+            _hasRefined = true;
             return;
         }
 
-        if (_refinedFor is not null && w.AsSpan().SequenceEqual(_refinedFor))
+        if (_hasRefined && w.AsSpan().SequenceEqual(_refinedFor))
         {
             return;
         }
@@ -144,7 +150,7 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
 
             Scale(_v, T.One / T.Sqrt(vNorm));
             T uNorm = T.Zero;
-            var next = new T[rows];
+            T[] next = _next;
             for (int i = 0; i < rows; i++)
             {
                 T sum = T.Zero;
@@ -179,7 +185,8 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
             }
         }
 
-        _refinedFor = (T[])w.Clone();
+        w.CopyTo(_refinedFor, 0);
+        _hasRefined = true;
     }
 
     // Restores a saved u; the next use adopts the weights it then sees (those loaded with it) without refining.

@@ -51,6 +51,9 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
     /// <summary>Features per sample.</summary>
     public int Dimension => Bijector.Dimension;
 
+    // Serializes the array-level evaluations with anything else that may touch lazily refreshed state (saving).
+    internal Lock EvaluationLock => _evaluationLock;
+
     /// <summary>Context features per sample; 0 for an unconditional flow.</summary>
     public int ContextDimension => Bijector.ContextDimension;
 

@@ -44,7 +44,13 @@ public static class FlowSerializer
     {
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(stream);
-        byte[] payload = WriteFlow(flow);
+        byte[] payload;
+        // Writing may refresh lazily computed state (spectral-norm vectors), so it takes the lock evaluations take.
+        lock (flow.EvaluationLock)
+        {
+            payload = WriteFlow(flow);
+        }
+
         using var writer = new Utf8JsonWriter(stream, WriterOptions);
         writer.WriteStartObject();
         writer.WriteString("format", FormatName);

@@ -19,7 +19,8 @@ namespace Flows.Distributions;
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int ChunkRows = 4096;
+    // Rows per evaluation chunk: bounds the memory of array-level calls and of validation in the fitting loops.
+    internal const int EvaluationChunkRows = 4096;
     private readonly Tape<T> _evaluationTape = new(isRecording: false);
     private readonly Lock _evaluationLock = new();
 
@@ -119,9 +120,9 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
 
         lock (_evaluationLock)
         {
-            for (int start = 0; start < rows; start += ChunkRows)
+            for (int start = 0; start < rows; start += EvaluationChunkRows)
             {
-                int count = Math.Min(ChunkRows, rows - start);
+                int count = Math.Min(EvaluationChunkRows, rows - start);
                 _evaluationTape.Reset();
                 Node<T> xNode = _evaluationTape.Constant(x.Slice(start * Dimension, count * Dimension), count, Dimension);
                 Node<T>? contextNode = ContextNode(_evaluationTape, context, start, count);
@@ -173,9 +174,9 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
         CheckContext(context, rows);
         lock (_evaluationLock)
         {
-            for (int start = 0; start < rows; start += ChunkRows)
+            for (int start = 0; start < rows; start += EvaluationChunkRows)
             {
-                int count = Math.Min(ChunkRows, rows - start);
+                int count = Math.Min(EvaluationChunkRows, rows - start);
                 _evaluationTape.Reset();
                 Node<T>? contextNode = ContextNode(_evaluationTape, context, start, count);
                 Sample(_evaluationTape, count, random, contextNode).Values.CopyTo(destination.Slice(start * Dimension, count * Dimension));

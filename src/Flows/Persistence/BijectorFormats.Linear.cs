@@ -72,14 +72,7 @@ internal static partial class BijectorFormats<T>
         writer.WriteStartArray(name);
         foreach (T value in values)
         {
-            if (typeof(T) == typeof(float))
-            {
-                writer.WriteNumberValue(float.CreateTruncating(value));
-            }
-            else
-            {
-                writer.WriteNumberValue(double.CreateTruncating(value));
-            }
+            FlowSerializer.WriteNumber(writer, value);
         }
 
         writer.WriteEndArray();

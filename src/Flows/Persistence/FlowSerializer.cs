@@ -218,15 +218,7 @@ public static class FlowSerializer
                         $"Parameter '{parameter.Name}' of {owner} holds {value} at index {i}; a flow with non-finite parameters cannot be saved.");
                 }
 
-                // Shortest round-trip text: the value reads back bit for bit.
-                if (typeof(T) == typeof(float))
-                {
-                    writer.WriteNumberValue(float.CreateTruncating(value));
-                }
-                else
-                {
-                    writer.WriteNumberValue(double.CreateTruncating(value));
-                }
+                WriteNumber(writer, value);
             }
 
             writer.WriteEndArray();
@@ -305,6 +297,19 @@ public static class FlowSerializer
         }
 
         scope.EnsureAllRead();
+    }
+
+    // Shortest round-trip text in the element type itself: ReadFinite gives back the very same bits.
+    internal static void WriteNumber<T>(Utf8JsonWriter writer, T value) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+        {
+            writer.WriteNumberValue(float.CreateTruncating(value));
+        }
+        else
+        {
+            writer.WriteNumberValue(double.CreateTruncating(value));
+        }
     }
 
     // Parses in the element type itself, so that the shortest round-trip text gives back the very same bits.

@@ -98,7 +98,7 @@ public static class MaximumLikelihood
         private readonly int _trainRows;
         private readonly int _validationRows;
         private readonly IReadOnlyList<Parameter<T>> _parameters;
-        private readonly T[][] _best;
+        private ParameterSnapshot<T> _best = null!;
         private readonly Random _random;
 
         public Trainer(TransformedDistribution<T> flow, ReadOnlySpan<T> data, ReadOnlySpan<T> context, int rows, FitOptions options)
@@ -109,7 +109,6 @@ public static class MaximumLikelihood
             _contextDimension = flow.ContextDimension;
             _random = new Random(options.Seed);
             _parameters = flow.Parameters;
-            _best = new T[_parameters.Count][];
 
             int[] order = [.. Enumerable.Range(0, rows)];
             _random.Shuffle(order);
@@ -138,10 +137,7 @@ public static class MaximumLikelihood
             Node<T>? warmUpContext = _contextDimension == 0 ? null
                 : evaluation.Constant(_trainContext.AsSpan(0, warmUpRows * _contextDimension), warmUpRows, _contextDimension);
             _flow.DensityLn(evaluation, evaluation.Constant(_train.AsSpan(0, warmUpRows * _dimension), warmUpRows, _dimension), warmUpContext);
-            for (int i = 0; i < _parameters.Count; i++)
-            {
-                _best[i] = (T[])_parameters[i].Values.Clone();
-            }
+            _best = new ParameterSnapshot<T>(_parameters);
 
             int batchSize = Math.Min(_options.BatchSize, _trainRows);
             var batch = new T[batchSize * _dimension];
@@ -162,7 +158,7 @@ public static class MaximumLikelihood
                 {
                     if (cancellationToken.IsCancellationRequested)
                     {
-                        Restore();
+                        _best.Restore();
                         cancellationToken.ThrowIfCancellationRequested();
                     }
 
@@ -214,7 +210,7 @@ public static class MaximumLikelihood
                 {
                     bestLoss = watched;
                     bestEpoch = epoch;
-                    Snapshot();
+                    _best.Take();
                 }
                 else if (epoch - bestEpoch >= _options.Patience)
                 {
@@ -223,13 +219,13 @@ public static class MaximumLikelihood
                 }
             }
 
-            Restore();
+            _best.Restore();
             return new FitReport(history, bestEpoch, bestLoss, stoppedEarly);
         }
 
         private double MeanNegativeLogLikelihood(Tape<T> evaluation, T[] data, T[] context, int rows)
         {
-            const int chunk = 4096;
+            const int chunk = TransformedDistribution<T>.EvaluationChunkRows;
             double sum = 0;
             for (int start = 0; start < rows; start += chunk)
             {
@@ -248,25 +244,9 @@ public static class MaximumLikelihood
         [System.Diagnostics.CodeAnalysis.DoesNotReturn]
         private void Diverged(string what)
         {
-            Restore();
+            _best.Restore();
             throw new InvalidOperationException(
                 $"{what}. The parameters of the best epoch so far were restored; try a smaller learning rate, gradient clipping (MaxGradientNorm) or standardized data.");
-        }
-
-        private void Snapshot()
-        {
-            for (int i = 0; i < _parameters.Count; i++)
-            {
-                _parameters[i].Values.CopyTo(_best[i], 0);
-            }
-        }
-
-        private void Restore()
-        {
-            for (int i = 0; i < _parameters.Count; i++)
-            {
-                _best[i].CopyTo(_parameters[i].Values, 0);
-            }
         }
 
         private static T[] Gather(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, int width)

@@ -22,7 +22,6 @@ namespace Flows.Training;
 /// </remarks>
 public static class VariationalInference
 {
-    private const int ChunkRows = 4096;
 
     /// <summary>
     /// Fits <paramref name="flow"/> to the target by maximizing the ELBO: each step draws
@@ -81,7 +80,7 @@ public static class VariationalInference
 
         int d = flow.Dimension;
         var tape = new Tape<T>(isRecording: false);
-        int chunk = Math.Min(ChunkRows, sampleCount);
+        int chunk = Math.Min(TransformedDistribution<T>.EvaluationChunkRows, sampleCount);
         var logTarget = new T[chunk];
         var gradient = new T[chunk * d];
         var logWeights = new double[sampleCount];
@@ -148,14 +147,14 @@ public static class VariationalInference
         private readonly VariationalObjective<T> _objective;
         private readonly VariationalOptions _options;
         private readonly IReadOnlyList<Parameter<T>> _parameters;
-        private readonly T[][] _best;
+        private readonly ParameterSnapshot<T> _best;
 
         public Trainer(VariationalObjective<T> objective, VariationalOptions options)
         {
             _objective = objective;
             _options = options;
             _parameters = objective.Flow.Parameters;
-            _best = [.. _parameters.Select(p => (T[])p.Values.Clone())];
+            _best = new ParameterSnapshot<T>(_parameters);
         }
 
         public VariationalReport Run(CancellationToken cancellationToken)
@@ -174,7 +173,7 @@ public static class VariationalInference
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    Restore();
+                    _best.Restore();
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
@@ -202,7 +201,7 @@ public static class VariationalInference
                 if (smoothedValue > bestSmoothed)
                 {
                     bestSmoothed = smoothedValue;
-                    Snapshot();
+                    _best.Take();
                 }
 
                 if (maxNorm is T limit)
@@ -233,7 +232,7 @@ public static class VariationalInference
             }
             catch
             {
-                Restore();
+                _best.Restore();
                 throw;
             }
         }
@@ -241,26 +240,10 @@ public static class VariationalInference
         [DoesNotReturn]
         private void Diverged(string what)
         {
-            Restore();
+            _best.Restore();
             throw new InvalidOperationException(
                 $"{what}. The parameters of the best smoothed ELBO so far (or the initial ones) were restored; check the target, " +
                 "or try a smaller learning rate, gradient clipping (MaxGradientNorm) or a better-scaled initial flow.");
-        }
-
-        private void Snapshot()
-        {
-            for (int i = 0; i < _parameters.Count; i++)
-            {
-                _parameters[i].Values.CopyTo(_best[i], 0);
-            }
-        }
-
-        private void Restore()
-        {
-            for (int i = 0; i < _parameters.Count; i++)
-            {
-                _best[i].CopyTo(_parameters[i].Values, 0);
-            }
         }
     }
 }

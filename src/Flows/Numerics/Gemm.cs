@@ -58,30 +58,37 @@ internal static partial class Gemm
     internal static int NR<T>() => 2 * Vector256<T>.Count;
 
     /// <summary><c>C (+)= A·B</c> with A m×k, B k×n, C m×n, all row-major.</summary>
-    public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate)
+    /// <remarks><paramref name="depths"/>, optional: for each column j of B, the rows outside which it is zero, so those steps of k are skipped.</remarks>
+    public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= k * n && c.Length >= m * n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, m, k, n, accumulate);
+        Debug.Assert(depths is null || depths.Count == n);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, m, k, n, accumulate, depths, null);
     }
 
     /// <summary><c>C (+)= A·Bᵀ</c> with A m×k, B n×k, C m×n, all row-major.</summary>
-    public static void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate)
+    /// <remarks><paramref name="depths"/>, optional: for each row j of B (column of Bᵀ), the columns outside which it is zero, so those steps of k are skipped.</remarks>
+    public static void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, m, k, n, accumulate);
+        Debug.Assert(depths is null || depths.Count == n);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, m, k, n, accumulate, depths, null);
     }
 
     /// <summary><c>C (+)= Aᵀ·B</c> with A k×m, B k×n, C m×n, all row-major.</summary>
-    public static void MultiplyTransposedA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate)
+    /// <remarks><paramref name="neededColumns"/>, optional, only with <paramref name="accumulate"/>: for each row of C, the columns the caller
+    /// needs; tiles of C holding none of them are skipped (left as they were), others are computed in full.</remarks>
+    public static void MultiplyTransposedA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? neededColumns = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= k * m && b.Length >= k * n && c.Length >= m * n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, m, k, n, accumulate);
+        Debug.Assert(neededColumns is null || (neededColumns.Count == m && accumulate));
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, m, k, n, accumulate, null, neededColumns);
     }
 
     /// <summary>A logical matrix: element (i, j) is at <c>Origin + i·RowStride + j·ColumnStride</c>.</summary>
@@ -95,7 +102,7 @@ internal static partial class Gemm
         public ref T At(nint i, nint j) => ref Unsafe.Add(ref Origin, (i * RowStride) + (j * ColumnStride));
     }
 
-    private static void Run<T>(Operand<T> a, Operand<T> b, Span<T> c, int m, int k, int n, bool accumulate)
+    private static void Run<T>(Operand<T> a, Operand<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths, Bands? neededColumns)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0)
@@ -140,7 +147,7 @@ internal static partial class Gemm
                         PackA(a, ic, pc, mcCur, kc, packedA);
                     }
 
-                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, n, ic, jc, pc, mcCur, ncCur, kc, add);
+                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, n, new Block(ic, jc, pc, mcCur, ncCur, kc), add, depths, neededColumns);
                 }
             }
         }
@@ -148,9 +155,10 @@ internal static partial class Gemm
 
     // One block of C (mc × nc) from a packed block of B (kc × nc) and a block of A (mc × kc), packed or in place.
     private static void MacroKernel<T>(
-        Operand<T> a, bool packedAReady, Span<T> packedA, Span<T> packedB, ref T c, int ldc, int ic, int jc, int pc, int mc, int nc, int kc, bool add)
+        Operand<T> a, bool packedAReady, Span<T> packedA, Span<T> packedB, ref T c, int ldc, Block block, bool add, Bands? depths, Bands? neededColumns)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        (int ic, int jc, int pc, int mc, int nc, int kc) = block;
         int nr = NR<T>();
         ref T pa = ref MemoryMarshal.GetReference(packedA);
         ref T pb = ref MemoryMarshal.GetReference(packedB);
@@ -179,7 +187,20 @@ internal static partial class Gemm
                 int jr = (rowsOuter ? inner : outer) * nr;
                 int rows = Math.Min(MR, mc - ir);
                 int columns = Math.Min(nr, nc - jr);
-                ref T microB = ref Unsafe.Add(ref pb, jr * kc);
+                if (add && neededColumns is not null && !Overlaps(neededColumns.Union(ic + ir, rows), jc + jr, columns))
+                {
+                    continue;
+                }
+
+                // Steps of k where this tile's columns of B are all zero contribute nothing and are skipped.
+                (int k0, int k1) = depths is null ? (0, kc) : Clip(depths.Union(jc + jr, columns), pc, kc);
+                if (add && k1 <= k0)
+                {
+                    continue;
+                }
+
+                int depth = Math.Max(0, k1 - k0);
+                ref T microB = ref Unsafe.Add(ref pb, (jr * kc) + (k0 * nr));
 
                 ref T microA = ref tailA;
                 nint rsA = 1;
@@ -195,14 +216,15 @@ internal static partial class Gemm
                     csA = a.ColumnStride;
                 }
 
+                microA = ref Unsafe.Add(ref microA, k0 * csA);
                 ref T microC = ref Unsafe.Add(ref c, ((nint)(ic + ir) * ldc) + jc + jr);
                 if (rows == MR && columns == nr)
                 {
-                    MicroKernel(kc, ref microA, rsA, csA, ref microB, ref microC, ldc, add);
+                    MicroKernel(depth, ref microA, rsA, csA, ref microB, ref microC, ldc, add);
                 }
                 else
                 {
-                    EdgeTile(kc, ref microA, rsA, csA, ref microB, ref microC, ldc, rows, columns, add);
+                    EdgeTile(depth, ref microA, rsA, csA, ref microB, ref microC, ldc, rows, columns, add);
                 }
             }
         }
@@ -233,6 +255,15 @@ internal static partial class Gemm
 
     // Column block: a multiple of NR for both element types; a packed B block of KC × NC sits in L3.
     private static int NC<T>() => 4080;
+
+    private static bool Overlaps((int Start, int End) range, int first, int count) => range.Start < first + count && range.End > first;
+
+    // A range of k, as local steps of the block [pc, pc + kc).
+    private static (int Start, int End) Clip((int Start, int End) range, int pc, int kc)
+        => (Math.Clamp(range.Start - pc, 0, kc), Math.Clamp(range.End - pc, 0, kc));
+
+    /// <summary>The block of C (rows ic.., columns jc..) and of k (pc..) one macro-kernel call covers.</summary>
+    private readonly record struct Block(int Ic, int Jc, int Pc, int Mc, int Nc, int Kc);
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 

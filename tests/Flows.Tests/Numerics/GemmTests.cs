@@ -118,6 +118,102 @@ public sealed class GemmTests
         Assert.Equal(accumulate ? before : new double[c.Length], c);
     }
 
+    [Theory]
+    [InlineData(Product.AB, false)]
+    [InlineData(Product.AB, true)]
+    [InlineData(Product.ABTransposed, false)]
+    [InlineData(Product.ABTransposed, true)]
+    public void DepthBands_SkipOnlyZerosOfB_SoTheProductIsUnchangedBitForBit(Product product, bool staircase)
+    {
+        // Every shape crosses a tile edge; k = 300 crosses the depth block KC = 256 too.
+        foreach ((int m, int k, int n) in new[] { (13, 64, 64), (512, 64, 70), (7, 300, 33), (20, 9, 17) })
+        {
+            foreach (bool accumulate in new[] { false, true })
+            {
+                int seed = HashCode.Combine(product, staircase, m, k, n);
+                double[] a = Random(m * k, seed);
+                byte[] keep = Mask(k, n, staircase, seed + 1); // keep[p, j]: B's entry in row p, column j is nonzero
+                double[] b = Random(k * n, seed + 2);
+                double[] mask = new double[k * n];
+                for (int p = 0; p < k; p++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        int at = product == Product.AB ? (p * n) + j : (j * k) + p;
+                        b[at] *= keep[(p * n) + j];
+                        mask[at] = keep[(p * n) + j];
+                    }
+                }
+
+                Bands depths = product == Product.AB ? Bands.OfColumns<double>(mask, k, n) : Bands.OfRows<double>(mask, n, k);
+                double[] expected = Random(m * n, seed + 3);
+                double[] actual = [.. expected];
+                Run<double>(product, a, b, expected, m, k, n, accumulate);
+
+                if (product == Product.AB)
+                {
+                    Gemm.Multiply<double>(a, b, actual, m, k, n, accumulate, depths);
+                }
+                else
+                {
+                    Gemm.MultiplyTransposedB<double>(a, b, actual, m, k, n, accumulate, depths);
+                }
+
+                Assert.Equal(expected, actual);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void NeededColumns_GiveTheNeededEntriesExactly_AndLeaveSkippedTilesUntouched(bool staircase)
+    {
+        foreach ((int m, int k, int n) in new[] { (64, 512, 64), (70, 33, 64), (13, 300, 9) })
+        {
+            int seed = HashCode.Combine(staircase, m, k, n);
+            double[] a = Random(k * m, seed);
+            double[] b = Random(k * n, seed + 1);
+            byte[] needed = Mask(m, n, staircase, seed + 2);
+            double[] mask = [.. needed.Select(x => (double)x)];
+            double[] before = Random(m * n, seed + 3);
+            double[] expected = [.. before];
+            double[] actual = [.. before];
+            Gemm.MultiplyTransposedA<double>(a, b, expected, m, k, n, accumulate: true);
+
+            Gemm.MultiplyTransposedA<double>(a, b, actual, m, k, n, accumulate: true, Bands.OfRows<double>(mask, m, n));
+
+            int skipped = 0;
+            for (int i = 0; i < actual.Length; i++)
+            {
+                Assert.True(actual[i] == expected[i] || (needed[i] == 0 && actual[i] == before[i]), $"C[{i / n}, {i % n}] is {actual[i]}.");
+                skipped += actual[i] == before[i] ? 1 : 0;
+            }
+
+            // A staircase leaves whole tiles unneeded, and those must really be skipped.
+            Assert.True(!staircase || skipped > 0);
+        }
+    }
+
+    // A 0/1 pattern: a staircase (entry (p, j) kept when p < its column's sorted cut, as MADE's sorted masks are), or
+    // independent coin flips with some all-zero columns.
+    private static byte[] Mask(int rows, int columns, bool staircase, int seed)
+    {
+        var random = new Random(seed);
+        int[] cuts = [.. Enumerable.Range(0, columns).Select(_ => random.Next(rows + 1)).Order()];
+        var mask = new byte[rows * columns];
+        bool[] emptyColumn = [.. Enumerable.Range(0, columns).Select(_ => random.Next(5) == 0)];
+        for (int p = 0; p < rows; p++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                mask[(p * columns) + j] = (byte)(staircase ? (p < cuts[j] ? 1 : 0) : (!emptyColumn[j] && random.Next(2) == 0 ? 1 : 0));
+            }
+        }
+
+        return mask;
+    }
+
     private static void SweepEachDimension<T>(Product product, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -136,7 +136,7 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Records an operation if the tape is recording and any input requires a gradient; marks the outputs accordingly.
     /// </summary>
     internal void Record(Backward<T> rule, Node<T> output, Node<T> input0, Node<T>? input1 = null, Node<T>? input2 = null,
-        Node<T>? output1 = null, Node<T>? saved = null, T scalar = default, int flag = 0, int[]? indices = null)
+        Node<T>? output1 = null, Node<T>? saved = null, T scalar = default, int flag = 0, int[]? indices = null, object? state = null)
     {
         if (!IsRecording)
         {
@@ -160,7 +160,7 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
             Array.Resize(ref _entries, _entries.Length * 2);
         }
 
-        _entries[_entryCount++] = new TapeEntry<T>(rule, output, output1, input0, input1, input2, saved, scalar, flag, indices);
+        _entries[_entryCount++] = new TapeEntry<T>(rule, output, output1, input0, input1, input2, saved, scalar, flag, indices, state);
     }
 
     private static void MarkRequiresGradient(Node<T> node)

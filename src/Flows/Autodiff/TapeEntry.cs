@@ -14,7 +14,7 @@ public delegate void Backward<T>(in TapeEntry<T> entry) where T : unmanaged, IFl
 public readonly struct TapeEntry<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     internal TapeEntry(Backward<T> rule, Node<T> output, Node<T>? output1, Node<T> input0, Node<T>? input1, Node<T>? input2,
-        Node<T>? saved, T scalar, int flag, int[]? indices)
+        Node<T>? saved, T scalar, int flag, int[]? indices, object? state)
     {
         Rule = rule;
         Output = output;
@@ -26,6 +26,7 @@ public readonly struct TapeEntry<T> where T : unmanaged, IFloatingPointIeee754<T
         Scalar = scalar;
         Flag = flag;
         Indices = indices;
+        State = state;
     }
 
     /// <summary>The backward rule.</summary>
@@ -57,4 +58,7 @@ public readonly struct TapeEntry<T> where T : unmanaged, IFloatingPointIeee754<T
 
     /// <summary>Indices the operation needs in its backward pass (a permutation), or null.</summary>
     public int[]? Indices { get; }
+
+    /// <summary>Immutable state of the operation's owner that its backward pass reads (a masked layer's bands), or null.</summary>
+    internal object? State { get; }
 }

@@ -10,6 +10,12 @@ public static partial class TapeOps
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
     public static Node<T> Linear<T>(this Tape<T> tape, Node<T> x, Node<T> weight, Node<T>? bias = null)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => tape.Linear(x, weight, bias, null);
+
+    /// <summary>The affine layer of a masked weight: <paramref name="bands"/> say where the weight may be nonzero (it must be
+    /// zero elsewhere), and the products skip the rest, forward and backward.</summary>
+    internal static Node<T> Linear<T>(this Tape<T> tape, Node<T> x, Node<T> weight, Node<T>? bias, MaskBands? bands)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(tape);
         ArgumentNullException.ThrowIfNull(x);
@@ -36,15 +42,8 @@ public static partial class TapeOps
             }
         }
 
-        Gemm.MultiplyTransposedB<T>(x.Values, weight.Values, values, n, x.Columns, outputs, accumulate: bias is not null);
-        if (bias is null)
-        {
-            tape.Record(LinearBackward<T>.Instance, y, x, weight);
-        }
-        else
-        {
-            tape.Record(LinearBackward<T>.Instance, y, x, weight, bias);
-        }
+        Gemm.MultiplyTransposedB<T>(x.Values, weight.Values, values, n, x.Columns, outputs, accumulate: bias is not null, bands?.OfOutputs);
+        tape.Record(LinearBackward<T>.Instance, y, x, weight, bias, state: bands);
 
         return y;
     }
@@ -71,21 +70,23 @@ public static partial class TapeOps
     {
         public static readonly Backward<T> Instance = Run;
 
-        // y = x Wᵀ + b:  dx += g W,  dW += gᵀ x,  db += column sums of g.
+        // y = x Wᵀ + b:  dx += g W,  dW += gᵀ x,  db += column sums of g. With a masked weight, dW is only needed inside
+        // the mask (the mask's own product zeroes the rest), so tiles wholly outside it are skipped.
         private static void Run(in TapeEntry<T> e)
         {
             Node<T> x = e.Input0;
             Node<T> w = e.Input1!;
+            var bands = (MaskBands?)e.State;
             ReadOnlySpan<T> g = e.Output.Gradients;
             int n = x.Rows;
             if (x.RequiresGradient)
             {
-                Gemm.Multiply<T>(g, w.Values, x.Gradients, n, w.Rows, w.Columns, accumulate: true);
+                Gemm.Multiply<T>(g, w.Values, x.Gradients, n, w.Rows, w.Columns, accumulate: true, bands?.OfInputs);
             }
 
             if (w.RequiresGradient)
             {
-                Gemm.MultiplyTransposedA<T>(g, x.Values, w.Gradients, w.Rows, n, w.Columns, accumulate: true);
+                Gemm.MultiplyTransposedA<T>(g, x.Values, w.Gradients, w.Rows, n, w.Columns, accumulate: true, bands?.OfOutputs);
             }
 
             if (e.Input2 is { RequiresGradient: true } bias)

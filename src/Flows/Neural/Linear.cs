@@ -1,5 +1,6 @@
 using System.Numerics;
 using Flows.Autodiff;
+using Flows.Numerics;
 
 namespace Flows.Neural;
 
@@ -8,11 +9,13 @@ namespace Flows.Neural;
 /// optional fixed 0/1 mask M, as MADE needs it.
 /// </summary>
 /// <remarks>The mask is applied by one elementwise product per step on the tape, so the masked-out weights get a zero
-/// gradient and stay inert, and no per-step allocation is needed.</remarks>
+/// gradient and stay inert, and no per-step allocation is needed. The products skip the stretches of each row and column
+/// the mask zeroes (all of them once MADE sorts its units by degree), forward and backward.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Node<T>? _mask;
+    private readonly MaskBands? _bands;
 
     /// <summary>Creates a layer with weights drawn from U(−a, a), a = <paramref name="initialScale"/>/√inputs, and zero bias.</summary>
     /// <param name="name">The parameters' name prefix, such as <c>"made.layer0"</c>.</param>
@@ -44,6 +47,7 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
 
             T[] values = [.. mask];
             _mask = new Node<T>(values, null, outputs, inputs, isParameter: false);
+            _bands = MaskBands.Of<T>(values, outputs, inputs);
             for (int i = 0; i < values.Length; i++)
             {
                 Weight.Values[i] *= values[i];
@@ -78,6 +82,6 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
             weight = tape.Multiply(weight, _mask);
         }
 
-        return tape.Linear(x, weight, Bias is null ? null : tape.Use(Bias));
+        return tape.Linear(x, weight, Bias is null ? null : tape.Use(Bias), _bands);
     }
 }

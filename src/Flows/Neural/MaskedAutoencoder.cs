@@ -8,8 +8,10 @@ namespace Flows.Neural;
 /// feature j depend only on the features before j in a chosen order (and on the context, if any).
 /// </summary>
 /// <remarks>
-/// <para>Feature j has degree m(j) = its position in <see cref="Order"/> + 1. Hidden unit k of every layer has degree
-/// (k mod (d − 1)) + 1, so a layer of at least d − 1 units holds every degree. A weight from a unit of degree a into a
+/// <para>Feature j has degree m(j) = its position in <see cref="Order"/> + 1. The units of every hidden layer hold the
+/// degrees 1 … d − 1 as evenly as possible (the degrees (k mod (d − 1)) + 1 of units k = 0, 1, …), sorted ascending, so a
+/// layer of at least d − 1 units holds every degree and every mask between hidden layers is a staircase whose zero
+/// part the matrix products skip. A weight from a unit of degree a into a
 /// hidden unit of degree b is kept when b ≥ a; into an output of feature j when m(j) &gt; a. Context features connect
 /// to every unit of the first hidden layer. Outputs are laid out by parameter block:
 /// column p·d + j is parameter p of feature j.</para>
@@ -110,10 +112,36 @@ public sealed class MaskedAutoencoder<T> where T : unmanaged, IFloatingPointIeee
     /// <param name="context">n × ContextFeatures, or null when there is none.</param>
     public Node<T> Apply(Tape<T> tape, Node<T> x, Node<T>? context) => _network.Apply(tape, x, context);
 
+    /// <summary>
+    /// Brings parameters stored in the hidden-unit order of file format version 1, where unit k had degree
+    /// (k mod (d − 1)) + 1, to the sorted order: the same network, so the same densities.
+    /// </summary>
+    internal void ReorderHiddenUnitsFromCyclicDegrees()
+    {
+        for (int l = 0; l < HiddenFeatures.Count; l++)
+        {
+            _network.ReorderHiddenUnits(l, CyclicToSorted(HiddenFeatures[l], Features));
+        }
+    }
+
+    // Sorted by degree: the cyclic degrees in a stable ascending order.
     private static int[] HiddenDegrees(int width, int features)
+    {
+        int[] cyclic = CyclicDegrees(width, features);
+        return [.. CyclicToSorted(width, features).Select(k => cyclic[k])];
+    }
+
+    private static int[] CyclicDegrees(int width, int features)
         => features == 1
             ? new int[width] // degree 0: no input reaches them (only the context), every output does
             : [.. Enumerable.Range(0, width).Select(k => (k % (features - 1)) + 1)];
+
+    // Sorted unit s is cyclic unit result[s].
+    private static int[] CyclicToSorted(int width, int features)
+    {
+        int[] cyclic = CyclicDegrees(width, features);
+        return [.. Enumerable.Range(0, width).OrderBy(k => cyclic[k])];
+    }
 
     // Hidden units keep inputs of degree ≤ their own; outputs only inputs of strictly smaller degree.
     private static T[] Mask(int[] outputDegrees, int[] inputDegrees, bool output)

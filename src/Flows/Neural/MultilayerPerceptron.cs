@@ -62,6 +62,25 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
     /// <summary>All parameters, layer by layer, then the context layer's.</summary>
     public IReadOnlyList<Parameter<T>> Parameters { get; }
 
+    /// <summary>Reorders the units of hidden layer <paramref name="hiddenLayer"/> (the outputs of layer
+    /// <paramref name="hiddenLayer"/>): new unit s is old unit <paramref name="source"/>[s]. The network computes the same function.</summary>
+    internal void ReorderHiddenUnits(int hiddenLayer, IReadOnlyList<int> source)
+    {
+        Linear<T> producer = _layers[hiddenLayer];
+        Reorder(producer.Weight, source, rows: true);
+        if (producer.Bias is not null)
+        {
+            Reorder(producer.Bias, source, rows: false);
+        }
+
+        if (hiddenLayer == 0 && _contextLayer is not null)
+        {
+            Reorder(_contextLayer.Weight, source, rows: true);
+        }
+
+        Reorder(_layers[hiddenLayer + 1].Weight, source, rows: false);
+    }
+
     /// <summary>Runs the network on n rows.</summary>
     /// <param name="tape">The tape.</param>
     /// <param name="x">n × Sizes[0].</param>
@@ -82,5 +101,17 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
         }
 
         return h;
+    }
+
+    private static void Reorder(Parameter<T> parameter, IReadOnlyList<int> source, bool rows)
+    {
+        T[] old = [.. parameter.Values];
+        for (int r = 0; r < parameter.Rows; r++)
+        {
+            for (int c = 0; c < parameter.Columns; c++)
+            {
+                parameter.Values[(r * parameter.Columns) + c] = rows ? old[(source[r] * parameter.Columns) + c] : old[(r * parameter.Columns) + source[c]];
+            }
+        }
     }
 }

@@ -45,7 +45,15 @@ internal static partial class BijectorFormats<T> where T : unmanaged, IFloatingP
                 scope.Int32Array("hiddenFeatures"),
                 scope.Int32Array("order"),
                 scope.Int32("contextFeatures", minimum: 0),
-                TransformFormat.Read<T>(scope.Object("transform")))));
+                TransformFormat.Read<T>(scope.Object("transform"))),
+            UpgradeParameters: (b, version) =>
+            {
+                // Version 1 numbered MADE's hidden units cyclically by degree; later versions sort them by degree.
+                if (version < 2)
+                {
+                    ((MaskedAutoregressive<T>)b).Conditioner.ReorderHiddenUnitsFromCyclicDegrees();
+                }
+            }));
         Register(new BijectorFormat<T>(
             "Coupling",
             typeof(Coupling<T>),
@@ -104,7 +112,7 @@ internal static partial class BijectorFormats<T> where T : unmanaged, IFloatingP
                 int i = 0;
                 foreach (JsonElement part in parts.EnumerateArray())
                 {
-                    list.Add(readPart(new JsonScope(part, $"{scope.Path}.parts[{i++}]")));
+                    list.Add(readPart(scope.Nested(part, $"{scope.Path}.parts[{i++}]")));
                 }
 
                 return new Chain<T>(list);

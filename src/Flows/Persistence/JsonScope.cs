@@ -12,9 +12,10 @@ internal sealed class JsonScope
     private readonly JsonElement _element;
     private readonly HashSet<string> _read = [];
 
-    public JsonScope(JsonElement element, string path)
+    public JsonScope(JsonElement element, string path, int version)
     {
         Path = path;
+        Version = version;
         if (element.ValueKind != JsonValueKind.Object)
         {
             throw Error(path, $"expected a JSON object, found {element.ValueKind}");
@@ -24,6 +25,12 @@ internal sealed class JsonScope
     }
 
     public string Path { get; }
+
+    /// <summary>The format version of the file being read, for readers whose layout changed between versions.</summary>
+    public int Version { get; }
+
+    /// <summary>A scope for a nested object, in the same file.</summary>
+    public JsonScope Nested(JsonElement element, string path) => new(element, path, Version);
 
     public static FlowFormatException Error(string path, string problem) => new($"Invalid flow file at '{path}': {problem}.");
 
@@ -81,7 +88,7 @@ internal sealed class JsonScope
             : throw Error($"{Path}.{name}", $"expected a string, found {Describe(value)}");
     }
 
-    public JsonScope Object(string name) => new(Property(name), $"{Path}.{name}");
+    public JsonScope Object(string name) => Nested(Property(name), $"{Path}.{name}");
 
     public JsonElement Array(string name)
     {

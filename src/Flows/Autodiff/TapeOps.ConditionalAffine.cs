@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using Flows.Numerics;
 
 namespace Flows.Autodiff;
 
@@ -34,31 +36,74 @@ public static partial class TapeOps
         int d = input.Columns;
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
-        ReadOnlySpan<T> xs = input.Values;
-        ReadOnlySpan<T> ps = parameters.Values;
-        Span<T> ys = output.Values;
-        Span<T> ls = logDet.Values;
+        Node<T> logScales = tape.Allocate(n, d); // s, saved: the backward pass rebuilds tanh and exp(±s) from it
         T inverseBound = T.One / logScaleBound;
+        T direction = inverse ? -T.One : T.One;
+        Span<T> padded = stackalloc T[5 * Vector256<T>.Count];
         for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<T> x = xs.Slice(i * d, d);
-            ReadOnlySpan<T> shift = ps.Slice(2 * i * d, d);
-            ReadOnlySpan<T> raw = ps.Slice((2 * i * d) + d, d);
-            Span<T> y = ys.Slice(i * d, d);
-            T sum = T.Zero;
-            for (int j = 0; j < d; j++)
+            ReadOnlySpan<T> shift = parameters.Values.Slice(2 * i * d, d);
+            ReadOnlySpan<T> raw = parameters.Values.Slice((2 * i * d) + d, d);
+            ReadOnlySpan<T> x = input.Values.Slice(i * d, d);
+            Span<T> y = output.Values.Slice(i * d, d);
+            Span<T> s = logScales.Values.Slice(i * d, d);
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
             {
-                T s = logScaleBound * T.Tanh(raw[j] * inverseBound);
-                sum += s;
-                y[j] = inverse ? (x[j] - shift[j]) * T.Exp(-s) : (x[j] * T.Exp(s)) + shift[j];
+                // Whole vectors, then the last columns through a padded vector: every element takes the same vector
+                // maths, so a column's result does not depend on how many columns share its row.
+                int count = Vector256<T>.Count;
+                for (; j <= d - count; j += count)
+                {
+                    AffineChunk(raw[j..], x[j..], shift[j..], y[j..], s[j..], logScaleBound, inverseBound, direction, inverse);
+                }
+
+                if (j < d)
+                {
+                    padded.Clear();
+                    raw[j..].CopyTo(padded);
+                    x[j..].CopyTo(padded[count..]);
+                    shift[j..].CopyTo(padded[(2 * count)..]);
+                    AffineChunk(padded, padded[count..], padded[(2 * count)..], padded[(3 * count)..], padded[(4 * count)..],
+                        logScaleBound, inverseBound, direction, inverse);
+                    padded.Slice(3 * count, d - j).CopyTo(y[j..]);
+                    padded.Slice(4 * count, d - j).CopyTo(s[j..]);
+                }
+            }
+            else
+            {
+                for (; j < d; j++)
+                {
+                    s[j] = logScaleBound * VectorMath.Tanh(raw[j] * inverseBound);
+                    T scale = T.Exp(direction * s[j]);
+                    y[j] = inverse ? (x[j] - shift[j]) * scale : (x[j] * scale) + shift[j];
+                }
             }
 
-            ls[i] = inverse ? -sum : sum;
+            T sum = T.Zero;
+            for (j = 0; j < d; j++)
+            {
+                sum += s[j];
+            }
+
+            logDet.Values[i] = direction * sum;
         }
 
-        tape.Record(ConditionalAffineBackward<T>.Instance, output, input, parameters, output1: logDet, scalar: logScaleBound,
-            flag: inverse ? 1 : 0);
+        tape.Record(ConditionalAffineBackward<T>.Instance, output, input, parameters, output1: logDet, saved: logScales,
+            scalar: logScaleBound, flag: inverse ? 1 : 0);
         return (output, logDet);
+    }
+
+    // One vector of columns: s = b·tanh(r/b), y = z·e^s + μ or (x − μ)·e^−s.
+    private static void AffineChunk<T>(ReadOnlySpan<T> raw, ReadOnlySpan<T> x, ReadOnlySpan<T> shift, Span<T> y, Span<T> s,
+        T bound, T inverseBound, T direction, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector256<T> sv = Vector256.Create(bound) * VectorMath.Tanh(Vector256.Create(raw) * Vector256.Create(inverseBound));
+        Vector256<T> scale = VectorMath.Exp(Vector256.Create(direction) * sv);
+        Vector256<T> xv = Vector256.Create(x);
+        Vector256<T> mu = Vector256.Create(shift);
+        (inverse ? (xv - mu) * scale : (xv * scale) + mu).CopyTo(y);
+        sv.CopyTo(s);
     }
 
     private static class ConditionalAffineBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -73,44 +118,62 @@ public static partial class TapeOps
             Node<T> input = e.Input0;
             Node<T> parameters = e.Input1!;
             bool inverse = e.Flag != 0;
-            T bound = e.Scalar;
-            T inverseBound = T.One / bound;
+            T direction = inverse ? -T.One : T.One;
+            T inverseBound = T.One / e.Scalar;
             int n = input.Rows;
             int d = input.Columns;
-            ReadOnlySpan<T> ps = parameters.Values;
-            ReadOnlySpan<T> ys = e.Output.Values;
-            ReadOnlySpan<T> g = e.Output.Gradients;
-            ReadOnlySpan<T> gl = e.Output1!.Gradients;
             for (int i = 0; i < n; i++)
             {
-                ReadOnlySpan<T> shift = ps.Slice(2 * i * d, d);
-                ReadOnlySpan<T> raw = ps.Slice((2 * i * d) + d, d);
-                ReadOnlySpan<T> y = ys.Slice(i * d, d);
-                ReadOnlySpan<T> gRow = g.Slice(i * d, d);
-                for (int j = 0; j < d; j++)
+                ReadOnlySpan<T> shift = parameters.Values.Slice(2 * i * d, d);
+                ReadOnlySpan<T> s = e.Saved!.Values.Slice(i * d, d);
+                ReadOnlySpan<T> y = e.Output.Values.Slice(i * d, d);
+                ReadOnlySpan<T> g = e.Output.Gradients.Slice(i * d, d);
+                T gl = e.Output1!.Gradients[i];
+                Span<T> gx = input.RequiresGradient ? input.Gradients.Slice(i * d, d) : default;
+                Span<T> gShift = parameters.RequiresGradient ? parameters.Gradients.Slice(2 * i * d, d) : default;
+                Span<T> gRaw = parameters.RequiresGradient ? parameters.Gradients.Slice((2 * i * d) + d, d) : default;
+                int j = 0;
+                if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
                 {
-                    T t = T.Tanh(raw[j] * inverseBound);
-                    T s = bound * t;
-                    T slope = T.One - (t * t);
-                    T scale = inverse ? T.Exp(-s) : T.Exp(s);
-                    if (input.RequiresGradient)
+                    int count = Vector256<T>.Count;
+                    for (; j <= d - count; j += count)
                     {
-                        input.Gradients[(i * d) + j] += gRow[j] * scale;
+                        Vector256<T> sv = Vector256.Create(s[j..]);
+                        Vector256<T> t = sv * Vector256.Create(inverseBound);
+                        Vector256<T> slope = Vector256<T>.One - (t * t);
+                        Vector256<T> scale = VectorMath.Exp(Vector256.Create(direction) * sv);
+                        Vector256<T> gv = Vector256.Create(g[j..]);
+                        if (!gx.IsEmpty)
+                        {
+                            (Vector256.Create<T>(gx[j..]) + (gv * scale)).CopyTo(gx[j..]);
+                        }
+
+                        if (!gRaw.IsEmpty)
+                        {
+                            Vector256<T> yv = Vector256.Create(y[j..]);
+                            Vector256<T> gr = inverse
+                                ? -((gv * yv) + Vector256.Create(gl)) * slope
+                                : ((gv * (yv - Vector256.Create(shift[j..]))) + Vector256.Create(gl)) * slope;
+                            (Vector256.Create<T>(gShift[j..]) + (inverse ? -(gv * scale) : gv)).CopyTo(gShift[j..]);
+                            (Vector256.Create<T>(gRaw[j..]) + gr).CopyTo(gRaw[j..]);
+                        }
+                    }
+                }
+
+                for (; j < d; j++)
+                {
+                    T t = s[j] * inverseBound;
+                    T slope = T.One - (t * t);
+                    T scale = T.Exp(direction * s[j]);
+                    if (!gx.IsEmpty)
+                    {
+                        gx[j] += g[j] * scale;
                     }
 
-                    if (parameters.RequiresGradient)
+                    if (!gRaw.IsEmpty)
                     {
-                        Span<T> gp = parameters.Gradients.Slice(2 * i * d, 2 * d);
-                        if (inverse)
-                        {
-                            gp[j] -= gRow[j] * scale;
-                            gp[d + j] -= ((gRow[j] * y[j]) + gl[i]) * slope;
-                        }
-                        else
-                        {
-                            gp[j] += gRow[j];
-                            gp[d + j] += ((gRow[j] * (y[j] - shift[j])) + gl[i]) * slope;
-                        }
+                        gShift[j] += inverse ? -(g[j] * scale) : g[j];
+                        gRaw[j] += inverse ? -((g[j] * y[j]) + gl) * slope : ((g[j] * (y[j] - shift[j])) + gl) * slope;
                     }
                 }
             }

@@ -65,6 +65,11 @@ public sealed class MaskedAutoregressive<T> : Bijector<T> where T : unmanaged, I
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
     {
+        if (!tape.IsRecording && z.Rows > 0)
+        {
+            return ForwardSequentially(tape, z, context);
+        }
+
         // Pass k fixes the k-th feature in the order: its inputs, the features before it, were fixed by earlier
         // passes. After d passes every feature is exact, and so is the log-det of the last pass.
         (Node<T> x, Node<T> logDet) = Transform.Apply(tape, z, Evaluate(tape, z, context), inverse: false);
@@ -79,6 +84,48 @@ public sealed class MaskedAutoregressive<T> : Bijector<T> where T : unmanaged, I
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
         => Transform.Apply(tape, x, Evaluate(tape, x, context), inverse: true);
+
+    // Without gradients the d passes shrink to one pass's work: each step evaluates only the hidden units that just
+    // became computable (see MaskedAutoencoder.RunSequentially), and the transform runs on one column at a time.
+    private (Node<T> Output, Node<T> LogDet) ForwardSequentially(Tape<T> tape, Node<T> z, Node<T>? context)
+    {
+        int n = z.Rows;
+        int d = Dimension;
+        Node<T> x = tape.Allocate(n, d);
+        x.Values.Clear();
+        Node<T> logDerivatives = tape.Allocate(n, d);
+        Node<T> column = tape.Allocate(n, 1);
+        Interlocked.Add(ref _conditionerEvaluations, d);
+        Conditioner.RunSequentially(tape, x, context, (feature, parameters) =>
+        {
+            for (int i = 0; i < n; i++)
+            {
+                column.Values[i] = z.Values[(i * d) + feature];
+            }
+
+            (Node<T> value, Node<T> logDet) = Transform.Apply(tape, column, parameters, inverse: false);
+            for (int i = 0; i < n; i++)
+            {
+                x.Values[(i * d) + feature] = value.Values[i];
+                logDerivatives.Values[(i * d) + feature] = logDet.Values[i];
+            }
+        });
+
+        // Summed in column order, as the transform sums a whole row, so both paths give the same bits.
+        Node<T> total = tape.Allocate(n, 1);
+        for (int i = 0; i < n; i++)
+        {
+            T sum = T.Zero;
+            for (int j = 0; j < d; j++)
+            {
+                sum += logDerivatives.Values[(i * d) + j];
+            }
+
+            total.Values[i] = sum;
+        }
+
+        return (x, total);
+    }
 
     private Node<T> Evaluate(Tape<T> tape, Node<T> x, Node<T>? context)
     {

@@ -76,12 +76,13 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Node<T> Apply(Tape<T> tape, Node<T> x)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        Node<T> weight = tape.Use(Weight);
-        if (_mask is not null)
-        {
-            weight = tape.Multiply(weight, _mask);
-        }
+        return tape.Linear(x, MaskedWeight(tape), Bias is null ? null : tape.Use(Bias), _bands);
+    }
 
-        return tape.Linear(x, weight, Bias is null ? null : tape.Use(Bias), _bands);
+    /// <summary>W ⊙ M (or W) on the tape: exactly zero wherever the mask is, whatever the stored weights hold.</summary>
+    internal Node<T> MaskedWeight(Tape<T> tape)
+    {
+        Node<T> weight = tape.Use(Weight);
+        return _mask is null ? weight : tape.Multiply(weight, _mask);
     }
 }

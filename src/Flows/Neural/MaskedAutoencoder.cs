@@ -19,10 +19,13 @@ namespace Flows.Neural;
 /// Estimation", ICML 2015, arXiv:1502.03509.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class MaskedAutoencoder<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly MultilayerPerceptron<T> _network;
     private readonly int[] _order;
+
+    // _unitsUpToDegree[l][g]: how many units of hidden layer l have degree ≤ g (they come first: units are sorted).
+    private readonly int[][] _unitsUpToDegree;
 
     /// <summary>Creates a MADE.</summary>
     /// <param name="features">d, the features. Range: &gt; 0.</param>
@@ -78,6 +81,8 @@ public sealed class MaskedAutoencoder<T> where T : unmanaged, IFloatingPointIeee
         }
 
         degrees[^1] = [.. Enumerable.Range(0, parametersPerFeature * features).Select(c => inputDegrees[c % features])];
+        _unitsUpToDegree = [.. Enumerable.Range(1, hiddenFeatures.Count)
+            .Select(l => Enumerable.Range(0, features + 1).Select(g => degrees[l].Count(degree => degree <= g)).ToArray())];
         var masks = new IReadOnlyList<T>[degrees.Length - 1];
         for (int l = 0; l < masks.Length; l++)
         {

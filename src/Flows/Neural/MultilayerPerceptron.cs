@@ -53,6 +53,12 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
         Parameters = [.. _layers.SelectMany(l => l.Parameters).Concat(_contextLayer?.Parameters ?? [])];
     }
 
+    /// <summary>The layers, input side first.</summary>
+    internal IReadOnlyList<Linear<T>> Layers => _layers;
+
+    /// <summary>The context's weights into the first hidden layer, or null.</summary>
+    internal Linear<T>? ContextLayer => _contextLayer;
+
     /// <summary>Input width, hidden widths, output width.</summary>
     public IReadOnlyList<int> Sizes { get; }
 

@@ -65,7 +65,7 @@ internal static partial class Gemm
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= k * n && c.Length >= m * n);
         Debug.Assert(depths is null || depths.Count == n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, m, k, n, accumulate, depths, null);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, depths, null);
     }
 
     /// <summary><c>C (+)= A·Bᵀ</c> with A m×k, B n×k, C m×n, all row-major.</summary>
@@ -76,7 +76,7 @@ internal static partial class Gemm
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
         Debug.Assert(depths is null || depths.Count == n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, m, k, n, accumulate, depths, null);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, n, m, k, n, accumulate, depths, null);
     }
 
     /// <summary><c>C (+)= Aᵀ·B</c> with A k×m, B k×n, C m×n, all row-major.</summary>
@@ -88,7 +88,21 @@ internal static partial class Gemm
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= k * m && b.Length >= k * n && c.Length >= m * n);
         Debug.Assert(neededColumns is null || (neededColumns.Count == m && accumulate));
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, m, k, n, accumulate, null, neededColumns);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, null, neededColumns);
+    }
+
+    /// <summary>
+    /// <c>C (+)= A·Bᵀ</c> on sub-matrices: A m×k with rows <paramref name="lda"/> apart, B n×k with rows
+    /// <paramref name="ldb"/> apart, C m×n with rows <paramref name="ldc"/> apart; the columns of each are contiguous.
+    /// </summary>
+    /// <remarks>What a sequential MADE pass needs: a block of hidden units computed from a prefix of the layer below.</remarks>
+    public static void MultiplyTransposedB<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, int m, int k, int n, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Debug.Assert(m >= 0 && k >= 0 && n >= 0 && lda >= k && ldb >= k && ldc >= n);
+        Debug.Assert((m == 0 || a.Length >= ((m - 1) * lda) + k) && (n == 0 || b.Length >= ((n - 1) * ldb) + k));
+        Debug.Assert(m == 0 || c.Length >= ((m - 1) * ldc) + n);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), lda, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, ldb), c, ldc, m, k, n, accumulate, null, null);
     }
 
     /// <summary>A logical matrix: element (i, j) is at <c>Origin + i·RowStride + j·ColumnStride</c>.</summary>
@@ -102,7 +116,7 @@ internal static partial class Gemm
         public ref T At(nint i, nint j) => ref Unsafe.Add(ref Origin, (i * RowStride) + (j * ColumnStride));
     }
 
-    private static void Run<T>(Operand<T> a, Operand<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths, Bands? neededColumns)
+    private static void Run<T>(Operand<T> a, Operand<T> b, Span<T> c, int ldc, int m, int k, int n, bool accumulate, Bands? depths, Bands? neededColumns)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0)
@@ -114,7 +128,10 @@ internal static partial class Gemm
         {
             if (!accumulate)
             {
-                c[..(m * n)].Clear();
+                for (int i = 0; i < m; i++)
+                {
+                    c.Slice(i * ldc, n).Clear();
+                }
             }
 
             return;
@@ -147,7 +164,7 @@ internal static partial class Gemm
                         PackA(a, ic, pc, mcCur, kc, packedA);
                     }
 
-                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, n, new Block(ic, jc, pc, mcCur, ncCur, kc), add, depths, neededColumns);
+                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), add, depths, neededColumns);
                 }
             }
         }

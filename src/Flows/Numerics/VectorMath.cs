@@ -75,4 +75,25 @@ internal static class VectorMath
         Vector256<T> corrected = Log(safe) * (x / (safe - one));
         return Vector256.ConditionalSelect(Vector256.Equals(safe, one), x, corrected);
     }
+
+    /// <summary>
+    /// <c>tanh(x)</c> per lane as sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|), each lane independent of its neighbours.
+    /// </summary>
+    /// <remarks>Accurate to a few ulp in absolute terms, not in relative terms near 0 (1 − e cancels there): right for
+    /// a soft clamp whose result is added and exponentiated, not for tiny arguments whose relative error matters.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Tanh<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector256<T> e = ExpNonPositive(Vector256.Create(T.CreateTruncating(-2)) * Vector256.Abs(x));
+        Vector256<T> magnitude = (Vector256<T>.One - e) / (Vector256<T>.One + e);
+        Vector256<T> signBit = Vector256.Create(T.NegativeZero);
+        return magnitude | (x & signBit);
+    }
+
+    /// <summary>The scalar twin of <see cref="Tanh{T}(Vector256{T})"/>, for columns that do not fill a vector.</summary>
+    public static T Tanh<T>(T x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T e = T.Exp(T.CreateTruncating(-2) * T.Abs(x));
+        return T.CopySign((T.One - e) / (T.One + e), x);
+    }
 }

@@ -195,6 +195,32 @@ public sealed class GemmTests
         }
     }
 
+    [Fact]
+    public void SubMatrixProduct_EqualsTheProductOfTheCopiedBlocks_AndLeavesTheRestOfCUntouched()
+    {
+        foreach ((int m, int k, int n, int pad) in new[] { (13, 9, 3, 5), (512, 40, 2, 24), (7, 300, 20, 1) })
+        {
+            int seed = HashCode.Combine(m, k, n, pad);
+            (int lda, int ldb, int ldc) = (k + pad, k + (2 * pad), n + pad);
+            double[] a = Random(m * lda, seed);
+            double[] b = Random(n * ldb, seed + 1);
+            double[] c = Random(m * ldc, seed + 2);
+            double[] before = [.. c];
+            double[] denseA = [.. Enumerable.Range(0, m * k).Select(i => a[((i / k) * lda) + (i % k)])];
+            double[] denseB = [.. Enumerable.Range(0, n * k).Select(i => b[((i / k) * ldb) + (i % k)])];
+            double[] expected = new double[m * n];
+            Gemm.MultiplyTransposedB<double>(denseA, denseB, expected, m, k, n, accumulate: false);
+
+            Gemm.MultiplyTransposedB<double>(a, lda, b, ldb, c, ldc, m, k, n, accumulate: false);
+
+            for (int i = 0; i < m; i++)
+            {
+                Assert.Equal(expected.AsSpan(i * n, n).ToArray(), c.AsSpan(i * ldc, n).ToArray());
+                Assert.Equal(before.AsSpan((i * ldc) + n, pad).ToArray(), c.AsSpan((i * ldc) + n, pad).ToArray());
+            }
+        }
+    }
+
     // A 0/1 pattern: a staircase (entry (p, j) kept when p < its column's sorted cut, as MADE's sorted masks are), or
     // independent coin flips with some all-zero columns.
     private static byte[] Mask(int rows, int columns, bool staircase, int seed)

@@ -1,0 +1,116 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Flows.Autodiff;
+using Flows.Numerics;
+
+namespace Flows.Neural;
+
+public sealed partial class MaskedAutoencoder<T>
+{
+    /// <summary>
+    /// The sequential direction of an autoregressive layer (sampling a MAF, scoring an IAF) in the work of one MADE
+    /// pass instead of d: features are fixed one at a time in <see cref="Order"/>, and after each, only the hidden units of
+    /// the degree that just became computable are evaluated. Values only, no gradients.
+    /// </summary>
+    /// <param name="tape">A tape that is not recording; it supplies the scratch.</param>
+    /// <param name="x">n × d, all zeros on entry: <paramref name="fix"/> writes column Order[k] at step k, and only the
+    /// columns fixed so far are read (every other weight is masked to zero).</param>
+    /// <param name="context">n × ContextFeatures, or null.</param>
+    /// <param name="fix">Called at step k = 0 … d − 1 with the feature Order[k] and its n × ParametersPerFeature
+    /// parameters (column p is output block p); it must fill that column of <paramref name="x"/>.</param>
+    /// <remarks>
+    /// Hidden units are sorted by degree, so the units of degree g in layer l are a block of columns, computed from the
+    /// prefix of layer l − 1 with degree ≤ g; feature Order[k] reads the prefix of the last layer with degree ≤ k. Each
+    /// weight is thus used once over the d steps. The sums run in the same order over the same nonzero terms as
+    /// <see cref="Apply"/>, so the results agree with it bit for bit.
+    /// </remarks>
+    internal void RunSequentially(Tape<T> tape, Node<T> x, Node<T>? context, Action<int, Node<T>> fix)
+    {
+        IReadOnlyList<Linear<T>> layers = _network.Layers;
+        int n = x.Rows;
+        int hiddenLayers = HiddenFeatures.Count;
+        var weights = new Node<T>[layers.Count];
+        var hidden = new Node<T>[hiddenLayers];
+        for (int l = 0; l < layers.Count; l++)
+        {
+            weights[l] = layers[l].MaskedWeight(tape);
+        }
+
+        for (int l = 0; l < hiddenLayers; l++)
+        {
+            hidden[l] = tape.Allocate(n, HiddenFeatures[l]);
+        }
+
+        Node<T> contextWeight = _network.ContextLayer is { } contextLayer ? tape.Use(contextLayer.Weight) : null!;
+        Node<T> contextPart = tape.Allocate(n, HiddenFeatures[0]);
+        Node<T> parameters = tape.Allocate(n, ParametersPerFeature);
+        AddHiddenUnitsOfDegree(0);
+        for (int k = 0; k < Features; k++)
+        {
+            int feature = _order[k];
+            Linear<T> output = layers[^1];
+            int last = HiddenFeatures[^1];
+            int prefix = _unitsUpToDegree[^1][k];
+            FillBias(parameters.Values, n, ParametersPerFeature, ParametersPerFeature, p => output.Bias!.Values[(p * Features) + feature]);
+            Gemm.MultiplyTransposedB<T>(hidden[^1].Values, last, weights[^1].Values[(feature * last)..], Features * last,
+                parameters.Values, ParametersPerFeature, n, prefix, ParametersPerFeature, accumulate: true);
+            fix(feature, parameters);
+            if (k + 1 < Features)
+            {
+                AddHiddenUnitsOfDegree(k + 1);
+            }
+        }
+
+        // Units of degree g in every layer, from x (layer 0) or from the units of degree ≤ g of the layer below.
+        void AddHiddenUnitsOfDegree(int g)
+        {
+            for (int l = 0; l < hiddenLayers; l++)
+            {
+                int first = g == 0 ? 0 : _unitsUpToDegree[l][g - 1];
+                int count = _unitsUpToDegree[l][g] - first;
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                int width = HiddenFeatures[l];
+                Span<T> block = hidden[l].Values[first..];
+                Linear<T> layer = layers[l];
+                FillBias(block, n, width, count, j => layer.Bias!.Values[first + j]);
+                int inputs = l == 0 ? Features : HiddenFeatures[l - 1];
+                int prefix = l == 0 ? Features : _unitsUpToDegree[l - 1][g];
+                Gemm.MultiplyTransposedB<T>(l == 0 ? x.Values : hidden[l - 1].Values, inputs, weights[l].Values[(first * inputs)..], inputs,
+                    block, width, n, prefix, count, accumulate: true);
+                if (l == 0 && context is not null && _network.ContextLayer is not null)
+                {
+                    // As in Apply: the context's product is formed on its own, then added.
+                    Span<T> part = contextPart.Values[first..];
+                    Gemm.MultiplyTransposedB<T>(context.Values, ContextFeatures, contextWeight.Values[(first * ContextFeatures)..], ContextFeatures,
+                        part, width, n, ContextFeatures, count, accumulate: false);
+                    for (int i = 0; i < n; i++)
+                    {
+                        TensorPrimitives.Add(block.Slice(i * width, count), part.Slice(i * width, count), block.Slice(i * width, count));
+                    }
+                }
+
+                for (int i = 0; i < n; i++)
+                {
+                    Span<T> row = block.Slice(i * width, count);
+                    TensorPrimitives.Max(row, T.Zero, row);
+                }
+            }
+        }
+    }
+
+    private static void FillBias(Span<T> block, int rows, int stride, int count, Func<int, T> bias)
+    {
+        for (int j = 0; j < count; j++)
+        {
+            T value = bias(j);
+            for (int i = 0; i < rows; i++)
+            {
+                block[(i * stride) + j] = value;
+            }
+        }
+    }
+}

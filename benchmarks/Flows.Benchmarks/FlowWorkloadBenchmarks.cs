@@ -13,6 +13,7 @@ namespace Flows.Benchmarks;
 /// points / median time.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 [SimpleJob(warmupCount: 3, iterationCount: 10)]
 [GenericTypeArguments(typeof(double))]
 [GenericTypeArguments(typeof(float))]

@@ -95,8 +95,12 @@ public sealed partial class MaskedAutoencoder<T>
 
                 for (int i = 0; i < n; i++)
                 {
+                    // A loop, not a library call per row: the rows of a degree block are only a few units wide.
                     Span<T> row = block.Slice(i * width, count);
-                    TensorPrimitives.Max(row, T.Zero, row);
+                    for (int j = 0; j < row.Length; j++)
+                    {
+                        row[j] = T.Max(row[j], T.Zero);
+                    }
                 }
             }
         }

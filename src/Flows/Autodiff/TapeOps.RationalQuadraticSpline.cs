@@ -42,13 +42,22 @@ public static partial class TapeOps
         var settings = new SplineSettings<T>(binCount, bound, minimumWidth, minimumHeight, minimumDerivative);
         Node<T> output = tape.Allocate(input.Rows, d);
         Node<T> logDet = tape.Allocate(input.Rows, 1);
-        Numerics.RationalQuadraticSpline.Evaluate<T>(input.Values, parameters.Values, d, settings, inverse, output.Values, logDet.Values);
 
-        // K and the direction travel in the flag, the settings in a small saved node: recording allocates nothing.
-        Node<T> saved = tape.Allocate(1, SplineSettings<T>.Length);
-        settings.CopyTo(saved.Values);
-        tape.Record(RationalQuadraticSplineBackward<T>.Instance, output, input, parameters, output1: logDet, saved: saved,
-            flag: (2 * binCount) + (inverse ? 1 : 0));
+        // The backward pass gets the settings and everything the forward pass located (softmax, bins, points) in one
+        // saved arena node, so it recomputes no knot; K and the direction travel in the flag. Recording allocates nothing.
+        bool recording = tape.IsRecording && (input.RequiresGradient || parameters.RequiresGradient);
+        Node<T>? saved = recording
+            ? tape.Allocate(1, SplineSettings<T>.Length + Numerics.RationalQuadraticSpline.SavedLength<T>(input.Rows, d, binCount))
+            : null;
+        Span<T> state = saved is null ? default : saved.Values[SplineSettings<T>.Length..];
+        Numerics.RationalQuadraticSpline.Evaluate<T>(input.Values, parameters.Values, d, settings, inverse, output.Values, logDet.Values, state);
+        if (saved is not null)
+        {
+            settings.CopyTo(saved.Values);
+            tape.Record(RationalQuadraticSplineBackward<T>.Instance, output, input, parameters, output1: logDet, saved: saved,
+                flag: (2 * binCount) + (inverse ? 1 : 0));
+        }
+
         return (output, logDet);
     }
 
@@ -61,10 +70,10 @@ public static partial class TapeOps
         {
             Node<T> input = e.Input0;
             Node<T> parameters = e.Input1!;
-            int binCount = e.Flag >> 1;
-            var settings = new SplineSettings<T>(binCount, e.Saved!.Values);
-            Numerics.RationalQuadraticSpline.Backpropagate<T>(input.Values, parameters.Values, input.Columns, settings,
-                inverse: (e.Flag & 1) != 0, e.Output.Gradients, e.Output1!.Gradients,
+            Span<T> saved = e.Saved!.Values;
+            var settings = new SplineSettings<T>(e.Flag >> 1, saved);
+            Numerics.RationalQuadraticSpline.Backpropagate<T>(input.Columns, sharedParameters: parameters.Rows == 1, settings,
+                inverse: (e.Flag & 1) != 0, saved[SplineSettings<T>.Length..], e.Output.Gradients, e.Output1!.Gradients,
                 input.RequiresGradient ? input.Gradients : default, parameters.RequiresGradient ? parameters.Gradients : default);
         }
     }

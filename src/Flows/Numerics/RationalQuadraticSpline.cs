@@ -31,46 +31,69 @@ internal static class RationalQuadraticSpline
     // Padded parameter copies up to this many values live on the stack (K = 8 needs 23 vectors).
     private const int StackPaddedLength = 1024;
 
+    /// <summary>Values that <see cref="Evaluate"/> saves for <see cref="Backpropagate"/>: per row and vector of features,
+    /// the softmax widths and heights and the bin, point and derivatives of every lane.</summary>
+    public static int SavedLength<T>(int rows, int features, int binCount) where T : unmanaged, IFloatingPointIeee754<T>
+        => rows * VectorsPerRow<T>(features) * SplineLanes<T>.SavedLength(binCount) * Vector256<T>.Count;
+
     /// <summary>Computes <paramref name="output"/> and the row sums of the log-derivatives, <paramref name="logDet"/>.</summary>
     /// <param name="input">n × d, row-major.</param>
     /// <param name="parameters">n × (3K − 1)·d, or one such row shared by all rows; column p·d + j is parameter p of feature j.</param>
-    /// <param name="features">d. Range: &gt; 0.</param>
+    /// <param name="features">d. Range: ≥ 0.</param>
     /// <param name="settings">The spline settings.</param>
     /// <param name="inverse">Whether to run the inverse.</param>
     /// <param name="output">n × d.</param>
     /// <param name="logDet">n.</param>
+    /// <param name="saved"><see cref="SavedLength"/> values to keep for <see cref="Backpropagate"/>, or empty.</param>
     public static void Evaluate<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int features, in SplineSettings<T> settings,
-        bool inverse, Span<T> output, Span<T> logDet)
+        bool inverse, Span<T> output, Span<T> logDet, Span<T> saved)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var batch = new SplineBatch<T>(input, parameters, logDet.Length, features, settings.BinCount);
-        Debug.Assert(output.Length == input.Length);
-        Span<Vector256<T>> probabilities = settings.BinCount <= StackBinCount ? stackalloc Vector256<T>[2 * settings.BinCount] : new Vector256<T>[2 * settings.BinCount];
+        int k = settings.BinCount;
+        bool saving = !saved.IsEmpty;
+        Debug.Assert(output.Length == input.Length && (!saving || saved.Length == SavedLength<T>(batch.Rows, features, k)));
+        Span<Vector256<T>> scratch = saving ? default : k <= StackBinCount ? stackalloc Vector256<T>[2 * k] : new Vector256<T>[2 * k];
+        Span<Vector256<T>> savedVectors = MemoryMarshal.Cast<T, Vector256<T>>(saved);
+        int perVector = SplineLanes<T>.SavedLength(k);
         Span<T> padded = !batch.NeedsPadding ? default : batch.PaddedLength <= StackPaddedLength ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
         ref T y = ref MemoryMarshal.GetReference(output);
         int width = Vector256<T>.Count;
+        int slot = 0;
         for (int i = 0; i < batch.Rows; i++)
         {
             Vector256<T> sum = Vector256<T>.Zero;
-            int j = 0;
-            for (; j + width <= features; j += width)
+            for (int j = 0; j < features; j += width)
             {
-                var lanes = new SplineLanes<T>(ref batch.Parameter(i, j), (nuint)features, batch.Input(i, j), settings, inverse, probabilities);
-                lanes.Output.StoreUnsafe(ref y, (nuint)((i * features) + j));
-                sum += lanes.LogDerivative;
-            }
-
-            if (j < features)
-            {
-                // The last features of the row, fewer than a vector, through a padded copy whose spare lanes are tails.
-                var lanes = new SplineLanes<T>(ref batch.PadParameters(i, j, padded), (nuint)width, batch.PaddedInput(i, j, T.PositiveInfinity),
-                    settings, inverse, probabilities);
-                for (int l = 0; j + l < features; l++)
+                // When saving, the softmax is computed straight into its saved place.
+                Span<Vector256<T>> kept = saving ? savedVectors.Slice(slot++ * perVector, perVector) : default;
+                Span<Vector256<T>> probabilities = saving ? kept[..(2 * k)] : scratch;
+                if (j + width <= features)
                 {
-                    output[(i * features) + j + l] = lanes.Output[l];
+                    var lanes = new SplineLanes<T>(ref batch.Parameter(i, j), (nuint)features, batch.Input(i, j), settings, inverse, probabilities);
+                    lanes.Output.StoreUnsafe(ref y, (nuint)((i * features) + j));
+                    sum += lanes.LogDerivative;
+                    if (saving)
+                    {
+                        lanes.Save(kept);
+                    }
                 }
+                else
+                {
+                    // The last features of the row, fewer than a vector, through a padded copy whose spare lanes are tails.
+                    var lanes = new SplineLanes<T>(ref batch.PadParameters(i, j, padded), (nuint)width, batch.PaddedInput(i, j, T.PositiveInfinity),
+                        settings, inverse, probabilities);
+                    for (int l = 0; j + l < features; l++)
+                    {
+                        output[(i * features) + j + l] = lanes.Output[l];
+                    }
 
-                sum += lanes.LogDerivative;
+                    sum += lanes.LogDerivative;
+                    if (saving)
+                    {
+                        lanes.Save(kept);
+                    }
+                }
             }
 
             logDet[i] = Vector256.Sum(sum);
@@ -80,71 +103,77 @@ internal static class RationalQuadraticSpline
     /// <summary>
     /// Accumulates into <paramref name="inputGradient"/> and <paramref name="parameterGradient"/> the gradients of a loss
     /// whose gradients with respect to the output and the log-determinant are <paramref name="outputGradient"/> and
-    /// <paramref name="logDetGradient"/>. The knots are recomputed from the parameters (cheaper than keeping them).
+    /// <paramref name="logDetGradient"/>, from what <see cref="Evaluate"/> saved (no knot is recomputed).
     /// </summary>
-    /// <param name="input">n × d, as given to <see cref="Evaluate"/>.</param>
-    /// <param name="parameters">As given to <see cref="Evaluate"/>.</param>
     /// <param name="features">d.</param>
+    /// <param name="sharedParameters">Whether one parameter row served all rows.</param>
     /// <param name="settings">The spline settings.</param>
     /// <param name="inverse">Whether the inverse ran.</param>
+    /// <param name="saved">What <see cref="Evaluate"/> saved.</param>
     /// <param name="outputGradient">n × d.</param>
     /// <param name="logDetGradient">n.</param>
     /// <param name="inputGradient">n × d, or empty when the input needs no gradient.</param>
-    /// <param name="parameterGradient">Shaped like <paramref name="parameters"/>, or empty when they need no gradient.</param>
-    public static void Backpropagate<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int features, in SplineSettings<T> settings,
-        bool inverse, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logDetGradient, Span<T> inputGradient, Span<T> parameterGradient)
+    /// <param name="parameterGradient">Shaped like the parameters, or empty when they need no gradient.</param>
+    public static void Backpropagate<T>(int features, bool sharedParameters, in SplineSettings<T> settings, bool inverse, Span<T> saved,
+        ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logDetGradient, Span<T> inputGradient, Span<T> parameterGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var batch = new SplineBatch<T>(input, parameters, logDetGradient.Length, features, settings.BinCount);
+        int k = settings.BinCount;
+        int rows = logDetGradient.Length;
+        int perFeature = (3 * k) - 1;
+        int parameterRowStride = sharedParameters ? 0 : perFeature * features;
         bool toInput = !inputGradient.IsEmpty;
         bool toParameters = !parameterGradient.IsEmpty;
-        Debug.Assert(outputGradient.Length == input.Length);
-        Debug.Assert((!toInput || inputGradient.Length == input.Length) && (!toParameters || parameterGradient.Length == parameters.Length));
-        Span<Vector256<T>> probabilities = settings.BinCount <= StackBinCount ? stackalloc Vector256<T>[2 * settings.BinCount] : new Vector256<T>[2 * settings.BinCount];
-        Span<T> padded = !batch.NeedsPadding ? default : 2 * batch.PaddedLength <= StackPaddedLength ? stackalloc T[2 * batch.PaddedLength] : new T[2 * batch.PaddedLength];
-        Span<T> gPadded = stackalloc T[Vector256<T>.Count];
+        Debug.Assert(outputGradient.Length == rows * features && saved.Length == SavedLength<T>(rows, features, k));
+        Debug.Assert((!toInput || inputGradient.Length == rows * features)
+            && (!toParameters || parameterGradient.Length == (sharedParameters ? 1 : rows) * perFeature * features));
+        Span<Vector256<T>> savedVectors = MemoryMarshal.Cast<T, Vector256<T>>(saved);
+        int perVector = SplineLanes<T>.SavedLength(k);
+        int width = Vector256<T>.Count;
+        int paddedLength = features % width == 0 ? 0 : perFeature * width;
+        Span<T> paddedGradient = paddedLength <= StackPaddedLength ? stackalloc T[paddedLength] : new T[paddedLength];
+        Span<T> gPadded = stackalloc T[width];
         ref T g = ref MemoryMarshal.GetReference(outputGradient);
         ref T dInput = ref MemoryMarshal.GetReference(inputGradient);
         ref T dParameters = ref MemoryMarshal.GetReference(parameterGradient);
-        int width = Vector256<T>.Count;
-        for (int i = 0; i < batch.Rows; i++)
+        int slot = 0;
+        for (int i = 0; i < rows; i++)
         {
             Vector256<T> gLogDet = Vector256.Create(logDetGradient[i]);
-            ref T dRow = ref Unsafe.Add(ref dParameters, batch.ParameterRowStart(i));
-            int j = 0;
-            for (; j + width <= features; j += width)
+            ref T dRow = ref Unsafe.Add(ref dParameters, i * parameterRowStride);
+            for (int j = 0; j < features; j += width)
             {
-                nuint at = (nuint)((i * features) + j);
-                var lanes = new SplineLanes<T>(ref batch.Parameter(i, j), (nuint)features, batch.Input(i, j), settings, inverse, probabilities);
-                Vector256<T> dx = lanes.Backpropagate(Vector256.LoadUnsafe(ref g, at), gLogDet, inverse, toParameters,
-                    ref Unsafe.Add(ref dRow, j), (nuint)features, settings);
-                if (toInput)
+                var lanes = new SplineLanes<T>(savedVectors.Slice(slot++ * perVector, perVector), k);
+                if (j + width <= features)
                 {
-                    (Vector256.LoadUnsafe(ref dInput, at) + dx).StoreUnsafe(ref dInput, at);
-                }
-            }
+                    nuint at = (nuint)((i * features) + j);
+                    Vector256<T> dx = lanes.Backpropagate(Vector256.LoadUnsafe(ref g, at), gLogDet, inverse, toParameters,
+                        ref Unsafe.Add(ref dRow, j), (nuint)features, settings);
+                    if (toInput)
+                    {
+                        (Vector256.LoadUnsafe(ref dInput, at) + dx).StoreUnsafe(ref dInput, at);
+                    }
 
-            if (j < features)
-            {
+                    continue;
+                }
+
+                // The padded last features of the row: gradients into a scratch laid out as the padded parameters.
                 int count = features - j;
-                Span<T> paddedGradient = padded[batch.PaddedLength..];
                 paddedGradient.Clear();
                 gPadded.Clear();
                 outputGradient.Slice((i * features) + j, count).CopyTo(gPadded);
-                var lanes = new SplineLanes<T>(ref batch.PadParameters(i, j, padded), (nuint)width, batch.PaddedInput(i, j, T.PositiveInfinity),
-                    settings, inverse, probabilities);
-                Vector256<T> dx = lanes.Backpropagate(Vector256.Create<T>(gPadded), gLogDet, inverse, toParameters,
+                Vector256<T> dxPadded = lanes.Backpropagate(Vector256.Create<T>(gPadded), gLogDet, inverse, toParameters,
                     ref MemoryMarshal.GetReference(paddedGradient), (nuint)width, settings);
                 for (int l = 0; l < count; l++)
                 {
                     if (toInput)
                     {
-                        inputGradient[(i * features) + j + l] += dx[l];
+                        inputGradient[(i * features) + j + l] += dxPadded[l];
                     }
 
                     if (toParameters)
                     {
-                        for (int p = 0; p < batch.PerFeature; p++)
+                        for (int p = 0; p < perFeature; p++)
                         {
                             Unsafe.Add(ref dRow, (p * features) + j + l) += paddedGradient[(p * width) + l];
                         }
@@ -153,6 +182,9 @@ internal static class RationalQuadraticSpline
             }
         }
     }
+
+    private static int VectorsPerRow<T>(int features) where T : unmanaged, IFloatingPointIeee754<T>
+        => (features + Vector256<T>.Count - 1) / Vector256<T>.Count;
 
     // Addresses into one batch: rows of inputs, rows of parameters (one shared row when there is only one), and the
     // padded copies of the last features of a row when d is not a whole number of vectors.

@@ -32,6 +32,10 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
     private readonly Vector256<T> _derivative1;
     private readonly Vector256<T> _lowerArgument;
     private readonly Vector256<T> _upperArgument;
+    private readonly Vector256<T> _derivative;
+
+    // The vectors Save writes after the probabilities: the fields above from _inRange on.
+    private const int FieldCount = 10;
 
     /// <summary>Locates and evaluates W elements.</summary>
     /// <param name="raw">Parameter 0 of lane 0; parameter p of lane l lies at <c>p·stride + l</c>.</param>
@@ -39,14 +43,14 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
     /// <param name="input">The inputs, x (forward) or y (inverse).</param>
     /// <param name="settings">The spline settings.</param>
     /// <param name="inverse">Whether to run the inverse.</param>
-    /// <param name="probabilities">Scratch of at least 2K vectors; it holds the softmax widths and heights for
+    /// <param name="probabilities">Scratch of 2K vectors; it holds the softmax widths and heights for
     /// <see cref="Backpropagate"/> and must outlive this value.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public SplineLanes(ref T raw, nuint stride, Vector256<T> input, in SplineSettings<T> settings, bool inverse, Span<Vector256<T>> probabilities)
     {
         int k = settings.BinCount;
-        Debug.Assert(probabilities.Length >= 2 * k && stride >= (nuint)Vector256<T>.Count);
-        _probabilities = probabilities[..(2 * k)];
+        Debug.Assert(probabilities.Length == 2 * k && stride >= (nuint)Vector256<T>.Count);
+        _probabilities = probabilities;
         Span<Vector256<T>> widthProbabilities = _probabilities[..k];
         Span<Vector256<T>> heightProbabilities = _probabilities[k..];
         Softmax(ref raw, stride, widthProbabilities);
@@ -125,8 +129,8 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
         Vector256<T> t = xi * oneMinusXi;
         Vector256<T> denominator = s + ((_derivative0 + _derivative1 - (two * s)) * t);
         Vector256<T> p = (_derivative1 * xi * xi) + (two * s * t) + (_derivative0 * oneMinusXi * oneMinusXi);
-        Derivative = s * s * p / (denominator * denominator);
-        Vector256<T> logDerivative = VectorMath.Log(Derivative);
+        _derivative = s * s * p / (denominator * denominator);
+        Vector256<T> logDerivative = VectorMath.Log(_derivative);
         Vector256<T> output;
         if (inverse)
         {
@@ -149,8 +153,51 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
     /// <summary>log F′(x) (forward) or −log F′(x) (inverse); 0 in the tails.</summary>
     public Vector256<T> LogDerivative { get; }
 
-    /// <summary>F′ at the forward input, computed directly.</summary>
-    private Vector256<T> Derivative { get; }
+    /// <summary>
+    /// Restores the lanes that <see cref="Save"/> wrote to <paramref name="saved"/>, for <see cref="Backpropagate"/>;
+    /// <see cref="Output"/> and <see cref="LogDerivative"/> are not restored.
+    /// </summary>
+    /// <param name="saved"><see cref="SavedLength"/>(K) vectors, whose first 2K are the probabilities.</param>
+    /// <param name="binCount">K.</param>
+    public SplineLanes(Span<Vector256<T>> saved, int binCount)
+    {
+        Debug.Assert(saved.Length == SavedLength(binCount));
+        _probabilities = saved[..(2 * binCount)];
+        ReadOnlySpan<Vector256<T>> fields = saved[(2 * binCount)..];
+        _inRange = fields[0];
+        _bin = fields[1];
+        _xi = fields[2];
+        _width = fields[3];
+        _height = fields[4];
+        _derivative0 = fields[5];
+        _derivative1 = fields[6];
+        _lowerArgument = fields[7];
+        _upperArgument = fields[8];
+        _derivative = fields[9];
+    }
+
+    /// <summary>Vectors that <see cref="Save"/> writes: the 2K probabilities and the bin, point and derivatives.</summary>
+    public static int SavedLength(int binCount) => (2 * binCount) + FieldCount;
+
+    /// <summary>
+    /// Writes what <see cref="Backpropagate"/> needs to <paramref name="saved"/>, whose first 2K vectors must be the
+    /// probabilities scratch these lanes were built with (so the softmax is kept where it was computed, not copied).
+    /// </summary>
+    public void Save(Span<Vector256<T>> saved)
+    {
+        Debug.Assert(saved.Length == SavedLength(_probabilities.Length / 2) && Unsafe.AreSame(ref saved[0], ref _probabilities[0]));
+        Span<Vector256<T>> fields = saved[_probabilities.Length..];
+        fields[0] = _inRange;
+        fields[1] = _bin;
+        fields[2] = _xi;
+        fields[3] = _width;
+        fields[4] = _height;
+        fields[5] = _derivative0;
+        fields[6] = _derivative1;
+        fields[7] = _lowerArgument;
+        fields[8] = _upperArgument;
+        fields[9] = _derivative;
+    }
 
     /// <summary>
     /// Given g = ∂loss/∂output and g_ld = ∂loss/∂log-derivative, returns ∂loss/∂input and, when
@@ -179,29 +226,33 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
         Vector256<T> t = xi * oneMinusXi;
         Vector256<T> tSlope = Vector256<T>.One - (two * xi);
         Vector256<T> curvature = d0 + d1 - (two * s);
-        Vector256<T> denominator = s + (curvature * t);
-        Vector256<T> ratio = h * ((s * xi * xi) + (d0 * t)) / denominator;
         Vector256<T> p = (d1 * xi * xi) + (two * s * t) + (d0 * oneMinusXi * oneMinusXi);
+
+        // Three reciprocals serve the dozen quotients below (each then rounds once more, far inside 1e-12).
+        Vector256<T> overDenominator = Vector256<T>.One / (s + (curvature * t));
+        Vector256<T> overP = Vector256<T>.One / p;
+        Vector256<T> overW = Vector256<T>.One / w;
+        Vector256<T> ratio = h * ((s * xi * xi) + (d0 * t)) * overDenominator;
 
         // Partials of L = log F′ in (ξ, s, δ₀, δ₁), then chained through ξ = (x − x_k)/w.
         Vector256<T> dDenominatorDXi = curvature * tSlope;
         Vector256<T> dDenominatorDS = Vector256<T>.One - (two * t);
-        Vector256<T> lXi = (((two * d1 * xi) + (two * s * tSlope) - (two * d0 * oneMinusXi)) / p) - (two * dDenominatorDXi / denominator);
-        Vector256<T> dlDInput = lXi / w;
+        Vector256<T> lXi = (((two * d1 * xi) + (two * s * tSlope) - (two * d0 * oneMinusXi)) * overP) - (two * dDenominatorDXi * overDenominator);
+        Vector256<T> dlDInput = lXi * overW;
 
         Vector256<T> inputGradient;
         Vector256<T> alpha;
         Vector256<T> beta;
         if (inverse)
         {
-            Vector256<T> a = (g - (gLogDerivative * dlDInput)) / Derivative;
+            Vector256<T> a = (g - (gLogDerivative * dlDInput)) / _derivative;
             inputGradient = a;
             alpha = -a;
             beta = -gLogDerivative;
         }
         else
         {
-            inputGradient = (g * Derivative) + (gLogDerivative * dlDInput);
+            inputGradient = (g * _derivative) + (gLogDerivative * dlDInput);
             alpha = g;
             beta = gLogDerivative;
         }
@@ -217,18 +268,19 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
 
         // Partials of R = y − y_k and L in (ξ, s, h, δ₀, δ₁) (RationalQuadraticSpline's SplinePoint), chained through
         // ξ = (x − x_k)/w and s = h/w.
-        Vector256<T> rXi = ((h * ((two * s * xi) + (d0 * tSlope))) - (ratio * dDenominatorDXi)) / denominator;
-        Vector256<T> rS = ((h * xi * xi) - (ratio * dDenominatorDS)) / denominator;
-        Vector256<T> rH = ((s * xi * xi) + (d0 * t)) / denominator;
-        Vector256<T> rD0 = ((h * t) - (ratio * t)) / denominator;
-        Vector256<T> rD1 = -(ratio * t) / denominator;
-        Vector256<T> lS = (two / s) + (two * t / p) - (two * dDenominatorDS / denominator);
-        Vector256<T> lD0 = (oneMinusXi * oneMinusXi / p) - (two * t / denominator);
-        Vector256<T> lD1 = (xi * xi / p) - (two * t / denominator);
+        Vector256<T> rXi = ((h * ((two * s * xi) + (d0 * tSlope))) - (ratio * dDenominatorDXi)) * overDenominator;
+        Vector256<T> rS = ((h * xi * xi) - (ratio * dDenominatorDS)) * overDenominator;
+        Vector256<T> rH = ((s * xi * xi) + (d0 * t)) * overDenominator;
+        Vector256<T> rD0 = ((h * t) - (ratio * t)) * overDenominator;
+        Vector256<T> rD1 = -(ratio * t) * overDenominator;
+        Vector256<T> twoT = two * t;
+        Vector256<T> lS = (two * w / h) + (twoT * overP) - (two * dDenominatorDS * overDenominator);
+        Vector256<T> lD0 = (oneMinusXi * oneMinusXi * overP) - (twoT * overDenominator);
+        Vector256<T> lD1 = (xi * xi * overP) - (twoT * overDenominator);
 
-        Vector256<T> gKnotX = (alpha * (-rXi / w)) + (beta * (-lXi / w));
-        Vector256<T> gWidth = (alpha * (-((rXi * xi) + (rS * s)) / w)) + (beta * (-((lXi * xi) + (lS * s)) / w));
-        Vector256<T> gHeight = (alpha * (rH + (rS / w))) + (beta * (lS / w));
+        Vector256<T> gKnotX = -((alpha * rXi) + (beta * lXi)) * overW;
+        Vector256<T> gWidth = -((alpha * ((rXi * xi) + (rS * s))) + (beta * ((lXi * xi) + (lS * s)))) * overW;
+        Vector256<T> gHeight = (alpha * rH) + (((alpha * rS) + (beta * lS)) * overW);
         Vector256<T> gDerivative0 = (alpha * rD0) + (beta * lD0);
         Vector256<T> gDerivative1 = (alpha * rD1) + (beta * lD1);
 
@@ -251,7 +303,7 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
         return inputGradient;
     }
 
-    // Stable softmax of K logits per lane, as RationalQuadraticSpline.Cumulative: exp(l − max), then divide by the sum.
+    // Stable softmax of K logits per lane: exp(l − max), then times the reciprocal of the sum (one division, not K).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Softmax(ref T logits, nuint stride, Span<Vector256<T>> probabilities)
     {
@@ -269,9 +321,10 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
             sum += e;
         }
 
+        Vector256<T> reciprocal = Vector256<T>.One / sum;
         for (int i = 0; i < probabilities.Length; i++)
         {
-            probabilities[i] /= sum;
+            probabilities[i] *= reciprocal;
         }
     }
 

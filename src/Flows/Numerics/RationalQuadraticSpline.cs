@@ -1,11 +1,15 @@
+using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Flows.Numerics;
 
 /// <summary>
-/// The monotone rational-quadratic spline of Gregory &amp; Delbourgo (1982) as used by Durkan et al. (2019): the pure
-/// scalar maths (knots from unconstrained parameters, forward value and log-derivative with all their partial
-/// derivatives, the cancellation-free inverse, and the chain back to the unconstrained parameters).
+/// The monotone rational-quadratic spline of Gregory &amp; Delbourgo (1982) as used by Durkan et al. (2019) on a batch:
+/// values and log-determinants of n rows of d features with per-row (or shared) parameters, and the gradients back to
+/// the inputs and the unconstrained parameters. The maths per element is <see cref="SplineLanes{T}"/>.
 /// </summary>
 /// <remarks>
 /// <para>Unconstrained parameters of one feature, 3K − 1 of them: K width logits, K height logits, K − 1 interior
@@ -21,138 +25,225 @@ namespace Flows.Numerics;
 /// </remarks>
 internal static class RationalQuadraticSpline
 {
-    /// <summary>Scratch values per feature: knots x and y, derivatives (K + 1 each), width and height probabilities (K each).</summary>
-    public static int ScratchLength(int binCount) => (3 * (binCount + 1)) + (2 * binCount);
+    // Softmax widths and heights of one vector of lanes up to this many bins live on the stack (4 KiB in double).
+    private const int StackBinCount = 64;
 
-    /// <summary>The knots of one feature, from its 3K − 1 unconstrained parameters.</summary>
-    public static Knots<T> Knots<T>(ReadOnlySpan<T> raw, in SplineSettings<T> settings, Span<T> scratch)
+    // Padded parameter copies up to this many values live on the stack (K = 8 needs 23 vectors).
+    private const int StackPaddedLength = 1024;
+
+    /// <summary>Values that <see cref="Evaluate"/> saves for <see cref="Backpropagate"/>: per row and vector of features,
+    /// the softmax widths and heights and the bin, point and derivatives of every lane.</summary>
+    public static int SavedLength<T>(int rows, int features, int binCount) where T : unmanaged, IFloatingPointIeee754<T>
+        => rows * VectorsPerRow<T>(features) * SplineLanes<T>.SavedLength(binCount) * Vector256<T>.Count;
+
+    /// <summary>Computes <paramref name="output"/> and the row sums of the log-derivatives, <paramref name="logDet"/>.</summary>
+    /// <param name="input">n × d, row-major.</param>
+    /// <param name="parameters">n × (3K − 1)·d, or one such row shared by all rows; column p·d + j is parameter p of feature j.</param>
+    /// <param name="features">d. Range: ≥ 0.</param>
+    /// <param name="settings">The spline settings.</param>
+    /// <param name="inverse">Whether to run the inverse.</param>
+    /// <param name="output">n × d.</param>
+    /// <param name="logDet">n.</param>
+    /// <param name="saved"><see cref="SavedLength"/> values to keep for <see cref="Backpropagate"/>, or empty.</param>
+    public static void Evaluate<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int features, in SplineSettings<T> settings,
+        bool inverse, Span<T> output, Span<T> logDet, Span<T> saved)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var batch = new SplineBatch<T>(input, parameters, logDet.Length, features, settings.BinCount);
+        int k = settings.BinCount;
+        bool saving = !saved.IsEmpty;
+        Debug.Assert(output.Length == input.Length && (!saving || saved.Length == SavedLength<T>(batch.Rows, features, k)));
+        Span<Vector256<T>> scratch = saving ? default : k <= StackBinCount ? stackalloc Vector256<T>[2 * k] : new Vector256<T>[2 * k];
+        Span<Vector256<T>> savedVectors = MemoryMarshal.Cast<T, Vector256<T>>(saved);
+        int perVector = SplineLanes<T>.SavedLength(k);
+        Span<T> padded = !batch.NeedsPadding ? default : batch.PaddedLength <= StackPaddedLength ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
+        ref T y = ref MemoryMarshal.GetReference(output);
+        int width = Vector256<T>.Count;
+        int slot = 0;
+        for (int i = 0; i < batch.Rows; i++)
+        {
+            Vector256<T> sum = Vector256<T>.Zero;
+            for (int j = 0; j < features; j += width)
+            {
+                // When saving, the softmax is computed straight into its saved place.
+                Span<Vector256<T>> kept = saving ? savedVectors.Slice(slot++ * perVector, perVector) : default;
+                Span<Vector256<T>> probabilities = saving ? kept[..(2 * k)] : scratch;
+                if (j + width <= features)
+                {
+                    var lanes = new SplineLanes<T>(ref batch.Parameter(i, j), (nuint)features, batch.Input(i, j), settings, inverse, probabilities);
+                    lanes.Output.StoreUnsafe(ref y, (nuint)((i * features) + j));
+                    sum += lanes.LogDerivative;
+                    if (saving)
+                    {
+                        lanes.Save(kept);
+                    }
+                }
+                else
+                {
+                    // The last features of the row, fewer than a vector, through a padded copy whose spare lanes are tails.
+                    var lanes = new SplineLanes<T>(ref batch.PadParameters(i, j, padded), (nuint)width, batch.PaddedInput(i, j, T.PositiveInfinity),
+                        settings, inverse, probabilities);
+                    for (int l = 0; j + l < features; l++)
+                    {
+                        output[(i * features) + j + l] = lanes.Output[l];
+                    }
+
+                    sum += lanes.LogDerivative;
+                    if (saving)
+                    {
+                        lanes.Save(kept);
+                    }
+                }
+            }
+
+            logDet[i] = Vector256.Sum(sum);
+        }
+    }
+
+    /// <summary>
+    /// Accumulates into <paramref name="inputGradient"/> and <paramref name="parameterGradient"/> the gradients of a loss
+    /// whose gradients with respect to the output and the log-determinant are <paramref name="outputGradient"/> and
+    /// <paramref name="logDetGradient"/>, from what <see cref="Evaluate"/> saved (no knot is recomputed).
+    /// </summary>
+    /// <param name="features">d.</param>
+    /// <param name="sharedParameters">Whether one parameter row served all rows.</param>
+    /// <param name="settings">The spline settings.</param>
+    /// <param name="inverse">Whether the inverse ran.</param>
+    /// <param name="saved">What <see cref="Evaluate"/> saved.</param>
+    /// <param name="outputGradient">n × d.</param>
+    /// <param name="logDetGradient">n.</param>
+    /// <param name="inputGradient">n × d, or empty when the input needs no gradient.</param>
+    /// <param name="parameterGradient">Shaped like the parameters, or empty when they need no gradient.</param>
+    public static void Backpropagate<T>(int features, bool sharedParameters, in SplineSettings<T> settings, bool inverse, Span<T> saved,
+        ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logDetGradient, Span<T> inputGradient, Span<T> parameterGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int k = settings.BinCount;
-        var knots = new Knots<T>(scratch, k);
-        Cumulative(raw[..k], settings.MinimumWidth, settings.Bound, knots.WidthProbabilities, knots.X);
-        Cumulative(raw.Slice(k, k), settings.MinimumHeight, settings.Bound, knots.HeightProbabilities, knots.Y);
-        knots.Derivatives[0] = T.One;
-        knots.Derivatives[k] = T.One;
-        for (int i = 1; i < k; i++)
+        int rows = logDetGradient.Length;
+        int perFeature = (3 * k) - 1;
+        int parameterRowStride = sharedParameters ? 0 : perFeature * features;
+        bool toInput = !inputGradient.IsEmpty;
+        bool toParameters = !parameterGradient.IsEmpty;
+        Debug.Assert(outputGradient.Length == rows * features && saved.Length == SavedLength<T>(rows, features, k));
+        Debug.Assert((!toInput || inputGradient.Length == rows * features)
+            && (!toParameters || parameterGradient.Length == (sharedParameters ? 1 : rows) * perFeature * features));
+        Span<Vector256<T>> savedVectors = MemoryMarshal.Cast<T, Vector256<T>>(saved);
+        int perVector = SplineLanes<T>.SavedLength(k);
+        int width = Vector256<T>.Count;
+        int paddedLength = features % width == 0 ? 0 : perFeature * width;
+        Span<T> paddedGradient = paddedLength <= StackPaddedLength ? stackalloc T[paddedLength] : new T[paddedLength];
+        Span<T> gPadded = stackalloc T[width];
+        ref T g = ref MemoryMarshal.GetReference(outputGradient);
+        ref T dInput = ref MemoryMarshal.GetReference(inputGradient);
+        ref T dParameters = ref MemoryMarshal.GetReference(parameterGradient);
+        int slot = 0;
+        for (int i = 0; i < rows; i++)
         {
-            knots.Derivatives[i] = settings.MinimumDerivative + Scalar.Softplus(raw[(2 * k) + i - 1] + settings.DerivativeOffset);
-        }
-
-        return knots;
-    }
-
-    /// <summary>The bin holding <paramref name="value"/>: the number of interior knots ≤ value, so always in 0..K−1.</summary>
-    public static int Bin<T>(ReadOnlySpan<T> knots, T value) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int bin = 0;
-        for (int i = 1; i < knots.Length - 1; i++)
-        {
-            if (value >= knots[i])
+            Vector256<T> gLogDet = Vector256.Create(logDetGradient[i]);
+            ref T dRow = ref Unsafe.Add(ref dParameters, i * parameterRowStride);
+            for (int j = 0; j < features; j += width)
             {
-                bin = i;
+                var lanes = new SplineLanes<T>(savedVectors.Slice(slot++ * perVector, perVector), k);
+                if (j + width <= features)
+                {
+                    nuint at = (nuint)((i * features) + j);
+                    Vector256<T> dx = lanes.Backpropagate(Vector256.LoadUnsafe(ref g, at), gLogDet, inverse, toParameters,
+                        ref Unsafe.Add(ref dRow, j), (nuint)features, settings);
+                    if (toInput)
+                    {
+                        (Vector256.LoadUnsafe(ref dInput, at) + dx).StoreUnsafe(ref dInput, at);
+                    }
+
+                    continue;
+                }
+
+                // The padded last features of the row: gradients into a scratch laid out as the padded parameters.
+                int count = features - j;
+                paddedGradient.Clear();
+                gPadded.Clear();
+                outputGradient.Slice((i * features) + j, count).CopyTo(gPadded);
+                Vector256<T> dxPadded = lanes.Backpropagate(Vector256.Create<T>(gPadded), gLogDet, inverse, toParameters,
+                    ref MemoryMarshal.GetReference(paddedGradient), (nuint)width, settings);
+                for (int l = 0; l < count; l++)
+                {
+                    if (toInput)
+                    {
+                        inputGradient[(i * features) + j + l] += dxPadded[l];
+                    }
+
+                    if (toParameters)
+                    {
+                        for (int p = 0; p < perFeature; p++)
+                        {
+                            Unsafe.Add(ref dRow, (p * features) + j + l) += paddedGradient[(p * width) + l];
+                        }
+                    }
+                }
             }
         }
-
-        return bin;
     }
 
-    /// <summary>Solves F(ξ) = y in bin k for ξ in [0, 1] without cancellation.</summary>
-    public static T InverseFraction<T>(in Knots<T> knots, int bin, T y) where T : unmanaged, IFloatingPointIeee754<T>
+    private static int VectorsPerRow<T>(int features) where T : unmanaged, IFloatingPointIeee754<T>
+        => (features + Vector256<T>.Count - 1) / Vector256<T>.Count;
+
+    // Addresses into one batch: rows of inputs, rows of parameters (one shared row when there is only one), and the
+    // padded copies of the last features of a row when d is not a whole number of vectors.
+    private readonly ref struct SplineBatch<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T w = knots.X[bin + 1] - knots.X[bin];
-        T h = knots.Y[bin + 1] - knots.Y[bin];
-        T s = h / w;
-        T d0 = knots.Derivatives[bin];
-        T d1 = knots.Derivatives[bin + 1];
-        T delta = y - knots.Y[bin];
-        T curvature = d0 + d1 - (s + s);
-        T a = (h * (s - d0)) + (delta * curvature);
-        T b = (h * d0) - (delta * curvature);
-        T c = -s * delta;
-        T discriminant = T.Max((b * b) - (T.CreateTruncating(4) * a * c), T.Zero);
-        T xi = (c + c) / (-b - T.Sqrt(discriminant));
-        return T.Clamp(xi, T.Zero, T.One);
-    }
+        private readonly ReadOnlySpan<T> _input;
+        private readonly ReadOnlySpan<T> _parameters;
+        private readonly int _features;
+        private readonly int _parameterRowStride;
 
-    /// <summary>Accumulates, for one element, α·∂y/∂θ + β·∂L/∂θ into the unconstrained parameters' gradient.</summary>
-    /// <remarks>θ = (x_k, w, y_k, h, δ_k, δ_{k+1}); widths and heights chain through the cumulative sums and softmax,
-    /// interior derivatives through the softplus.</remarks>
-    public static void AccumulateParameterGradient<T>(in Knots<T> knots, int bin, in SplinePoint<T> point, T alpha, T beta,
-        ReadOnlySpan<T> raw, in SplineSettings<T> settings, Span<T> gradient)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int k = settings.BinCount;
-        T gKnotX = (alpha * point.DyDKnotX) + (beta * point.DlDKnotX);
-        T gWidth = (alpha * point.DyDWidth) + (beta * point.DlDWidth);
-        T gKnotY = alpha;
-        T gHeight = (alpha * point.DyDHeight) + (beta * point.DlDHeight);
-
-        // x_k = −B + Σ_{i<k} W_i and w = W_k: dW_i gets gKnotX for i < k and gWidth for i = k.
-        ChainSoftmax(knots.WidthProbabilities, bin, gKnotX, gWidth, settings.WidthScale, gradient[..k]);
-        ChainSoftmax(knots.HeightProbabilities, bin, gKnotY, gHeight, settings.HeightScale, gradient.Slice(k, k));
-
-        T gD0 = (alpha * point.DyDDerivative0) + (beta * point.DlDDerivative0);
-        T gD1 = (alpha * point.DyDDerivative1) + (beta * point.DlDDerivative1);
-        if (bin > 0)
+        public SplineBatch(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int rows, int features, int binCount)
         {
-            gradient[(2 * k) + bin - 1] += gD0 * Scalar.Sigmoid(raw[(2 * k) + bin - 1] + settings.DerivativeOffset);
+            _input = input;
+            _parameters = parameters;
+            _features = features;
+            PerFeature = (3 * binCount) - 1;
+            Rows = rows;
+            _parameterRowStride = parameters.Length == PerFeature * features ? 0 : PerFeature * features;
+            Debug.Assert(input.Length == Rows * features && (parameters.Length == PerFeature * features || parameters.Length == Rows * PerFeature * features));
         }
 
-        if (bin < k - 1)
-        {
-            gradient[(2 * k) + bin] += gD1 * Scalar.Sigmoid(raw[(2 * k) + bin] + settings.DerivativeOffset);
-        }
-    }
+        public int Rows { get; }
 
-    // Softmax widths: W_i = scale·(m + (1 − K m) p_i) with scale·(1 − K m) folded into widthScale. With
-    // g_W = [gKnot for i < bin, gSize for i = bin, 0 after], g_u = p ⊙ (c g_W − Σ_i p_i c g_W_i).
-    private static void ChainSoftmax<T>(ReadOnlySpan<T> p, int bin, T gKnot, T gSize, T widthScale, Span<T> gradient)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T weighted = gSize * p[bin];
-        for (int i = 0; i < bin; i++)
-        {
-            weighted += gKnot * p[i];
-        }
+        public int PerFeature { get; }
 
-        for (int i = 0; i < p.Length; i++)
-        {
-            T gW = i < bin ? gKnot : i == bin ? gSize : T.Zero;
-            gradient[i] += widthScale * p[i] * (gW - weighted);
-        }
-    }
+        public bool NeedsPadding => _features % Vector256<T>.Count != 0;
 
-    // Knots from logits: probabilities by a stable softmax, sizes 2B(m + (1 − Km)p), knots by cumulative sum with the
-    // ends pinned to −B and +B exactly (so no input exactly at B can fall outside the last bin).
-    private static void Cumulative<T>(ReadOnlySpan<T> logits, T minimum, T bound, Span<T> probabilities, Span<T> knots)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T max = logits[0];
-        for (int i = 1; i < logits.Length; i++)
+        // One lane group of parameters, parameter-major: PerFeature vectors.
+        public int PaddedLength => PerFeature * Vector256<T>.Count;
+
+        public int ParameterRowStart(int row) => row * _parameterRowStride;
+
+        public Vector256<T> Input(int row, int feature)
+            => Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(_input), (nuint)((row * _features) + feature));
+
+        public ref T Parameter(int row, int feature)
+            => ref Unsafe.Add(ref MemoryMarshal.GetReference(_parameters), ParameterRowStart(row) + feature);
+
+        public Vector256<T> PaddedInput(int row, int feature, T padding)
         {
-            max = T.Max(max, logits[i]);
+            Span<T> lanes = stackalloc T[Vector256<T>.Count];
+            lanes.Fill(padding);
+            _input.Slice((row * _features) + feature, _features - feature).CopyTo(lanes);
+            return Vector256.Create<T>(lanes);
         }
 
-        T sum = T.Zero;
-        for (int i = 0; i < logits.Length; i++)
+        // Copies parameters of features feature..d − 1 into lanes 0..; spare lanes hold zeros (any finite value would do).
+        public ref T PadParameters(int row, int feature, Span<T> padded)
         {
-            probabilities[i] = T.Exp(logits[i] - max);
-            sum += probabilities[i];
-        }
+            int width = Vector256<T>.Count;
+            padded[..PaddedLength].Clear();
+            ReadOnlySpan<T> source = _parameters.Slice(ParameterRowStart(row), PerFeature * _features);
+            for (int p = 0; p < PerFeature; p++)
+            {
+                source.Slice((p * _features) + feature, _features - feature).CopyTo(padded.Slice(p * width, width));
+            }
 
-        T span = bound + bound;
-        T share = T.One - (T.CreateTruncating(logits.Length) * minimum);
-        knots[0] = -bound;
-        T position = -bound;
-        for (int i = 0; i < logits.Length; i++)
-        {
-            probabilities[i] /= sum;
-            position += span * (minimum + (share * probabilities[i]));
-            knots[i + 1] = position;
+            return ref MemoryMarshal.GetReference(padded);
         }
-
-        knots[^1] = bound;
     }
 }
 
@@ -217,113 +308,4 @@ internal readonly struct SplineSettings<T> where T : unmanaged, IFloatingPointIe
         destination[5] = WidthScale;
         destination[6] = HeightScale;
     }
-}
-
-/// <summary>Views of one feature's knots in a scratch buffer.</summary>
-internal readonly ref struct Knots<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public Knots(Span<T> scratch, int binCount)
-    {
-        X = scratch[..(binCount + 1)];
-        Y = scratch.Slice(binCount + 1, binCount + 1);
-        Derivatives = scratch.Slice(2 * (binCount + 1), binCount + 1);
-        WidthProbabilities = scratch.Slice(3 * (binCount + 1), binCount);
-        HeightProbabilities = scratch.Slice((3 * (binCount + 1)) + binCount, binCount);
-    }
-
-    public Span<T> X { get; }
-
-    public Span<T> Y { get; }
-
-    public Span<T> Derivatives { get; }
-
-    public Span<T> WidthProbabilities { get; }
-
-    public Span<T> HeightProbabilities { get; }
-}
-
-/// <summary>
-/// The forward spline at one point of one bin: the value y, the log-derivative L = log dy/dx, and their partial
-/// derivatives with respect to the input and θ = (x_k, w, y_k, h, δ_k, δ_{k+1}) (∂y/∂y_k = 1, ∂L/∂y_k = 0).
-/// </summary>
-internal readonly struct SplinePoint<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public SplinePoint(in Knots<T> knots, int bin, T xi)
-    {
-        T two = T.CreateTruncating(2);
-        T w = knots.X[bin + 1] - knots.X[bin];
-        T h = knots.Y[bin + 1] - knots.Y[bin];
-        T s = h / w;
-        T d0 = knots.Derivatives[bin];
-        T d1 = knots.Derivatives[bin + 1];
-        T oneMinusXi = T.One - xi;
-        T t = xi * oneMinusXi;
-        T tSlope = T.One - (two * xi);
-        T curvature = d0 + d1 - (two * s);
-
-        T numerator = h * ((s * xi * xi) + (d0 * t));
-        T denominator = s + (curvature * t);
-        T ratio = numerator / denominator;
-        T p = (d1 * xi * xi) + (two * s * t) + (d0 * oneMinusXi * oneMinusXi);
-
-        // Clamped into the bin so that rounding can never leave it (and so never leave [−B, B]).
-        Value = T.Clamp(knots.Y[bin] + ratio, knots.Y[bin], knots.Y[bin + 1]);
-        LogDerivative = (two * T.Log(s)) + T.Log(p) - (two * T.Log(denominator));
-        Derivative = s * s * p / (denominator * denominator);
-
-        // Partials of R = numerator/denominator and of L in (ξ, s, h, δ₀, δ₁).
-        T dDenDXi = curvature * tSlope;
-        T dDenDS = T.One - (two * t);
-        T rXi = ((h * ((two * s * xi) + (d0 * tSlope))) - (ratio * dDenDXi)) / denominator;
-        T rS = ((h * xi * xi) - (ratio * dDenDS)) / denominator;
-        T rH = ((s * xi * xi) + (d0 * t)) / denominator;
-        T rD0 = ((h * t) - (ratio * t)) / denominator;
-        T rD1 = -(ratio * t) / denominator;
-        T lXi = (((two * d1 * xi) + (two * s * tSlope) - (two * d0 * oneMinusXi)) / p) - (two * dDenDXi / denominator);
-        T lS = (two / s) + (two * t / p) - (two * dDenDS / denominator);
-        T lD0 = (oneMinusXi * oneMinusXi / p) - (two * t / denominator);
-        T lD1 = (xi * xi / p) - (two * t / denominator);
-
-        // Chain through ξ = (x − x_k)/w and s = h/w.
-        DlDInput = lXi / w;
-        DyDKnotX = -rXi / w;
-        DlDKnotX = -lXi / w;
-        DyDWidth = -((rXi * xi) + (rS * s)) / w;
-        DlDWidth = -((lXi * xi) + (lS * s)) / w;
-        DyDHeight = rH + (rS / w);
-        DlDHeight = lS / w;
-        DyDDerivative0 = rD0;
-        DyDDerivative1 = rD1;
-        DlDDerivative0 = lD0;
-        DlDDerivative1 = lD1;
-    }
-
-    public T Value { get; }
-
-    public T LogDerivative { get; }
-
-    /// <summary>dy/dx = exp(L), computed directly.</summary>
-    public T Derivative { get; }
-
-    public T DlDInput { get; }
-
-    public T DyDKnotX { get; }
-
-    public T DlDKnotX { get; }
-
-    public T DyDWidth { get; }
-
-    public T DlDWidth { get; }
-
-    public T DyDHeight { get; }
-
-    public T DlDHeight { get; }
-
-    public T DyDDerivative0 { get; }
-
-    public T DyDDerivative1 { get; }
-
-    public T DlDDerivative0 { get; }
-
-    public T DlDDerivative1 { get; }
 }

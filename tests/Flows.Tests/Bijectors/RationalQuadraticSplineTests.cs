@@ -3,6 +3,7 @@ using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Neural;
 using Flows.Numerics;
+using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;
 
@@ -124,8 +125,8 @@ public sealed class RationalQuadraticSplineTests
         var random = new Random(8);
         double[] raw = [.. Enumerable.Range(0, (3 * Bins) - 1).Select(_ => 50 * ((2 * random.NextDouble()) - 1))];
         var settings = new SplineSettings<double>(Bins, Bound, 1e-3, 1e-3, 1e-3);
-        var scratch = new double[Flows.Numerics.RationalQuadraticSpline.ScratchLength(Bins)];
-        Knots<double> knots = Flows.Numerics.RationalQuadraticSpline.Knots<double>(raw, settings, scratch);
+        var scratch = new double[ScalarRationalQuadraticSpline.ScratchLength(Bins)];
+        Knots<double> knots = ScalarRationalQuadraticSpline.Knots<double>(raw, settings, scratch);
         double widthSum = 0;
         double heightSum = 0;
         for (int k = 0; k < Bins; k++)
@@ -275,8 +276,8 @@ public sealed class RationalQuadraticSplineTests
     private static double[] Knots(RationalQuadraticSpline<double> spline)
     {
         var settings = new SplineSettings<double>(Bins, Bound, 1e-3, 1e-3, 1e-3);
-        var scratch = new double[Flows.Numerics.RationalQuadraticSpline.ScratchLength(Bins)];
-        return Flows.Numerics.RationalQuadraticSpline.Knots<double>(spline.Parameters[0].Values, settings, scratch).X.ToArray();
+        var scratch = new double[ScalarRationalQuadraticSpline.ScratchLength(Bins)];
+        return ScalarRationalQuadraticSpline.Knots<double>(spline.Parameters[0].Values, settings, scratch).X.ToArray();
     }
 
     private static IEnumerable<double> TestPoints(RationalQuadraticSpline<double> spline, int seed)

@@ -16,7 +16,8 @@ namespace Flows.Numerics;
 /// serves any other layout (stride W).</para>
 /// <para>Bins are found without branching: the knots are built by the cumulative sums of the scalar formulas, and each
 /// interior knot the input reaches selects its own bin's knots, heights and derivative pre-activations into every lane
-/// at once. Only the two derivatives that bound a lane's bin go through softplus.</para>
+/// at once. Only the two derivatives that bound a lane's bin go through softplus, and log F′ is one logarithm of
+/// s²p/(s + ct)² (the sum of three logarithms agrees to rounding).</para>
 /// <para>Lanes outside [−B, B] (and NaN lanes) are evaluated at 0 and replaced by the identity afterwards, with zero
 /// log-derivative and zero parameter gradient, so nothing of the untaken branch can reach a result.</para>
 /// </remarks>
@@ -60,7 +61,7 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
         _inRange = Vector256.LessThanOrEqual(Vector256.Abs(input), bound);
         Vector256<T> v = input & _inRange;
 
-        // Knot i + 1 = knot i + 2B(m + (1 − Km)p_i), the last pinned to B, as in RationalQuadraticSpline.Cumulative.
+        // Knot i + 1 = knot i + 2B(m + (1 − Km)p_i), the last pinned to B exactly (so no input at B can leave the last bin).
         Vector256<T> span = Vector256.Create(settings.Bound + settings.Bound);
         Vector256<T> minimumWidth = Vector256.Create(settings.MinimumWidth);
         Vector256<T> minimumHeight = Vector256.Create(settings.MinimumHeight);
@@ -85,7 +86,7 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
             xNext = i + 1 == k ? bound : x + (span * (minimumWidth + (widthShare * widthProbabilities[i])));
             yNext = i + 1 == k ? bound : y + (span * (minimumHeight + (heightShare * heightProbabilities[i])));
 
-            // Knots never decrease, so the last knot reached is the bin's lower knot (RationalQuadraticSpline.Bin).
+            // Knots never decrease, so the last interior knot reached is the bin's lower knot (bin 0 when none is).
             Vector256<T> reached = Vector256.GreaterThanOrEqual(v, inverse ? y : x);
             xLow = Vector256.ConditionalSelect(reached, x, xLow);
             xHigh = Vector256.ConditionalSelect(reached, xNext, xHigh);
@@ -263,10 +264,10 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
             return inputGradient;
         }
 
-        alpha &= _inRange;
-        beta &= _inRange;
+        // Tail lanes contribute nothing: every term below is masked with _inRange after it is computed, so not even
+        // NaN or infinite parameters of a tail element (which its lane still evaluates) can reach a gradient.
 
-        // Partials of R = y − y_k and L in (ξ, s, h, δ₀, δ₁) (RationalQuadraticSpline's SplinePoint), chained through
+        // Partials of R = y − y_k and L in (ξ, s, h, δ₀, δ₁), chained through
         // ξ = (x − x_k)/w and s = h/w.
         Vector256<T> rXi = ((h * ((two * s * xi) + (d0 * tSlope))) - (ratio * dDenominatorDXi)) * overDenominator;
         Vector256<T> rS = ((h * xi * xi) - (ratio * dDenominatorDS)) * overDenominator;
@@ -285,12 +286,12 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
         Vector256<T> gDerivative1 = (alpha * rD1) + (beta * lD1);
 
         int k = settings.BinCount;
-        ChainSoftmax(_probabilities[..k], _bin, gKnotX, gWidth, settings.WidthScale, ref gradient, stride);
-        ChainSoftmax(_probabilities[k..], _bin, alpha, gHeight, settings.HeightScale, ref Unsafe.Add(ref gradient, (nint)((nuint)k * stride)), stride);
+        ChainSoftmax(_probabilities[..k], _bin, _inRange, gKnotX, gWidth, settings.WidthScale, ref gradient, stride);
+        ChainSoftmax(_probabilities[k..], _bin, _inRange, alpha, gHeight, settings.HeightScale, ref Unsafe.Add(ref gradient, (nint)((nuint)k * stride)), stride);
 
         // Interior derivative i (raw parameter 2K + i − 1) is δ_k of bin i and δ_{k+1} of bin i − 1; dsoftplus = sigmoid.
-        Vector256<T> lowerTerm = gDerivative0 * Kernels.Sigmoid<T>.Invoke(_lowerArgument);
-        Vector256<T> upperTerm = gDerivative1 * Kernels.Sigmoid<T>.Invoke(_upperArgument);
+        Vector256<T> lowerTerm = (gDerivative0 * Kernels.Sigmoid<T>.Invoke(_lowerArgument)) & _inRange;
+        Vector256<T> upperTerm = (gDerivative1 * Kernels.Sigmoid<T>.Invoke(_upperArgument)) & _inRange;
         nuint derivatives = 2 * (nuint)k * stride;
         for (int i = 1; i < k; i++)
         {
@@ -316,7 +317,7 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
         Vector256<T> sum = Vector256<T>.Zero;
         for (int i = 0; i < probabilities.Length; i++)
         {
-            Vector256<T> e = VectorMath.ExpNonPositive(Vector256.LoadUnsafe(ref logits, (nuint)i * stride) - max);
+            Vector256<T> e = InlinedExp.NonPositive(Vector256.LoadUnsafe(ref logits, (nuint)i * stride) - max);
             probabilities[i] = e;
             sum += e;
         }
@@ -331,7 +332,7 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
     // Sizes W_i = 2B(m + (1 − Km)p_i) with scale = 2B(1 − Km). With g_W = [gKnot for i < bin, gSize for i = bin, 0 after]:
     // g_u = scale·p ⊙ (g_W − Σ_i p_i g_W_i).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ChainSoftmax(ReadOnlySpan<Vector256<T>> p, Vector256<T> bin, Vector256<T> gKnot, Vector256<T> gSize, T scale,
+    private static void ChainSoftmax(ReadOnlySpan<Vector256<T>> p, Vector256<T> bin, Vector256<T> inRange, Vector256<T> gKnot, Vector256<T> gSize, T scale,
         ref T gradient, nuint stride)
     {
         Vector256<T> weighted = Vector256<T>.Zero;
@@ -344,7 +345,7 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
         for (int i = 0; i < p.Length; i++)
         {
             nuint at = (nuint)i * stride;
-            Vector256<T> term = scaleVector * p[i] * (SizeGradient(bin, i, gKnot, gSize) - weighted);
+            Vector256<T> term = (scaleVector * p[i] * (SizeGradient(bin, i, gKnot, gSize) - weighted)) & inRange;
             (Vector256.LoadUnsafe(ref gradient, at) + term).StoreUnsafe(ref gradient, at);
         }
     }

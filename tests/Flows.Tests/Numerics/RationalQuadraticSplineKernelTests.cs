@@ -49,6 +49,44 @@ public sealed class RationalQuadraticSplineKernelTests
     public void Float_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters)
         => Compare<float>(features, binCount, inverse, perRowParameters, tolerance: 2e-3);
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TailElements_StayTheIdentityWithZeroParameterGradient_EvenBesideNaNParameters(bool inverse)
+    {
+        // Row 0: features 0 and 2 in range, 1 and 3 in the tails; the tail features' parameters are NaN.
+        const int features = 4;
+        const int binCount = 3;
+        int perFeature = (3 * binCount) - 1;
+        var input = new Parameter<double>("x", 1, features);
+        double[] x = [0.5, Bound + 1, -1.25, double.NegativeInfinity];
+        x.CopyTo(input.Values, 0);
+        var parameters = new Parameter<double>("p", 1, perFeature * features);
+        for (int p = 0; p < perFeature; p++)
+        {
+            parameters.Values[(p * features) + 0] = 0.3 * (p - 3);
+            parameters.Values[(p * features) + 1] = double.NaN;
+            parameters.Values[(p * features) + 2] = -0.2 * (p - 4);
+            parameters.Values[(p * features) + 3] = double.NaN;
+        }
+
+        var tape = new Tape<double>();
+        var (output, logDet) = tape.RationalQuadraticSpline(tape.Use(input), tape.Use(parameters), binCount, Bound, 1e-3, 1e-3, 1e-3, inverse);
+        tape.Backward(tape.Add(tape.Sum(output), tape.Sum(logDet)));
+
+        Assert.Equal(x[1], output.Values[1]);
+        Assert.Equal(x[3], output.Values[3]);
+        Assert.True(double.IsFinite(logDet.Values[0]) && double.IsFinite(output.Values[0]) && double.IsFinite(output.Values[2]));
+        Assert.Equal(1.0, input.Gradients[1]);
+        Assert.Equal(1.0, input.Gradients[3]);
+        for (int p = 0; p < perFeature; p++)
+        {
+            Assert.Equal(0.0, parameters.Gradients[(p * features) + 1]);
+            Assert.Equal(0.0, parameters.Gradients[(p * features) + 3]);
+            Assert.True(double.IsFinite(parameters.Gradients[(p * features) + 0]) && double.IsFinite(parameters.Gradients[(p * features) + 2]));
+        }
+    }
+
     private static void Compare<T>(int features, int binCount, bool inverse, bool perRowParameters, double tolerance)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

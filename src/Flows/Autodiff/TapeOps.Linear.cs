@@ -10,11 +10,13 @@ public static partial class TapeOps
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
     public static Node<T> Linear<T>(this Tape<T> tape, Node<T> x, Node<T> weight, Node<T>? bias = null)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => tape.Linear(x, weight, bias, null);
+        => tape.Linear(x, weight, bias, null, relu: false);
 
-    /// <summary>The affine layer of a masked weight: <paramref name="bands"/> say where the weight may be nonzero (it must be
-    /// zero elsewhere), and the products skip the rest, forward and backward.</summary>
-    internal static Node<T> Linear<T>(this Tape<T> tape, Node<T> x, Node<T> weight, Node<T>? bias, MaskBands? bands)
+    /// <summary>The affine layer of a masked weight, optionally followed by ReLU: <c>y = relu(x Wᵀ + b)</c>.</summary>
+    /// <remarks><paramref name="bands"/> say where the weight may be nonzero (it must be zero elsewhere), and the products
+    /// skip the rest, forward and backward. Bias and ReLU are applied as the product is stored, and the backward pass takes
+    /// ReLU's derivative from y (y &gt; 0 exactly where x Wᵀ + b &gt; 0), so the pre-activation is never stored.</remarks>
+    internal static Node<T> Linear<T>(this Tape<T> tape, Node<T> x, Node<T> weight, Node<T>? bias, MaskBands? bands, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(tape);
@@ -33,17 +35,8 @@ public static partial class TapeOps
         int n = x.Rows;
         int outputs = weight.Rows;
         Node<T> y = tape.Allocate(n, outputs);
-        Span<T> values = y.Values;
-        if (bias is not null)
-        {
-            for (int offset = 0; offset < values.Length; offset += outputs)
-            {
-                bias.Values.CopyTo(values.Slice(offset, outputs));
-            }
-        }
-
-        Gemm.MultiplyTransposedB<T>(x.Values, weight.Values, values, n, x.Columns, outputs, accumulate: bias is not null, bands?.OfOutputs);
-        tape.Record(LinearBackward<T>.Instance, y, x, weight, bias, state: bands);
+        Gemm.MultiplyTransposedB<T>(x.Values, weight.Values, y.Values, n, x.Columns, outputs, accumulate: false, bands?.OfOutputs, bias is null ? default : bias.Values, relu);
+        tape.Record(relu ? LinearBackward<T>.WithRelu : LinearBackward<T>.Instance, y, x, weight, bias, state: bands);
 
         return y;
     }
@@ -69,6 +62,16 @@ public static partial class TapeOps
     private static class LinearBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public static readonly Backward<T> Instance = Run;
+
+        public static readonly Backward<T> WithRelu = RunWithRelu;
+
+        // y = relu(v): the gradient of v is g where y > 0, else 0. It is formed in place of g, which nothing reads after
+        // the op that made y has run its backward pass.
+        private static void RunWithRelu(in TapeEntry<T> e)
+        {
+            Kernels.ReluGradient<T>(e.Output.Values, e.Output.Gradients);
+            Run(e);
+        }
 
         // y = x Wᵀ + b:  dx += g W,  dW += gᵀ x,  db += column sums of g. With a masked weight, dW is only needed inside
         // the mask (the mask's own product zeroes the rest), so tiles wholly outside it are skipped.

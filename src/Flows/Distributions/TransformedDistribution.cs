@@ -20,7 +20,7 @@ namespace Flows.Distributions;
 public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Rows per evaluation chunk: bounds the memory of array-level calls and of validation in the fitting loops.
-    internal const int EvaluationChunkRows = 4096;
+    internal const int EvaluationChunkRows = 512;
     private readonly Tape<T> _evaluationTape = new(isRecording: false);
     private readonly Lock _evaluationLock = new();
 

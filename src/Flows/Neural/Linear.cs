@@ -73,10 +73,13 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     public int Outputs => Weight.Rows;
 
     /// <summary>Applies the layer to an n × inputs batch.</summary>
-    public Node<T> Apply(Tape<T> tape, Node<T> x)
+    public Node<T> Apply(Tape<T> tape, Node<T> x) => Apply(tape, x, relu: false);
+
+    /// <summary>Applies the layer, then ReLU if <paramref name="relu"/>, as one op.</summary>
+    internal Node<T> Apply(Tape<T> tape, Node<T> x, bool relu)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        return tape.Linear(x, MaskedWeight(tape), Bias is null ? null : tape.Use(Bias), _bands);
+        return tape.Linear(x, MaskedWeight(tape), Bias is null ? null : tape.Use(Bias), _bands, relu);
     }
 
     /// <summary>W ⊙ M (or W) on the tape: exactly zero wherever the mask is, whatever the stored weights hold.</summary>

@@ -41,9 +41,9 @@ public sealed partial class MaskedAutoencoder<T>
             hidden[l] = tape.Allocate(n, HiddenFeatures[l]);
         }
 
-        Node<T> contextWeight = _network.ContextLayer is { } contextLayer ? tape.Use(contextLayer.Weight) : null!;
-        Node<T> contextPart = tape.Allocate(n, HiddenFeatures[0]);
+        Linear<T>? contextLayer = context is null ? null : _network.ContextLayer;
         Node<T> parameters = tape.Allocate(n, ParametersPerFeature);
+        Node<T> featureBias = tape.Allocate(1, ParametersPerFeature);
         AddHiddenUnitsOfDegree(0);
         for (int k = 0; k < Features; k++)
         {
@@ -51,9 +51,14 @@ public sealed partial class MaskedAutoencoder<T>
             Linear<T> output = layers[^1];
             int last = HiddenFeatures[^1];
             int prefix = _unitsUpToDegree[^1][k];
-            FillBias(parameters.Values, n, ParametersPerFeature, ParametersPerFeature, p => output.Bias!.Values[(p * Features) + feature]);
+            // Output p·d + feature is parameter p of the feature (see Apply), so its biases are d apart.
+            for (int p = 0; p < ParametersPerFeature; p++)
+            {
+                featureBias.Values[p] = output.Bias!.Values[(p * Features) + feature];
+            }
+
             Gemm.MultiplyTransposedB<T>(hidden[^1].Values, last, weights[^1].Values[(feature * last)..], Features * last,
-                parameters.Values, ParametersPerFeature, n, prefix, ParametersPerFeature, accumulate: true);
+                parameters.Values, ParametersPerFeature, n, prefix, ParametersPerFeature, accumulate: false, featureBias.Values);
             fix(feature, parameters);
             if (k + 1 < Features)
             {
@@ -76,44 +81,19 @@ public sealed partial class MaskedAutoencoder<T>
                 int width = HiddenFeatures[l];
                 Span<T> block = hidden[l].Values[first..];
                 Linear<T> layer = layers[l];
-                FillBias(block, n, width, count, j => layer.Bias!.Values[first + j]);
+                ReadOnlySpan<T> bias = layer.Bias!.Values.AsSpan(first, count);
                 int inputs = l == 0 ? Features : HiddenFeatures[l - 1];
                 int prefix = l == 0 ? Features : _unitsUpToDegree[l - 1][g];
+                // As in Apply: bias, product and ReLU in one pass, except that the context's product joins the first
+                // layer before its ReLU.
+                bool joinContext = l == 0 && contextLayer is not null;
                 Gemm.MultiplyTransposedB<T>(l == 0 ? x.Values : hidden[l - 1].Values, inputs, weights[l].Values[(first * inputs)..], inputs,
-                    block, width, n, prefix, count, accumulate: true);
-                if (l == 0 && context is not null && _network.ContextLayer is not null)
+                    block, width, n, prefix, count, accumulate: false, bias, relu: !joinContext);
+                if (joinContext)
                 {
-                    // As in Apply: the context's product is formed on its own, then added.
-                    Span<T> part = contextPart.Values[first..];
-                    Gemm.MultiplyTransposedB<T>(context.Values, ContextFeatures, contextWeight.Values[(first * ContextFeatures)..], ContextFeatures,
-                        part, width, n, ContextFeatures, count, accumulate: false);
-                    for (int i = 0; i < n; i++)
-                    {
-                        TensorPrimitives.Add(block.Slice(i * width, count), part.Slice(i * width, count), block.Slice(i * width, count));
-                    }
+                    Gemm.MultiplyTransposedB<T>(context!.Values, ContextFeatures, contextLayer!.Weight.Values.AsSpan(first * ContextFeatures), ContextFeatures,
+                        block, width, n, ContextFeatures, count, accumulate: true, relu: true);
                 }
-
-                for (int i = 0; i < n; i++)
-                {
-                    // A loop, not a library call per row: the rows of a degree block are only a few units wide.
-                    Span<T> row = block.Slice(i * width, count);
-                    for (int j = 0; j < row.Length; j++)
-                    {
-                        row[j] = T.Max(row[j], T.Zero);
-                    }
-                }
-            }
-        }
-    }
-
-    private static void FillBias(Span<T> block, int rows, int stride, int count, Func<int, T> bias)
-    {
-        for (int j = 0; j < count; j++)
-        {
-            T value = bias(j);
-            for (int i = 0; i < rows; i++)
-            {
-                block[(i * stride) + j] = value;
             }
         }
     }

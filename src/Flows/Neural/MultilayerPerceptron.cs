@@ -95,15 +95,22 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
     public Node<T> Apply(Tape<T> tape, Node<T> x, Node<T>? context)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        Node<T> h = _layers[0].Apply(tape, x);
-        if (_contextLayer is not null && context is not null)
+        // Every layer but the last is followed by ReLU, fused into the layer's op; the context's term joins the first
+        // layer before its ReLU.
+        bool hasContext = _contextLayer is not null && context is not null;
+        Node<T> h = _layers[0].Apply(tape, x, relu: _layers.Length > 1 && !hasContext);
+        if (hasContext)
         {
-            h = tape.Add(h, _contextLayer.Apply(tape, context));
+            h = tape.Add(h, _contextLayer!.Apply(tape, context!));
+            if (_layers.Length > 1)
+            {
+                h = tape.Relu(h);
+            }
         }
 
         for (int l = 1; l < _layers.Length; l++)
         {
-            h = _layers[l].Apply(tape, tape.Relu(h));
+            h = _layers[l].Apply(tape, h, relu: l < _layers.Length - 1);
         }
 
         return h;

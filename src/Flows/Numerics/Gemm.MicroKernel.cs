@@ -8,25 +8,26 @@ internal static partial class Gemm
 {
     // C[0..MR, 0..NR] (+)= A[0..MR, 0..kc] · B[0..kc, 0..NR], where A(r, p) = a[r·rsA + p·csA] (a packed panel has
     // rsA = 1, csA = MR) and B is a packed micro-panel with rows of NR. With add false, C is overwritten, never read.
+    // The epilogue's bias (NR values; only with add false) and ReLU are applied as the tile is stored.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, nint ldc, bool add)
+    private static void MicroKernel<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, nint ldc, bool add, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (Vector256.IsHardwareAccelerated)
         {
-            MicroKernel256(kc, ref a, rsA, csA, ref b, ref c, ldc, add);
+            MicroKernel256(kc, ref a, rsA, csA, ref b, ref c, ldc, add, epilogue);
         }
         else
         {
             // Without 256-bit registers the tile is done as two halves of MR × 2 Vector128s each.
             int quarter = Vector128<T>.Count;
-            MicroKernel128(kc, ref a, rsA, csA, ref b, 4 * quarter, ref c, ldc, add);
-            MicroKernel128(kc, ref a, rsA, csA, ref Unsafe.Add(ref b, 2 * quarter), 4 * quarter, ref Unsafe.Add(ref c, 2 * quarter), ldc, add);
+            MicroKernel128(kc, ref a, rsA, csA, ref b, 4 * quarter, ref c, ldc, add, epilogue);
+            MicroKernel128(kc, ref a, rsA, csA, ref Unsafe.Add(ref b, 2 * quarter), 4 * quarter, ref Unsafe.Add(ref c, 2 * quarter), ldc, add, epilogue.At(2 * quarter));
         }
     }
 
     // 6 × 2 accumulators, 2 loads of B and 1 broadcast of A: 15 of the 16 ymm registers.
-    private static void MicroKernel256<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, nint ldc, bool add)
+    private static void MicroKernel256<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, nint ldc, bool add, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         nuint w = (nuint)Vector256<T>.Count;
@@ -63,21 +64,36 @@ internal static partial class Gemm
             b = ref Unsafe.Add(ref b, nr);
         }
 
-        Store(c00, c01, ref c, w, add);
-        Store(c10, c11, ref Unsafe.Add(ref c, ldc), w, add);
-        Store(c20, c21, ref Unsafe.Add(ref c, 2 * ldc), w, add);
-        Store(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add);
-        Store(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add);
-        Store(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add);
+        if (epilogue.HasBias)
+        {
+            Vector256<T> bias0 = Vector256.LoadUnsafe(ref epilogue.Bias);
+            Vector256<T> bias1 = Vector256.LoadUnsafe(ref epilogue.Bias, w);
+            c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1; c20 += bias0; c21 += bias1;
+            c30 += bias0; c31 += bias1; c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
+        }
+
+        bool relu = epilogue.Relu;
+        Store(c00, c01, ref c, w, add, relu);
+        Store(c10, c11, ref Unsafe.Add(ref c, ldc), w, add, relu);
+        Store(c20, c21, ref Unsafe.Add(ref c, 2 * ldc), w, add, relu);
+        Store(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add, relu);
+        Store(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add, relu);
+        Store(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add, relu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(Vector256<T> left, Vector256<T> right, ref T c, nuint w, bool add)
+    private static void Store<T>(Vector256<T> left, Vector256<T> right, ref T c, nuint w, bool add, bool relu)
     {
         if (add)
         {
-            left += Vector256.LoadUnsafe(ref c);
-            right += Vector256.LoadUnsafe(ref c, w);
+            left = Vector256.LoadUnsafe(ref c) + left;
+            right = Vector256.LoadUnsafe(ref c, w) + right;
+        }
+
+        if (relu)
+        {
+            left = Vector256.Max(left, Vector256<T>.Zero);
+            right = Vector256.Max(right, Vector256<T>.Zero);
         }
 
         left.StoreUnsafe(ref c);
@@ -86,7 +102,7 @@ internal static partial class Gemm
 
     // The same tile shape with 128-bit vectors (SSE, AdvSimd): 6 × 2 accumulators over half the columns of a panel
     // whose rows are bStride apart.
-    private static void MicroKernel128<T>(int kc, ref T a, nint rsA, nint csA, ref T b, nint bStride, ref T c, nint ldc, bool add)
+    private static void MicroKernel128<T>(int kc, ref T a, nint rsA, nint csA, ref T b, nint bStride, ref T c, nint ldc, bool add, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         nuint w = (nuint)Vector128<T>.Count;
@@ -118,21 +134,36 @@ internal static partial class Gemm
             b = ref Unsafe.Add(ref b, bStride);
         }
 
-        Store(c00, c01, ref c, w, add);
-        Store(c10, c11, ref Unsafe.Add(ref c, ldc), w, add);
-        Store(c20, c21, ref Unsafe.Add(ref c, 2 * ldc), w, add);
-        Store(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add);
-        Store(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add);
-        Store(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add);
+        if (epilogue.HasBias)
+        {
+            Vector128<T> bias0 = Vector128.LoadUnsafe(ref epilogue.Bias);
+            Vector128<T> bias1 = Vector128.LoadUnsafe(ref epilogue.Bias, w);
+            c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1; c20 += bias0; c21 += bias1;
+            c30 += bias0; c31 += bias1; c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
+        }
+
+        bool relu = epilogue.Relu;
+        Store(c00, c01, ref c, w, add, relu);
+        Store(c10, c11, ref Unsafe.Add(ref c, ldc), w, add, relu);
+        Store(c20, c21, ref Unsafe.Add(ref c, 2 * ldc), w, add, relu);
+        Store(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add, relu);
+        Store(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add, relu);
+        Store(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add, relu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(Vector128<T> left, Vector128<T> right, ref T c, nuint w, bool add)
+    private static void Store<T>(Vector128<T> left, Vector128<T> right, ref T c, nuint w, bool add, bool relu)
     {
         if (add)
         {
-            left += Vector128.LoadUnsafe(ref c);
-            right += Vector128.LoadUnsafe(ref c, w);
+            left = Vector128.LoadUnsafe(ref c) + left;
+            right = Vector128.LoadUnsafe(ref c, w) + right;
+        }
+
+        if (relu)
+        {
+            left = Vector128.Max(left, Vector128<T>.Zero);
+            right = Vector128.Max(right, Vector128<T>.Zero);
         }
 
         left.StoreUnsafe(ref c);

@@ -65,18 +65,25 @@ internal static partial class Gemm
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= k * n && c.Length >= m * n);
         Debug.Assert(depths is null || depths.Count == n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, depths, null);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, depths, null, default, false);
     }
 
-    /// <summary><c>C (+)= A·Bᵀ</c> with A m×k, B n×k, C m×n, all row-major.</summary>
-    /// <remarks><paramref name="depths"/>, optional: for each row j of B (column of Bᵀ), the columns outside which it is zero, so those steps of k are skipped.</remarks>
-    public static void MultiplyTransposedB<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths = null)
+    /// <summary><c>C (+)= A·Bᵀ</c> with A m×k, B n×k, C m×n, all row-major; optionally <c>C = relu(bias + A·Bᵀ)</c>.</summary>
+    /// <remarks>
+    /// <para><paramref name="depths"/>, optional: for each row j of B (column of Bᵀ), the columns outside which it is zero, so those steps of k are skipped.</para>
+    /// <para>The epilogue, applied as the tiles are stored (a dense layer's bias and ReLU without passes of their own):
+    /// <paramref name="bias"/> (n values, only without <paramref name="accumulate"/>) starts each row of C, as if C had been
+    /// filled with it and accumulated into; <paramref name="relu"/> replaces each final element v by max(v, 0).</para>
+    /// </remarks>
+    public static void MultiplyTransposedB<T>(
+        ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths = null, ReadOnlySpan<T> bias = default, bool relu = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
         Debug.Assert(depths is null || depths.Count == n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, n, m, k, n, accumulate, depths, null);
+        Debug.Assert(bias.IsEmpty || (bias.Length == n && !accumulate));
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, n, m, k, n, accumulate, depths, null, bias, relu);
     }
 
     /// <summary><c>C (+)= Aᵀ·B</c> with A k×m, B k×n, C m×n, all row-major.</summary>
@@ -88,21 +95,24 @@ internal static partial class Gemm
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= k * m && b.Length >= k * n && c.Length >= m * n);
         Debug.Assert(neededColumns is null || (neededColumns.Count == m && accumulate));
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, null, neededColumns);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, null, neededColumns, default, false);
     }
 
     /// <summary>
     /// <c>C (+)= A·Bᵀ</c> on sub-matrices: A m×k with rows <paramref name="lda"/> apart, B n×k with rows
     /// <paramref name="ldb"/> apart, C m×n with rows <paramref name="ldc"/> apart; the columns of each are contiguous.
     /// </summary>
-    /// <remarks>What a sequential MADE pass needs: a block of hidden units computed from a prefix of the layer below.</remarks>
-    public static void MultiplyTransposedB<T>(ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, int m, int k, int n, bool accumulate)
+    /// <remarks>What a sequential MADE pass needs: a block of hidden units computed from a prefix of the layer below.
+    /// The epilogue (<paramref name="bias"/>, <paramref name="relu"/>) is that of the contiguous overload.</remarks>
+    public static void MultiplyTransposedB<T>(
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, int m, int k, int n, bool accumulate, ReadOnlySpan<T> bias = default, bool relu = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Debug.Assert(bias.IsEmpty || (bias.Length == n && !accumulate));
         Debug.Assert(m >= 0 && k >= 0 && n >= 0 && lda >= k && ldb >= k && ldc >= n);
         Debug.Assert((m == 0 || a.Length >= ((m - 1) * lda) + k) && (n == 0 || b.Length >= ((n - 1) * ldb) + k));
         Debug.Assert(m == 0 || c.Length >= ((m - 1) * ldc) + n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), lda, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, ldb), c, ldc, m, k, n, accumulate, null, null);
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), lda, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, ldb), c, ldc, m, k, n, accumulate, null, null, bias, relu);
     }
 
     /// <summary>A logical matrix: element (i, j) is at <c>Origin + i·RowStride + j·ColumnStride</c>.</summary>
@@ -116,7 +126,8 @@ internal static partial class Gemm
         public ref T At(nint i, nint j) => ref Unsafe.Add(ref Origin, (i * RowStride) + (j * ColumnStride));
     }
 
-    private static void Run<T>(Operand<T> a, Operand<T> b, Span<T> c, int ldc, int m, int k, int n, bool accumulate, Bands? depths, Bands? neededColumns)
+    private static void Run<T>(
+        Operand<T> a, Operand<T> b, Span<T> c, int ldc, int m, int k, int n, bool accumulate, Bands? depths, Bands? neededColumns, ReadOnlySpan<T> bias, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0)
@@ -126,11 +137,21 @@ internal static partial class Gemm
 
         if (k == 0)
         {
-            if (!accumulate)
+            for (int i = 0; i < m; i++)
             {
-                for (int i = 0; i < m; i++)
+                Span<T> row = c.Slice(i * ldc, n);
+                if (!bias.IsEmpty)
                 {
-                    c.Slice(i * ldc, n).Clear();
+                    bias.CopyTo(row);
+                }
+                else if (!accumulate)
+                {
+                    row.Clear();
+                }
+
+                if (relu)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Max(row, T.Zero, row);
                 }
             }
 
@@ -164,7 +185,10 @@ internal static partial class Gemm
                         PackA(a, ic, pc, mcCur, kc, packedA);
                     }
 
-                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), add, depths, neededColumns);
+                    // The bias starts C in the first block of k; ReLU ends it in the last.
+                    ref T blockBias = ref add || bias.IsEmpty ? ref Unsafe.NullRef<T>() : ref Unsafe.AsRef(in bias[jc]);
+                    var epilogue = new Epilogue<T>(ref blockBias, relu && pc + kc == k);
+                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), add, depths, neededColumns, epilogue);
                 }
             }
         }
@@ -172,7 +196,8 @@ internal static partial class Gemm
 
     // One block of C (mc × nc) from a packed block of B (kc × nc) and a block of A (mc × kc), packed or in place.
     private static void MacroKernel<T>(
-        Operand<T> a, bool packedAReady, Span<T> packedA, Span<T> packedB, ref T c, int ldc, Block block, bool add, Bands? depths, Bands? neededColumns)
+        Operand<T> a, bool packedAReady, Span<T> packedA, Span<T> packedB, ref T c, int ldc, Block block, bool add, Bands? depths, Bands? neededColumns,
+        Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         (int ic, int jc, int pc, int mc, int nc, int kc) = block;
@@ -211,7 +236,7 @@ internal static partial class Gemm
 
                 // Steps of k where this tile's columns of B are all zero contribute nothing and are skipped.
                 (int k0, int k1) = depths is null ? (0, kc) : Clip(depths.Union(jc + jr, columns), pc, kc);
-                if (add && k1 <= k0)
+                if (add && k1 <= k0 && !epilogue.Relu)
                 {
                     continue;
                 }
@@ -235,13 +260,14 @@ internal static partial class Gemm
 
                 microA = ref Unsafe.Add(ref microA, k0 * csA);
                 ref T microC = ref Unsafe.Add(ref c, ((nint)(ic + ir) * ldc) + jc + jr);
+                Epilogue<T> tileEpilogue = epilogue.At(jr);
                 if (rows == MR && columns == nr)
                 {
-                    MicroKernel(depth, ref microA, rsA, csA, ref microB, ref microC, ldc, add);
+                    MicroKernel(depth, ref microA, rsA, csA, ref microB, ref microC, ldc, add, tileEpilogue);
                 }
                 else
                 {
-                    EdgeTile(depth, ref microA, rsA, csA, ref microB, ref microC, ldc, rows, columns, add);
+                    EdgeTile(depth, ref microA, rsA, csA, ref microB, ref microC, ldc, rows, columns, add, tileEpilogue);
                 }
             }
         }
@@ -249,20 +275,31 @@ internal static partial class Gemm
 
     // A ragged tile: the micro-kernel writes a full tile to the stack and only the valid part reaches C.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void EdgeTile<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, int ldc, int rows, int columns, bool add)
+    private static void EdgeTile<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, int ldc, int rows, int columns, bool add, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int nr = NR<T>();
         Span<T> tile = stackalloc T[MR * nr];
         ref T t = ref MemoryMarshal.GetReference(tile);
-        MicroKernel(kc, ref a, rsA, csA, ref b, ref t, nr, add: false);
+        MicroKernel(kc, ref a, rsA, csA, ref b, ref t, nr, add: false, default);
+        bool hasBias = epilogue.HasBias;
         for (int r = 0; r < rows; r++)
         {
             ref T cRow = ref Unsafe.Add(ref c, (nint)r * ldc);
             ref T tRow = ref Unsafe.Add(ref t, r * nr);
             for (int j = 0; j < columns; j++)
             {
-                Unsafe.Add(ref cRow, j) = add ? Unsafe.Add(ref cRow, j) + Unsafe.Add(ref tRow, j) : Unsafe.Add(ref tRow, j);
+                T value = Unsafe.Add(ref tRow, j);
+                if (add)
+                {
+                    value = Unsafe.Add(ref cRow, j) + value;
+                }
+                else if (hasBias)
+                {
+                    value += Unsafe.Add(ref epilogue.Bias, j);
+                }
+
+                Unsafe.Add(ref cRow, j) = epilogue.Relu ? T.Max(value, T.Zero) : value;
             }
         }
     }
@@ -278,6 +315,19 @@ internal static partial class Gemm
     // A range of k, as local steps of the block [pc, pc + kc).
     private static (int Start, int End) Clip((int Start, int End) range, int pc, int kc)
         => (Math.Clamp(range.Start - pc, 0, kc), Math.Clamp(range.End - pc, 0, kc));
+
+    /// <summary>What storing a tile applies: <see cref="Bias"/> (a null reference for none) added to the fresh product, then
+    /// ReLU if <see cref="Relu"/>.</summary>
+    private readonly ref struct Epilogue<T>(ref T bias, bool relu)
+    {
+        public readonly ref T Bias = ref bias;
+        public readonly bool Relu = relu;
+
+        public bool HasBias => !Unsafe.IsNullRef(ref Bias);
+
+        /// <summary>The epilogue of the tile whose columns start <paramref name="offset"/> columns further.</summary>
+        public Epilogue<T> At(int offset) => new(ref HasBias ? ref Unsafe.Add(ref Bias, offset) : ref Bias, Relu);
+    }
 
     /// <summary>The block of C (rows ic.., columns jc..) and of k (pc..) one macro-kernel call covers.</summary>
     private readonly record struct Block(int Ic, int Jc, int Pc, int Mc, int Nc, int Kc);

@@ -221,6 +221,87 @@ public sealed class GemmTests
         }
     }
 
+    [Fact]
+    public void Epilogue_EqualsFillingCWithTheBiasAccumulatingAndTakingTheMaxWithZero_BitForBit()
+    {
+        EpilogueMatchesSeparatePasses<double>();
+        EpilogueMatchesSeparatePasses<float>();
+    }
+
+    [Fact]
+    public void SubMatrixEpilogue_EqualsSeparatePasses_AndAccumulatingWithReluClampsTheSum()
+    {
+        (int m, int k, int n, int pad) = (13, 9, 11, 3);
+        (int lda, int ldb, int ldc) = (k + pad, k + pad, n + pad);
+        double[] a = Random(m * lda, 1);
+        double[] b = Random(n * ldb, 2);
+        double[] bias = Random(n, 3);
+        double[] c = Random(m * ldc, 4);
+        double[] before = [.. c];
+        double[] expected = [.. c];
+        for (int i = 0; i < m; i++)
+        {
+            bias.CopyTo(expected.AsSpan(i * ldc, n));
+        }
+
+        Gemm.MultiplyTransposedB<double>(a, lda, b, ldb, expected, ldc, m, k, n, accumulate: true);
+        Gemm.MultiplyTransposedB<double>(a, lda, b, ldb, expected, ldc, m, k, n, accumulate: true);
+        for (int i = 0; i < m; i++)
+        {
+            Span<double> row = expected.AsSpan(i * ldc, n);
+            System.Numerics.Tensors.TensorPrimitives.Max(row, 0.0, row);
+        }
+
+        Gemm.MultiplyTransposedB<double>(a, lda, b, ldb, c, ldc, m, k, n, accumulate: false, bias);
+        Gemm.MultiplyTransposedB<double>(a, lda, b, ldb, c, ldc, m, k, n, accumulate: true, relu: true);
+
+        Assert.Equal(expected, c);
+        Assert.Contains(c, v => v == 0); // the ReLU did clamp something
+        for (int i = 0; i < m; i++)
+        {
+            Assert.Equal(before.AsSpan((i * ldc) + n, pad).ToArray(), c.AsSpan((i * ldc) + n, pad).ToArray());
+        }
+    }
+
+    // relu(bias + A·Bᵀ) with bands and the epilogue against the plain product into a bias-filled C and a separate max:
+    // the same additions in the same order, so the same bits. Shapes cross tile edges and (k = 300) the depth block; the
+    // staircase leaves tiles with no steps of k at all, which must still get their bias and ReLU; k = 0 is the bias alone.
+    private static void EpilogueMatchesSeparatePasses<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach ((int m, int k, int n) in new[] { (13, 64, 64), (512, 8, 16), (7, 300, 33), (20, 9, 17), (5, 0, 9) })
+        {
+            foreach (bool relu in new[] { false, true })
+            {
+                int seed = HashCode.Combine(typeof(T), m, k, n, relu);
+                T[] a = Random(m * k, seed).Select(T.CreateTruncating).ToArray();
+                byte[] keep = Mask(n, k, staircase: true, seed + 1);
+                T[] b = Random(n * k, seed + 2).Select((v, i) => T.CreateTruncating(v * keep[i])).ToArray();
+                T[] bias = Random(n, seed + 3).Select(T.CreateTruncating).ToArray();
+                bias[0] = T.NaN;
+                bias[n - 1] = T.NegativeZero;
+                T[] expected = new T[m * n];
+                for (int i = 0; i < m; i++)
+                {
+                    bias.CopyTo(expected.AsSpan(i * n, n));
+                }
+
+                Gemm.MultiplyTransposedB<T>(a, b, expected, m, k, n, accumulate: true);
+                if (relu)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Max(expected, T.Zero, expected);
+                }
+
+                T[] actual = Random(m * n, seed + 4).Select(T.CreateTruncating).ToArray();
+                Gemm.MultiplyTransposedB<T>(a, b, actual, m, k, n, accumulate: false, Bands.OfRows<T>([.. keep.Select(v => T.CreateTruncating(v))], n, k), bias, relu);
+
+                Assert.Equal(expected.Select(BitsOf), actual.Select(BitsOf));
+            }
+        }
+    }
+
+    private static long BitsOf<T>(T value) where T : unmanaged, IFloatingPointIeee754<T>
+        => typeof(T) == typeof(double) ? BitConverter.DoubleToInt64Bits(double.CreateTruncating(value)) : BitConverter.SingleToInt32Bits(float.CreateTruncating(value));
+
     // A 0/1 pattern: a staircase (entry (p, j) kept when p < its column's sorted cut, as MADE's sorted masks are), or
     // independent coin flips with some all-zero columns.
     private static byte[] Mask(int rows, int columns, bool staircase, int seed)

@@ -15,6 +15,9 @@ internal sealed class Bands
         End = end;
     }
 
+    private GroupUnions? _groups0;
+    private GroupUnions? _groups1;
+
     /// <summary>First index of each line's range.</summary>
     public int[] Start { get; }
 
@@ -32,6 +35,32 @@ internal sealed class Bands
     public static Bands OfColumns<T>(ReadOnlySpan<T> mask, int rows, int columns) where T : unmanaged, IFloatingPointIeee754<T>
         => Of(mask, columns, rows, lineStride: 1, indexStride: columns);
 
+    /// <summary>The union of the ranges of lines [group·size, (group + 1)·size), clipped to <see cref="Count"/>: what a
+    /// product's tile of <paramref name="size"/> lines needs, computed once per size and kept.</summary>
+    public (int Start, int End) GroupUnion(int group, int size)
+    {
+        // Two slots: a band is used with two tile sizes at most (its columns of C, and its rows of C in Aᵀ·B).
+        GroupUnions? cached = _groups0 is { } g0 && g0.Size == size ? g0 : _groups1 is { } g1 && g1.Size == size ? g1 : null;
+        if (cached is null)
+        {
+            cached = UnionsOfGroups(size);
+            if (_groups0 is null)
+            {
+                _groups0 = cached;
+            }
+            else
+            {
+                _groups1 = cached;
+            }
+        }
+
+        return cached.Unions[group];
+    }
+
+    // Its own method: a lambda capturing size in GroupUnion would allocate its closure on every call, hit or miss.
+    private GroupUnions UnionsOfGroups(int size)
+        => new(size, [.. Enumerable.Range(0, (Count + size - 1) / size).Select(g => Union(g * size, Math.Min(size, Count - (g * size))))]);
+
     /// <summary>The union of the ranges of lines [first, first + count).</summary>
     public (int Start, int End) Union(int first, int count)
     {
@@ -48,6 +77,9 @@ internal sealed class Bands
 
         return end > start ? (start, end) : (0, 0);
     }
+
+    // Unions per group of lines; published whole, so a race between threads only computes them twice.
+    private sealed record GroupUnions(int Size, (int Start, int End)[] Unions);
 
     private static Bands Of<T>(ReadOnlySpan<T> mask, int lines, int length, int lineStride, int indexStride)
         where T : unmanaged, IFloatingPointIeee754<T>

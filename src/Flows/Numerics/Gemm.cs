@@ -229,13 +229,13 @@ internal static partial class Gemm
                 int jr = (rowsOuter ? inner : outer) * nr;
                 int rows = Math.Min(MR, mc - ir);
                 int columns = Math.Min(nr, nc - jr);
-                if (add && neededColumns is not null && !Overlaps(neededColumns.Union(ic + ir, rows), jc + jr, columns))
+                if (add && neededColumns is not null && !Overlaps(neededColumns.GroupUnion((ic + ir) / MR, MR), jc + jr, columns))
                 {
                     continue;
                 }
 
                 // Steps of k where this tile's columns of B are all zero contribute nothing and are skipped.
-                (int k0, int k1) = depths is null ? (0, kc) : Clip(depths.Union(jc + jr, columns), pc, kc);
+                (int k0, int k1) = depths is null ? (0, kc) : Clip(depths.GroupUnion((jc + jr) / nr, nr), pc, kc);
                 if (add && k1 <= k0 && !epilogue.Relu)
                 {
                     continue;
@@ -305,6 +305,7 @@ internal static partial class Gemm
     }
 
     // Row block: about 240 KB of packed A, half of this machine's 512 KB L2.
+    // A multiple of MR, so the tiles of every block line up with the bands' groups (Bands.GroupUnion).
     private static int MC<T>() => Unsafe.SizeOf<T>() == 8 ? 120 : 240;
 
     // Column block: a multiple of NR for both element types; a packed B block of KC × NC sits in L3.

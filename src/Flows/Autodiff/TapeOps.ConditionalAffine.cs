@@ -40,7 +40,15 @@ public static partial class TapeOps
         T inverseBound = T.One / logScaleBound;
         T direction = inverse ? -T.One : T.One;
         Span<T> padded = stackalloc T[5 * Vector256<T>.Count];
-        for (int i = 0; i < n; i++)
+        bool vectorized = Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported;
+        // Rows narrower than a vector (a sequential autoregressive pass has d = 1) take vectors across rows instead.
+        bool acrossRows = vectorized && d < Vector256<T>.Count;
+        if (acrossRows)
+        {
+            AffineAcrossRows(input.Values, parameters.Values, d, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse);
+        }
+
+        for (int i = 0; i < (acrossRows ? 0 : n); i++)
         {
             ReadOnlySpan<T> shift = parameters.Values.Slice(2 * i * d, d);
             ReadOnlySpan<T> raw = parameters.Values.Slice((2 * i * d) + d, d);
@@ -48,7 +56,7 @@ public static partial class TapeOps
             Span<T> y = output.Values.Slice(i * d, d);
             Span<T> s = logScales.Values.Slice(i * d, d);
             int j = 0;
-            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            if (vectorized)
             {
                 // Whole vectors, then the last columns through a padded vector: every element takes the same vector
                 // maths, so a column's result does not depend on how many columns share its row.
@@ -79,9 +87,13 @@ public static partial class TapeOps
                     y[j] = inverse ? (x[j] - shift[j]) * scale : (x[j] * scale) + shift[j];
                 }
             }
+        }
 
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<T> s = logScales.Values.Slice(i * d, d);
             T sum = T.Zero;
-            for (j = 0; j < d; j++)
+            for (int j = 0; j < d; j++)
             {
                 sum += s[j];
             }
@@ -92,6 +104,42 @@ public static partial class TapeOps
         tape.Record(ConditionalAffineBackward<T>.Instance, output, input, parameters, output1: logDet, saved: logScales,
             scalar: logScaleBound, flag: inverse ? 1 : 0);
         return (output, logDet);
+    }
+
+    // The map for rows of d < Vector256.Count columns: consecutive elements of the n × d input fill the lanes, gathered
+    // with their parameters. The vector maths is lane-independent, so each element gets the bits of the per-row path.
+    private static void AffineAcrossRows<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int d, Span<T> output, Span<T> logScales,
+        T bound, T inverseBound, T direction, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int count = Vector256<T>.Count;
+        Span<T> lanes = stackalloc T[5 * count];
+        Span<T> raw = lanes[..count];
+        Span<T> x = lanes.Slice(count, count);
+        Span<T> shift = lanes.Slice(2 * count, count);
+        Span<T> y = lanes.Slice(3 * count, count);
+        Span<T> s = lanes.Slice(4 * count, count);
+        for (int first = 0; first < input.Length; first += count)
+        {
+            int filled = Math.Min(count, input.Length - first);
+            if (filled < count)
+            {
+                lanes.Clear();
+            }
+
+            for (int lane = 0; lane < filled; lane++)
+            {
+                int element = first + lane;
+                int row = element / d;
+                int column = element - (row * d);
+                raw[lane] = parameters[(2 * row * d) + d + column];
+                shift[lane] = parameters[(2 * row * d) + column];
+                x[lane] = input[element];
+            }
+
+            AffineChunk<T>(raw, x, shift, y, s, bound, inverseBound, direction, inverse);
+            y[..filled].CopyTo(output[first..]);
+            s[..filled].CopyTo(logScales[first..]);
+        }
     }
 
     // One vector of columns: s = b·tanh(r/b), y = z·e^s + μ or (x − μ)·e^−s.

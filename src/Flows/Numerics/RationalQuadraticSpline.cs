@@ -57,6 +57,12 @@ internal static class RationalQuadraticSpline
         Span<Vector256<T>> savedVectors = MemoryMarshal.Cast<T, Vector256<T>>(saved);
         int perVector = SplineLanes<T>.SavedLength(k);
         Span<T> padded = !batch.NeedsPadding ? default : batch.PaddedLength <= StackPaddedLength ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
+        if (!saving && features == 1)
+        {
+            EvaluateAcrossRows(batch, settings, inverse, output, logDet, scratch, padded);
+            return;
+        }
+
         ref T y = ref MemoryMarshal.GetReference(output);
         int width = Vector256<T>.Count;
         int slot = 0;
@@ -97,6 +103,40 @@ internal static class RationalQuadraticSpline
             }
 
             logDet[i] = Vector256.Sum(sum);
+        }
+    }
+
+    // One feature per row (a sequential autoregressive pass): W rows share a vector instead of one row padding it with
+    // tails. The lanes are independent, and a row's log-det is the sum of its vector as in the per-row path (its one
+    // log-derivative plus zeros), so each row gets the same bits either way.
+    private static void EvaluateAcrossRows<T>(in SplineBatch<T> batch, in SplineSettings<T> settings, bool inverse, Span<T> output, Span<T> logDet,
+        Span<Vector256<T>> scratch, Span<T> padded)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int width = Vector256<T>.Count;
+        Span<T> inputs = stackalloc T[width];
+        for (int first = 0; first < batch.Rows; first += width)
+        {
+            int filled = Math.Min(width, batch.Rows - first);
+            inputs.Fill(T.PositiveInfinity); // spare lanes are tails
+            padded[..batch.PaddedLength].Clear();
+            for (int lane = 0; lane < filled; lane++)
+            {
+                ref T raw = ref batch.Parameter(first + lane, 0);
+                for (int p = 0; p < batch.PerFeature; p++)
+                {
+                    padded[(p * width) + lane] = Unsafe.Add(ref raw, p);
+                }
+
+                inputs[lane] = batch.Input(first + lane);
+            }
+
+            var lanes = new SplineLanes<T>(ref MemoryMarshal.GetReference(padded), (nuint)width, Vector256.Create<T>(inputs), settings, inverse, scratch);
+            for (int lane = 0; lane < filled; lane++)
+            {
+                output[first + lane] = lanes.Output[lane];
+                logDet[first + lane] = Vector256.Sum(Vector256.CreateScalar(lanes.LogDerivative[lane]));
+            }
         }
     }
 
@@ -216,6 +256,8 @@ internal static class RationalQuadraticSpline
         public int PaddedLength => PerFeature * Vector256<T>.Count;
 
         public int ParameterRowStart(int row) => row * _parameterRowStride;
+
+        public T Input(int element) => _input[element];
 
         public Vector256<T> Input(int row, int feature)
             => Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(_input), (nuint)((row * _features) + feature));

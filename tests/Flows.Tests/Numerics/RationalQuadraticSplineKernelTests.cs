@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Flows.Autodiff;
 using Flows.Neural;
 using Flows.Numerics;
@@ -85,6 +86,39 @@ public sealed class RationalQuadraticSplineKernelTests
             Assert.Equal(0.0, parameters.Gradients[(p * features) + 3]);
             Assert.True(double.IsFinite(parameters.Gradients[(p * features) + 0]) && double.IsFinite(parameters.Gradients[(p * features) + 2]));
         }
+    }
+
+    // Without recording, one feature per row runs rows side by side in the lanes (a sequential MADE pass), and nothing
+    // is saved; the values and log-dets must keep the recording path's bits, tails and a ragged last vector included.
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void WithoutRecording_GivesTheRecordingPathsBits(int features, int binCount, bool inverse, bool perRowParameters)
+    {
+        RecordingOffMatchesRecordingOn<double>(features, binCount, inverse, perRowParameters);
+        RecordingOffMatchesRecordingOn<float>(features, binCount, inverse, perRowParameters);
+    }
+
+    private static void RecordingOffMatchesRecordingOn<T>(int features, int binCount, bool inverse, bool perRowParameters)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int perFeature = (3 * binCount) - 1;
+        var random = new Random(HashCode.Combine(features, binCount, inverse, perRowParameters));
+        T[] input = [.. Enumerable.Range(0, Rows * features).Select(i => T.CreateTruncating(i % 7 == 0 ? 1.5 * Bound : 2 * Bound * (random.NextDouble() - 0.5)))];
+        T[] parameters = [.. Enumerable.Range(0, (perRowParameters ? Rows : 1) * perFeature * features).Select(_ => T.CreateTruncating(6 * (random.NextDouble() - 0.5)))];
+        var x = new Parameter<T>("x", Rows, features);
+        input.CopyTo(x.Values, 0);
+        var theta = new Parameter<T>("p", perRowParameters ? Rows : 1, perFeature * features);
+        parameters.CopyTo(theta.Values, 0);
+
+        var recording = new Tape<T>();
+        var (expectedOutput, expectedLogDet) = recording.RationalQuadraticSpline(recording.Use(x), recording.Use(theta), binCount, Bound, 1e-3, 1e-3, 1e-3, inverse);
+        Assert.True(recording.EntryCount > 0);
+        var evaluating = new Tape<T>(isRecording: false);
+        var (output, logDet) = evaluating.RationalQuadraticSpline(evaluating.Constant(input, Rows, features), evaluating.Constant(parameters, theta.Rows, theta.Columns),
+            binCount, Bound, 1e-3, 1e-3, 1e-3, inverse);
+
+        Assert.Equal(MemoryMarshal.AsBytes(expectedOutput.Values).ToArray(), MemoryMarshal.AsBytes(output.Values).ToArray());
+        Assert.Equal(MemoryMarshal.AsBytes(expectedLogDet.Values).ToArray(), MemoryMarshal.AsBytes(logDet.Values).ToArray());
     }
 
     private static void Compare<T>(int features, int binCount, bool inverse, bool perRowParameters, double tolerance)

@@ -12,11 +12,11 @@ internal static class DensityChunkProbe
     public static void Run(string workload)
     {
         TorchSharp.torch.set_num_threads(1);
-        (int d, _, _, _) = Workloads.Shape(workload);
-        TransformedDistribution<double> flow = Workloads.CreateFlows<double>(workload);
+        (int d, _, _, _) = FlowWorkload.Shape(workload);
+        TransformedDistribution<double> flow = FlowWorkload.CreateFlow<double>(workload);
         using TorchFlow model = TorchFlow.From(flow, ScalarType.Float64);
-        using Tensor data = TorchSharp.torch.tensor(PeerWorkload.Data<double>(Workloads.EvaluationPoints, d, seed: 2), [Workloads.EvaluationPoints, d], ScalarType.Float64);
-        double[] densities = new double[Workloads.EvaluationPoints];
+        using Tensor data = TorchSharp.torch.tensor(PeerWorkload.Data<double>(FlowWorkload.EvaluationPoints, d, seed: 2), [FlowWorkload.EvaluationPoints, d], ScalarType.Float64);
+        double[] densities = new double[FlowWorkload.EvaluationPoints];
         foreach (int chunk in new[] { 65_536, 16_384, 4_096, 1_024 })
         {
             var times = new List<double>();
@@ -25,7 +25,7 @@ internal static class DensityChunkProbe
                 var watch = Stopwatch.StartNew();
                 using (TorchSharp.torch.no_grad())
                 {
-                    for (int start = 0; start < Workloads.EvaluationPoints; start += chunk)
+                    for (int start = 0; start < FlowWorkload.EvaluationPoints; start += chunk)
                     {
                         using DisposeScope scope = TorchSharp.torch.NewDisposeScope();
                         model.LogProb(data.narrow(0, start, chunk)).data<double>().CopyTo(densities, start, 0);

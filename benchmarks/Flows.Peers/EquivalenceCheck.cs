@@ -28,7 +28,7 @@ internal static class EquivalenceCheck
         Console.WriteLine($"TorchSharp {torch.__version__}; tolerance on max |Δ log p| {Tolerance:g}");
         Console.WriteLine("| workload | masks differ | max |log p| | max |Δ log p| | max |Δ x| (sampling map) | max |Δ loss| | max rel. |Δ grad| | after 3 Adam steps: max |Δ θ| | and max |Δ log p| | max |Δ log p|, Flows' trained θ copied |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (string workload in Workloads.Names)
+        foreach (string workload in FlowWorkload.Names)
         {
             passed &= CheckWorkload(workload);
         }
@@ -39,8 +39,8 @@ internal static class EquivalenceCheck
 
     private static bool CheckWorkload(string workload)
     {
-        (int d, _, int batchSize, _) = Workloads.Shape(workload);
-        TransformedDistribution<double> flow = Workloads.CreateFlows<double>(workload);
+        (int d, _, int batchSize, _) = FlowWorkload.Shape(workload);
+        TransformedDistribution<double> flow = FlowWorkload.CreateFlow<double>(workload);
         // The MADE outputs of a MAF get smaller perturbations: five layers of scales e^{±O(1)} would give |log p| ~ 1e13.
         Perturb(flow, new Random(5), outputScale: workload.StartsWith("MAF", StringComparison.Ordinal) ? 0.3 : 1.0);
         using TorchFlow model = TorchFlow.From(flow, ScalarType.Float64);
@@ -68,7 +68,7 @@ internal static class EquivalenceCheck
         double sampleDeviation = MaxAbsoluteDifference(flowsX, torchX);
 
         // One training step's loss and gradients, then three Adam steps on both sides.
-        double[] data = PeerWorkload.Data<double>(Workloads.EvaluationPoints, d, seed: 2);
+        double[] data = PeerWorkload.Data<double>(FlowWorkload.EvaluationPoints, d, seed: 2);
         var adam = new Adam<double>(flow.Parameters);
         using optim.Optimizer torchAdam = optim.Adam(model.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8);
         double lossDeviation = 0;

@@ -1,9 +1,6 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
-using Flows.Autodiff;
 using Flows.Benchmarks;
-using Flows.Distributions;
-using Flows.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,16 +23,9 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     /// faster than one call on all 65,536 (the intermediates of a chunk stay in cache); Flows also scores 4,096 rows at a time.</summary>
     private const int TorchDensityChunkRows = 4_096;
 
-    private TransformedDistribution<T> _flow = null!;
-    private Adam<T> _optimizer = null!;
-    private Tape<T> _tape = null!;
-    private T[] _data = null!;
+    private FlowWorkload<T> _workload = null!;
     private T[] _densities = null!;
     private T[] _samples = null!;
-    private int _batchSize;
-    private int _features;
-    private int _batchStart;
-    private Random _random = null!;
 
     private TorchFlow? _torchFlow;
     private optim.Optimizer? _torchOptimizer;
@@ -51,31 +41,25 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     public string Library { get; set; } = "Flows";
 
     /// <summary>Samples drawn per sampling invocation (MAF sampling takes d sequential passes per layer).</summary>
-    public int SampleCount => Workloads.Shape(Workload).SampleCount;
+    public int SampleCount => FlowWorkload.Shape(Workload).SampleCount;
 
     private bool Torch => Library == "TorchSharp";
 
     [GlobalSetup]
     public void Setup()
     {
-        (_features, _, _batchSize, _) = Workloads.Shape(Workload);
-        _flow = Workloads.CreateFlows<T>(Workload);
-        _optimizer = new Adam<T>(_flow.Parameters);
-        _tape = new Tape<T>();
-        _data = PeerWorkload.Data<T>(Workloads.EvaluationPoints, _features, seed: 2);
-        _densities = new T[Workloads.EvaluationPoints];
-        _samples = new T[SampleCount * _features];
-        _random = new Random(3);
-        _batchStart = 0;
+        _workload = new FlowWorkload<T>(Workload);
+        _densities = new T[FlowWorkload.EvaluationPoints];
+        _samples = new T[SampleCount * _workload.Features];
         if (Torch)
         {
             torch.set_num_threads(1);
             ScalarType dtype = typeof(T) == typeof(double) ? ScalarType.Float64 : ScalarType.Float32;
-            _torchFlow = TorchFlow.From(_flow, dtype);
+            _torchFlow = TorchFlow.From(_workload.Flow, dtype);
             _torchOptimizer = optim.Adam(_torchFlow.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8);
-            _torchData = _data is double[] values
-                ? torch.tensor(values, [Workloads.EvaluationPoints, _features], dtype)
-                : torch.tensor((float[])(object)_data, [Workloads.EvaluationPoints, _features], dtype);
+            _torchData = _workload.Data is double[] values
+                ? torch.tensor(values, [FlowWorkload.EvaluationPoints, _workload.Features], dtype)
+                : torch.tensor((float[])(object)_workload.Data, [FlowWorkload.EvaluationPoints, _workload.Features], dtype);
             _generator = new Generator(3);
         }
     }
@@ -93,30 +77,18 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     [Benchmark]
     public T TrainingStep()
     {
-        if ((_batchStart + _batchSize) * _features > _data.Length)
+        if (!Torch)
         {
-            _batchStart = 0;
+            return _workload.TrainingStep();
         }
 
-        int start = _batchStart;
-        _batchStart += _batchSize;
-        if (Torch)
-        {
-            using DisposeScope scope = torch.NewDisposeScope();
-            Tensor torchLoss = -_torchFlow!.LogProb(_torchData!.narrow(0, start, _batchSize)).mean();
-            _torchOptimizer!.zero_grad();
-            torchLoss.backward();
-            _torchOptimizer.step();
-            return torchLoss.item<T>();
-        }
-
-        _tape.Reset();
-        Node<T> x = _tape.Constant(_data.AsSpan(start * _features, _batchSize * _features), _batchSize, _features);
-        Node<T> loss = _tape.Negate(_tape.Mean(_flow.DensityLn(_tape, x)));
-        _optimizer.ZeroGradients();
-        _tape.Backward(loss);
-        _optimizer.Step();
-        return loss.Values[0];
+        int start = _workload.NextBatchStart();
+        using DisposeScope scope = torch.NewDisposeScope();
+        Tensor torchLoss = -_torchFlow!.LogProb(_torchData!.narrow(0, start, _workload.BatchSize)).mean();
+        _torchOptimizer!.zero_grad();
+        torchLoss.backward();
+        _torchOptimizer.step();
+        return torchLoss.item<T>();
     }
 
     /// <summary>log p(x) of 65,536 points, no gradients, into a .NET array.</summary>
@@ -126,7 +98,7 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
         if (Torch)
         {
             using IDisposable noGrad = torch.no_grad();
-            for (int start = 0; start < Workloads.EvaluationPoints; start += TorchDensityChunkRows)
+            for (int start = 0; start < FlowWorkload.EvaluationPoints; start += TorchDensityChunkRows)
             {
                 using DisposeScope scope = torch.NewDisposeScope();
                 _torchFlow!.LogProb(_torchData!.narrow(0, start, TorchDensityChunkRows)).data<T>().CopyTo(_densities, start, 0);
@@ -135,8 +107,7 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
             return _densities[0];
         }
 
-        _flow.DensityLn(_data, _densities);
-        return _densities[0];
+        return _workload.DensityLn();
     }
 
     /// <summary>Draws <see cref="SampleCount"/> samples into a .NET array.</summary>
@@ -151,7 +122,6 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
             return _samples[0];
         }
 
-        _flow.Sample(_samples, _random);
-        return _samples[0];
+        return _workload.Sample();
     }
 }

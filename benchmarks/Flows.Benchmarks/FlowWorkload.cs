@@ -1,0 +1,104 @@
+using System.Numerics;
+using Flows.Autodiff;
+using Flows.Distributions;
+using Flows.Distributions.Presets;
+using Flows.Training;
+
+namespace Flows.Benchmarks;
+
+/// <summary>The canonical workloads of PEERS.md as Flows builds them: shapes, presets and seeds. Flows.Peers links this
+/// file, so both benchmark projects measure the same models.</summary>
+internal static class FlowWorkload
+{
+    /// <summary>Points scored per log-density measurement.</summary>
+    public const int EvaluationPoints = 65_536;
+
+    /// <summary>The workloads, by name.</summary>
+    public static readonly string[] Names = ["MAF-8", "NSF-8", "MAF-64"];
+
+    /// <summary>MAF-8 and NSF-8: d = 8, MADE 2 × 64, batch 512, 4,096 samples per draw; MAF-64: d = 64, MADE 2 × 512,
+    /// batch 1024, 128 samples (MAF sampling takes d sequential passes per layer).</summary>
+    public static (int Features, int Hidden, int BatchSize, int SampleCount) Shape(string workload)
+        => workload == "MAF-64" ? (64, 512, 1024, 128) : (8, 64, 512, 4096);
+
+    /// <summary>The workload's flow: 5 transforms on a standard normal base, alternating MADE orders.</summary>
+    public static TransformedDistribution<T> CreateFlow<T>(string workload) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        (int features, int hidden, _, _) = Shape(workload);
+        return workload == "NSF-8"
+            ? NeuralSplineFlow.Create<T>(features, transforms: 5, binCount: 8, hiddenFeatures: [hidden, hidden], tailBound: 5, seed: 1)
+            : MaskedAutoregressiveFlow.Create<T>(features, transforms: 5, hiddenFeatures: [hidden, hidden], seed: 1);
+    }
+}
+
+/// <summary>One workload, ready to run: a training step on consecutive batches, log-density of the evaluation points
+/// without gradients, and sampling.</summary>
+internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Adam<T> _optimizer;
+    private readonly Tape<T> _tape = new();
+    private readonly T[] _densities = new T[FlowWorkload.EvaluationPoints];
+    private readonly T[] _samples;
+    private readonly Random _random = new(3);
+    private int _batchStart;
+
+    public FlowWorkload(string workload)
+    {
+        (Features, _, BatchSize, SampleCount) = FlowWorkload.Shape(workload);
+        Flow = FlowWorkload.CreateFlow<T>(workload);
+        _optimizer = new Adam<T>(Flow.Parameters);
+        Data = PeerWorkload.Data<T>(FlowWorkload.EvaluationPoints, Features, seed: 2);
+        _samples = new T[SampleCount * Features];
+    }
+
+    public TransformedDistribution<T> Flow { get; }
+
+    /// <summary>The evaluation points, row-major; training batches are consecutive slices of them.</summary>
+    public T[] Data { get; }
+
+    public int Features { get; }
+
+    public int BatchSize { get; }
+
+    public int SampleCount { get; }
+
+    /// <summary>First row of the next consecutive batch, wrapping around at the end of the data.</summary>
+    public int NextBatchStart()
+    {
+        if ((_batchStart + BatchSize) * Features > Data.Length)
+        {
+            _batchStart = 0;
+        }
+
+        int start = _batchStart;
+        _batchStart += BatchSize;
+        return start;
+    }
+
+    /// <summary>Log-density of the next batch, mean NLL, backward, Adam.</summary>
+    public T TrainingStep()
+    {
+        int start = NextBatchStart();
+        _tape.Reset();
+        Node<T> x = _tape.Constant(Data.AsSpan(start * Features, BatchSize * Features), BatchSize, Features);
+        Node<T> loss = _tape.Negate(_tape.Mean(Flow.DensityLn(_tape, x)));
+        _optimizer.ZeroGradients();
+        _tape.Backward(loss);
+        _optimizer.Step();
+        return loss.Values[0];
+    }
+
+    /// <summary>log p(x) of the evaluation points, no gradients.</summary>
+    public T DensityLn()
+    {
+        Flow.DensityLn(Data, _densities);
+        return _densities[0];
+    }
+
+    /// <summary>Draws <see cref="SampleCount"/> samples.</summary>
+    public T Sample()
+    {
+        Flow.Sample(_samples, _random);
+        return _samples[0];
+    }
+}

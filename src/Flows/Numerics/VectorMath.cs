@@ -7,25 +7,12 @@ namespace Flows.Numerics;
 
 /// <summary>Vector forms of the functions fused kernels need, generic over float and double.</summary>
 /// <remarks>
-/// <see cref="Vector256.Exp(Vector256{double})"/> and <see cref="Vector256.Log(Vector256{double})"/> exist only for
-/// the concrete types, so these dispatch on the element type at JIT time (the branch folds away). Callers
-/// check <see cref="Vector256{T}.IsSupported"/> first, so no other type reaches them.
+/// The generic members dispatch on the element type at JIT time (the branch folds away). Callers check
+/// <see cref="Vector256{T}.IsSupported"/> first, so no other type reaches them. Exp is our own (VectorMath.Exp.cs);
+/// log is <see cref="Vector256.Log(Vector256{double})"/>, kept within its fast range by its callers.
 /// </remarks>
-internal static class VectorMath
+internal static partial class VectorMath
 {
-    /// <summary><c>exp(x)</c> per lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> Exp<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (typeof(T) == typeof(double))
-        {
-            return Vector256.Exp(x.AsDouble()).As<double, T>();
-        }
-
-        Debug.Assert(typeof(T) == typeof(float));
-        return Vector256.Exp(x.AsSingle()).As<float, T>();
-    }
-
     /// <summary><c>log(x)</c> per lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Log<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
@@ -40,24 +27,9 @@ internal static class VectorMath
     }
 
     /// <summary><c>exp(x)</c> per lane for x ≤ 0 (−∞ and NaN allowed), each lane independent of its neighbours.</summary>
-    /// <remarks>
-    /// <see cref="Vector256.Exp(Vector256{double})"/> recomputes the whole vector with scalar exp when any lane lies
-    /// outside its fast range (|x| beyond about 708 in double, 87 in float, or NaN), and scalar and vector exp may
-    /// differ in the last bit: a lane's result would then depend on the values batched beside it. Far arguments are
-    /// therefore halved and squared (exp(x) = exp(x/2)², used only where the result is tiny or subnormal), and NaN
-    /// lanes are evaluated at 0 and restored, so no lane ever leaves the fast range.
-    /// </remarks>
+    /// <remarks>The name records the callers' domain; <see cref="Exp{T}"/> itself is lane-independent everywhere.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> ExpNonPositive<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        Vector256<T> limit = Vector256.Create(T.CreateTruncating(typeof(T) == typeof(double) ? -700.0 : -80.0));
-        Vector256<T> isNaN = ~Vector256.Equals(x, x);
-        Vector256<T> far = Vector256.LessThan(x, limit);
-        Vector256<T> argument = Vector256.ConditionalSelect(far, Vector256.Max(x * Vector256.Create(T.CreateTruncating(0.5)), limit), x);
-        Vector256<T> e = Exp(Vector256.ConditionalSelect(isNaN, Vector256<T>.Zero, argument));
-        e = Vector256.ConditionalSelect(far, e * e, e);
-        return Vector256.ConditionalSelect(isNaN, x, e);
-    }
+    public static Vector256<T> ExpNonPositive<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Exp(x);
 
     /// <summary>
     /// <c>log(1 + x)</c> per lane for x ≥ 0 (+∞ and NaN allowed), accurate to a few ulp also below the unit roundoff:

@@ -15,15 +15,10 @@ public sealed class FittingQualityTests
     [Fact]
     public void MaskedAutoregressiveFlow_OnTwoMoons_ReachesTheTargetTestLogLikelihood()
     {
-        // Single fits land in basins from −0.36 to −0.55 depending on the initial weights, so, as a practitioner would, we
-        // restart three times and keep the fit with the best validation loss (the test set plays no part in the choice).
-        (double ValidationLoss, double TestLogLikelihood)[] fits = [.. Enumerable.Range(0, 3).Select(seed =>
-        {
-            TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(2, transforms: 5, hiddenFeatures: [64, 64], seed: seed);
-            FitReport report = FitMoons(flow, learningRate: 1e-3, epochs: 400, out double testLogLikelihood);
-            return (report.BestLoss, testLogLikelihood);
-        })];
-        double logLikelihood = fits.MinBy(f => f.ValidationLoss).TestLogLikelihood;
+        // One fit, as a zuko user would run it. With the default gradient clipping seeds 0–4 reach −0.329 … −0.358
+        // (unclipped: −0.32 … −0.71, which is why this test once kept the best of three restarts).
+        TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(2, transforms: 5, hiddenFeatures: [64, 64], seed: 0);
+        FitMoons(flow, learningRate: 1e-3, epochs: 400, out double logLikelihood);
 
         // zuko's MAF with the same budget reaches −0.362; the issue asks for at least −0.40.
         Assert.True(logLikelihood >= -0.40, $"test log-likelihood {logLikelihood:F4} < −0.40");

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Flows.Numerics;
+using Flows.Tests.Testing;
 
 namespace Flows.Tests.Numerics;
 
@@ -130,7 +131,7 @@ public sealed class GemmTests
         {
             foreach (bool accumulate in new[] { false, true })
             {
-                int seed = HashCode.Combine(product, staircase, m, k, n);
+                int seed = Seeds.Of(product, staircase, m, k, n);
                 double[] a = Random(m * k, seed);
                 byte[] keep = Mask(k, n, staircase, seed + 1); // keep[p, j]: B's entry in row p, column j is nonzero
                 double[] b = Random(k * n, seed + 2);
@@ -171,7 +172,7 @@ public sealed class GemmTests
     {
         foreach ((int m, int k, int n) in new[] { (64, 512, 64), (70, 33, 64), (13, 300, 9) })
         {
-            int seed = HashCode.Combine(staircase, m, k, n);
+            int seed = Seeds.Of(staircase, m, k, n);
             double[] a = Random(k * m, seed);
             double[] b = Random(k * n, seed + 1);
             byte[] needed = Mask(m, n, staircase, seed + 2);
@@ -200,7 +201,7 @@ public sealed class GemmTests
     {
         foreach ((int m, int k, int n, int pad) in new[] { (13, 9, 3, 5), (512, 40, 2, 24), (7, 300, 20, 1) })
         {
-            int seed = HashCode.Combine(m, k, n, pad);
+            int seed = Seeds.Of(m, k, n, pad);
             (int lda, int ldb, int ldc) = (k + pad, k + (2 * pad), n + pad);
             double[] a = Random(m * lda, seed);
             double[] b = Random(n * ldb, seed + 1);
@@ -272,7 +273,7 @@ public sealed class GemmTests
         {
             foreach (bool relu in new[] { false, true })
             {
-                int seed = HashCode.Combine(typeof(T), m, k, n, relu);
+                int seed = Seeds.Of(typeof(T), m, k, n, relu);
                 T[] a = Random(m * k, seed).Select(T.CreateTruncating).ToArray();
                 byte[] keep = Mask(n, k, staircase: true, seed + 1);
                 T[] b = Random(n * k, seed + 2).Select((v, i) => T.CreateTruncating(v * keep[i])).ToArray();
@@ -354,7 +355,7 @@ public sealed class GemmTests
     private static void Check<T>(Product product, int m, int k, int n, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int seed = HashCode.Combine(product, m, k, n, accumulate);
+        int seed = Seeds.Of(product, m, k, n, accumulate);
         T[] a = Random<T>(m * k, seed);
         T[] b = Random<T>(k * n, seed + 1);
         T[] c = Random<T>((m * n) + GuardLength, seed + 2);

@@ -102,7 +102,7 @@ public sealed class RationalQuadraticSplineKernelTests
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int perFeature = (3 * binCount) - 1;
-        var random = new Random(HashCode.Combine(features, binCount, inverse, perRowParameters));
+        var random = new Random(Seeds.Of(features, binCount, inverse, perRowParameters));
         T[] input = [.. Enumerable.Range(0, Rows * features).Select(i => T.CreateTruncating(i % 7 == 0 ? 1.5 * Bound : 2 * Bound * (random.NextDouble() - 0.5)))];
         T[] parameters = [.. Enumerable.Range(0, (perRowParameters ? Rows : 1) * perFeature * features).Select(_ => T.CreateTruncating(6 * (random.NextDouble() - 0.5)))];
         var x = new Parameter<T>("x", Rows, features);

@@ -9,8 +9,9 @@ namespace Flows.Distributions.Presets;
 /// layers on a standard normal base. Fast to score (one MADE pass per layer), slow to sample (d passes per layer).
 /// </summary>
 /// <remarks>
-/// Defaults as in zuko: 5 transforms, MADE hidden widths [64, 64], log-scale soft-clamped at 5. Orders alternate
-/// natural / reversed between layers (so each feature conditions every other), or are drawn at random from the seed.
+/// Defaults: 5 transforms and MADE hidden widths [64, 64], as in zuko; the log-scale is soft-clamped, s = 5·tanh(r/5).
+/// Orders alternate natural / reversed between layers (so each feature conditions every other), or are drawn at random
+/// from the seed.
 /// Reference: Papamakarios, Pavlakou &amp; Murray (2017), arXiv:1705.07057.
 /// </remarks>
 public static class MaskedAutoregressiveFlow

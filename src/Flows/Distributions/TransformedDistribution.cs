@@ -19,7 +19,9 @@ namespace Flows.Distributions;
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    // Rows per evaluation chunk: bounds the memory of array-level calls and of validation in the fitting loops.
+    // Rows per evaluation chunk: bounds the memory of array-level calls and of validation in the fitting loops. 512 rows
+    // keep a 64-unit layer's activations (256 KB in double) in L2: MAF-8 scores about 1.3x faster than with 4,096, while
+    // MAF-64 (512 units) loses about 5 %, its weights being packed once per chunk.
     internal const int EvaluationChunkRows = 512;
     private readonly Tape<T> _evaluationTape = new(isRecording: false);
     private readonly Lock _evaluationLock = new();

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using Flows.Autodiff;
 using Flows.Numerics;
 
@@ -42,6 +41,7 @@ public sealed partial class MaskedAutoencoder<T>
         }
 
         Linear<T>? contextLayer = context is null ? null : _network.ContextLayer;
+        Node<T>? contextPart = contextLayer is null ? null : tape.Allocate(n, HiddenFeatures[0]);
         Node<T> parameters = tape.Allocate(n, ParametersPerFeature);
         Node<T> featureBias = tape.Allocate(1, ParametersPerFeature);
         AddHiddenUnitsOfDegree(0);
@@ -91,8 +91,19 @@ public sealed partial class MaskedAutoencoder<T>
                     block, width, n, prefix, count, accumulate: false, bias, relu: !joinContext);
                 if (joinContext)
                 {
+                    // Formed on its own, then added, as Apply adds it: accumulating it into the block would round
+                    // differently once the context is deeper than one block of k.
+                    Span<T> part = contextPart!.Values[first..];
                     Gemm.MultiplyTransposedB<T>(context!.Values, ContextFeatures, contextLayer!.Weight.Values.AsSpan(first * ContextFeatures), ContextFeatures,
-                        block, width, n, ContextFeatures, count, accumulate: true, relu: true);
+                        part, width, n, ContextFeatures, count, accumulate: false);
+                    for (int i = 0; i < n; i++)
+                    {
+                        // A loop, not a library call per row: the rows of a degree block are only a few units wide.
+                        for (int j = i * width; j < (i * width) + count; j++)
+                        {
+                            block[j] = T.Max(block[j] + part[j], T.Zero);
+                        }
+                    }
                 }
             }
         }

@@ -232,6 +232,27 @@ public sealed class AutoregressiveTests
         }
     }
 
+    // Without recording, sampling fixes one feature at a time (MaskedAutoencoder.RunSequentially); with it, d full passes.
+    // The context's product must join the first layer the same way in both, also when it is deeper than one GEMM block.
+    [Theory]
+    [InlineData(2)]
+    [InlineData(300)]
+    public void SequentialForward_WithAContext_GivesTheBitsOfTheDPasses(int contextFeatures)
+    {
+        MaskedAutoregressive<double> maf = Randomized(new MaskedAutoregressive<double>(4, [12, 12], Orders.Random(4, new Random(5)), contextFeatures, seed: 7));
+        double[,] z = Normal(9, 4, seed: 11);
+        double[,] context = Normal(9, contextFeatures, seed: 13);
+        (double[,] sequential, double[] sequentialLogDet) = maf.Forward(z, context);
+
+        var tape = new Tape<double>();
+        (Node<double> x, Node<double> logDet) = maf.Forward(tape, tape.Constant(z.Cast<double>().ToArray(), 9, 4),
+            tape.Constant(context.Cast<double>().ToArray(), 9, contextFeatures));
+
+        Assert.True(tape.EntryCount > 0);
+        Assert.Equal(x.Values.ToArray().Select(BitConverter.DoubleToInt64Bits), sequential.Cast<double>().Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(logDet.Values.ToArray().Select(BitConverter.DoubleToInt64Bits), sequentialLogDet.Select(BitConverter.DoubleToInt64Bits));
+    }
+
     private static double[,] Run(MaskedAutoregressive<double> maf, double[,] input, double[,]? context, bool inverse)
         => inverse ? maf.Inverse(input, context).Output : maf.Forward(input, context).Output;
 

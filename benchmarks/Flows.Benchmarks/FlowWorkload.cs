@@ -19,7 +19,12 @@ internal static class FlowWorkload
     /// <summary>MAF-8 and NSF-8: d = 8, MADE 2 × 64, batch 512, 4,096 samples per draw; MAF-64: d = 64, MADE 2 × 512,
     /// batch 1024, 128 samples (MAF sampling takes d sequential passes per layer).</summary>
     public static (int Features, int Hidden, int BatchSize, int SampleCount) Shape(string workload)
-        => workload == "MAF-64" ? (64, 512, 1024, 128) : (8, 64, 512, 4096);
+        => workload switch
+        {
+            "MAF-8" or "NSF-8" => (8, 64, 512, 4096),
+            "MAF-64" => (64, 512, 1024, 128),
+            _ => throw new ArgumentException($"Unknown workload '{workload}'; expected one of {string.Join(", ", Names)}.", nameof(workload)),
+        };
 
     /// <summary>The workload's flow: 5 transforms on a standard normal base, alternating MADE orders.</summary>
     public static TransformedDistribution<T> CreateFlow<T>(string workload) where T : unmanaged, IFloatingPointIeee754<T>

@@ -39,22 +39,47 @@ public static partial class TapeOps
         Node<T> logScales = tape.Allocate(n, d); // s, saved: the backward pass rebuilds tanh and exp(±s) from it
         T inverseBound = T.One / logScaleBound;
         T direction = inverse ? -T.One : T.One;
-        Span<T> padded = stackalloc T[5 * Vector256<T>.Count];
         bool vectorized = Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported;
-        // Rows narrower than a vector (a sequential autoregressive pass has d = 1) take vectors across rows instead.
-        bool acrossRows = vectorized && d < Vector256<T>.Count;
-        if (acrossRows)
+        if (vectorized && d < Vector256<T>.Count)
         {
+            // Rows narrower than a vector (a sequential autoregressive pass has d = 1) take vectors across rows instead.
             AffineAcrossRows(input.Values, parameters.Values, d, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse);
         }
-
-        for (int i = 0; i < (acrossRows ? 0 : n); i++)
+        else
         {
-            ReadOnlySpan<T> shift = parameters.Values.Slice(2 * i * d, d);
-            ReadOnlySpan<T> raw = parameters.Values.Slice((2 * i * d) + d, d);
-            ReadOnlySpan<T> x = input.Values.Slice(i * d, d);
-            Span<T> y = output.Values.Slice(i * d, d);
-            Span<T> s = logScales.Values.Slice(i * d, d);
+            AffinePerRow(input.Values, parameters.Values, d, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse, vectorized);
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<T> s = logScales.Values.Slice(i * d, d);
+            T sum = T.Zero;
+            for (int j = 0; j < d; j++)
+            {
+                sum += s[j];
+            }
+
+            logDet.Values[i] = direction * sum;
+        }
+
+        tape.Record(ConditionalAffineBackward<T>.Instance, output, input, parameters, output1: logDet, saved: logScales,
+            scalar: logScaleBound, flag: inverse ? 1 : 0);
+        return (output, logDet);
+    }
+
+    // The map row by row: whole vectors of columns, then the last columns through a padded vector.
+    private static void AffinePerRow<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int d, Span<T> output, Span<T> logScales,
+        T logScaleBound, T inverseBound, T direction, bool inverse, bool vectorized) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> padded = stackalloc T[5 * Vector256<T>.Count];
+        int n = d == 0 ? 0 : input.Length / d;
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<T> shift = parameters.Slice(2 * i * d, d);
+            ReadOnlySpan<T> raw = parameters.Slice((2 * i * d) + d, d);
+            ReadOnlySpan<T> x = input.Slice(i * d, d);
+            Span<T> y = output.Slice(i * d, d);
+            Span<T> s = logScales.Slice(i * d, d);
             int j = 0;
             if (vectorized)
             {
@@ -88,22 +113,6 @@ public static partial class TapeOps
                 }
             }
         }
-
-        for (int i = 0; i < n; i++)
-        {
-            ReadOnlySpan<T> s = logScales.Values.Slice(i * d, d);
-            T sum = T.Zero;
-            for (int j = 0; j < d; j++)
-            {
-                sum += s[j];
-            }
-
-            logDet.Values[i] = direction * sum;
-        }
-
-        tape.Record(ConditionalAffineBackward<T>.Instance, output, input, parameters, output1: logDet, saved: logScales,
-            scalar: logScaleBound, flag: inverse ? 1 : 0);
-        return (output, logDet);
     }
 
     // The map for rows of d < Vector256.Count columns: consecutive elements of the n × d input fill the lanes, gathered

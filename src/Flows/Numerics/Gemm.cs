@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -140,18 +141,21 @@ internal static partial class Gemm
             for (int i = 0; i < m; i++)
             {
                 Span<T> row = c.Slice(i * ldc, n);
-                if (!bias.IsEmpty)
+                if (!accumulate)
                 {
-                    bias.CopyTo(row);
-                }
-                else if (!accumulate)
-                {
-                    row.Clear();
+                    if (bias.IsEmpty)
+                    {
+                        row.Clear();
+                    }
+                    else
+                    {
+                        bias.CopyTo(row);
+                    }
                 }
 
                 if (relu)
                 {
-                    System.Numerics.Tensors.TensorPrimitives.Max(row, T.Zero, row);
+                    TensorPrimitives.Max(row, T.Zero, row);
                 }
             }
 

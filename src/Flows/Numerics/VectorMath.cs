@@ -9,7 +9,7 @@ namespace Flows.Numerics;
 /// <remarks>
 /// The generic members dispatch on the element type at JIT time (the branch folds away). Callers check
 /// <see cref="Vector256{T}.IsSupported"/> first, so no other type reaches them. Exp is our own (VectorMath.Exp.cs);
-/// log is <see cref="Vector256.Log(Vector256{double})"/>, kept within its fast range by its callers.
+/// log is <see cref="Vector256.Log(Vector256{double})"/>.
 /// </remarks>
 internal static partial class VectorMath
 {
@@ -35,8 +35,8 @@ internal static partial class VectorMath
     /// <c>log(1 + x)</c> per lane for x ≥ 0 (+∞ and NaN allowed), accurate to a few ulp also below the unit roundoff:
     /// with u = 1 + x rounded, <c>log(u)·x/(u − 1)</c> cancels the rounding of u (Goldberg 1991, Theorem 4).
     /// </summary>
-    /// <remarks>u = 1 gives x; u = ∞ or NaN gives x too (log is then called with 1), so the vector log never
-    /// leaves its fast range and no lane depends on its neighbours (see <see cref="ExpNonPositive{T}"/>).</remarks>
+    /// <remarks>u = 1 gives x; u = ∞ or NaN gives x too (log is then called with 1, so the division by u − 1 never
+    /// sees an infinity).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> LogP1NonNegative<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {

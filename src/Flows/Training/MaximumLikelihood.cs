@@ -246,7 +246,7 @@ public static class MaximumLikelihood
         {
             _best.Restore();
             throw new InvalidOperationException(
-                $"{what}. The parameters of the best epoch so far were restored; try a smaller learning rate, gradient clipping (MaxGradientNorm) or standardized data.");
+                $"{what}. The parameters of the best epoch so far were restored; try a smaller learning rate, a smaller MaxGradientNorm or standardized data.");
         }
 
         private static T[] Gather(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, int width)

@@ -13,6 +13,8 @@ public sealed record VariationalOptions
     public AdamOptions Optimizer { get; init; } = new();
 
     /// <summary>Gradients are scaled down together when their global norm exceeds this. Default null: no clipping.</summary>
+    /// <remarks>Unlike <see cref="FitOptions.MaxGradientNorm"/> (default 5), variational fitting has not been measured
+    /// with clipping, so it stays off by default.</remarks>
     public double? MaxGradientNorm { get; init; }
 
     /// <summary>

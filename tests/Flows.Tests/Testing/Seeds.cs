@@ -16,6 +16,9 @@ internal static class Seeds
                 long value = part switch
                 {
                     bool b => b ? 1 : 0,
+                    double x => BitConverter.DoubleToInt64Bits(x),
+                    float x => BitConverter.SingleToInt32Bits(x),
+                    string text => Of([.. text.Select(ch => (object)(int)ch)]),
                     Type type => type == typeof(double) ? 8 : type == typeof(float) ? 4 : type.Name.Length,
                     Enum e => Convert.ToInt64(e, System.Globalization.CultureInfo.InvariantCulture),
                     IConvertible c => c.ToInt64(System.Globalization.CultureInfo.InvariantCulture),

@@ -40,6 +40,30 @@ public sealed class KernelTests
 
     [Theory]
     [MemberData(nameof(Lengths))]
+    public void ReluGradient_KeepsTheGradientExactlyWhereTheOutputIsPositive(int length)
+    {
+        CheckReluGradient<double>(length);
+        CheckReluGradient<float>(length);
+    }
+
+    private static void CheckReluGradient<T>(int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Outputs as a fused Linear+ReLU stores them (0, positive, NaN), with gradients that include ±∞ and NaN, which
+        // must become 0 (not NaN) where the unit was off. The guard after the span must stay untouched.
+        T[] special = [T.Zero, T.NegativeZero, T.NaN, T.One, T.Epsilon];
+        T[] gradients = [T.PositiveInfinity, T.NegativeInfinity, T.NaN, -T.One, T.CreateTruncating(0.5)];
+        var random = new Random(length);
+        T[] y = [.. Enumerable.Range(0, length).Select(i => i % 3 == 0 ? special[random.Next(special.Length)] : T.CreateTruncating(random.NextDouble() - 0.5))];
+        T[] g = [.. Enumerable.Range(0, length + Guard).Select(i => i % 4 == 0 ? gradients[random.Next(gradients.Length)] : T.CreateTruncating(random.NextDouble() - 0.5))];
+        T[] expected = [.. g.Select((v, i) => i >= length || y[i] > T.Zero ? v : T.Zero)];
+
+        Kernels.ReluGradient<T>(y, g.AsSpan(0, length));
+
+        Assert.Equal(expected, g);
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
     public void Map_GivesEachElementTheSameBitsWhateverTheLength(int length)
     {
         CheckLengthIndependence<double, Kernels.Softplus<double>>(length);

@@ -84,5 +84,21 @@ public sealed class VectorMathTests
                 }
             }
         }
+
+        float[] singles = [-3.7f, 0.25f, -90.1f, -103.5f, 12.5f, 88.5f];
+        float[] singleNeighbours = [float.NaN, float.NegativeInfinity, float.PositiveInfinity, -1e30f, 1e30f, 0];
+        foreach (float value in singles)
+        {
+            int alone = BitConverter.SingleToInt32Bits(VectorMath.Exp(Vector256.Create(value))[0]);
+            foreach (float neighbour in singleNeighbours)
+            {
+                for (int lane = 0; lane < 8; lane++)
+                {
+                    float[] lanes = [.. Enumerable.Repeat(neighbour, 8)];
+                    lanes[lane] = value;
+                    Assert.Equal(alone, BitConverter.SingleToInt32Bits(VectorMath.Exp(Vector256.Create(lanes))[lane]));
+                }
+            }
+        }
     }
 }

@@ -39,15 +39,26 @@ public static partial class TapeOps
         Node<T> logScales = tape.Allocate(n, d); // s, saved: the backward pass rebuilds tanh and exp(±s) from it
         T inverseBound = T.One / logScaleBound;
         T direction = inverse ? -T.One : T.One;
-        bool vectorized = Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported;
-        if (vectorized && d < Vector256<T>.Count)
+        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
         {
-            // Rows narrower than a vector (a sequential autoregressive pass has d = 1) take vectors across rows instead.
-            AffineAcrossRows(input.Values, parameters.Values, d, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse);
+            // Whole vectors of each row's columns, then the remaining columns of all rows gathered into vectors across
+            // rows (all columns when rows are narrower than a vector, as in a sequential pass with d = 1).
+            int whole = d - (d % Vector256<T>.Count);
+            AffineWholeVectors(input.Values, parameters.Values, n, d, whole, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse);
+            AffineAcrossRows(input.Values, parameters.Values, n, d, whole, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse);
         }
         else
         {
-            AffinePerRow(input.Values, parameters.Values, d, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse, vectorized);
+            for (int e = 0; e < n * d; e++)
+            {
+                int row = e / d;
+                int column = e - (row * d);
+                T sValue = logScaleBound * VectorMath.Tanh(parameters.Values[(2 * row * d) + d + column] * inverseBound);
+                T scale = T.Exp(direction * sValue);
+                T shift = parameters.Values[(2 * row * d) + column];
+                logScales.Values[e] = sValue;
+                output.Values[e] = inverse ? (input.Values[e] - shift) * scale : (input.Values[e] * scale) + shift;
+            }
         }
 
         for (int i = 0; i < n; i++)
@@ -67,59 +78,28 @@ public static partial class TapeOps
         return (output, logDet);
     }
 
-    // The map row by row: whole vectors of columns, then the last columns through a padded vector.
-    private static void AffinePerRow<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int d, Span<T> output, Span<T> logScales,
-        T logScaleBound, T inverseBound, T direction, bool inverse, bool vectorized) where T : unmanaged, IFloatingPointIeee754<T>
+    // Columns 0..whole − 1 of every row, a vector at a time, loaded in place.
+    private static void AffineWholeVectors<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int n, int d, int whole, Span<T> output, Span<T> logScales,
+        T bound, T inverseBound, T direction, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Span<T> padded = stackalloc T[5 * Vector256<T>.Count];
-        int n = d == 0 ? 0 : input.Length / d;
         for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<T> shift = parameters.Slice(2 * i * d, d);
-            ReadOnlySpan<T> raw = parameters.Slice((2 * i * d) + d, d);
-            ReadOnlySpan<T> x = input.Slice(i * d, d);
-            Span<T> y = output.Slice(i * d, d);
-            Span<T> s = logScales.Slice(i * d, d);
-            int j = 0;
-            if (vectorized)
+            for (int j = 0; j < whole; j += Vector256<T>.Count)
             {
-                // Whole vectors, then the last columns through a padded vector: every element takes the same vector
-                // maths, so a column's result does not depend on how many columns share its row.
-                int count = Vector256<T>.Count;
-                for (; j <= d - count; j += count)
-                {
-                    AffineChunk(raw[j..], x[j..], shift[j..], y[j..], s[j..], logScaleBound, inverseBound, direction, inverse);
-                }
-
-                if (j < d)
-                {
-                    padded.Clear();
-                    raw[j..].CopyTo(padded);
-                    x[j..].CopyTo(padded[count..]);
-                    shift[j..].CopyTo(padded[(2 * count)..]);
-                    AffineChunk(padded, padded[count..], padded[(2 * count)..], padded[(3 * count)..], padded[(4 * count)..],
-                        logScaleBound, inverseBound, direction, inverse);
-                    padded.Slice(3 * count, d - j).CopyTo(y[j..]);
-                    padded.Slice(4 * count, d - j).CopyTo(s[j..]);
-                }
-            }
-            else
-            {
-                for (; j < d; j++)
-                {
-                    s[j] = logScaleBound * VectorMath.Tanh(raw[j] * inverseBound);
-                    T scale = T.Exp(direction * s[j]);
-                    y[j] = inverse ? (x[j] - shift[j]) * scale : (x[j] * scale) + shift[j];
-                }
+                int at = (i * d) + j;
+                AffineChunk(parameters[((2 * i * d) + d + j)..], input[at..], parameters[((2 * i * d) + j)..], output[at..], logScales[at..],
+                    bound, inverseBound, direction, inverse);
             }
         }
     }
 
-    // The map for rows of d < Vector256.Count columns: consecutive elements of the n × d input fill the lanes, gathered
-    // with their parameters. The vector maths is lane-independent, so each element gets the bits of the per-row path.
-    private static void AffineAcrossRows<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int d, Span<T> output, Span<T> logScales,
+    // Columns first..d − 1 of every row, consecutive such elements gathered with their parameters into the lanes (a
+    // ragged last vector padded with zeros). The vector maths is lane-independent, so an element gets the same bits
+    // whichever elements share its vector: a column computed alone matches it computed within its row.
+    private static void AffineAcrossRows<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int n, int d, int first, Span<T> output, Span<T> logScales,
         T bound, T inverseBound, T direction, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        int width = d - first;
         int count = Vector256<T>.Count;
         Span<T> lanes = stackalloc T[5 * count];
         Span<T> raw = lanes[..count];
@@ -127,9 +107,10 @@ public static partial class TapeOps
         Span<T> shift = lanes.Slice(2 * count, count);
         Span<T> y = lanes.Slice(3 * count, count);
         Span<T> s = lanes.Slice(4 * count, count);
-        for (int first = 0; first < input.Length; first += count)
+        Span<int> targets = stackalloc int[count];
+        for (int start = 0; start < n * width; start += count)
         {
-            int filled = Math.Min(count, input.Length - first);
+            int filled = Math.Min(count, (n * width) - start);
             if (filled < count)
             {
                 lanes.Clear();
@@ -137,17 +118,20 @@ public static partial class TapeOps
 
             for (int lane = 0; lane < filled; lane++)
             {
-                int element = first + lane;
-                int row = element / d;
-                int column = element - (row * d);
+                int row = (start + lane) / width;
+                int column = first + (start + lane) - (row * width);
                 raw[lane] = parameters[(2 * row * d) + d + column];
                 shift[lane] = parameters[(2 * row * d) + column];
-                x[lane] = input[element];
+                targets[lane] = (row * d) + column;
+                x[lane] = input[targets[lane]];
             }
 
             AffineChunk<T>(raw, x, shift, y, s, bound, inverseBound, direction, inverse);
-            y[..filled].CopyTo(output[first..]);
-            s[..filled].CopyTo(logScales[first..]);
+            for (int lane = 0; lane < filled; lane++)
+            {
+                output[targets[lane]] = y[lane];
+                logScales[targets[lane]] = s[lane];
+            }
         }
     }
 

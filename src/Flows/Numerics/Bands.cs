@@ -62,7 +62,7 @@ internal sealed class Bands
         => new(size, [.. Enumerable.Range(0, (Count + size - 1) / size).Select(g => Union(g * size, Math.Min(size, Count - (g * size))))]);
 
     /// <summary>The union of the ranges of lines [first, first + count).</summary>
-    public (int Start, int End) Union(int first, int count)
+    private (int Start, int End) Union(int first, int count)
     {
         int start = int.MaxValue;
         int end = int.MinValue;

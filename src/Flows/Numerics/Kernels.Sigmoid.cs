@@ -15,7 +15,7 @@ internal static partial class Kernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<T> Invoke(Vector256<T> x)
         {
-            Vector256<T> e = VectorMath.ExpNonPositive(-Vector256.Abs(x));
+            Vector256<T> e = VectorMath.Exp(-Vector256.Abs(x));
             Vector256<T> denominator = Vector256<T>.One + e;
             return Vector256.ConditionalSelect(
                 Vector256.GreaterThanOrEqual(x, Vector256<T>.Zero), Vector256<T>.One / denominator, e / denominator);

@@ -29,7 +29,7 @@ internal static partial class Kernels
             Vector256<T> half = Vector256.Create(Half);
             Vector256<T> one = Vector256<T>.One;
             Vector256<T> au = Vector256.Abs(u);
-            Vector256<T> logCosh = au + VectorMath.LogP1NonNegative(VectorMath.ExpNonPositive(-(au + au))) - Vector256.Create(Log2);
+            Vector256<T> logCosh = au + VectorMath.LogP1NonNegative(VectorMath.Exp(-(au + au))) - Vector256.Create(Log2);
 
             // Each branch sees only arguments in its own range (the other lanes get a harmless 0 or 1), so the vector
             // log never meets 0, ∞ or NaN; ∞ and NaN inputs are restored at the end.

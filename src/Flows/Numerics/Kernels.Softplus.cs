@@ -15,6 +15,6 @@ internal static partial class Kernels
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<T> Invoke(Vector256<T> x)
-            => Vector256.Max(x, Vector256<T>.Zero) + VectorMath.LogP1NonNegative(VectorMath.ExpNonPositive(-Vector256.Abs(x)));
+            => Vector256.Max(x, Vector256<T>.Zero) + VectorMath.LogP1NonNegative(VectorMath.Exp(-Vector256.Abs(x)));
     }
 }

@@ -317,7 +317,7 @@ internal readonly ref struct SplineLanes<T> where T : unmanaged, IFloatingPointI
         Vector256<T> sum = Vector256<T>.Zero;
         for (int i = 0; i < probabilities.Length; i++)
         {
-            Vector256<T> e = VectorMath.ExpNonPositive(Vector256.LoadUnsafe(ref logits, (nuint)i * stride) - max);
+            Vector256<T> e = VectorMath.Exp(Vector256.LoadUnsafe(ref logits, (nuint)i * stride) - max);
             probabilities[i] = e;
             sum += e;
         }

@@ -26,11 +26,6 @@ internal static partial class VectorMath
         return Vector256.Log(x.AsSingle()).As<float, T>();
     }
 
-    /// <summary><c>exp(x)</c> per lane for x ≤ 0 (−∞ and NaN allowed), each lane independent of its neighbours.</summary>
-    /// <remarks>The name records the callers' domain; <see cref="Exp{T}"/> itself is lane-independent everywhere.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<T> ExpNonPositive<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T> => Exp(x);
-
     /// <summary>
     /// <c>log(1 + x)</c> per lane for x ≥ 0 (+∞ and NaN allowed), accurate to a few ulp also below the unit roundoff:
     /// with u = 1 + x rounded, <c>log(u)·x/(u − 1)</c> cancels the rounding of u (Goldberg 1991, Theorem 4).
@@ -56,7 +51,7 @@ internal static partial class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Tanh<T>(Vector256<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Vector256<T> e = ExpNonPositive(Vector256.Create(T.CreateTruncating(-2)) * Vector256.Abs(x));
+        Vector256<T> e = Exp(Vector256.Create(T.CreateTruncating(-2)) * Vector256.Abs(x));
         Vector256<T> magnitude = (Vector256<T>.One - e) / (Vector256<T>.One + e);
         Vector256<T> signBit = Vector256.Create(T.NegativeZero);
         return magnitude | (x & signBit);

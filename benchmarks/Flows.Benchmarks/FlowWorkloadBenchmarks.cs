@@ -18,8 +18,11 @@ public class FlowWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     private FlowWorkload<T> _workload = null!;
 
     /// <summary>MAF-8 and NSF-8 (d = 8, MADE 2 × 64, batch 512) or MAF-64 (d = 64, MADE 2 × 512, batch 1024).</summary>
-    [Params("MAF-8", "NSF-8", "MAF-64")]
+    [ParamsSource(nameof(Workloads))]
     public string Workload { get; set; } = "MAF-8";
+
+    /// <summary>The values of <see cref="Workload"/>: every workload of PEERS.md.</summary>
+    public static IEnumerable<string> Workloads => FlowWorkload.Names;
 
     [GlobalSetup]
     public void Setup() => _workload = new FlowWorkload<T>(Workload);

@@ -33,8 +33,11 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     private Generator? _generator;
 
     /// <summary>MAF-8 and NSF-8 (d = 8, MADE 2 × 64, batch 512) or MAF-64 (d = 64, MADE 2 × 512, batch 1024).</summary>
-    [Params("MAF-8", "NSF-8", "MAF-64")]
+    [ParamsSource(nameof(Workloads))]
     public string Workload { get; set; } = "MAF-8";
+
+    /// <summary>The values of <see cref="Workload"/>: every workload of PEERS.md.</summary>
+    public static IEnumerable<string> Workloads => FlowWorkload.Names;
 
     /// <summary>Flows, or TorchSharp 0.107.0 on libtorch 2.10 (CPU).</summary>
     [Params("Flows", "TorchSharp")]

@@ -1,5 +1,6 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
+using Flows.Bijectors;
 using Flows.Autodiff;
 using Flows.Neural;
 

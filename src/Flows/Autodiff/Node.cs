@@ -7,7 +7,7 @@ namespace Flows.Autodiff;
 /// </summary>
 /// <remarks>
 /// Nodes are handed out by <see cref="Tape{T}.Allocate"/> and live until the tape is reset; a parameter's node wraps the
-/// parameter's own arrays, so its gradient accumulates straight into <see cref="Neural.Parameter{T}.Gradients"/>.
+/// parameter's own arrays, so its gradient accumulates straight into <see cref="Parameter{T}.Gradients"/>.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -46,7 +46,7 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Whether gradients flow into this node during <see cref="Tape{T}.Backward"/>.</summary>
     public bool RequiresGradient { get; internal set; }
 
-    /// <summary>Whether this node wraps a <see cref="Neural.Parameter{T}"/> (its gradient is owned by the parameter).</summary>
+    /// <summary>Whether this node wraps a <see cref="Parameter{T}"/> (its gradient is owned by the parameter).</summary>
     public bool IsParameter { get; }
 
     /// <summary>Gets the value at <paramref name="row"/>, <paramref name="column"/>.</summary>

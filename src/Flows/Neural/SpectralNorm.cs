@@ -8,7 +8,7 @@ namespace Flows.Neural;
 /// largest singular value of W, kept as a persistent, warm-started left singular vector u.
 /// </summary>
 /// <remarks>
-/// <para>σ̂(W) = ‖Wᵀu‖ for the stored unit vector u (see <see cref="TapeOps.SpectralNormalize{T}"/>). Whenever the
+/// <para>σ̂(W) = ‖Wᵀu‖ for the stored unit vector u (see <see cref="SpectralNormOps.SpectralNormalize{T}"/>). Whenever the
 /// weight's values differ from those u was last refined for — after every optimizer step — the next use refines u by
 /// power iteration (v = Wᵀu/‖Wᵀu‖, u = Wv/‖Wv‖), warm-started from the current u, until u changes by at most 1e-12
 /// (max norm; σ̂, whose error is quadratic in u's, is then accurate to ~1e-20 relative) or <see cref="MaxPowerIterations"/> iterations have run. Between weight changes the map is a fixed,
@@ -76,7 +76,7 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
         get
         {
             Refresh();
-            return TapeOps.SpectralEstimate<T>(Weight.Values, _u, Weight.Rows, Weight.Columns);
+            return SpectralNormOps.SpectralEstimate<T>(Weight.Values, _u, Weight.Rows, Weight.Columns);
         }
     }
 

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Security.Cryptography;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Neural;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Flows.Autodiff;
 using Flows.Neural;
 using Flows.Numerics;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using Flows.Bijectors;
 using Flows.Autodiff;
 using Flows.Tests.Testing;
 

@@ -1,3 +1,4 @@
+using Flows.Bijectors;
 using Flows.Autodiff;
 using Flows.Neural;
 using Flows.Numerics;

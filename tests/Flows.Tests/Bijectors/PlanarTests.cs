@@ -1,5 +1,6 @@
 using Flows.Autodiff;
 using Flows.Bijectors;
+using Flows.Numerics;
 using Flows.Distributions;
 using Flows.Neural;
 using Flows.Persistence;

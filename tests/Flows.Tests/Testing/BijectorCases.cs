@@ -1,3 +1,4 @@
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Neural;
 

@@ -1,7 +1,6 @@
 using System.Numerics;
-using Flows.Autodiff;
 
-namespace Flows.Neural;
+namespace Flows.Autodiff;
 
 /// <summary>A trainable rows × columns array of values with a gradient buffer of the same shape.</summary>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>

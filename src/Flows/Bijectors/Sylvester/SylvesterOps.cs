@@ -1,8 +1,10 @@
 using System.Numerics;
+using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class SylvesterOps
 {
     /// <summary>The iteration limit of <see cref="Orthogonalize{T}"/>.</summary>
     public const int OrthogonalizationMaxIterations = 100;
@@ -176,7 +178,7 @@ public static partial class TapeOps
     private static void Reflect<T>(ReadOnlySpan<T> v, Span<T> x, int m) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = v.Length;
-        T n = Dot(v, v);
+        T n = SmallMatrix.Dot(v, v);
         if (n == T.Zero)
         {
             return;
@@ -465,8 +467,8 @@ public static partial class TapeOps
 
             var temp = new T[m * m];
             var y = new T[m * m];
-            MultiplyTransposedLeft(v, c, temp, m);   // Vᵀ C
-            Multiply(temp, v, y, m);                 // (VᵀC) V
+            SmallMatrix.MultiplyTransposedLeft(v, c, temp, m);   // Vᵀ C
+            SmallMatrix.Multiply(temp, v, y, m);                 // (VᵀC) V
             for (int i = 0; i < m; i++)
             {
                 for (int j = 0; j < m; j++)
@@ -475,8 +477,8 @@ public static partial class TapeOps
                 }
             }
 
-            Multiply(v, y, temp, m);                 // V Y'
-            MultiplyTransposedRight(temp, v, y, m);  // (V Y') Vᵀ
+            SmallMatrix.Multiply(v, y, temp, m);                 // V Y'
+            SmallMatrix.MultiplyTransposedRight(temp, v, y, m);  // (V Y') Vᵀ
 
             // P⁻¹ = V diag(1/s) Vᵀ.
             var pInverse = new T[m * m];
@@ -523,56 +525,6 @@ public static partial class TapeOps
             }
         }
 
-        private static void Multiply(T[] a, T[] b, T[] result, int m)
-        {
-            for (int i = 0; i < m; i++)
-            {
-                for (int j = 0; j < m; j++)
-                {
-                    T sum = T.Zero;
-                    for (int l = 0; l < m; l++)
-                    {
-                        sum += a[(i * m) + l] * b[(l * m) + j];
-                    }
-
-                    result[(i * m) + j] = sum;
-                }
-            }
-        }
-
-        private static void MultiplyTransposedLeft(T[] a, T[] b, T[] result, int m)
-        {
-            for (int i = 0; i < m; i++)
-            {
-                for (int j = 0; j < m; j++)
-                {
-                    T sum = T.Zero;
-                    for (int l = 0; l < m; l++)
-                    {
-                        sum += a[(l * m) + i] * b[(l * m) + j];
-                    }
-
-                    result[(i * m) + j] = sum;
-                }
-            }
-        }
-
-        private static void MultiplyTransposedRight(T[] a, T[] b, T[] result, int m)
-        {
-            for (int i = 0; i < m; i++)
-            {
-                for (int j = 0; j < m; j++)
-                {
-                    T sum = T.Zero;
-                    for (int l = 0; l < m; l++)
-                    {
-                        sum += a[(i * m) + l] * b[(j * m) + l];
-                    }
-
-                    result[(i * m) + j] = sum;
-                }
-            }
-        }
     }
 
     private static class HouseholderProductBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -601,7 +553,7 @@ public static partial class TapeOps
             {
                 ReadOnlySpan<T> v = vectors.Values.Slice(k * d, d);
                 ReadOnlySpan<T> x = e.Saved.Values.Slice(k * d * m, d * m);
-                T n = Dot(v, v);
+                T n = SmallMatrix.Dot(v, v);
                 if (n == T.Zero)
                 {
                     continue;
@@ -908,90 +860,6 @@ public static partial class TapeOps
                     }
                 }
             }
-        }
-    }
-}
-
-/// <summary>Cyclic Jacobi eigendecomposition of a small symmetric matrix.</summary>
-internal static class SymmetricEigen
-{
-    /// <summary>
-    /// Diagonalizes the symmetric m × m <paramref name="a"/> (destroyed): A = V diag(values) Vᵀ, V's columns the
-    /// eigenvectors. Sweeps until the off-diagonal mass is below rounding of the diagonal (at most 100 sweeps).
-    /// </summary>
-    public static void Decompose<T>(Span<T> a, Span<T> vectors, Span<T> values, int m) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        vectors.Clear();
-        for (int i = 0; i < m; i++)
-        {
-            vectors[(i * m) + i] = T.One;
-        }
-
-        T ulp = T.One - T.BitDecrement(T.One);
-        for (int sweep = 0; sweep < 100; sweep++)
-        {
-            T off = T.Zero;
-            T diagonal = T.Zero;
-            for (int i = 0; i < m; i++)
-            {
-                diagonal += a[(i * m) + i] * a[(i * m) + i];
-                for (int j = i + 1; j < m; j++)
-                {
-                    off += a[(i * m) + j] * a[(i * m) + j];
-                }
-            }
-
-            if (off <= ulp * ulp * diagonal)
-            {
-                break;
-            }
-
-            for (int p = 0; p < m; p++)
-            {
-                for (int q = p + 1; q < m; q++)
-                {
-                    T apq = a[(p * m) + q];
-                    if (apq == T.Zero)
-                    {
-                        continue;
-                    }
-
-                    T theta = (a[(q * m) + q] - a[(p * m) + p]) / (T.CreateTruncating(2) * apq);
-                    T t = T.CopySign(T.One, theta) / (T.Abs(theta) + T.Hypot(theta, T.One));
-                    T c = T.One / T.Hypot(t, T.One);
-                    T s = t * c;
-                    for (int k = 0; k < m; k++)
-                    {
-                        // Columns p and q of A.
-                        T akp = a[(k * m) + p];
-                        T akq = a[(k * m) + q];
-                        a[(k * m) + p] = (c * akp) - (s * akq);
-                        a[(k * m) + q] = (s * akp) + (c * akq);
-                    }
-
-                    for (int k = 0; k < m; k++)
-                    {
-                        // Rows p and q of A.
-                        T apk = a[(p * m) + k];
-                        T aqk = a[(q * m) + k];
-                        a[(p * m) + k] = (c * apk) - (s * aqk);
-                        a[(q * m) + k] = (s * apk) + (c * aqk);
-                    }
-
-                    for (int k = 0; k < m; k++)
-                    {
-                        T vkp = vectors[(k * m) + p];
-                        T vkq = vectors[(k * m) + q];
-                        vectors[(k * m) + p] = (c * vkp) - (s * vkq);
-                        vectors[(k * m) + q] = (s * vkp) + (c * vkq);
-                    }
-                }
-            }
-        }
-
-        for (int i = 0; i < m; i++)
-        {
-            values[i] = a[(i * m) + i];
         }
     }
 }

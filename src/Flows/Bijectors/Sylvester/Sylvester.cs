@@ -14,7 +14,7 @@ namespace Flows.Bijectors;
 /// det(I_D + QRHR̃Qᵀ) = det(I_M + HR̃R) and the triangularity of R̃R.</para>
 /// <para>Parameters are stored unconstrained: R's and R̃'s upper triangles packed row by row ("r", "rTilde",
 /// 1 × M(M + 1)/2), b ("bias", 1 × M) and, by <see cref="SylvesterVariant"/>, Q's source: a Dimension × M matrix
-/// ("q", orthogonalized by <see cref="TapeOps.Orthogonalize{T}"/>, which throws if ‖QᵀQ − I‖_max ≤ 1e-12 is not reached
+/// ("q", orthogonalized by <see cref="SylvesterOps.Orthogonalize{T}"/>, which throws if ‖QᵀQ − I‖_max ≤ 1e-12 is not reached
 /// in 100 iterations), K × Dimension Householder vectors ("householder"), or nothing (a fixed identity or reversal
 /// permutation). The diagonals are rᵢᵢ = (1 − 1e-6) tanh(raw) and r̃ᵢᵢ likewise (as tanh in the paper's code), so
 /// rᵢᵢr̃ᵢᵢ &gt; −1 and every factor 1 + rᵢᵢr̃ᵢᵢ tanh′ is ≥ 2e-6: the map is invertible.</para>

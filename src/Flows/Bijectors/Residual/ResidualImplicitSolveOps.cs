@@ -1,8 +1,9 @@
 using System.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class ResidualImplicitSolveOps
 {
     // Tolerance and iteration cap of the backward fixed-point solve (I + J)ᵀ y = g.
     private const double ImplicitSolveTolerance = 1e-14;
@@ -76,7 +77,7 @@ public static partial class TapeOps
             for (int row = 0; row < r.Rows; row++)
             {
                 ReadOnlySpan<T> gRow = g.Slice(row * d, d);
-                TanhDerivatives(a.Values.Slice(row * h, h), derivative, default);
+                ResidualLogDetOps.TanhDerivatives(a.Values.Slice(row * h, h), derivative, default);
                 gRow.CopyTo(y);
                 T scale = T.One;
                 foreach (T v in gRow)

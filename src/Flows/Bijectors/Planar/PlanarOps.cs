@@ -1,9 +1,10 @@
 using System.Numerics;
 using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class PlanarOps
 {
     /// <summary>
     /// The invertibility-preserving reparameterization of a planar layer (Rezende &amp; Mohamed 2015, appendix A):
@@ -89,7 +90,7 @@ public static partial class TapeOps
         ReadOnlySpan<T> uHat = parameters.Values[..d];
         ReadOnlySpan<T> w = parameters.Values.Slice(d, d);
         T b = parameters.Values[2 * d];
-        T a = Dot(uHat, w);
+        T a = SmallMatrix.Dot(uHat, w);
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
         Node<T> saved = tape.Allocate(n, 1); // t = wᵀz + b per row, for the backward pass
@@ -103,7 +104,7 @@ public static partial class TapeOps
             T t;
             if (inverse)
             {
-                T target = Dot(w, row);
+                T target = SmallMatrix.Dot(w, row);
                 if (!TanhRootSolver.TrySolve(target, a, T.One, b, tolerance, out T alpha, out T residual))
                 {
                     throw TanhRootSolver.NotConverged("Planar inverse", i, residual, tolerance);
@@ -113,7 +114,7 @@ public static partial class TapeOps
             }
             else
             {
-                t = Dot(w, row) + b;
+                t = SmallMatrix.Dot(w, row) + b;
             }
 
             T h = T.Tanh(t);
@@ -133,17 +134,6 @@ public static partial class TapeOps
         return (output, logDet);
     }
 
-    private static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T sum = T.Zero;
-        for (int j = 0; j < a.Length; j++)
-        {
-            sum += a[j] * b[j];
-        }
-
-        return sum;
-    }
-
     private static class PlanarParametersBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public static readonly Backward<T> Instance = Run;
@@ -161,7 +151,7 @@ public static partial class TapeOps
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> gUHat = g[..d];
             PlanarReparameterization<T> r = new(u.Values, w.Values);
-            T p = Dot(gUHat, w.Values);
+            T p = SmallMatrix.Dot(gUHat, w.Values);
             T coefficient = r.NormSquared == T.Zero ? T.Zero : p * (r.SlopeOfM - T.One) / r.NormSquared;
             T wCoefficient = r.NormSquared == T.Zero ? T.Zero : T.CreateTruncating(2) * p * r.Correction / r.NormSquared;
             if (u.RequiresGradient)
@@ -210,7 +200,7 @@ public static partial class TapeOps
             int n = input.Rows;
             ReadOnlySpan<T> uHat = parameters.Values[..d];
             ReadOnlySpan<T> w = parameters.Values.Slice(d, d);
-            T a = Dot(uHat, w);
+            T a = SmallMatrix.Dot(uHat, w);
             ReadOnlySpan<T> xs = input.Values;
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> gLogDet = e.Output1!.Gradients;
@@ -226,7 +216,7 @@ public static partial class TapeOps
                 T hPrime = TanhRootSolver.SechSquared(t);
                 T hSecond = -two * h * hPrime;
                 T psi = T.One + (a * hPrime);
-                T uDotG = Dot(uHat, gy);
+                T uDotG = SmallMatrix.Dot(uHat, gy);
                 T logDetWeight = gl * hPrime / psi;
                 T kappa;
                 T hSign;
@@ -304,96 +294,4 @@ internal readonly struct PlanarReparameterization<T> where T : unmanaged, IFloat
 
     /// <summary>m′(wᵀu).</summary>
     public T SlopeOfM { get; }
-}
-
-/// <summary>
-/// Solves the scalar equation <c>t + a·tanh(s·t + c) = target</c> with a·s &gt; −1, whose left side is strictly
-/// increasing: the inverse of planar layers and of each coordinate of a triangular Sylvester system.
-/// </summary>
-/// <remarks>
-/// Since |tanh| ≤ 1 the root lies in [target − |a|, target + |a|]. Newton steps are taken from the fixed-point guess
-/// target − a·tanh(s·target + c) and replaced by bisection whenever they leave the current bracket, which shrinks on
-/// every iteration; the solve stops when a step is ≤ tolerance·(1 + |t|). (A bracketed solver as in Bijectors.jl PR
-/// #158.) At most 200 iterations: bisection alone resolves any double bracket to one ulp in fewer.
-/// </remarks>
-internal static class TanhRootSolver
-{
-    public const int MaxIterations = 200;
-
-    /// <summary>1e-12 in double; 64 ulp of 1 in float.</summary>
-    public static T DefaultTolerance<T>() where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T ulp = T.One - T.BitDecrement(T.One);
-        return T.Max(T.CreateTruncating(1e-12), T.CreateTruncating(64) * ulp);
-    }
-
-    /// <summary>sech²(t) = 1/cosh²(t), accurate (relative) for large |t| where 1 − tanh² cancels; 0 once cosh overflows.</summary>
-    public static T SechSquared<T>(T t) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T c = T.Cosh(t);
-        return T.One / (c * c);
-    }
-
-    public static InvalidOperationException NotConverged<T>(string what, int row, T residual, T tolerance)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        => new($"{what}: the root solve for row {row} did not converge in {MaxIterations} iterations (residual {residual}, tolerance {tolerance}).");
-
-    /// <summary>Solves for t; false (with the last residual) if the iteration limit is reached. Non-finite data give NaN.</summary>
-    public static bool TrySolve<T>(T target, T a, T s, T c, T tolerance, out T root, out T residual, int maxIterations = MaxIterations)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (!T.IsFinite(target) || !T.IsFinite(a) || !T.IsFinite(s) || !T.IsFinite(c))
-        {
-            root = T.NaN;
-            residual = T.NaN;
-            return true;
-        }
-
-        T spread = T.Abs(a);
-        T lo = target - spread;
-        T hi = target + spread;
-        T t = target - (a * T.Tanh((s * target) + c));
-        t = T.Clamp(t, lo, hi);
-        T half = T.CreateTruncating(0.5);
-        residual = T.PositiveInfinity;
-        for (int iteration = 0; iteration < maxIterations; iteration++)
-        {
-            T th = T.Tanh((s * t) + c);
-            T f = t + (a * th) - target;
-            residual = T.Abs(f);
-            if (f == T.Zero)
-            {
-                root = t;
-                return true;
-            }
-
-            if (f < T.Zero)
-            {
-                lo = t;
-            }
-            else
-            {
-                hi = t;
-            }
-
-            T slope = T.One + (a * s * (T.One - (th * th)));
-            T next = t - (f / slope);
-            if (!(next > lo && next < hi))
-            {
-                next = lo + (half * (hi - lo));
-            }
-
-            T step = T.Abs(next - t);
-            t = next;
-            if (step <= tolerance * (T.One + T.Abs(t)))
-            {
-                root = t;
-                residual = T.Abs(t + (a * T.Tanh((s * t) + c)) - target);
-                return true;
-            }
-        }
-
-        root = t;
-        return false;
-    }
 }

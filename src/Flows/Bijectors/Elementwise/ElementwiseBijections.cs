@@ -1,6 +1,7 @@
 using System.Numerics;
+using Flows.Numerics;
 
-namespace Flows.Numerics;
+namespace Flows.Bijectors;
 
 /// <summary>The elementwise bijections for constrained supports.</summary>
 internal static class ElementwiseBijections

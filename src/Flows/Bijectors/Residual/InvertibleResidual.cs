@@ -25,7 +25,7 @@ namespace Flows.Bijectors;
 /// outputs are stochastic, so rows are not independent of the call and two calls differ.</para>
 /// <para><b>Gradients.</b> All gradients are exact (for the exact log-det) in both directions: the forward map through
 /// the tape, the exact log-det through a hand-derived backward that uses tanh″, and the inverse through the implicit
-/// function theorem, <c>dz = (I + J_g)⁻¹ (dx − ∂g/∂θ dθ)</c> (<see cref="TapeOps.ResidualImplicitSolve{T}"/>), so
+/// function theorem, <c>dz = (I + J_g)⁻¹ (dx − ∂g/∂θ dθ)</c> (<see cref="ResidualImplicitSolveOps.ResidualImplicitSolve{T}"/>), so
 /// <c>DensityLn</c> and <c>Fit</c> train it. Gradients of σ̂ are those of ‖Wᵀu‖ with u fixed between weight changes.</para>
 /// <para>All-zero parameters give the identity. The power-iteration vectors, coefficient, seed and settings are saved.</para>
 /// <para>Reference: J. Behrmann, W. Grathwohl, R. T. Q. Chen, D. Duvenaud and J.-H. Jacobsen, "Invertible Residual

@@ -1,9 +1,10 @@
 using System.Numerics;
 using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class RadialOps
 {
     /// <summary>
     /// The constraint of a radial layer: from the center z₀ (1 × d) and unconstrained α̂, β̂ (1 × 1 each) to the packed

@@ -1,9 +1,10 @@
 using System.Numerics;
 using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class SplineOps
 {
     /// <summary>
     /// The fused monotone rational-quadratic spline with identity tails (Durkan et al. 2019), forward or inverse, and

@@ -1,10 +1,11 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class ConditionalAffineOps
 {
     /// <summary>
     /// The fused elementwise affine map with per-row parameters, as autoregressive and coupling layers use it.

@@ -1,8 +1,9 @@
 using System.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Neural;
 
-public static partial class TapeOps
+internal static class SpectralNormOps
 {
     /// <summary>
     /// Spectral normalization <c>Ŵ = W · min(1, c / σ̂(W))</c> with <c>σ̂(W) = ‖Wᵀ u‖</c> for a fixed unit vector u (the

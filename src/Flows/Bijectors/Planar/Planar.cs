@@ -14,7 +14,7 @@ namespace Flows.Bijectors;
 /// <para>Parameters are stored unconstrained: u, w (1 × Dimension) and b (1 × 1). The map uses
 /// <c>û = u + (m(wᵀu) − wᵀu) w/‖w‖²</c> with m(a) = −1 + max(softplus(a + log(e − 1)), 1e-6), so wᵀû &gt; −1 for every
 /// raw value: the map is invertible and its Jacobian factor is ≥ 1e-6 (see
-/// <see cref="TapeOps.PlanarParameters{T}"/>; w = 0 gives û = u, a translation). u = 0 gives û = 0, the identity, for
+/// <see cref="PlanarOps.PlanarParameters{T}"/>; w = 0 gives û = u, a translation). u = 0 gives û = 0, the identity, for
 /// every w. All-zero parameters are the identity too but a saddle point (no gradient reaches u), so the constructor
 /// draws w from a seed and sets u = 0 and b = 0: the layer starts as the identity and can learn.</para>
 /// <para>Inverse: with α = wᵀz, wᵀx = α + wᵀû tanh(α + b) is strictly increasing in α; it is solved per row by

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Flows.Numerics;
+namespace Flows.Bijectors;
 
 /// <summary>
 /// A strictly increasing scalar map f with its inverse and the derivatives that its log-determinant and backward

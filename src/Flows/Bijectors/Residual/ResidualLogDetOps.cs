@@ -1,8 +1,10 @@
 using System.Numerics;
+using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class ResidualLogDetOps
 {
     /// <summary>
     /// The exact per-row <c>log|det(I + W₂ diag(tanh′(a)) W₁)|</c>: the log-determinant of the Jacobian of
@@ -42,7 +44,7 @@ public static partial class TapeOps
         {
             TanhDerivatives(preActivation.Values.Slice(r * h, h), derivative, default);
             ResidualJacobian(weight1.Values, weight2.Values, derivative, m, d, h);
-            logDet.Values[r] = DenseLogAbsDeterminant(m, d, inverse: default);
+            logDet.Values[r] = DenseDeterminant.LogAbs(m, d, inverse: default);
         }
 
         tape.Record(ResidualLogDetBackward<T>.Instance, logDet, preActivation, weight1, weight2);
@@ -84,89 +86,6 @@ public static partial class TapeOps
         }
     }
 
-    // log|det M| by LU with partial pivoting (M is overwritten); when inverse is non-empty it receives M⁻¹.
-    internal static T DenseLogAbsDeterminant<T>(Span<T> m, int d, Span<T> inverse) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        bool invert = !inverse.IsEmpty;
-        if (invert)
-        {
-            inverse.Clear();
-            for (int i = 0; i < d; i++)
-            {
-                inverse[(i * d) + i] = T.One;
-            }
-        }
-
-        T logDet = T.Zero;
-        for (int col = 0; col < d; col++)
-        {
-            int pivot = col;
-            for (int i = col + 1; i < d; i++)
-            {
-                if (T.Abs(m[(i * d) + col]) > T.Abs(m[(pivot * d) + col]))
-                {
-                    pivot = i;
-                }
-            }
-
-            if (pivot != col)
-            {
-                for (int j = 0; j < d; j++)
-                {
-                    (m[(col * d) + j], m[(pivot * d) + j]) = (m[(pivot * d) + j], m[(col * d) + j]);
-                    if (invert)
-                    {
-                        (inverse[(col * d) + j], inverse[(pivot * d) + j]) = (inverse[(pivot * d) + j], inverse[(col * d) + j]);
-                    }
-                }
-            }
-
-            T p = m[(col * d) + col];
-            logDet += T.Log(T.Abs(p));
-            for (int i = invert ? 0 : col + 1; i < d; i++)
-            {
-                if (i == col)
-                {
-                    continue;
-                }
-
-                T factor = m[(i * d) + col] / p;
-                if (factor == T.Zero)
-                {
-                    continue;
-                }
-
-                for (int j = col; j < d; j++)
-                {
-                    m[(i * d) + j] -= factor * m[(col * d) + j];
-                }
-
-                if (invert)
-                {
-                    for (int j = 0; j < d; j++)
-                    {
-                        inverse[(i * d) + j] -= factor * inverse[(col * d) + j];
-                    }
-                }
-            }
-        }
-
-        if (invert)
-        {
-            // Gauss–Jordan: the eliminated M is diagonal now; divide each row by its pivot.
-            for (int i = 0; i < d; i++)
-            {
-                T p = m[(i * d) + i];
-                for (int j = 0; j < d; j++)
-                {
-                    inverse[(i * d) + j] /= p;
-                }
-            }
-        }
-
-        return logDet;
-    }
-
     private static class ResidualLogDetBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public static readonly Backward<T> Instance = Run;
@@ -198,7 +117,7 @@ public static partial class TapeOps
 
                 TanhDerivatives(a.Values.Slice(r * h, h), first, second);
                 ResidualJacobian(w1s, w2s, first, m, d, h);
-                DenseLogAbsDeterminant<T>(m, d, inverse);
+                DenseDeterminant.LogAbs<T>(m, d, inverse);
 
                 // A_ij = (M⁻¹)_ji.
                 for (int k = 0; k < h; k++)

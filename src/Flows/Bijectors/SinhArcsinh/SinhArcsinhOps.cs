@@ -1,9 +1,10 @@
 using System.Numerics;
 using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class SinhArcsinhOps
 {
     /// <summary>
     /// The fused sinh-arcsinh map of Jones &amp; Pewsey (2009) and its log-determinant, with skew ε and tail weight

@@ -1,9 +1,10 @@
 using System.Numerics;
 using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class LULinearOps
 {
     /// <summary>The floor ε of the diagonal of U in <see cref="LULinear{T}"/>: <c>uᵢᵢ = softplus(rawᵢ + c) + ε</c>.</summary>
     internal const double LUMinimumDiagonal = 1e-3;

@@ -1,8 +1,9 @@
 using System.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class TriangularOps
 {
     /// <summary>
     /// Builds a d × d lower-triangular matrix L with positive diagonal from d(d+1)/2 unconstrained values, packed row

@@ -1,9 +1,10 @@
 using System.Numerics;
 using Flows.Numerics;
+using Flows.Autodiff;
 
-namespace Flows.Autodiff;
+namespace Flows.Bijectors;
 
-public static partial class TapeOps
+internal static class ElementwiseOps
 {
     /// <summary>
     /// One fused driver for every elementwise bijection f: forward <c>x = f(z)</c> with log|det J| = Σ log f′(z);

@@ -92,7 +92,7 @@ public sealed class LULinear<T> : Bijector<T> where T : unmanaged, IFloatingPoin
         var result = new T[d, d];
         for (int i = 0; i < d; i++)
         {
-            result[i, i] = TapeOps.LUDiagonal(_lowerUpper.Values[(i * d) + i]);
+            result[i, i] = LULinearOps.LUDiagonal(_lowerUpper.Values[(i * d) + i]);
             for (int j = i + 1; j < d; j++)
             {
                 result[i, j] = _lowerUpper.Values[(i * d) + j];

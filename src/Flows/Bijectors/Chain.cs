@@ -11,7 +11,7 @@ namespace Flows.Bijectors;
 /// </summary>
 /// <remarks>log-determinants add up; <see cref="Bijector{T}.Inverse"/> runs the parts in reverse order.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Chain<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Chain<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly IBijector<T>[] _parts;
 
@@ -40,6 +40,13 @@ public sealed class Chain<T> : Bijector<T> where T : unmanaged, IFloatingPointIe
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "Chain",
+        typeof(Chain<T>),
+        (b, w) => w.Parts("parts", ((Chain<T>)b).Parts),
+        r => new Chain<T>(r.Parts("parts")),
+        IsComposite: true);
 
     /// <inheritdoc/>
     public override string ToString() => $"Chain({string.Join(", ", _parts.Select(p => p.ToString()))})";

@@ -8,7 +8,7 @@ namespace Flows.Bijectors;
 /// <remarks>It shares the inner bijector's parameters. Inverting a bijector swaps which direction is cheap, as IAF is
 /// the inverse of MAF.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Inverted<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Inverted<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     /// <param name="inner">The bijector to invert.</param>
@@ -20,6 +20,13 @@ public sealed class Inverted<T> : Bijector<T> where T : unmanaged, IFloatingPoin
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters => Inner.Parameters;
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "Inverted",
+        typeof(Inverted<T>),
+        (b, w) => w.Part("inner", ((Inverted<T>)b).Inner),
+        r => new Inverted<T>(r.Part("inner")),
+        IsComposite: true);
 
     /// <inheritdoc/>
     public override string ToString() => $"Inverted({Inner})";

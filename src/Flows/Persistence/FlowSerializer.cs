@@ -189,10 +189,10 @@ public static class FlowSerializer
 
     private static void WriteBijector<T>(Utf8JsonWriter writer, IBijector<T> bijector) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        BijectorFormat<T> format = BijectorFormats<T>.Of(bijector);
+        SavedForm<T, IBijector<T>> format = SavedForms<T, IBijector<T>>.Of(bijector);
         writer.WriteStartObject();
         writer.WriteString("type", format.Name);
-        format.Write(bijector, writer, WriteBijector);
+        format.Write(bijector, new JsonSavedFormWriter<T>(writer, WriteBijector));
         if (!format.IsComposite)
         {
             WriteParameters(writer, bijector.Parameters, bijector.ToString()!);
@@ -256,9 +256,9 @@ public static class FlowSerializer
     private static IBijector<T> ReadBijector<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>
     {
         string type = scope.String("type");
-        BijectorFormat<T> format = BijectorFormats<T>.Named(type)
+        SavedForm<T, IBijector<T>> format = SavedForms<T, IBijector<T>>.Named(type)
             ?? throw JsonScope.Error($"{scope.Path}.type", $"unknown bijector type \"{type}\"");
-        IBijector<T> bijector = Build(scope.Path, () => format.Read(scope, ReadBijector<T>));
+        IBijector<T> bijector = Build(scope.Path, () => format.Read(new JsonSavedFormReader<T>(scope, ReadBijector<T>)));
         if (!format.IsComposite)
         {
             ReadParameters(scope.Object("parameters"), bijector.Parameters);

@@ -57,14 +57,14 @@ public sealed class TapeOpsGradientTests
         ["LogAbsDiagonalSum"] = new([new(3, 3, v => v + (0.5 * Math.Sign(v)))], (t, n) => [t.LogAbsDiagonalSum(n[0])]),
         ["SinhArcsinh(forward)"] = new([Free43, Row3, Row3], (t, n) => Pair(t.SinhArcsinh(n[0], n[1], n[2], inverse: false))),
         ["SinhArcsinh(inverse)"] = new([Free43, Row3, Row3], (t, n) => Pair(t.SinhArcsinh(n[0], n[1], n[2], inverse: true))),
-        ["ElementwiseBijection<Exp>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, ElementwiseBijections.Exp<double>>(n[0], inverse: false))),
-        ["ElementwiseBijection<Exp>(inverse)"] = new([Positive43], (t, n) => Pair(t.ElementwiseBijection<double, ElementwiseBijections.Exp<double>>(n[0], inverse: true))),
-        ["ElementwiseBijection<Softplus>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, ElementwiseBijections.Softplus<double>>(n[0], inverse: false))),
-        ["ElementwiseBijection<Softplus>(inverse)"] = new([Positive43], (t, n) => Pair(t.ElementwiseBijection<double, ElementwiseBijections.Softplus<double>>(n[0], inverse: true))),
-        ["ElementwiseBijection<Sigmoid>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, ElementwiseBijections.Sigmoid<double>>(n[0], inverse: false))),
-        ["ElementwiseBijection<Sigmoid>(inverse)"] = new([Unit43], (t, n) => Pair(t.ElementwiseBijection<double, ElementwiseBijections.Sigmoid<double>>(n[0], inverse: true))),
-        ["ElementwiseBijection<Tanh>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, ElementwiseBijections.Tanh<double>>(n[0], inverse: false))),
-        ["ElementwiseBijection<Tanh>(inverse)"] = new([Symmetric43], (t, n) => Pair(t.ElementwiseBijection<double, ElementwiseBijections.Tanh<double>>(n[0], inverse: true))),
+        ["ElementwiseBijection<Exp>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, ExpFunction<double>>(n[0], inverse: false))),
+        ["ElementwiseBijection<Exp>(inverse)"] = new([Positive43], (t, n) => Pair(t.ElementwiseBijection<double, ExpFunction<double>>(n[0], inverse: true))),
+        ["ElementwiseBijection<Softplus>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, SoftplusFunction<double>>(n[0], inverse: false))),
+        ["ElementwiseBijection<Softplus>(inverse)"] = new([Positive43], (t, n) => Pair(t.ElementwiseBijection<double, SoftplusFunction<double>>(n[0], inverse: true))),
+        ["ElementwiseBijection<Sigmoid>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, SigmoidFunction<double>>(n[0], inverse: false))),
+        ["ElementwiseBijection<Sigmoid>(inverse)"] = new([Unit43], (t, n) => Pair(t.ElementwiseBijection<double, SigmoidFunction<double>>(n[0], inverse: true))),
+        ["ElementwiseBijection<Tanh>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, TanhFunction<double>>(n[0], inverse: false))),
+        ["ElementwiseBijection<Tanh>(inverse)"] = new([Symmetric43], (t, n) => Pair(t.ElementwiseBijection<double, TanhFunction<double>>(n[0], inverse: true))),
     };
 
     // Known edge points: saturating and large arguments, where stable formulas take their other branch.

@@ -96,5 +96,5 @@ public sealed class ChainTests
 
     [Fact]
     public void ToString_ListsTheParts()
-        => Assert.Equal("Chain(Affine(dimension: 2), Exp(dimension: 2))", new Chain<double>(new Affine<double>(2), new Exp<double>(2)).ToString());
+        => Assert.Equal("Chain(Affine(dimension: 2), Exp(dimension: 2))", new Chain<double>(new Affine<double>(2), Elementwise.Exp<double>(2)).ToString());
 }

@@ -8,10 +8,10 @@ public sealed class ElementwiseBijectorTests
 {
     private static readonly Dictionary<string, (Func<int, IBijector<double>> Create, Func<double, double> Map, Func<double, double> LogDerivative)> Cases = new()
     {
-        ["Exp"] = (d => new Exp<double>(d), Math.Exp, z => z),
-        ["Softplus"] = (d => new Softplus<double>(d), z => Math.Log(1 + Math.Exp(z)), z => Math.Log(1 / (1 + Math.Exp(-z)))),
-        ["Sigmoid"] = (d => new Sigmoid<double>(d), z => 1 / (1 + Math.Exp(-z)), z => Math.Log(Math.Exp(-z) / Math.Pow(1 + Math.Exp(-z), 2))),
-        ["Tanh"] = (d => new Tanh<double>(d), Math.Tanh, z => Math.Log(1 - (Math.Tanh(z) * Math.Tanh(z)))),
+        ["Exp"] = (d => Elementwise.Exp<double>(d), Math.Exp, z => z),
+        ["Softplus"] = (d => Elementwise.Softplus<double>(d), z => Math.Log(1 + Math.Exp(z)), z => Math.Log(1 / (1 + Math.Exp(-z)))),
+        ["Sigmoid"] = (d => Elementwise.Sigmoid<double>(d), z => 1 / (1 + Math.Exp(-z)), z => Math.Log(Math.Exp(-z) / Math.Pow(1 + Math.Exp(-z), 2))),
+        ["Tanh"] = (d => Elementwise.Tanh<double>(d), Math.Tanh, z => Math.Log(1 - (Math.Tanh(z) * Math.Tanh(z)))),
     };
 
     public static TheoryData<string> Names => [.. Cases.Keys];
@@ -50,12 +50,12 @@ public sealed class ElementwiseBijectorTests
 
     [Fact]
     public void Softplus_OfALargeInput_IsTheInputExactly()
-        => Assert.Equal(1000.0, new Softplus<double>(1).Forward(new[,] { { 1000.0 } }).Output[0, 0]);
+        => Assert.Equal(1000.0, Elementwise.Softplus<double>(1).Forward(new[,] { { 1000.0 } }).Output[0, 0]);
 
     [Fact]
     public void Softplus_OfAVeryNegativeInput_StaysInsideItsRange()
     {
-        (double[,] x, double[] logDet) = new Softplus<double>(1).Forward(new[,] { { -700.0 } });
+        (double[,] x, double[] logDet) = Elementwise.Softplus<double>(1).Forward(new[,] { { -700.0 } });
         AssertClose.Relative(Math.Exp(-700), x[0, 0], 1e-14, "softplus(-700)");
         Assert.Equal(-700.0, logDet[0], 1e-12);
     }
@@ -63,7 +63,7 @@ public sealed class ElementwiseBijectorTests
     [Fact]
     public void Softplus_InverseOfATinyValue_IsFinite()
     {
-        (double[,] z, double[] logDet) = new Softplus<double>(1).Inverse(new[,] { { 1e-300 } });
+        (double[,] z, double[] logDet) = Elementwise.Softplus<double>(1).Inverse(new[,] { { 1e-300 } });
         AssertClose.Relative(Math.Log(1e-300), z[0, 0], Tolerance.ClosedForm, "InverseSoftplus(1e-300)");
         AssertClose.Relative(-Math.Log(1e-300), logDet[0], Tolerance.ClosedForm, "its log-det");
     }
@@ -72,7 +72,7 @@ public sealed class ElementwiseBijectorTests
     public void Sigmoid_InverseNearOne_IsTheLogit()
     {
         double x = 1 - 1e-12;
-        double z = new Sigmoid<double>(1).Inverse(new[,] { { x } }).Output[0, 0];
+        double z = Elementwise.Sigmoid<double>(1).Inverse(new[,] { { x } }).Output[0, 0];
         AssertClose.Relative(Math.Log(x / (1 - x)), z, 1e-10, "logit(1 − 1e-12)");
     }
 }

@@ -33,7 +33,7 @@ public sealed class FlowSerializerTests
             .Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t)];
 
         Assert.NotEmpty(bijectorTypes);
-        string[] missing = [.. bijectorTypes.Where(t => !BijectorFormats<double>.IsRegistered(t)).Select(t => t.Name)];
+        string[] missing = [.. bijectorTypes.Where(t => !SavedForms<double, IBijector<double>>.IsRegistered(t)).Select(t => t.Name)];
         Assert.True(missing.Length == 0, $"Bijector types without a saved form: {string.Join(", ", missing)}");
     }
 

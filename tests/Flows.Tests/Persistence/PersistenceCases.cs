@@ -16,10 +16,10 @@ internal static class PersistenceCases
             ["LowerTriangularAffine"] = () => Flow(new LowerTriangularAffine<T>(3)),
             ["SinhArcsinh"] = () => Flow(new SinhArcsinh<T>(3)),
             ["Permutation"] = () => Flow(Permutation<T>.Random(5, new Random(3))),
-            ["Exp"] = () => Flow(new Exp<T>(2)),
-            ["Softplus"] = () => Flow(new Softplus<T>(2)),
-            ["Sigmoid"] = () => Flow(new Sigmoid<T>(2)),
-            ["Tanh"] = () => Flow(new Tanh<T>(2)),
+            ["Exp"] = () => Flow(Elementwise.Exp<T>(2)),
+            ["Softplus"] = () => Flow(Elementwise.Softplus<T>(2)),
+            ["Sigmoid"] = () => Flow(Elementwise.Sigmoid<T>(2)),
+            ["Tanh"] = () => Flow(Elementwise.Tanh<T>(2)),
             ["Inverted(SinhArcsinh)"] = () => Flow(new Inverted<T>(new SinhArcsinh<T>(2))),
             ["Chain"] = () => Flow(Composite<T>(new Random(5)), diagonalBase: true),
             ["MaskedAutoregressive"] = () => Flow(new MaskedAutoregressive<T>(4, [8, 6], [2, 0, 3, 1], seed: 3)),
@@ -64,10 +64,10 @@ internal static class PersistenceCases
             Permutation<T>.Random(3, random),
             new Affine<T>(3),
             new Inverted<T>(new SinhArcsinh<T>(3)),
-            new Softplus<T>(3),
-            new Tanh<T>(3),
-            new Sigmoid<T>(3),
-            new Exp<T>(3));
+            Elementwise.Softplus<T>(3),
+            Elementwise.Tanh<T>(3),
+            Elementwise.Sigmoid<T>(3),
+            Elementwise.Exp<T>(3));
 
     /// <summary>Sets every parameter to a seeded draw from N(0, 0.3²).</summary>
     public static TransformedDistribution<T> Randomize<T>(TransformedDistribution<T> flow, int seed) where T : unmanaged, IFloatingPointIeee754<T>

@@ -11,7 +11,7 @@ namespace Flows.Bijectors;
 /// output can overflow, and unlike a hard clamp its gradient never drops to zero abruptly. All-zero parameters give the
 /// identity.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class AffineTransform<T> : IConditionalTransform<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class AffineTransform<T> : IConditionalTransform<T>, IHasSavedForm<T, IConditionalTransform<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T _bound;
 
@@ -38,6 +38,12 @@ public sealed class AffineTransform<T> : IConditionalTransform<T> where T : unma
     /// <inheritdoc/>
     public (Node<T> Output, Node<T> LogDet) Apply(Tape<T> tape, Node<T> input, Node<T> parameters, bool inverse)
         => tape.ConditionalAffine(input, parameters, _bound, inverse);
+
+    static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
+        "Affine",
+        typeof(AffineTransform<T>),
+        (t, w) => w.Double("logScaleBound", ((AffineTransform<T>)t).LogScaleBound),
+        r => new AffineTransform<T>(r.Double("logScaleBound")));
 
     /// <inheritdoc/>
     public override string ToString() => $"AffineTransform(logScaleBound: {LogScaleBound})";

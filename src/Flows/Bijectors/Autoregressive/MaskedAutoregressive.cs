@@ -23,7 +23,7 @@ namespace Flows.Bijectors;
 /// 2016, arXiv:1606.04934; Germain et al., MADE, arXiv:1502.03509.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class MaskedAutoregressive<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private long _conditionerEvaluations;
 
@@ -57,6 +57,33 @@ public sealed class MaskedAutoregressive<T> : Bijector<T> where T : unmanaged, I
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters => Conditioner.Parameters;
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "MaskedAutoregressive",
+        typeof(MaskedAutoregressive<T>),
+        (b, w) =>
+        {
+            var maf = (MaskedAutoregressive<T>)b;
+            w.Int32("features", maf.Dimension);
+            w.Int32Array("hiddenFeatures", maf.Conditioner.HiddenFeatures);
+            w.Int32Array("order", maf.Conditioner.Order);
+            w.Int32("contextFeatures", maf.ContextDimension);
+            w.Transform("transform", maf.Transform);
+        },
+        r => new MaskedAutoregressive<T>(
+            r.Int32("features", minimum: 1),
+            r.Int32Array("hiddenFeatures"),
+            r.Int32Array("order"),
+            r.Int32("contextFeatures", minimum: 0),
+            r.Transform("transform")),
+        UpgradeParameters: (b, version) =>
+        {
+            // Version 1 numbered MADE's hidden units cyclically by degree; later versions sort them by degree.
+            if (version < 2)
+            {
+                ((MaskedAutoregressive<T>)b).Conditioner.ReorderHiddenUnitsFromCyclicDegrees();
+            }
+        });
 
     /// <inheritdoc/>
     public override string ToString()

@@ -9,8 +9,24 @@ namespace Flows.Bijectors;
 /// <remarks>One conditioner pass in both directions; log|det J| = Σ_B s with the soft-clamped log-scale
 /// s = b·tanh(r/b). The fixed features pass through bit for bit.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class AffineCoupling<T> : Coupling<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class AffineCoupling<T> : Coupling<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    // Re-implemented so that this type, not its base, gives the form.
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "AffineCoupling",
+        typeof(AffineCoupling<T>),
+        (b, w) =>
+        {
+            var coupling = (AffineCoupling<T>)b;
+            coupling.WriteCouplingFields(w);
+            w.Double("logScaleBound", coupling.LogScaleBound);
+        },
+        r => new AffineCoupling<T>(
+            r.BooleanArray("transformedMask"),
+            r.Int32Array("hiddenFeatures"),
+            r.Int32("contextFeatures", minimum: 0),
+            r.Double("logScaleBound")));
+
     /// <summary>Creates an affine coupling layer.</summary>
     /// <param name="transformedMask">Per feature, whether it is transformed (true) or passed through (false); at least one of each.</param>
     /// <param name="hiddenFeatures">MLP hidden widths; default [64, 64].</param>

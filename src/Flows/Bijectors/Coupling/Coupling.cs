@@ -20,7 +20,7 @@ namespace Flows.Bijectors;
 /// 2019, arXiv:1906.04032.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public class Coupling<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly bool[] _transformed;
     private readonly Node<T> _inputMask;
@@ -74,6 +74,28 @@ public class Coupling<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee75
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(features, 2);
         return [.. Enumerable.Range(0, features).Select(j => j % 2 == (parity & 1))];
+    }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "Coupling",
+        typeof(Coupling<T>),
+        (b, w) =>
+        {
+            ((Coupling<T>)b).WriteCouplingFields(w);
+            w.Transform("transform", ((Coupling<T>)b).Transform);
+        },
+        r => new Coupling<T>(
+            r.BooleanArray("transformedMask"),
+            r.Int32Array("hiddenFeatures"),
+            r.Int32("contextFeatures", minimum: 0),
+            r.Transform("transform")));
+
+    // The fields that AffineCoupling's saved form shares.
+    private protected void WriteCouplingFields(ISavedFormWriter<T> writer)
+    {
+        writer.Int32Array("transformedMask", [.. TransformedMask.Select(t => t ? 1 : 0)]);
+        writer.Int32Array("hiddenFeatures", [.. Conditioner.Sizes.Skip(1).SkipLast(1)]);
+        writer.Int32("contextFeatures", ContextDimension);
     }
 
     /// <inheritdoc/>

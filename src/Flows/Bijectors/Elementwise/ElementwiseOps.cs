@@ -13,7 +13,7 @@ internal static class ElementwiseOps
     /// </summary>
     internal static (Node<T> Output, Node<T> LogDet) ElementwiseBijection<T, TMap>(this Tape<T> tape, Node<T> input, bool inverse)
         where T : unmanaged, IFloatingPointIeee754<T>
-        where TMap : IElementwiseBijection<T>
+        where TMap : IElementwiseFunction<T>
     {
         int d = input.Columns;
         Node<T> output = tape.Allocate(input.Rows, d);
@@ -54,7 +54,7 @@ internal static class ElementwiseOps
 
     private static class ElementwiseBijectionBackward<T, TMap>
         where T : unmanaged, IFloatingPointIeee754<T>
-        where TMap : IElementwiseBijection<T>
+        where TMap : IElementwiseFunction<T>
     {
         public static readonly Backward<T> Instance = Run;
 

@@ -22,7 +22,7 @@ namespace Flows.Bijectors;
 /// arXiv:1807.03039, section 3.2.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class LULinear<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class LULinear<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int[] _permutation;
     private readonly Parameter<T> _lowerUpper;
@@ -101,6 +101,13 @@ public sealed class LULinear<T> : Bijector<T> where T : unmanaged, IFloatingPoin
 
         return result;
     }
+
+    // The fixed permutation is part of the architecture.
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "LULinear",
+        typeof(LULinear<T>),
+        (b, w) => w.Int32Array("permutation", ((LULinear<T>)b).Permutation),
+        r => new LULinear<T>(r.Int32Array("permutation")));
 
     /// <inheritdoc/>
     public override string ToString() => $"LULinear(permutation: [{string.Join(", ", _permutation)}])";

@@ -14,7 +14,7 @@ namespace Flows.Bijectors;
 /// All-zero parameters give the identity.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class LowerTriangularAffine<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class LowerTriangularAffine<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _shift;
     private readonly Parameter<T> _packedScale;
@@ -54,6 +54,8 @@ public sealed class LowerTriangularAffine<T> : Bijector<T> where T : unmanaged, 
 
         return result;
     }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => SavedForm<T, IBijector<T>>.ForDimension("LowerTriangularAffine", d => new LowerTriangularAffine<T>(d));
 
     /// <inheritdoc/>
     public override string ToString() => $"LowerTriangularAffine(dimension: {Dimension})";

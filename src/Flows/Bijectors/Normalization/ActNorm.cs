@@ -23,7 +23,7 @@ namespace Flows.Bijectors;
 /// arXiv:1807.03039, section 3.1.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class ActNorm<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Relative threshold below which a feature's batch standard deviation counts as zero.
     private const double ConstantFeatureThreshold = 1e-10;
@@ -87,6 +87,17 @@ public sealed class ActNorm<T> : Bijector<T> where T : unmanaged, IFloatingPoint
 
         InitializeFrom(values);
     }
+
+    // The initialized flag is saved, so a loaded layer never re-initializes from data.
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "ActNorm",
+        typeof(ActNorm<T>),
+        (b, w) =>
+        {
+            w.Int32("dimension", b.Dimension);
+            w.Boolean("initialized", ((ActNorm<T>)b).IsInitialized);
+        },
+        r => new ActNorm<T>(r.Int32("dimension", minimum: 1)) { IsInitialized = r.Boolean("initialized") });
 
     /// <inheritdoc/>
     public override string ToString() => $"ActNorm(dimension: {Dimension})";

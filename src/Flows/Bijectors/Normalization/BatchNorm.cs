@@ -29,7 +29,7 @@ namespace Flows.Bijectors;
 /// Estimation", 2017, arXiv:1705.07057, appendix B.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class BatchNorm<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class BatchNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _logGamma;
     private readonly Parameter<T> _beta;
@@ -92,6 +92,37 @@ public sealed class BatchNorm<T> : Bijector<T> where T : unmanaged, IFloatingPoi
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "BatchNorm",
+        typeof(BatchNorm<T>),
+        (b, w) =>
+        {
+            var batchNorm = (BatchNorm<T>)b;
+            w.Int32("dimension", b.Dimension);
+            w.Double("momentum", batchNorm.Momentum);
+            w.Double("epsilon", batchNorm.Epsilon);
+            w.Boolean("training", batchNorm.IsTraining);
+            w.Values("runningMean", batchNorm.RunningMean);
+            w.Values("runningVariance", batchNorm.RunningVariance);
+        },
+        r =>
+        {
+            int dimension = r.Int32("dimension", minimum: 1);
+            var batchNorm = new BatchNorm<T>(dimension, r.Double("momentum"), r.Double("epsilon"))
+            {
+                IsTraining = r.Boolean("training"),
+            };
+            r.Values("runningMean", dimension).CopyTo(batchNorm.RunningMean);
+            T[] variance = r.Values("runningVariance", dimension);
+            if (variance.Any(v => v < T.Zero))
+            {
+                throw r.Error("runningVariance", "holds a negative variance");
+            }
+
+            variance.CopyTo(batchNorm.RunningVariance);
+            return batchNorm;
+        });
 
     /// <inheritdoc/>
     public override string ToString()

@@ -8,7 +8,7 @@ namespace Flows.Bijectors;
 /// <remarks>log|det J| = 0 exactly. Not trainable. Used between autoregressive or coupling layers so that every
 /// feature gets to condition every other.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Permutation<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Permutation<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int[] _order;
     private readonly int[] _inverseOrder;
@@ -51,6 +51,12 @@ public sealed class Permutation<T> : Bijector<T> where T : unmanaged, IFloatingP
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         return new(Orders.Random(dimension, random));
     }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "Permutation",
+        typeof(Permutation<T>),
+        (b, w) => w.Int32Array("order", ((Permutation<T>)b).Order),
+        r => new Permutation<T>(r.Int32Array("order")));
 
     /// <inheritdoc/>
     public override string ToString() => $"Permutation(order: [{string.Join(", ", _order)}])";

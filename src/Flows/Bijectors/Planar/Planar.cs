@@ -24,7 +24,7 @@ namespace Flows.Bijectors;
 /// <para>Reference: Rezende &amp; Mohamed, "Variational inference with normalizing flows", ICML 2015, arXiv:1505.05770.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Planar<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Planar<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _u;
     private readonly Parameter<T> _w;
@@ -71,6 +71,8 @@ public sealed class Planar<T> : Bijector<T> where T : unmanaged, IFloatingPointI
         Node<T> packed = tape.PlanarParameters(tape.Use(_u), tape.Use(_w), tape.Use(_bias));
         return packed.Values[..Dimension].ToArray();
     }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => SavedForm<T, IBijector<T>>.ForDimension("Planar", d => new Planar<T>(d));
 
     /// <inheritdoc/>
     public override string ToString() => $"Planar(dimension: {Dimension})";

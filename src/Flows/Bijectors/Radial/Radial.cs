@@ -22,7 +22,7 @@ namespace Flows.Bijectors;
 /// <para>Reference: Rezende &amp; Mohamed, "Variational inference with normalizing flows", ICML 2015, arXiv:1505.05770.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Radial<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Radial<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _center;
     private readonly Parameter<T> _alpha;
@@ -59,6 +59,8 @@ public sealed class Radial<T> : Bijector<T> where T : unmanaged, IFloatingPointI
         T alpha = packed.Values[Dimension];
         return (alpha, packed.Values[Dimension + 1] - alpha);
     }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => SavedForm<T, IBijector<T>>.ForDimension("Radial", d => new Radial<T>(d));
 
     /// <inheritdoc/>
     public override string ToString() => $"Radial(dimension: {Dimension})";

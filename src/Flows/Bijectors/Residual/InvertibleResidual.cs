@@ -32,7 +32,7 @@ namespace Flows.Bijectors;
 /// Networks", 2019, arXiv:1811.00995.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class InvertibleResidual<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class InvertibleResidual<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const double FixedPointTolerance = 1e-13;
 
@@ -105,6 +105,43 @@ public sealed class InvertibleResidual<T> : Bijector<T> where T : unmanaged, IFl
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    // The settings and the power-iteration vectors, refined for the saved weights first, so a loaded block normalizes
+    // its weights bit for bit as the saved one did.
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "InvertibleResidual",
+        typeof(InvertibleResidual<T>),
+        (b, w) =>
+        {
+            var block = (InvertibleResidual<T>)b;
+            w.Int32("dimension", block.Dimension);
+            w.Int32("hiddenFeatures", block.HiddenFeatures);
+            w.Double("coefficient", block.Coefficient);
+            w.Int32("seed", block.Seed);
+            w.Int32("maxIterations", block.MaxIterations);
+            w.Int32("exactLogDetMaxDimension", block.ExactLogDetMaxDimension);
+            w.Int32("seriesTerms", block.SeriesTerms);
+            for (int k = 0; k < 2; k++)
+            {
+                block.SpectralNorms[k].Refresh();
+                w.Values($"u{k}", block.SpectralNorms[k].U);
+            }
+        },
+        r =>
+        {
+            int dimension = r.Int32("dimension", minimum: 1);
+            int hidden = r.Int32("hiddenFeatures", minimum: 1);
+            var block = new InvertibleResidual<T>(
+                dimension,
+                hidden,
+                r.Double("coefficient"),
+                r.Int32("seed"),
+                r.Int32("maxIterations", minimum: 1),
+                r.Int32("exactLogDetMaxDimension", minimum: 0),
+                r.Int32("seriesTerms", minimum: 1));
+            block.RestoreSpectralState(r.Values("u0", hidden), r.Values("u1", dimension));
+            return block;
+        });
 
     /// <inheritdoc/>
     public override string ToString()

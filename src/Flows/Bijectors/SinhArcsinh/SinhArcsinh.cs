@@ -16,7 +16,7 @@ namespace Flows.Bijectors;
 /// Reference: Jones &amp; Pewsey, "Sinh-arcsinh distributions", Biometrika 96(4), 2009.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class SinhArcsinh<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class SinhArcsinh<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _skew;
     private readonly Parameter<T> _logTailWeight;
@@ -39,6 +39,8 @@ public sealed class SinhArcsinh<T> : Bijector<T> where T : unmanaged, IFloatingP
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => SavedForm<T, IBijector<T>>.ForDimension("SinhArcsinh", d => new SinhArcsinh<T>(d));
 
     /// <inheritdoc/>
     public override string ToString() => $"SinhArcsinh(dimension: {Dimension})";

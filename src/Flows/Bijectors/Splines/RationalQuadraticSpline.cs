@@ -12,7 +12,7 @@ namespace Flows.Bijectors;
 /// All-zero parameters give the identity. See <see cref="RationalQuadraticTransform{T}"/> for the maths and the
 /// reference.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class RationalQuadraticSpline<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class RationalQuadraticSpline<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _parameters;
 
@@ -32,6 +32,18 @@ public sealed class RationalQuadraticSpline<T> : Bijector<T> where T : unmanaged
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "RationalQuadraticSpline",
+        typeof(RationalQuadraticSpline<T>),
+        (b, w) =>
+        {
+            w.Int32("dimension", b.Dimension);
+            w.Transform("transform", ((RationalQuadraticSpline<T>)b).Transform);
+        },
+        r => new RationalQuadraticSpline<T>(
+            r.Int32("dimension", minimum: 1),
+            r.Transform("transform") as RationalQuadraticTransform<T> ?? throw r.Error("transform", "expected a RationalQuadratic transform")));
 
     /// <inheritdoc/>
     public override string ToString() => $"RationalQuadraticSpline(dimension: {Dimension}, binCount: {Transform.BinCount}, tailBound: {Transform.TailBound})";

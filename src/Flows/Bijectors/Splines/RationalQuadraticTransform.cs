@@ -18,7 +18,7 @@ namespace Flows.Bijectors;
 /// Gregory &amp; Delbourgo, "Piecewise rational quadratic interpolation to monotonic data", IMA J. Numer. Anal. 1982.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class RationalQuadraticTransform<T> : IConditionalTransform<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class RationalQuadraticTransform<T> : IConditionalTransform<T>, IHasSavedForm<T, IConditionalTransform<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the transform.</summary>
     /// <param name="binCount">K. Default 8. Range: &gt; 0.</param>
@@ -79,6 +79,25 @@ public sealed class RationalQuadraticTransform<T> : IConditionalTransform<T> whe
     /// <inheritdoc/>
     public (Node<T> Output, Node<T> LogDet) Apply(Tape<T> tape, Node<T> input, Node<T> parameters, bool inverse)
         => tape.RationalQuadraticSpline(input, parameters, BinCount, TailBound, MinimumBinWidth, MinimumBinHeight, MinimumDerivative, inverse);
+
+    static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
+        "RationalQuadratic",
+        typeof(RationalQuadraticTransform<T>),
+        (t, w) =>
+        {
+            var spline = (RationalQuadraticTransform<T>)t;
+            w.Int32("binCount", spline.BinCount);
+            w.Double("tailBound", spline.TailBound);
+            w.Double("minimumBinWidth", spline.MinimumBinWidth);
+            w.Double("minimumBinHeight", spline.MinimumBinHeight);
+            w.Double("minimumDerivative", spline.MinimumDerivative);
+        },
+        r => new RationalQuadraticTransform<T>(
+            r.Int32("binCount", minimum: 1),
+            r.Double("tailBound"),
+            r.Double("minimumBinWidth"),
+            r.Double("minimumBinHeight"),
+            r.Double("minimumDerivative")));
 
     /// <inheritdoc/>
     public override string ToString()

@@ -31,7 +31,7 @@ namespace Flows.Bijectors;
 /// inference", UAI 2018, arXiv:1803.05649.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Sylvester<T> : Bijector<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Sylvester<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>? _q;
     private readonly Parameter<T>? _householder;
@@ -160,6 +160,42 @@ public sealed class Sylvester<T> : Bijector<T> where T : unmanaged, IFloatingPoi
 
         return (r, rTilde);
     }
+
+    // Determined by the variant, M, K and, for the triangular variant, the fixed permutation (identity or reversal).
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "Sylvester",
+        typeof(Sylvester<T>),
+        (b, w) =>
+        {
+            var sylvester = (Sylvester<T>)b;
+            w.Int32("dimension", sylvester.Dimension);
+            w.String("variant", sylvester.Variant.ToString());
+            w.Int32("columnCount", sylvester.ColumnCount);
+            w.Int32("reflectionCount", sylvester.ReflectionCount);
+            w.Int32("reversed", sylvester.Reversed ? 1 : 0);
+        },
+        r =>
+        {
+            string variantName = r.String("variant");
+            if (!Enum.TryParse(variantName, ignoreCase: false, out SylvesterVariant variant) || !Enum.IsDefined(variant) ||
+                int.TryParse(variantName, out int _))
+            {
+                throw r.Error("variant", $"expected Orthogonal, Householder or Triangular, found \"{variantName}\"");
+            }
+
+            int reversed = r.Int32("reversed", minimum: 0);
+            if (reversed > 1)
+            {
+                throw r.Error("reversed", $"expected 0 or 1, found {reversed}");
+            }
+
+            return new Sylvester<T>(
+                r.Int32("dimension", minimum: 1),
+                variant,
+                r.Int32("columnCount", minimum: 1),
+                r.Int32("reflectionCount", minimum: 0),
+                reversed == 1);
+        });
 
     /// <inheritdoc/>
     public override string ToString() => Variant switch

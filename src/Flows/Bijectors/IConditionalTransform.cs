@@ -17,11 +17,17 @@ public interface IConditionalTransform<T> where T : unmanaged, IFloatingPointIee
     /// <summary>Parameters per feature.</summary>
     int ParametersPerFeature { get; }
 
-    /// <summary>Applies the transform (or its inverse) to n × d inputs with n × (ParametersPerFeature·d) parameters.</summary>
+    /// <summary>Base → data: applies the transform to n × d inputs with n × (ParametersPerFeature·d) parameters.</summary>
     /// <param name="tape">The tape.</param>
-    /// <param name="input">n × d.</param>
+    /// <param name="z">n × d.</param>
     /// <param name="parameters">n × (ParametersPerFeature·d), block layout.</param>
-    /// <param name="inverse">Whether to run the inverse.</param>
-    /// <returns>The n × d output and the n × 1 log|det J| of the direction that ran.</returns>
-    (Node<T> Output, Node<T> LogDet) Apply(Tape<T> tape, Node<T> input, Node<T> parameters, bool inverse);
+    /// <returns>The n × d output and the n × 1 log|det J| of the forward map.</returns>
+    (Node<T> Output, Node<T> LogDet) Forward(Tape<T> tape, Node<T> z, Node<T> parameters);
+
+    /// <summary>Data → base: applies the inverse transform to n × d inputs with n × (ParametersPerFeature·d) parameters.</summary>
+    /// <param name="tape">The tape.</param>
+    /// <param name="x">n × d.</param>
+    /// <param name="parameters">n × (ParametersPerFeature·d), block layout.</param>
+    /// <returns>The n × d output and the n × 1 log|det J| of the inverse map.</returns>
+    (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters);
 }

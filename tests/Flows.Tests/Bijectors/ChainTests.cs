@@ -1,3 +1,4 @@
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Tests.Testing;
 
@@ -97,4 +98,56 @@ public sealed class ChainTests
     [Fact]
     public void ToString_ListsTheParts()
         => Assert.Equal("Chain(Affine(dimension: 2), Exp(dimension: 2))", new Chain<double>(new Affine<double>(2), Elementwise.Exp<double>(2)).ToString());
+
+    [Fact]
+    public void Constructor_ThrowsForConditionalPartsOfDifferentContextDimensions()
+    {
+        var exception = Assert.Throws<ArgumentException>("parts", () => new Chain<double>(
+            new MaskedAutoregressive<double>(2, [4], contextFeatures: 1),
+            Permutation<double>.Reverse(2),
+            new MaskedAutoregressive<double>(2, [4], contextFeatures: 3)));
+        Assert.Contains("ContextDimension 3", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ContextDimension_IsThatOfTheConditionalParts()
+        => Assert.Equal(2, BijectorCases.ConditionalMixedChain(seed: 1).ContextDimension);
+
+    [Fact]
+    public void Forward_PassesTheContextOnlyToConditionalParts()
+    {
+        Chain<double> chain = BijectorCases.Randomized(BijectorCases.ConditionalMixedChain(seed: 3), seed: 4, scale: 0.3);
+        double[,] z = TestData.StandardNormal(32, 3, seed: 5);
+        double[,] context = TestData.StandardNormal(32, 2, seed: 6);
+
+        var tape = new Tape<double>(isRecording: false);
+        Node<double> c = tape.Constant(TestData.Flatten(context), 32, 2);
+        Node<double> expected = tape.Constant(TestData.Flatten(z), 32, 3);
+        foreach (IBijector<double> part in chain.Parts)
+        {
+            expected = part.Forward(tape, expected, part.ContextDimension == 0 ? null : c).Output;
+        }
+
+        Node<double> actual = chain.Forward(tape, tape.Constant(TestData.Flatten(z), 32, 3), c).Output;
+        AssertClose.Bitwise(expected.Values, actual.Values, "conditional chain");
+    }
+
+    [Fact]
+    public void Inverse_UndoesForward_WithAContextPerRow()
+    {
+        Chain<double> chain = BijectorCases.Randomized(BijectorCases.ConditionalMixedChain(seed: 3), seed: 4, scale: 0.3);
+        double[,] z = TestData.StandardNormal(32, 3, seed: 7);
+        double[,] context = TestData.StandardNormal(32, 2, seed: 8);
+
+        var tape = new Tape<double>(isRecording: false);
+        Node<double> c = tape.Constant(TestData.Flatten(context), 32, 2);
+        (Node<double> x, Node<double> forwardLogDet) = chain.Forward(tape, tape.Constant(TestData.Flatten(z), 32, 3), c);
+        (Node<double> zAgain, Node<double> inverseLogDet) = chain.Inverse(tape, x, c);
+
+        AssertClose.All(TestData.Flatten(z), zAgain.Values, Tolerance.RoundTrip, "round trip");
+        for (int i = 0; i < 32; i++)
+        {
+            Assert.Equal(-forwardLogDet.Values[i], inverseLogDet.Values[i], 1e-10);
+        }
+    }
 }

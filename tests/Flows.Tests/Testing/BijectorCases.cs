@@ -108,9 +108,23 @@ internal static class BijectorCases
             s => Randomized(new Chain<double>(new LULinear<double>(3, new Random(s)), new SinhArcsinh<double>(3)), s), OutputRange.Real, 10, 10),
         new("ActNorm(d=3)", s => Randomized(InitializedActNorm(3), s), OutputRange.Real, 1e3),
         new("BatchNorm(d=3, evaluation)", s => Randomized(EvaluationBatchNorm(3, s), s), OutputRange.Real, 1e3),
+        // A conditional chain that mixes conditional parts with unconditional ones, its context bound to one fixed row.
+        new("Chain(MaskedAutoregressive+context, Permutation, LULinear, ActNorm, Softplus, Inverted(Softplus), MaskedAutoregressive(spline)+context)(d=3, c=2)",
+            s => Randomized(new FixedContext(ConditionalMixedChain(s), [0.7, -1.3]), s, 0.3), OutputRange.Real, 10, 10),
         new("InvertibleResidual(d=2, h=8)", s => Randomized(new InvertibleResidual<double>(2, 8, seed: s), s), OutputRange.Real, 1e3),
         new("InvertibleResidual(d=3, h=5)", s => Randomized(new InvertibleResidual<double>(3, 5, seed: s), s), OutputRange.Real, 1e3),
     ];
+
+    /// <summary>Conditional autoregressive layers (context of 2 features) around unconditional layers of several families.</summary>
+    public static Chain<double> ConditionalMixedChain(int seed)
+        => new(
+            new MaskedAutoregressive<double>(3, [8, 8], contextFeatures: 2, seed: seed),
+            Permutation<double>.Reverse(3),
+            new LULinear<double>(3, new Random(seed)),
+            InitializedActNorm(3),
+            Elementwise.Softplus<double>(3),
+            new Inverted<double>(Elementwise.Softplus<double>(3)),
+            new MaskedAutoregressive<double>(3, [6], contextFeatures: 2, transform: new RationalQuadraticTransform<double>(4, 3), seed: seed + 1));
 
     // An ActNorm past its data-dependent initialization, so that the suite sees a fixed map.
     private static ActNorm<double> InitializedActNorm(int dimension)

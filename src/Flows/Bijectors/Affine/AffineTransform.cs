@@ -36,8 +36,12 @@ public sealed class AffineTransform<T> : IConditionalTransform<T>, IHasSavedForm
     public int ParametersPerFeature => 2;
 
     /// <inheritdoc/>
-    public (Node<T> Output, Node<T> LogDet) Apply(Tape<T> tape, Node<T> input, Node<T> parameters, bool inverse)
-        => tape.ConditionalAffine(input, parameters, _bound, inverse);
+    public (Node<T> Output, Node<T> LogDet) Forward(Tape<T> tape, Node<T> z, Node<T> parameters)
+        => tape.ConditionalAffine(z, parameters, _bound, inverse: false);
+
+    /// <inheritdoc/>
+    public (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters)
+        => tape.ConditionalAffine(x, parameters, _bound, inverse: true);
 
     static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
         "Affine",

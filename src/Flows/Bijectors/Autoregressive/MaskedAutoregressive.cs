@@ -99,10 +99,10 @@ public sealed class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBij
 
         // Pass k fixes the k-th feature in the order: its inputs, the features before it, were fixed by earlier
         // passes. After d passes every feature is exact, and so is the log-det of the last pass.
-        (Node<T> x, Node<T> logDet) = Transform.Apply(tape, z, Evaluate(tape, z, context), inverse: false);
+        (Node<T> x, Node<T> logDet) = Transform.Forward(tape, z, Evaluate(tape, z, context));
         for (int pass = 1; pass < Dimension; pass++)
         {
-            (x, logDet) = Transform.Apply(tape, z, Evaluate(tape, x, context), inverse: false);
+            (x, logDet) = Transform.Forward(tape, z, Evaluate(tape, x, context));
         }
 
         return (x, logDet);
@@ -110,7 +110,7 @@ public sealed class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBij
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
-        => Transform.Apply(tape, x, Evaluate(tape, x, context), inverse: true);
+        => Transform.Inverse(tape, x, Evaluate(tape, x, context));
 
     // Without gradients the d passes shrink to one pass's work: each step evaluates only the hidden units that just
     // became computable (see MaskedAutoencoder.RunSequentially), and the transform runs on one column at a time.
@@ -130,7 +130,7 @@ public sealed class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBij
                 column.Values[i] = z.Values[(i * d) + feature];
             }
 
-            (Node<T> value, Node<T> logDet) = Transform.Apply(tape, column, parameters, inverse: false);
+            (Node<T> value, Node<T> logDet) = Transform.Forward(tape, column, parameters);
             for (int i = 0; i < n; i++)
             {
                 x.Values[(i * d) + feature] = value.Values[i];

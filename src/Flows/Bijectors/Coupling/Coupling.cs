@@ -104,11 +104,11 @@ public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T :
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
-        => Transform.Apply(tape, z, TransformParameters(tape, z, context), inverse: false);
+        => Transform.Forward(tape, z, TransformParameters(tape, z, context));
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
-        => Transform.Apply(tape, x, TransformParameters(tape, x, context), inverse: true);
+        => Transform.Inverse(tape, x, TransformParameters(tape, x, context));
 
     // The conditioner sees only the fixed features; zeroing its outputs on the fixed features gives the identity there.
     private Node<T> TransformParameters(Tape<T> tape, Node<T> input, Node<T>? context)

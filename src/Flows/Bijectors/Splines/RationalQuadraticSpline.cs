@@ -50,9 +50,9 @@ public sealed class RationalQuadraticSpline<T> : Bijector<T>, IHasSavedForm<T, I
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
-        => Transform.Apply(tape, z, tape.Use(_parameters), inverse: false);
+        => Transform.Forward(tape, z, tape.Use(_parameters));
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
-        => Transform.Apply(tape, x, tape.Use(_parameters), inverse: true);
+        => Transform.Inverse(tape, x, tape.Use(_parameters));
 }

@@ -77,8 +77,12 @@ public sealed class RationalQuadraticTransform<T> : IConditionalTransform<T>, IH
     public int ParametersPerFeature => (3 * BinCount) - 1;
 
     /// <inheritdoc/>
-    public (Node<T> Output, Node<T> LogDet) Apply(Tape<T> tape, Node<T> input, Node<T> parameters, bool inverse)
-        => tape.RationalQuadraticSpline(input, parameters, BinCount, TailBound, MinimumBinWidth, MinimumBinHeight, MinimumDerivative, inverse);
+    public (Node<T> Output, Node<T> LogDet) Forward(Tape<T> tape, Node<T> z, Node<T> parameters)
+        => tape.RationalQuadraticSpline(z, parameters, BinCount, TailBound, MinimumBinWidth, MinimumBinHeight, MinimumDerivative, inverse: false);
+
+    /// <inheritdoc/>
+    public (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters)
+        => tape.RationalQuadraticSpline(x, parameters, BinCount, TailBound, MinimumBinWidth, MinimumBinHeight, MinimumDerivative, inverse: true);
 
     static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
         "RationalQuadratic",

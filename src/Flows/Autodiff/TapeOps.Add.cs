@@ -9,21 +9,7 @@ public static partial class TapeOps
     /// <exception cref="ArgumentException">The shapes are neither equal nor a row broadcast.</exception>
     public static Node<T> Add<T>(this Tape<T> tape, Node<T> a, Node<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(tape);
-        bool broadcast = CheckBinaryShapes(a, b, nameof(Add));
-        Node<T> y = tape.Allocate(a.Rows, a.Columns);
-        if (broadcast)
-        {
-            for (int offset = 0; offset < a.Length; offset += a.Columns)
-            {
-                TensorPrimitives.Add(a.Values.Slice(offset, a.Columns), b.Values, y.Values.Slice(offset, a.Columns));
-            }
-        }
-        else
-        {
-            TensorPrimitives.Add(a.Values, b.Values, y.Values);
-        }
-
+        Node<T> y = Broadcasting<T, AddOperation<T>>(tape, a, b, nameof(Add));
         tape.Record(AddBackward<T>.Instance, y, a, b);
         return y;
     }
@@ -46,5 +32,10 @@ public static partial class TapeOps
                 AccumulateBroadcast<T>(g, e.Input1.Gradients);
             }
         }
+    }
+
+    private readonly struct AddOperation<T> : IBroadcastOperation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Invoke(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Add(a, b, y);
     }
 }

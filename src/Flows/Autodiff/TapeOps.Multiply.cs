@@ -9,21 +9,7 @@ public static partial class TapeOps
     /// <exception cref="ArgumentException">The shapes are neither equal nor a row broadcast.</exception>
     public static Node<T> Multiply<T>(this Tape<T> tape, Node<T> a, Node<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(tape);
-        bool broadcast = CheckBinaryShapes(a, b, nameof(Multiply));
-        Node<T> y = tape.Allocate(a.Rows, a.Columns);
-        if (broadcast)
-        {
-            for (int offset = 0; offset < a.Length; offset += a.Columns)
-            {
-                TensorPrimitives.Multiply(a.Values.Slice(offset, a.Columns), b.Values, y.Values.Slice(offset, a.Columns));
-            }
-        }
-        else
-        {
-            TensorPrimitives.Multiply(a.Values, b.Values, y.Values);
-        }
-
+        Node<T> y = Broadcasting<T, MultiplyOperation<T>>(tape, a, b, nameof(Multiply));
         tape.Record(MultiplyBackward<T>.Instance, y, a, b);
         return y;
     }
@@ -54,5 +40,10 @@ public static partial class TapeOps
                 }
             }
         }
+    }
+
+    private readonly struct MultiplyOperation<T> : IBroadcastOperation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Invoke(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Multiply(a, b, y);
     }
 }

@@ -48,4 +48,36 @@ public static partial class TapeOps
             TensorPrimitives.Add(target, gradient.Slice(offset, columns), target);
         }
     }
+
+    /// <summary>
+    /// The one broadcasting driver of the binary elementwise ops: y = a ∘ b for equal shapes, or row by row against a
+    /// 1 × d <paramref name="b"/>. The caller records its own backward rule.
+    /// </summary>
+    private static Node<T> Broadcasting<T, TOperation>(Tape<T> tape, Node<T> a, Node<T> b, string operation)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TOperation : IBroadcastOperation<T>
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        bool broadcast = CheckBinaryShapes(a, b, operation);
+        Node<T> y = tape.Allocate(a.Rows, a.Columns);
+        if (broadcast)
+        {
+            for (int offset = 0; offset < a.Length; offset += a.Columns)
+            {
+                TOperation.Invoke(a.Values.Slice(offset, a.Columns), b.Values, y.Values.Slice(offset, a.Columns));
+            }
+        }
+        else
+        {
+            TOperation.Invoke(a.Values, b.Values, y.Values);
+        }
+
+        return y;
+    }
+
+    /// <summary>A binary elementwise span operation (a TensorPrimitives call) for <see cref="Broadcasting{T, TOperation}"/>.</summary>
+    private interface IBroadcastOperation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        static abstract void Invoke(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y);
+    }
 }

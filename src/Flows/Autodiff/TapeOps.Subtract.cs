@@ -9,21 +9,7 @@ public static partial class TapeOps
     /// <exception cref="ArgumentException">The shapes are neither equal nor a row broadcast.</exception>
     public static Node<T> Subtract<T>(this Tape<T> tape, Node<T> a, Node<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(tape);
-        bool broadcast = CheckBinaryShapes(a, b, nameof(Subtract));
-        Node<T> y = tape.Allocate(a.Rows, a.Columns);
-        if (broadcast)
-        {
-            for (int offset = 0; offset < a.Length; offset += a.Columns)
-            {
-                TensorPrimitives.Subtract(a.Values.Slice(offset, a.Columns), b.Values, y.Values.Slice(offset, a.Columns));
-            }
-        }
-        else
-        {
-            TensorPrimitives.Subtract(a.Values, b.Values, y.Values);
-        }
-
+        Node<T> y = Broadcasting<T, SubtractOperation<T>>(tape, a, b, nameof(Subtract));
         tape.Record(SubtractBackward<T>.Instance, y, a, b);
         return y;
     }
@@ -50,5 +36,10 @@ public static partial class TapeOps
                 }
             }
         }
+    }
+
+    private readonly struct SubtractOperation<T> : IBroadcastOperation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Invoke(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) => TensorPrimitives.Subtract(a, b, y);
     }
 }

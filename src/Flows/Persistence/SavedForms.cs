@@ -41,6 +41,9 @@ internal static class SavedForms<T, TObject> where T : unmanaged, IFloatingPoint
             ? format
             : throw new NotSupportedException($"{value.GetType().Name} ({value}) has no saved form; a type declares one by implementing IHasSavedForm.");
 
+    /// <summary>Every type with a saved form, closed over T.</summary>
+    public static IEnumerable<Type> Types => ByType.Keys;
+
     /// <summary>The format saved under <paramref name="name"/>, or null.</summary>
     public static SavedForm<T, TObject>? Named(string name) => ByName.GetValueOrDefault(name);
 

@@ -1,5 +1,5 @@
-using Flows.Bijectors;
 using Flows.Autodiff;
+using Flows.Bijectors;
 using Flows.Neural;
 using Flows.Numerics;
 using Flows.Tests.Testing;

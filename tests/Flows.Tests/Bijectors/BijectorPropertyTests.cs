@@ -1,5 +1,6 @@
 using Flows.Autodiff;
 using Flows.Bijectors;
+using Flows.Persistence;
 using Flows.Distributions;
 using Flows.Neural;
 using Flows.Tests.Testing;
@@ -520,5 +521,14 @@ public sealed class BijectorPropertyTests
         }
 
         return x;
+    }
+
+    [Fact]
+    public void EveryBijectorAndTransformType_HasAPropertyCase()
+    {
+        HashSet<Type> covered = [.. BijectorCases.Names.SelectMany(n => FamilyCases.Components(BijectorCases.Create(n, Seed))).Select(c => c.GetType())];
+        string[] missing = [.. SavedForms<double, IBijector<double>>.Types.Concat(SavedForms<double, IConditionalTransform<double>>.Types)
+            .Where(t => !covered.Contains(t)).Select(t => t.Name)];
+        Assert.True(missing.Length == 0, $"Types with no case in the property suite (add them to their family's IFamilyCases): {string.Join(", ", missing)}");
     }
 }

@@ -3,8 +3,22 @@ using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class InvertedTests
+public sealed class InvertedTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("Inverted(SinhArcsinh)(d=2)", s => BijectorCases.Randomized(new Inverted<double>(new SinhArcsinh<double>(2)), s), OutputRange.Real, 1e3),
+        new("Inverted(LowerTriangularAffine)(d=3)", s => BijectorCases.Randomized(new Inverted<double>(new LowerTriangularAffine<double>(3)), s), OutputRange.Real, 1e3),
+        new("Inverted(MaskedAutoregressive)(d=3)",
+            s => BijectorCases.Randomized(new Inverted<double>(new MaskedAutoregressive<double>(3, [7], seed: s)), s, 0.3), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("Inverted(SinhArcsinh)", () => new Inverted<T>(new SinhArcsinh<T>(2))),
+        new("Inverted(MaskedAutoregressive)", () => new Inverted<T>(new MaskedAutoregressive<T>(3, [5], transform: new AffineTransform<T>(2.5), seed: 4))),
+    ];
+
     [Fact]
     public void Forward_IsTheInnerInverse_Bitwise()
     {

@@ -1,6 +1,6 @@
 using Flows.Bijectors;
-using Flows.Distributions;
 using Flows.Distributions.Presets;
+using Flows.Distributions;
 using Flows.Tests.Testing;
 using Flows.Training;
 

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using Flows.Bijectors;
 using Flows.Autodiff;
+using Flows.Bijectors;
 using Flows.Neural;
 using Flows.Numerics;
 using Flows.Tests.Testing;

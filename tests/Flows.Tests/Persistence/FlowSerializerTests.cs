@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Numerics;
 using System.Reflection;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Persistence;
+using Flows.Tests.Testing;
 
 namespace Flows.Tests.Persistence;
 
@@ -35,6 +36,27 @@ public sealed class FlowSerializerTests
         Assert.NotEmpty(bijectorTypes);
         string[] missing = [.. bijectorTypes.Where(t => !SavedForms<double, IBijector<double>>.IsRegistered(t)).Select(t => t.Name)];
         Assert.True(missing.Length == 0, $"Bijector types without a saved form: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void EveryConditionalTransformType_HasASavedForm()
+    {
+        Type[] transformTypes = [.. typeof(IConditionalTransform<>).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false } && t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConditionalTransform<>)))
+            .Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t)];
+
+        Assert.NotEmpty(transformTypes);
+        string[] missing = [.. transformTypes.Where(t => !SavedForms<double, IConditionalTransform<double>>.IsRegistered(t)).Select(t => t.Name)];
+        Assert.True(missing.Length == 0, $"Conditional transform types without a saved form: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void EveryBijectorAndTransformType_HasAPersistenceCase()
+    {
+        HashSet<Type> covered = [.. FamilyCases.SavedCases<double>().SelectMany(c => FamilyCases.Components(c.Create())).Select(c => c.GetType())];
+        string[] missing = [.. SavedForms<double, IBijector<double>>.Types.Concat(SavedForms<double, IConditionalTransform<double>>.Types)
+            .Where(t => !covered.Contains(t)).Select(t => t.Name)];
+        Assert.True(missing.Length == 0, $"Types with no persistence case (add them to their family's IFamilyCases): {string.Join(", ", missing)}");
     }
 
     [Fact]

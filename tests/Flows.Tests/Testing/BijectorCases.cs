@@ -40,113 +40,17 @@ internal sealed record BijectorCase(string Name, Func<int, IBijector<double>> Fa
     public override string ToString() => Name;
 }
 
-/// <summary>Every bijector of the library, registered by name with a seeded factory (see STYLE.md, "Tests").</summary>
+/// <summary>
+/// Every bijector case of the shared property suite, registered by name with a seeded factory in its family's test file
+/// (see <see cref="IFamilyCases"/>), and the input batteries the suite runs them on.
+/// </summary>
 internal static class BijectorCases
 {
     /// <summary>Standard deviation of the raw parameter draws.</summary>
     public const double ParameterScale = 0.5;
 
-    private static readonly BijectorCase[] All =
-    [
-        new("Affine(d=1)", s => Randomized(new Affine<double>(1), s), OutputRange.Real, 1e3),
-        new("Affine(d=3)", s => Randomized(new Affine<double>(3), s), OutputRange.Real, 1e3),
-        new("LowerTriangularAffine(d=2)", s => Randomized(new LowerTriangularAffine<double>(2), s), OutputRange.Real, 1e3),
-        new("LowerTriangularAffine(d=5)", s => Randomized(new LowerTriangularAffine<double>(5), s), OutputRange.Real, 1e3),
-        new("SinhArcsinh(d=1)", s => Randomized(new SinhArcsinh<double>(1), s), OutputRange.Real, 1e3),
-        new("SinhArcsinh(d=3)", s => Randomized(new SinhArcsinh<double>(3), s), OutputRange.Real, 1e3),
-        new("Permutation.Reverse(d=5)", _ => Permutation<double>.Reverse(5), OutputRange.Real, 1e3),
-        new("Permutation.Random(d=3)", s => Permutation<double>.Random(3, new Random(s)), OutputRange.Real, 1e3),
-        new("Exp(d=2)", _ => Elementwise.Exp<double>(2), OutputRange.Positive, 700),
-        new("Softplus(d=3)", _ => Elementwise.Softplus<double>(3), OutputRange.Positive, 700),
-        new("Sigmoid(d=2)", _ => Elementwise.Sigmoid<double>(2), OutputRange.UnitInterval, 15),
-        new("Tanh(d=1)", _ => Elementwise.Tanh<double>(1), OutputRange.SymmetricUnitInterval, 7),
-        new("Chain(SinhArcsinh, LowerTriangularAffine)(d=3)",
-            s => Randomized(new Chain<double>(new SinhArcsinh<double>(3), new LowerTriangularAffine<double>(3)), s), OutputRange.Real, 10, 10),
-        new("Inverted(SinhArcsinh)(d=2)", s => Randomized(new Inverted<double>(new SinhArcsinh<double>(2)), s), OutputRange.Real, 1e3),
-        new("Inverted(LowerTriangularAffine)(d=3)", s => Randomized(new Inverted<double>(new LowerTriangularAffine<double>(3)), s), OutputRange.Real, 1e3),
-        new("Chain(Affine, SinhArcsinh, LowerTriangularAffine)(d=2)",
-            s => Randomized(new Chain<double>(new Affine<double>(2), new SinhArcsinh<double>(2), new LowerTriangularAffine<double>(2)), s),
-            OutputRange.Real, 10, 10),
-        new("Chain(LowerTriangularAffine, Permutation.Reverse, SinhArcsinh)(d=5)",
-            s => Randomized(new Chain<double>(new LowerTriangularAffine<double>(5), Permutation<double>.Reverse(5), new SinhArcsinh<double>(5)), s),
-            OutputRange.Real, 10, 10),
-        new("MaskedAutoregressive(d=3)",
-            s => Randomized(new MaskedAutoregressive<double>(3, [8, 8], Orders.Random(3, new Random(s)), seed: s), s, 0.3), OutputRange.Real, 1e3),
-        new("Inverted(MaskedAutoregressive)(d=3)",
-            s => Randomized(new Inverted<double>(new MaskedAutoregressive<double>(3, [7], seed: s)), s, 0.3), OutputRange.Real, 1e3),
-        // Conditioned splines take their batteries to 10: inputs of 1e3 drive the conditioner to bins of slope ~e^-15, where
-        // the forward map loses ~1e-9 of z to rounding (condition-limited, as the elementwise spline tests show).
-        new("MaskedAutoregressive(spline)(d=2)",
-            s => Randomized(new MaskedAutoregressive<double>(2, [6], transform: new RationalQuadraticTransform<double>(5, 3), seed: s), s, 0.3), OutputRange.Real, 10, 10),
-        new("AffineCoupling(d=4)",
-            s => Randomized(new AffineCoupling<double>(Coupling<double>.AlternatingMask(4, s % 2), [8], seed: s), s, 0.3), OutputRange.Real, 1e3),
-        new("Coupling(spline)(d=3)",
-            s => Randomized(new Coupling<double>([true, false, true], [6], transform: new RationalQuadraticTransform<double>(4, 2.5), seed: s), s, 0.3), OutputRange.Real, 10, 10),
-        new("RationalQuadraticSpline(d=2)",
-            s => Randomized(new RationalQuadraticSpline<double>(2, new RationalQuadraticTransform<double>(5, 3)), s, 1.0), OutputRange.Real, 1e3),
-        new("Chain(SinhArcsinh, Affine, Sigmoid)(d=2)",
-            s => Randomized(new Chain<double>(new SinhArcsinh<double>(2), new Affine<double>(2), Elementwise.Sigmoid<double>(2)), s),
-            OutputRange.UnitInterval, 1),
-        new("Planar(d=1)", s => Randomized(new Planar<double>(1), s), OutputRange.Real, 1e3),
-        new("Planar(d=2)", s => Randomized(new Planar<double>(2), s), OutputRange.Real, 1e3),
-        new("Planar(d=5)", s => Randomized(new Planar<double>(5), s), OutputRange.Real, 1e3),
-        new("Radial(d=1)", s => Randomized(new Radial<double>(1), s), OutputRange.Real, 1e3),
-        new("Radial(d=3)", s => Randomized(new Radial<double>(3), s), OutputRange.Real, 1e3),
-        new("Sylvester.Orthogonal(d=3, M=2)", s => Randomized(new Sylvester<double>(3, SylvesterVariant.Orthogonal, 2), s), OutputRange.Real, 1e3),
-        new("Sylvester.Orthogonal(d=4, M=4)", s => Randomized(new Sylvester<double>(4, SylvesterVariant.Orthogonal, 4), s), OutputRange.Real, 1e3),
-        new("Sylvester.Householder(d=4, M=3, K=2)",
-            s => Randomized(new Sylvester<double>(4, SylvesterVariant.Householder, 3, reflectionCount: 2), s), OutputRange.Real, 1e3),
-        new("Sylvester.Triangular(d=3)", s => Randomized(new Sylvester<double>(3, SylvesterVariant.Triangular), s), OutputRange.Real, 1e3),
-        new("Sylvester.Triangular(d=3, M=2, reversed)",
-            s => Randomized(new Sylvester<double>(3, SylvesterVariant.Triangular, 2, reversed: true), s), OutputRange.Real, 1e3),
-        new("Chain(Planar, Radial, Sylvester.Householder)(d=3)",
-            s => Randomized(new Chain<double>(new Planar<double>(3), new Radial<double>(3), new Sylvester<double>(3, SylvesterVariant.Householder)), s),
-            OutputRange.Real, 1e3),
-        new("LULinear(d=1)", s => Randomized(new LULinear<double>(1), s), OutputRange.Real, 1e3),
-        new("LULinear(d=4)", s => Randomized(new LULinear<double>(4, new Random(s)), s), OutputRange.Real, 1e3),
-        new("Chain(LULinear, SinhArcsinh)(d=3)",
-            s => Randomized(new Chain<double>(new LULinear<double>(3, new Random(s)), new SinhArcsinh<double>(3)), s), OutputRange.Real, 10, 10),
-        new("ActNorm(d=3)", s => Randomized(InitializedActNorm(3), s), OutputRange.Real, 1e3),
-        new("BatchNorm(d=3, evaluation)", s => Randomized(EvaluationBatchNorm(3, s), s), OutputRange.Real, 1e3),
-        // A conditional chain that mixes conditional parts with unconditional ones, its context bound to one fixed row.
-        new("Chain(MaskedAutoregressive+context, Permutation, LULinear, ActNorm, Softplus, Inverted(Softplus), MaskedAutoregressive(spline)+context)(d=3, c=2)",
-            s => Randomized(new FixedContext(ConditionalMixedChain(s), [0.7, -1.3]), s, 0.3), OutputRange.Real, 10, 10),
-        new("InvertibleResidual(d=2, h=8)", s => Randomized(new InvertibleResidual<double>(2, 8, seed: s), s), OutputRange.Real, 1e3),
-        new("InvertibleResidual(d=3, h=5)", s => Randomized(new InvertibleResidual<double>(3, 5, seed: s), s), OutputRange.Real, 1e3),
-    ];
-
-    /// <summary>Conditional autoregressive layers (context of 2 features) around unconditional layers of several families.</summary>
-    public static Chain<double> ConditionalMixedChain(int seed)
-        => new(
-            new MaskedAutoregressive<double>(3, [8, 8], contextFeatures: 2, seed: seed),
-            Permutation<double>.Reverse(3),
-            new LULinear<double>(3, new Random(seed)),
-            InitializedActNorm(3),
-            Elementwise.Softplus<double>(3),
-            new Inverted<double>(Elementwise.Softplus<double>(3)),
-            new MaskedAutoregressive<double>(3, [6], contextFeatures: 2, transform: new RationalQuadraticTransform<double>(4, 3), seed: seed + 1));
-
-    // An ActNorm past its data-dependent initialization, so that the suite sees a fixed map.
-    private static ActNorm<double> InitializedActNorm(int dimension)
-    {
-        var actNorm = new ActNorm<double>(dimension);
-        actNorm.Initialize(new double[1, dimension]);
-        return actNorm;
-    }
-
-    // A BatchNorm in evaluation mode with seeded running statistics: only this mode is a fixed, row-wise map.
-    private static BatchNorm<double> EvaluationBatchNorm(int dimension, int seed)
-    {
-        var batchNorm = new BatchNorm<double>(dimension) { IsTraining = false };
-        var random = new Random(seed + 1000);
-        for (int j = 0; j < dimension; j++)
-        {
-            batchNorm.RunningMean[j] = TestData.NextNormal(random);
-            batchNorm.RunningVariance[j] = Math.Exp(TestData.NextNormal(random));
-        }
-
-        return batchNorm;
-    }
+    // Every family's cases, gathered from the test classes that implement IFamilyCases.
+    private static readonly BijectorCase[] All = [.. FamilyCases.PropertyCases()];
 
     public static IEnumerable<string> Names => All.Select(c => c.Name);
 

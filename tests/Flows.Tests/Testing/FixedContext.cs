@@ -9,6 +9,9 @@ namespace Flows.Tests.Testing;
 /// </summary>
 internal sealed class FixedContext(IBijector<double> inner, double[] context) : IBijector<double>
 {
+    /// <summary>The conditional bijector.</summary>
+    public IBijector<double> Inner => inner;
+
     public int Dimension => inner.Dimension;
 
     public int ContextDimension => 0;

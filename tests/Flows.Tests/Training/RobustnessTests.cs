@@ -1,5 +1,5 @@
-using Flows.Distributions;
 using Flows.Distributions.Presets;
+using Flows.Distributions;
 using Flows.Training;
 
 namespace Flows.Tests.Training;

@@ -5,8 +5,19 @@ using MathNet.Numerics.LinearAlgebra;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class LowerTriangularAffineTests
+public sealed class LowerTriangularAffineTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("LowerTriangularAffine(d=2)", s => BijectorCases.Randomized(new LowerTriangularAffine<double>(2), s), OutputRange.Real, 1e3),
+        new("LowerTriangularAffine(d=5)", s => BijectorCases.Randomized(new LowerTriangularAffine<double>(5), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("LowerTriangularAffine", () => new LowerTriangularAffine<T>(3)),
+    ];
+
     [Theory]
     [InlineData(0)]
     [InlineData(-3)]

@@ -6,8 +6,19 @@ using MathNet.Numerics.LinearAlgebra;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class LULinearTests
+public sealed class LULinearTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("LULinear(d=1)", s => BijectorCases.Randomized(new LULinear<double>(1), s), OutputRange.Real, 1e3),
+        new("LULinear(d=4)", s => BijectorCases.Randomized(new LULinear<double>(4, new Random(s)), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("LULinear", () => new LULinear<T>(4, new Random(6))),
+    ];
+
     [Theory]
     [InlineData(0)]
     [InlineData(-2)]

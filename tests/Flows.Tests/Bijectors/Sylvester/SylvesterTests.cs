@@ -5,8 +5,26 @@ using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class SylvesterTests
+public sealed class SylvesterTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("Sylvester.Orthogonal(d=3, M=2)", s => BijectorCases.Randomized(new Sylvester<double>(3, SylvesterVariant.Orthogonal, 2), s), OutputRange.Real, 1e3),
+        new("Sylvester.Orthogonal(d=4, M=4)", s => BijectorCases.Randomized(new Sylvester<double>(4, SylvesterVariant.Orthogonal, 4), s), OutputRange.Real, 1e3),
+        new("Sylvester.Householder(d=4, M=3, K=2)",
+            s => BijectorCases.Randomized(new Sylvester<double>(4, SylvesterVariant.Householder, 3, reflectionCount: 2), s), OutputRange.Real, 1e3),
+        new("Sylvester.Triangular(d=3)", s => BijectorCases.Randomized(new Sylvester<double>(3, SylvesterVariant.Triangular), s), OutputRange.Real, 1e3),
+        new("Sylvester.Triangular(d=3, M=2, reversed)",
+            s => BijectorCases.Randomized(new Sylvester<double>(3, SylvesterVariant.Triangular, 2, reversed: true), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("Sylvester.Orthogonal", () => new Sylvester<T>(4, SylvesterVariant.Orthogonal, 3, seed: 1)),
+        new("Sylvester.Householder", () => new Sylvester<T>(3, SylvesterVariant.Householder, 2, reflectionCount: 2, seed: 2)),
+        new("Sylvester.Triangular", () => new Sylvester<T>(3, SylvesterVariant.Triangular, reversed: true, seed: 3)),
+    ];
+
     public static TheoryData<SylvesterVariant, int> VariantsAndDimensions
     {
         get

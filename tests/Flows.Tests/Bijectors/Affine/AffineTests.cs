@@ -5,8 +5,19 @@ using MathNet.Numerics.Distributions;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class AffineTests
+public sealed class AffineTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("Affine(d=1)", s => BijectorCases.Randomized(new Affine<double>(1), s), OutputRange.Real, 1e3),
+        new("Affine(d=3)", s => BijectorCases.Randomized(new Affine<double>(3), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("Affine", () => new Affine<T>(3)),
+    ];
+
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]

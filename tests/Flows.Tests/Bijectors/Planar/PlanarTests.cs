@@ -1,16 +1,28 @@
 using Flows.Autodiff;
 using Flows.Bijectors;
-using Flows.Numerics;
 using Flows.Distributions;
 using Flows.Neural;
+using Flows.Numerics;
 using Flows.Persistence;
 using Flows.Tests.Testing;
 using Flows.Training;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class PlanarTests
+public sealed class PlanarTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("Planar(d=1)", s => BijectorCases.Randomized(new Planar<double>(1), s), OutputRange.Real, 1e3),
+        new("Planar(d=2)", s => BijectorCases.Randomized(new Planar<double>(2), s), OutputRange.Real, 1e3),
+        new("Planar(d=5)", s => BijectorCases.Randomized(new Planar<double>(5), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("Planar", () => new Planar<T>(3, seed: 2)),
+    ];
+
     [Fact]
     public void Constructor_ThrowsForNonPositiveDimension() =>
         Assert.Throws<ArgumentOutOfRangeException>("dimension", () => new Planar<double>(0));

@@ -8,8 +8,18 @@ using Flows.Training;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class BatchNormTests
+public sealed class BatchNormTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("BatchNorm(d=3, evaluation)", s => BijectorCases.Randomized(BatchNormTests.InEvaluation(3, s), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("BatchNorm", () => new BatchNorm<T>(3) { IsTraining = false }),
+    ];
+
     [Theory]
     [InlineData(0)]
     [InlineData(-1.5)]
@@ -223,5 +233,19 @@ public sealed class BatchNormTests
         }
 
         return (mean, squares / n);
+    }
+
+    // A BatchNorm in evaluation mode with seeded running statistics: only this mode is a fixed, row-wise map.
+    internal static BatchNorm<double> InEvaluation(int dimension, int seed)
+    {
+        var batchNorm = new BatchNorm<double>(dimension) { IsTraining = false };
+        var random = new Random(seed + 1000);
+        for (int j = 0; j < dimension; j++)
+        {
+            batchNorm.RunningMean[j] = TestData.NextNormal(random);
+            batchNorm.RunningVariance[j] = Math.Exp(TestData.NextNormal(random));
+        }
+
+        return batchNorm;
     }
 }

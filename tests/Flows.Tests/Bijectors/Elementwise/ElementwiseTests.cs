@@ -4,8 +4,24 @@ using Flows.Tests.Testing;
 namespace Flows.Tests.Bijectors;
 
 /// <summary>Exp, Softplus, Sigmoid and Tanh against closed forms written with <see cref="Math"/>.</summary>
-public sealed class ElementwiseBijectorTests
+public sealed class ElementwiseTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("Exp(d=2)", _ => Elementwise.Exp<double>(2), OutputRange.Positive, 700),
+        new("Softplus(d=3)", _ => Elementwise.Softplus<double>(3), OutputRange.Positive, 700),
+        new("Sigmoid(d=2)", _ => Elementwise.Sigmoid<double>(2), OutputRange.UnitInterval, 15),
+        new("Tanh(d=1)", _ => Elementwise.Tanh<double>(1), OutputRange.SymmetricUnitInterval, 7),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("Exp", () => Elementwise.Exp<T>(2)),
+        new("Softplus", () => Elementwise.Softplus<T>(2)),
+        new("Sigmoid", () => Elementwise.Sigmoid<T>(2)),
+        new("Tanh", () => Elementwise.Tanh<T>(2)),
+    ];
+
     private static readonly Dictionary<string, (Func<int, IBijector<double>> Create, Func<double, double> Map, Func<double, double> LogDerivative)> Cases = new()
     {
         ["Exp"] = (d => Elementwise.Exp<double>(d), Math.Exp, z => z),

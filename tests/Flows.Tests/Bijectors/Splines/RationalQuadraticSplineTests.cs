@@ -7,8 +7,19 @@ using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class RationalQuadraticSplineTests
+public sealed class RationalQuadraticSplineTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("RationalQuadraticSpline(d=2)",
+            s => BijectorCases.Randomized(new RationalQuadraticSpline<double>(2, new RationalQuadraticTransform<double>(5, 3)), s, 1.0), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("RationalQuadraticSpline", () => new RationalQuadraticSpline<T>(3, new RationalQuadraticTransform<T>(binCount: 5, tailBound: 3))),
+    ];
+
     private const int Bins = 6;
     private const double Bound = 3.0;
     private static readonly RationalQuadraticTransform<double> Settings = new(Bins, Bound);

@@ -3,8 +3,19 @@ using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class PermutationTests
+public sealed class PermutationTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("Permutation.Reverse(d=5)", _ => Permutation<double>.Reverse(5), OutputRange.Real, 1e3),
+        new("Permutation.Random(d=3)", s => Permutation<double>.Random(3, new Random(s)), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("Permutation", () => Permutation<T>.Random(5, new Random(3))),
+    ];
+
     public static TheoryData<int[]> InvalidOrders => [[0, 0], [0, 2], [-1, 0], [1, 2, 3], [2, 0, 2]];
 
     [Fact]

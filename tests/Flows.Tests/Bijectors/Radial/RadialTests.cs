@@ -5,8 +5,19 @@ using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class RadialTests
+public sealed class RadialTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("Radial(d=1)", s => BijectorCases.Randomized(new Radial<double>(1), s), OutputRange.Real, 1e3),
+        new("Radial(d=3)", s => BijectorCases.Randomized(new Radial<double>(3), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("Radial", () => new Radial<T>(3)),
+    ];
+
     [Fact]
     public void Constructor_ThrowsForNonPositiveDimension() =>
         Assert.Throws<ArgumentOutOfRangeException>("dimension", () => new Radial<double>(0));

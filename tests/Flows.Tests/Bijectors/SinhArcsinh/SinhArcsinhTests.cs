@@ -4,8 +4,19 @@ using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class SinhArcsinhTests
+public sealed class SinhArcsinhTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("SinhArcsinh(d=1)", s => BijectorCases.Randomized(new SinhArcsinh<double>(1), s), OutputRange.Real, 1e3),
+        new("SinhArcsinh(d=3)", s => BijectorCases.Randomized(new SinhArcsinh<double>(3), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("SinhArcsinh", () => new SinhArcsinh<T>(3)),
+    ];
+
     public static TheoryData<double> Extremes =>
         [.. Enumerable.Range(0, 13).Select(k => Math.Pow(10, k - 2)).SelectMany(v => new[] { v, -v })];
 

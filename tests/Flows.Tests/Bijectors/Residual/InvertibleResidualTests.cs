@@ -9,8 +9,19 @@ using MathNet.Numerics.LinearAlgebra;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class InvertibleResidualTests
+public sealed class InvertibleResidualTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("InvertibleResidual(d=2, h=8)", s => BijectorCases.Randomized(new InvertibleResidual<double>(2, 8, seed: s), s), OutputRange.Real, 1e3),
+        new("InvertibleResidual(d=3, h=5)", s => BijectorCases.Randomized(new InvertibleResidual<double>(3, 5, seed: s), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("InvertibleResidual", () => new InvertibleResidual<T>(2, 6, seed: 4)),
+    ];
+
     [Theory]
     [InlineData(1.0)]
     [InlineData(1.5)]

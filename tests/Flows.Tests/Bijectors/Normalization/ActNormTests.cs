@@ -1,3 +1,4 @@
+using System.Numerics;
 using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Persistence;
@@ -5,8 +6,18 @@ using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;
 
-public sealed class ActNormTests
+public sealed class ActNormTests : IFamilyCases
 {
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("ActNorm(d=3)", s => BijectorCases.Randomized(ActNormTests.InitializedOnZeros(3), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("ActNorm", () => InitializedOnData<T>(3)),
+    ];
+
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]
@@ -175,5 +186,31 @@ public sealed class ActNormTests
         }
 
         return (mean, Math.Sqrt(squares / n));
+    }
+
+    // An ActNorm past its data-dependent initialization, so that the suite sees a fixed map.
+    internal static ActNorm<double> InitializedOnZeros(int dimension)
+    {
+        var actNorm = new ActNorm<double>(dimension);
+        actNorm.Initialize(new double[1, dimension]);
+        return actNorm;
+    }
+
+
+    // ActNorm initializes from its first data batch; one that has seen its batch is what a trained model holds.
+    internal static ActNorm<T> InitializedOnData<T>(int dimension) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var actNorm = new ActNorm<T>(dimension);
+        var data = new T[5, dimension];
+        for (int i = 0; i < 5; i++)
+        {
+            for (int j = 0; j < dimension; j++)
+            {
+                data[i, j] = T.CreateTruncating(Math.Sin((3 * i) + j) * (j + 1));
+            }
+        }
+
+        actNorm.Initialize(data);
+        return actNorm;
     }
 }

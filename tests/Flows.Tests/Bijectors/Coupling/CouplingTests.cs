@@ -1,0 +1,22 @@
+using Flows.Bijectors;
+using Flows.Tests.Testing;
+
+namespace Flows.Tests.Bijectors;
+
+/// <summary>Affine and spline coupling layers: their cases in the shared property suite and the persistence round trip.</summary>
+public sealed class CouplingTests : IFamilyCases
+{
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("AffineCoupling(d=4)",
+            s => BijectorCases.Randomized(new AffineCoupling<double>(Coupling<double>.AlternatingMask(4, s % 2), [8], seed: s), s, 0.3), OutputRange.Real, 1e3),
+        new("Coupling(spline)(d=3)",
+            s => BijectorCases.Randomized(new Coupling<double>([true, false, true], [6], transform: new RationalQuadraticTransform<double>(4, 2.5), seed: s), s, 0.3), OutputRange.Real, 10, 10),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("AffineCoupling", () => new AffineCoupling<T>([true, false, true], [7], seed: 5)),
+        new("Coupling(spline)", () => new Coupling<T>([false, true, true], [5], transform: new RationalQuadraticTransform<T>(binCount: 6, tailBound: 4), seed: 7)),
+    ];
+}

@@ -11,6 +11,11 @@ namespace Flows.Autodiff;
 /// <see cref="IsRecording"/> is true, record a <see cref="TapeEntry{T}"/>; <see cref="Backward"/> replays the entries in
 /// reverse, accumulating gradients. With recording off the same operations compute values only: that is the
 /// evaluation path, with no second implementation.</para>
+/// <para>Two independent switches describe a pass. <see cref="IsRecording"/> says whether gradients are wanted;
+/// <see cref="IsTraining"/> says whether the pass is a training step on data, which lets layers with batch-dependent
+/// behaviour use it (batch statistics, data-dependent initialization). Maximum-likelihood fitting trains on a tape that
+/// does both and validates on one that does neither; variational inference records without training, because the
+/// inputs its layers see are q's own samples, not data.</para>
 /// <para><see cref="Reset"/> rewinds the arena: the n-th allocation after a reset reuses the n-th node's buffers, so a
 /// step that repeats its shapes allocates nothing. A tape is not thread-safe.</para>
 /// </remarks>
@@ -24,10 +29,34 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>Creates a tape.</summary>
     /// <param name="isRecording">Whether operations record themselves for <see cref="Backward"/>.</param>
-    public Tape(bool isRecording = true) => IsRecording = isRecording;
+    /// <param name="isTraining">Whether the passes run on this tape are training steps on data; see <see cref="IsTraining"/>.</param>
+    public Tape(bool isRecording = true, bool isTraining = false)
+    {
+        IsRecording = isRecording;
+        IsTraining = isTraining;
+    }
 
     /// <summary>Whether operations record themselves for <see cref="Backward"/>. Set it only between resets.</summary>
     public bool IsRecording { get; set; }
+
+    /// <summary>
+    /// Whether the passes on this tape are training steps on data (like PyTorch's <c>module.train()</c> or Keras's
+    /// <c>training=True</c>, but a property of the pass rather than of the model). Default false. Set it only between
+    /// resets.
+    /// </summary>
+    /// <remarks>
+    /// <para>In training mode layers may depend on the batch as a whole: <c>BatchNorm</c> normalizes with the batch mean
+    /// and variance and updates its running averages, and an uninitialized <c>ActNorm</c> initializes itself from the
+    /// batch. Outside training every layer is a fixed map whose rows are independent (BatchNorm uses its running
+    /// statistics), and an ActNorm on a recording tape adopts its current parameters instead of initializing.</para>
+    /// <para>The mode is independent of <see cref="IsRecording"/>: recording says only that <see cref="Backward"/> will
+    /// be called. <c>MaximumLikelihood.Fit</c> runs its steps with both on and its validation with both off;
+    /// <c>VariationalInference.Fit</c> and <c>VariationalObjective</c> never train (they record, to differentiate the
+    /// ELBO, but the inputs of their layers are q's samples). A custom maximum-likelihood loop creates its tape with
+    /// <c>new Tape&lt;T&gt;(isTraining: true)</c>; without it the flow still trains, with BatchNorm frozen at its running
+    /// statistics and ActNorm starting from the identity.</para>
+    /// </remarks>
+    public bool IsTraining { get; set; }
 
     /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>
     public int EntryCount => _entryCount;

@@ -162,11 +162,68 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// Records an operation if the tape is recording and any input requires a gradient; marks the outputs accordingly.
+    /// Records an operation for <see cref="Backward"/>: how an operation of your own — a fused op with a hand-derived
+    /// backward pass — joins the built-in ones of <see cref="TapeOps"/>. Call it after the forward pass has written the
+    /// output values.
     /// </summary>
-    internal void Record(Backward<T> rule, Node<T> output, Node<T> input0, Node<T>? input1 = null, Node<T>? input2 = null,
+    /// <remarks>
+    /// <para><b>When it records.</b> Only when <see cref="IsRecording"/> is true and at least one of
+    /// <paramref name="input0"/>, <paramref name="input1"/>, <paramref name="input2"/> has
+    /// <see cref="Node{T}.RequiresGradient"/> (a parameter from <see cref="Use"/>, a
+    /// <see cref="TapeOps.Variable"/>, or the output of a recorded operation). It then marks <paramref name="output"/>
+    /// and <paramref name="output1"/> as requiring gradients, gives them gradient buffers, and appends one entry. In
+    /// every other case it does nothing and the outputs stay constants, so the same forward code is the evaluation
+    /// path. Recording allocates nothing once the entry array has grown to the step's size.</para>
+    /// <para><b>Writing an op.</b> Take the outputs (and any scratch) from <see cref="Allocate"/>, compute their
+    /// values from the inputs' <see cref="Node{T}.Values"/>, then call <c>Record</c>. <see cref="Backward"/> calls
+    /// <paramref name="rule"/> once, in reverse order of recording, when the gradients of everything computed from the
+    /// outputs have been accumulated into the outputs' <see cref="Node{T}.Gradients"/>; the entry it receives
+    /// (<see cref="TapeEntry{T}"/>) holds exactly the arguments given here.</para>
+    /// <para><b>The backward rule</b> must be a <i>cached static delegate</i> — a <c>static readonly</c> field created
+    /// once per element type, as every built-in op does — never a lambda that captures state: recording then allocates
+    /// nothing, and everything a call needs travels in the entry (<paramref name="saved"/>, <paramref name="scalar"/>,
+    /// <paramref name="flag"/>, <paramref name="indices"/>, <paramref name="state"/>). It must <i>accumulate</i>
+    /// (<c>+=</c>) into the <see cref="Node{T}.Gradients"/> of each input whose
+    /// <see cref="Node{T}.RequiresGradient"/> is true, never assign, because an input may feed several operations and a
+    /// parameter's gradient accumulates across calls; an input that does not require a gradient has no buffer (its
+    /// <see cref="Node{T}.Gradients"/> throws). A 1 × d input broadcast over n rows receives the sum over rows. The rule
+    /// reads values and output gradients and writes nothing else. Verify it against central finite differences.</para>
+    /// <para>An operation has at most three differentiable inputs; a node it reads but does not differentiate (a
+    /// constant, or values saved by the forward pass such as tanh(z)) goes in <paramref name="saved"/>.</para>
+    /// </remarks>
+    /// <param name="rule">The backward rule: reads the output gradients and accumulates the input gradients.</param>
+    /// <param name="output">The output, a node from <see cref="Allocate"/> holding the forward values.</param>
+    /// <param name="input0">The first input.</param>
+    /// <param name="input1">The second input, or null.</param>
+    /// <param name="input2">The third input, or null.</param>
+    /// <param name="output1">A second output from <see cref="Allocate"/> (for example a log-determinant), or null.</param>
+    /// <param name="saved">Scratch the forward pass computed for the backward pass, or null. It is read, not
+    /// differentiated.</param>
+    /// <param name="scalar">A scalar the backward pass needs (a scale factor), or the default.</param>
+    /// <param name="flag">A flag or count the backward pass needs, or 0.</param>
+    /// <param name="indices">Indices the backward pass needs (a permutation), or null. Not copied: do not change them
+    /// before <see cref="Backward"/>.</param>
+    /// <param name="state">An immutable object the backward pass needs (its owner's fixed masks or settings), or null.
+    /// Not copied: it must not change before <see cref="Backward"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="rule"/>, <paramref name="output"/> or
+    /// <paramref name="input0"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="output"/> or <paramref name="output1"/> is a parameter's
+    /// node: outputs are nodes from <see cref="Allocate"/>.</exception>
+    public void Record(Backward<T> rule, Node<T> output, Node<T> input0, Node<T>? input1 = null, Node<T>? input2 = null,
         Node<T>? output1 = null, Node<T>? saved = null, T scalar = default, int flag = 0, int[]? indices = null, object? state = null)
     {
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(input0);
+        if (output.IsParameter || (output1?.IsParameter ?? false))
+        {
+            // The op would overwrite the parameter's values, and its backward rule would read the parameter's accumulated
+            // gradient as the output's.
+            throw new ArgumentException(
+                $"{(output.IsParameter ? nameof(output) : nameof(output1))} is a parameter's node; an operation's outputs must be nodes from Allocate.",
+                output.IsParameter ? nameof(output) : nameof(output1));
+        }
+
         if (!IsRecording)
         {
             return;

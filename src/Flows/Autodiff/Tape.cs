@@ -11,6 +11,11 @@ namespace Flows.Autodiff;
 /// <see cref="IsRecording"/> is true, record a <see cref="TapeEntry{T}"/>; <see cref="Backward"/> replays the entries in
 /// reverse, accumulating gradients. With recording off the same operations compute values only: that is the
 /// evaluation path, with no second implementation.</para>
+/// <para>Two independent switches describe a pass. <see cref="IsRecording"/> says whether gradients are wanted;
+/// <see cref="IsTraining"/> says whether the pass is a training step on data, which lets layers with batch-dependent
+/// behaviour use it (batch statistics, data-dependent initialization). Maximum-likelihood fitting trains on a tape that
+/// does both and validates on one that does neither; variational inference records without training, because the
+/// inputs its layers see are q's own samples, not data.</para>
 /// <para><see cref="Reset"/> rewinds the arena: the n-th allocation after a reset reuses the n-th node's buffers, so a
 /// step that repeats its shapes allocates nothing. A tape is not thread-safe.</para>
 /// </remarks>
@@ -24,10 +29,34 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>Creates a tape.</summary>
     /// <param name="isRecording">Whether operations record themselves for <see cref="Backward"/>.</param>
-    public Tape(bool isRecording = true) => IsRecording = isRecording;
+    /// <param name="isTraining">Whether the passes run on this tape are training steps on data; see <see cref="IsTraining"/>.</param>
+    public Tape(bool isRecording = true, bool isTraining = false)
+    {
+        IsRecording = isRecording;
+        IsTraining = isTraining;
+    }
 
     /// <summary>Whether operations record themselves for <see cref="Backward"/>. Set it only between resets.</summary>
     public bool IsRecording { get; set; }
+
+    /// <summary>
+    /// Whether the passes on this tape are training steps on data (like PyTorch's <c>module.train()</c> or Keras's
+    /// <c>training=True</c>, but a property of the pass rather than of the model). Default false. Set it only between
+    /// resets.
+    /// </summary>
+    /// <remarks>
+    /// <para>In training mode layers may depend on the batch as a whole: <c>BatchNorm</c> normalizes with the batch mean
+    /// and variance and updates its running averages, and an uninitialized <c>ActNorm</c> initializes itself from the
+    /// batch. Outside training every layer is a fixed map whose rows are independent (BatchNorm uses its running
+    /// statistics), and an ActNorm on a recording tape adopts its current parameters instead of initializing.</para>
+    /// <para>The mode is independent of <see cref="IsRecording"/>: recording says only that <see cref="Backward"/> will
+    /// be called. <c>MaximumLikelihood.Fit</c> runs its steps with both on and its validation with both off;
+    /// <c>VariationalInference.Fit</c> and <c>VariationalObjective</c> never train (they record, to differentiate the
+    /// ELBO, but the inputs of their layers are q's samples). A custom maximum-likelihood loop creates its tape with
+    /// <c>new Tape&lt;T&gt;(isTraining: true)</c>; without it the flow still trains, with BatchNorm frozen at its running
+    /// statistics and ActNorm starting from the identity.</para>
+    /// </remarks>
+    public bool IsTraining { get; set; }
 
     /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>
     public int EntryCount => _entryCount;
@@ -133,11 +162,68 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>
-    /// Records an operation if the tape is recording and any input requires a gradient; marks the outputs accordingly.
+    /// Records an operation for <see cref="Backward"/>: how an operation of your own — a fused op with a hand-derived
+    /// backward pass — joins the built-in ones of <see cref="TapeOps"/>. Call it after the forward pass has written the
+    /// output values.
     /// </summary>
-    internal void Record(Backward<T> rule, Node<T> output, Node<T> input0, Node<T>? input1 = null, Node<T>? input2 = null,
+    /// <remarks>
+    /// <para><b>When it records.</b> Only when <see cref="IsRecording"/> is true and at least one of
+    /// <paramref name="input0"/>, <paramref name="input1"/>, <paramref name="input2"/> has
+    /// <see cref="Node{T}.RequiresGradient"/> (a parameter from <see cref="Use"/>, a
+    /// <see cref="TapeOps.Variable"/>, or the output of a recorded operation). It then marks <paramref name="output"/>
+    /// and <paramref name="output1"/> as requiring gradients, gives them gradient buffers, and appends one entry. In
+    /// every other case it does nothing and the outputs stay constants, so the same forward code is the evaluation
+    /// path. Recording allocates nothing once the entry array has grown to the step's size.</para>
+    /// <para><b>Writing an op.</b> Take the outputs (and any scratch) from <see cref="Allocate"/>, compute their
+    /// values from the inputs' <see cref="Node{T}.Values"/>, then call <c>Record</c>. <see cref="Backward"/> calls
+    /// <paramref name="rule"/> once, in reverse order of recording, when the gradients of everything computed from the
+    /// outputs have been accumulated into the outputs' <see cref="Node{T}.Gradients"/>; the entry it receives
+    /// (<see cref="TapeEntry{T}"/>) holds exactly the arguments given here.</para>
+    /// <para><b>The backward rule</b> must be a <i>cached static delegate</i> — a <c>static readonly</c> field created
+    /// once per element type, as every built-in op does — never a lambda that captures state: recording then allocates
+    /// nothing, and everything a call needs travels in the entry (<paramref name="saved"/>, <paramref name="scalar"/>,
+    /// <paramref name="flag"/>, <paramref name="indices"/>, <paramref name="state"/>). It must <i>accumulate</i>
+    /// (<c>+=</c>) into the <see cref="Node{T}.Gradients"/> of each input whose
+    /// <see cref="Node{T}.RequiresGradient"/> is true, never assign, because an input may feed several operations and a
+    /// parameter's gradient accumulates across calls; an input that does not require a gradient has no buffer (its
+    /// <see cref="Node{T}.Gradients"/> throws). A 1 × d input broadcast over n rows receives the sum over rows. The rule
+    /// reads values and output gradients and writes nothing else. Verify it against central finite differences.</para>
+    /// <para>An operation has at most three differentiable inputs; a node it reads but does not differentiate (a
+    /// constant, or values saved by the forward pass such as tanh(z)) goes in <paramref name="saved"/>.</para>
+    /// </remarks>
+    /// <param name="rule">The backward rule: reads the output gradients and accumulates the input gradients.</param>
+    /// <param name="output">The output, a node from <see cref="Allocate"/> holding the forward values.</param>
+    /// <param name="input0">The first input.</param>
+    /// <param name="input1">The second input, or null.</param>
+    /// <param name="input2">The third input, or null.</param>
+    /// <param name="output1">A second output from <see cref="Allocate"/> (for example a log-determinant), or null.</param>
+    /// <param name="saved">Scratch the forward pass computed for the backward pass, or null. It is read, not
+    /// differentiated.</param>
+    /// <param name="scalar">A scalar the backward pass needs (a scale factor), or the default.</param>
+    /// <param name="flag">A flag or count the backward pass needs, or 0.</param>
+    /// <param name="indices">Indices the backward pass needs (a permutation), or null. Not copied: do not change them
+    /// before <see cref="Backward"/>.</param>
+    /// <param name="state">An immutable object the backward pass needs (its owner's fixed masks or settings), or null.
+    /// Not copied: it must not change before <see cref="Backward"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="rule"/>, <paramref name="output"/> or
+    /// <paramref name="input0"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="output"/> or <paramref name="output1"/> is a parameter's
+    /// node: outputs are nodes from <see cref="Allocate"/>.</exception>
+    public void Record(Backward<T> rule, Node<T> output, Node<T> input0, Node<T>? input1 = null, Node<T>? input2 = null,
         Node<T>? output1 = null, Node<T>? saved = null, T scalar = default, int flag = 0, int[]? indices = null, object? state = null)
     {
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(input0);
+        if (output.IsParameter || (output1?.IsParameter ?? false))
+        {
+            // The op would overwrite the parameter's values, and its backward rule would read the parameter's accumulated
+            // gradient as the output's.
+            throw new ArgumentException(
+                $"{(output.IsParameter ? nameof(output) : nameof(output1))} is a parameter's node; an operation's outputs must be nodes from Allocate.",
+                output.IsParameter ? nameof(output) : nameof(output1));
+        }
+
         if (!IsRecording)
         {
             return;

@@ -3,12 +3,18 @@ using System.Numerics;
 namespace Flows.Autodiff;
 
 /// <summary>The backward rule of one recorded operation: reads output gradients and accumulates input gradients.</summary>
+/// <remarks>
+/// Pass it to <see cref="Tape{T}.Record"/> as a cached static delegate (a <c>static readonly</c> field), never a
+/// capturing lambda; it adds (<c>+=</c>) into the gradients of the inputs whose <see cref="Node{T}.RequiresGradient"/>
+/// is true and changes nothing else.
+/// </remarks>
 /// <typeparam name="T">The element type.</typeparam>
 /// <param name="entry">What the operation recorded.</param>
 public delegate void Backward<T>(in TapeEntry<T> entry) where T : unmanaged, IFloatingPointIeee754<T>;
 
 /// <summary>
-/// One recorded operation: its cached backward rule, up to three inputs, up to two outputs and any saved scratch.
+/// One recorded operation: its cached backward rule, up to three inputs, up to two outputs and any saved scratch,
+/// exactly as given to <see cref="Tape{T}.Record"/>.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 public readonly struct TapeEntry<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -60,5 +66,5 @@ public readonly struct TapeEntry<T> where T : unmanaged, IFloatingPointIeee754<T
     public int[]? Indices { get; }
 
     /// <summary>Immutable state of the operation's owner that its backward pass reads (a masked layer's bands), or null.</summary>
-    internal object? State { get; }
+    public object? State { get; }
 }

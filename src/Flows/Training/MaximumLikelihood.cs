@@ -13,6 +13,11 @@ public static class MaximumLikelihood
     /// Fits <paramref name="flow"/> to the rows of <paramref name="data"/>: minibatches shuffled each epoch, a held-out
     /// validation split, early stopping, and at the end the parameters of the best epoch restored.
     /// </summary>
+    /// <remarks>
+    /// Training steps run on a tape in training mode (<see cref="Tape{T}.IsTraining"/>): BatchNorm normalizes with batch
+    /// statistics and updates its running averages. The validation loss, and the pass before the first step in which an
+    /// uninitialized ActNorm initializes from the first minibatch, run outside training.
+    /// </remarks>
     /// <param name="flow">The flow; its parameters are updated in place.</param>
     /// <param name="data">n × Dimension training data, all finite.</param>
     /// <param name="options">The settings; null for the defaults.</param>
@@ -128,11 +133,15 @@ public static class MaximumLikelihood
         public FitReport Run(CancellationToken cancellationToken)
         {
             var optimizer = new Adam<T>(_parameters, _options.Optimizer);
-            var tape = new Tape<T>();
-            var evaluation = new Tape<T>(isRecording: false);
+            // Training steps record and train (BatchNorm uses batch statistics); validation does neither, so it scores
+            // the fixed map that DensityLn on arrays gives and leaves the running statistics alone.
+            var tape = new Tape<T>(isRecording: true, isTraining: true);
+            var evaluation = new Tape<T>(isRecording: false, isTraining: false);
 
             // One evaluation pass first lets data-initialized layers (ActNorm) initialize before the first snapshot, so
-            // that restoring the snapshot can never pair initialized-state flags with pre-initialization values.
+            // that restoring the snapshot can never pair initialized-state flags with pre-initialization values. ActNorm
+            // initializes on a tape that does not record; being outside training, the pass leaves BatchNorm's running
+            // statistics to the training steps.
             int warmUpRows = Math.Min(_options.BatchSize, _trainRows);
             Node<T>? warmUpContext = _contextDimension == 0 ? null
                 : evaluation.Constant(_trainContext.AsSpan(0, warmUpRows * _contextDimension), warmUpRows, _contextDimension);

@@ -16,7 +16,10 @@ namespace Flows.Training;
 /// The target is a <see cref="LogDensityWithGradient{T}"/>: a batch of points in, log p̃ and ∇log p̃ out. Reverse KL
 /// is mode-seeking: q may miss modes of p, and the importance-sampling diagnostics (effective sample size) show it.
 /// An inverse autoregressive flow samples in one pass per layer, the natural choice here; with
-/// <see cref="VariationalOptions.StickingTheLanding"/> each step also scores the samples through the inverse.
+/// <see cref="VariationalOptions.StickingTheLanding"/> each step also scores the samples through the inverse. No pass
+/// runs in training mode (<see cref="Tape{T}.IsTraining"/>): BatchNorm uses its running statistics and an ActNorm that
+/// has not seen data starts from its current parameters (the identity for a new layer), as described on
+/// <see cref="VariationalObjective{T}"/>.
 /// References: Rezende &amp; Mohamed, "Variational Inference with Normalizing Flows", ICML 2015, arXiv:1505.05770;
 /// Kingma et al., "Improved Variational Inference with Inverse Autoregressive Flow", NeurIPS 2016, arXiv:1606.04934.
 /// </remarks>
@@ -79,7 +82,7 @@ public static class VariationalInference
         }
 
         int d = flow.Dimension;
-        var tape = new Tape<T>(isRecording: false);
+        var tape = new Tape<T>(isRecording: false, isTraining: false);
         int chunk = Math.Min(TransformedDistribution<T>.EvaluationChunkRows, sampleCount);
         var logTarget = new T[chunk];
         var gradient = new T[chunk * d];

@@ -24,13 +24,19 @@ namespace Flows.Training;
 /// per layer for an inverse autoregressive flow) and rows that do not interact, as is true of every bijector here.
 /// Reference: Roeder, Wu &amp; Duvenaud, "Sticking the Landing: Simple, Lower-Variance Gradient Estimators for
 /// Variational Inference", NeurIPS 2017, arXiv:1703.09194.</para>
+/// <para>Variational fitting never runs in training mode (<see cref="Tape{T}.IsTraining"/>): every layer is the fixed
+/// map it is when sampling. BatchNorm uses its running statistics (its log γ and β are learned, its running averages
+/// stay as they are), and an ActNorm that has not seen data keeps its current parameters — the identity for a new
+/// layer — and learns from there instead of standardizing q's samples.</para>
 /// <para>After the first call with a given sample count, a call allocates nothing. Not thread-safe.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class VariationalObjective<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Tape<T> _tape = new();
-    private readonly Tape<T> _densityTape = new();
+    // Both tapes record (the ELBO is differentiated) but never train: the layers see q's own samples, not data, so
+    // BatchNorm keeps to its running statistics and an uninitialized ActNorm keeps its current parameters.
+    private readonly Tape<T> _tape = new(isRecording: true, isTraining: false);
+    private readonly Tape<T> _densityTape = new(isRecording: true, isTraining: false);
     private readonly IReadOnlyList<Parameter<T>> _parameters;
     private T[] _logTarget = [];
     private T[] _targetGradient = [];

@@ -1,5 +1,7 @@
+using System.Reflection;
 using Flows.Autodiff;
 using Flows.Neural;
+using Flows.Tests.Testing;
 
 namespace Flows.Tests.Autodiff;
 
@@ -182,6 +184,136 @@ public sealed class TapeTests
         var tape = new Tape<double>();
         Node<double> constant = tape.Constant([1.0], 1, 1);
         Assert.Throws<InvalidOperationException>(() => constant.Gradients.Length);
+    }
+
+    // A fused op written as a user outside the assembly would write it, through the public Record: y = x ⊙ exp(w) with
+    // a 1 × d row w broadcast over the rows, and a second output rᵢ = Σⱼ wⱼ·xᵢⱼ², exp(w) saved for the backward pass.
+    private static (Node<double> Y, Node<double> R) ScaleAndWeightedSquares(Tape<double> tape, Node<double> x, Node<double> w)
+    {
+        int n = x.Rows;
+        int d = x.Columns;
+        Node<double> y = tape.Allocate(n, d);
+        Node<double> r = tape.Allocate(n, 1);
+        Node<double> expW = tape.Allocate(1, d);
+        for (int j = 0; j < d; j++)
+        {
+            expW.Values[j] = Math.Exp(w.Values[j]);
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            double sum = 0;
+            for (int j = 0; j < d; j++)
+            {
+                double v = x.Values[(i * d) + j];
+                y.Values[(i * d) + j] = v * expW.Values[j];
+                sum += w.Values[j] * v * v;
+            }
+
+            r.Values[i] = sum;
+        }
+
+        tape.Record(ScaleAndWeightedSquaresBackward.Instance, y, x, w, output1: r, saved: expW);
+        return (y, r);
+    }
+
+    private static class ScaleAndWeightedSquaresBackward
+    {
+        public static readonly Backward<double> Instance = Run;
+
+        // ∂y/∂x = exp(w), ∂y/∂w = x·exp(w); ∂r/∂x = 2wx, ∂r/∂w = x². w is broadcast, so its gradient sums over rows.
+        private static void Run(in TapeEntry<double> e)
+        {
+            Node<double> x = e.Input0;
+            Node<double> w = e.Input1!;
+            ReadOnlySpan<double> gy = e.Output.Gradients;
+            ReadOnlySpan<double> gr = e.Output1!.Gradients;
+            ReadOnlySpan<double> expW = e.Saved!.Values;
+            int d = x.Columns;
+            for (int i = 0; i < x.Rows; i++)
+            {
+                for (int j = 0; j < d; j++)
+                {
+                    int k = (i * d) + j;
+                    double v = x.Values[k];
+                    if (x.RequiresGradient)
+                    {
+                        x.Gradients[k] += (gy[k] * expW[j]) + (gr[i] * 2 * w.Values[j] * v);
+                    }
+
+                    if (w.RequiresGradient)
+                    {
+                        w.Gradients[j] += (gy[k] * v * expW[j]) + (gr[i] * v * v);
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Record_IsPublic_AndACustomOpRecordedThroughItGetsGradientsMatchingCentralDifferences()
+    {
+        MethodInfo? record = typeof(Tape<double>).GetMethod(nameof(Tape<double>.Record));
+        Assert.True(record is { IsPublic: true }, "Tape<T>.Record is public, so code outside the assembly can record fused ops");
+
+        Parameter<double> w = NewParameter(0.4, -0.7, 1.1);
+        double[] x = TestData.StandardNormal(12, seed: 21);
+        double[] c = TestData.StandardNormal(12, seed: 22);
+        double[] k = TestData.StandardNormal(4, seed: 23);
+        Node<double>? xNode = null;
+
+        // loss = Σ c ⊙ y + Σ k ⊙ r, with y and r used by built-in ops downstream of the custom one.
+        double Loss(bool backward)
+        {
+            var tape = new Tape<double>();
+            xNode = tape.Variable(x, 4, 3);
+            (Node<double> y, Node<double> r) = ScaleAndWeightedSquares(tape, xNode, tape.Use(w));
+            Node<double> loss = tape.Add(tape.Sum(tape.Multiply(y, tape.Constant(c, 4, 3))), tape.Sum(tape.Multiply(r, tape.Constant(k, 4, 1))));
+            if (backward)
+            {
+                tape.Backward(loss);
+            }
+
+            return loss.Values[0];
+        }
+
+        w.ZeroGradients();
+        Loss(backward: true);
+        double[] xGradient = xNode!.Gradients.ToArray();
+
+        AssertClose.All(FiniteDifference.Gradient(() => Loss(backward: false), x, Tolerance.FiniteDifferenceGradientStep), xGradient, Tolerance.Gradient, "∂/∂x");
+        AssertClose.All(FiniteDifference.Gradient(() => Loss(backward: false), w.Values, Tolerance.FiniteDifferenceGradientStep), w.Gradients, Tolerance.Gradient, "∂/∂w");
+    }
+
+    [Fact]
+    public void Record_RecordsNothing_OnANonRecordingTape_OrWhenNoInputNeedsAGradient()
+    {
+        Parameter<double> w = NewParameter(0.4, -0.7);
+        var evaluation = new Tape<double>(isRecording: false);
+        (Node<double> y, Node<double> r) = ScaleAndWeightedSquares(evaluation, evaluation.Constant([1.0, 2.0], 1, 2), evaluation.Use(w));
+        Assert.Equal(0, evaluation.EntryCount);
+        Assert.False(y.RequiresGradient || r.RequiresGradient);
+
+        var recording = new Tape<double>();
+        (y, r) = ScaleAndWeightedSquares(recording, recording.Constant([1.0, 2.0], 1, 2), recording.Constant([0.4, -0.7], 1, 2));
+        Assert.Equal(0, recording.EntryCount);
+        Assert.False(y.RequiresGradient || r.RequiresGradient);
+
+        (y, r) = ScaleAndWeightedSquares(recording, recording.Constant([1.0, 2.0], 1, 2), recording.Use(w));
+        Assert.Equal(1, recording.EntryCount);
+        Assert.True(y.RequiresGradient && r.RequiresGradient);
+    }
+
+    [Fact]
+    public void Record_ThrowsForAParameterAsOutput_NamingIt()
+    {
+        Parameter<double> w = NewParameter(0.4);
+        var tape = new Tape<double>();
+        Node<double> x = tape.Variable([1.0], 1, 1);
+
+        Assert.Throws<ArgumentException>("output", () => tape.Record(ScaleAndWeightedSquaresBackward.Instance, tape.Use(w), x));
+        Assert.Throws<ArgumentException>("output1", () => tape.Record(ScaleAndWeightedSquaresBackward.Instance, tape.Allocate(1, 1), x, output1: tape.Use(w)));
+        Assert.Throws<ArgumentNullException>("rule", () => tape.Record(null!, tape.Allocate(1, 1), x));
     }
 
     [Fact]

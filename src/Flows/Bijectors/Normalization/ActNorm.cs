@@ -10,15 +10,26 @@ namespace Flows.Bijectors;
 /// </summary>
 /// <remarks>
 /// <para>Inverse (data → base): <c>z = (x − t) ⊙ exp(−s)</c>, log|det J| = −Σⱼ sⱼ; forward: log|det J| = Σⱼ sⱼ.</para>
-/// <para>Data-dependent initialization: the first non-empty batch passed to <see cref="Bijector{T}.Inverse"/> (the
-/// direction <c>DensityLn</c> and <c>Fit</c> use) — or to <see cref="Initialize"/> — sets, per feature j,
+/// <para>Data-dependent initialization: the first non-empty batch of data passed to <see cref="Bijector{T}.Inverse"/>
+/// (the direction <c>DensityLn</c> and <c>Fit</c> use) — or to <see cref="Initialize"/> — sets, per feature j,
 /// <c>tⱼ = mean(x[:, j])</c> and <c>sⱼ = log std(x[:, j])</c> (population standard deviation, divisor n), so that the
-/// outputs on that batch have mean 0 and standard deviation 1 (to rounding, ~1e-15). It happens exactly once:
-/// <see cref="IsInitialized"/> is then true, is saved with the model, and a loaded ActNorm never re-initializes.</para>
+/// outputs on that batch have mean 0 and standard deviation 1 (to rounding, ~1e-15). An inverse call sees data on a
+/// training tape (<see cref="Tape{T}.IsTraining"/>: the steps of <c>MaximumLikelihood.Fit</c>, a custom training loop)
+/// and on a tape that does not record (the array-level <c>DensityLn</c> and <c>Inverse</c>, and the pass with which
+/// <c>Fit</c> starts). It happens exactly once: <see cref="IsInitialized"/> is then true, is saved with the model, and a
+/// loaded ActNorm never re-initializes.</para>
+/// <para><b>Variational inference.</b> A tape that records gradients outside training is differentiating something
+/// other than a fit to data: variational fitting samples q through the forward map and, with sticking the landing,
+/// scores q's own samples through the inverse. Standardizing those samples would make q chase itself, so on such a tape
+/// the layer never initializes from its input. It runs with its current parameters — the identity for a new layer,
+/// as every Pyro or TFP flow starts variational fitting — and adopts them as its initialization
+/// (<see cref="IsInitialized"/> becomes true), so that the parameters gradient steps then learn are not overwritten by
+/// the first data scored afterwards. Use <see cref="Initialize"/> first for a data-dependent start.</para>
 /// <para>A feature whose batch standard deviation is at most 1e-10 · maxᵢ|xᵢⱼ| — every feature of a batch of one row,
 /// or a constant feature — is treated as constant: it is centred (tⱼ = mean) but not scaled (sⱼ = 0), never NaN.</para>
 /// <para><see cref="Bijector{T}.Forward"/> before initialization (sampling an untrained flow) uses the current
-/// parameters — the identity for a new layer — and does not initialize. All-zero parameters give the identity.</para>
+/// parameters — the identity for a new layer — and does not initialize from data (on a recording tape outside
+/// training it adopts them, as above). All-zero parameters give the identity.</para>
 /// <para>Reference: D. P. Kingma and P. Dhariwal, "Glow: Generative Flow with Invertible 1x1 Convolutions", 2018,
 /// arXiv:1807.03039, section 3.1.</para>
 /// </remarks>
@@ -47,7 +58,11 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> whe
     /// <summary>s = log scale, 1 × Dimension.</summary>
     public Parameter<T> LogScale => _logScale;
 
-    /// <summary>Whether the data-dependent initialization has happened (it happens once; saved with the model).</summary>
+    /// <summary>
+    /// Whether the shift and log-scale are settled, so that no later batch re-initializes them: after the data-dependent
+    /// initialization, <see cref="Initialize"/>, or a first use on a recording tape outside training (which adopts the
+    /// current parameters; see the remarks). It becomes true once; saved with the model.
+    /// </summary>
     public bool IsInitialized { get; internal set; }
 
     /// <inheritdoc/>
@@ -104,18 +119,38 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> whe
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
-        => tape.AffineElementwise(z, tape.Use(_shift), tape.Use(_logScale), inverse: false);
+    {
+        if (!IsInitialized && IsGradientFitWithoutData(tape))
+        {
+            IsInitialized = true;
+        }
+
+        return tape.AffineElementwise(z, tape.Use(_shift), tape.Use(_logScale), inverse: false);
+    }
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
     {
-        if (!IsInitialized && x.Rows > 0)
+        if (!IsInitialized)
         {
-            InitializeFrom(x.Values);
+            if (IsGradientFitWithoutData(tape))
+            {
+                IsInitialized = true;
+            }
+            else if (x.Rows > 0)
+            {
+                InitializeFrom(x.Values);
+            }
         }
 
         return tape.AffineElementwise(x, tape.Use(_shift), tape.Use(_logScale), inverse: true);
     }
+
+    // A recording tape outside training: gradients are wanted but the inputs need not be data (variational inference
+    // samples q and, sticking the landing, scores q's own samples). The current parameters are adopted rather than
+    // fitted to those inputs, and adopting them is final so that later scoring of data cannot overwrite what gradient
+    // steps learn from them.
+    private static bool IsGradientFitWithoutData(Tape<T> tape) => tape.IsRecording && !tape.IsTraining;
 
     // Two-pass mean and variance per feature (the second pass on the centred values avoids cancellation).
     private void InitializeFrom(ReadOnlySpan<T> x)

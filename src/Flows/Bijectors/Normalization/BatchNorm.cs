@@ -12,15 +12,19 @@ namespace Flows.Bijectors;
 /// <para>log|det J| of the inverse is <c>Σⱼ (log γⱼ − ½ log(σⱼ² + ε))</c> on every row; the forward map
 /// <c>x = (z − β) ⊙ √(σ² + ε) / γ + μ</c> has its negative. γ = exp(<see cref="LogGamma"/>) is positive by
 /// construction; β is <see cref="Beta"/>.</para>
-/// <para><b>Modes.</b> μ and σ² are the batch mean and (population, divisor n) variance — with gradients flowing
-/// through them — exactly when <see cref="IsTraining"/> is true <i>and</i> the inverse runs on a recording tape: that
-/// is the training step of <c>MaximumLikelihood.Fit</c> (through <c>TransformedDistribution.DensityLn</c>). Each such
-/// call also updates the running statistics, <c>running ← (1 − momentum)·running + momentum·batch</c>. Every other
-/// call — the forward map (sampling), any call on a non-recording tape (the array-level <c>DensityLn</c>, validation
-/// inside <c>Fit</c>), or any call with <see cref="IsTraining"/> false — uses the running statistics, so its rows are
-/// independent of each other. Set <see cref="IsTraining"/> to false to freeze the running statistics in a custom
-/// training loop. <c>Fit</c> restores the parameters of its best epoch but not the running statistics, which are those
-/// of the last training step.</para>
+/// <para><b>Modes.</b> μ and σ² are the batch mean and (population, divisor n) variance exactly when the inverse runs
+/// on a training tape (<see cref="Tape{T}.IsTraining"/>) and the layer's own <see cref="IsTraining"/> is true: that is
+/// the training step of <c>MaximumLikelihood.Fit</c> (through <c>TransformedDistribution.DensityLn</c>), or a custom
+/// training loop whose tape is created with <c>isTraining: true</c>. On a recording tape the gradients flow through the
+/// batch statistics. Each such call also updates the running statistics,
+/// <c>running ← (1 − momentum)·running + momentum·batch</c>, whether or not the tape records (as PyTorch's batch norm
+/// does in train mode under <c>no_grad</c>). Every other call — the forward map (sampling), any call on a tape outside
+/// training (the array-level <c>DensityLn</c>, validation inside <c>Fit</c>, and every pass of variational inference,
+/// including the recording tape on which sticking the landing scores q's samples), or any call with
+/// <see cref="IsTraining"/> false — uses the running statistics, so its rows are independent of each other and it
+/// changes nothing. Recording alone never selects the batch statistics: it says only that gradients are wanted. Set
+/// <see cref="IsTraining"/> to false to freeze the running statistics even on training tapes. <c>Fit</c> restores the
+/// parameters of its best epoch but not the running statistics, which are those of the last training step.</para>
 /// <para>The running variance starts at 1 − ε, so that a new layer with zero parameters is exactly the identity in
 /// evaluation. A batch of one row has variance 0: ε keeps every value finite. The running statistics, momentum, ε and
 /// the mode are saved with the model.</para>
@@ -80,7 +84,8 @@ public sealed class BatchNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> w
     public double Epsilon { get; }
 
     /// <summary>
-    /// Whether inverse calls on a recording tape use (and accumulate) batch statistics; see the remarks. Default true.
+    /// Whether inverse calls on a training tape (<see cref="Tape{T}.IsTraining"/>) use (and accumulate) batch statistics;
+    /// false freezes the layer at its running statistics. See the remarks. Default true.
     /// </summary>
     public bool IsTraining { get; set; }
 
@@ -142,7 +147,9 @@ public sealed class BatchNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> w
     {
         Node<T> mean;
         Node<T> variance;
-        if (IsTraining && tape.IsRecording && x.Rows > 0)
+        // The tape's mode, not whether it records, decides: a recording tape outside training (sticking-the-landing
+        // variational inference scores q's samples on one) must see the fixed map that sampling and scoring see.
+        if (IsTraining && tape.IsTraining && x.Rows > 0)
         {
             T inverseCount = T.One / T.CreateTruncating(x.Rows);
             mean = tape.Scale(tape.ColumnSums(x), inverseCount);

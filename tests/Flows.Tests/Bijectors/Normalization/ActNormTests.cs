@@ -1,4 +1,5 @@
 using System.Numerics;
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Persistence;
@@ -67,6 +68,41 @@ public sealed class ActNormTests : IFamilyCases
         AssertClose.Bitwise(z, x);
         Assert.All(logDet, v => Assert.Equal(0.0, v));
         Assert.False(bijector.IsInitialized);
+    }
+
+    [Fact]
+    public void FirstInverse_OnATrainingTape_Initializes()
+    {
+        var bijector = new ActNorm<double>(2);
+        double[,] x = TestData.StandardNormal(40, 2, seed: 9, scale: 3);
+        var tape = new Tape<double>(isTraining: true);
+
+        bijector.Inverse(tape, tape.Constant(TestData.Flatten(x), 40, 2));
+
+        Assert.True(bijector.IsInitialized);
+        Assert.All(bijector.LogScale.Values, s => Assert.NotEqual(0.0, s));
+    }
+
+    // A recording tape outside training differentiates something other than a fit to data — log q at q's own samples
+    // under sticking-the-landing variational inference — so its input must not initialize the layer. The layer keeps its
+    // current parameters (the identity) and counts as initialized, so that scoring data later cannot overwrite the
+    // parameters that gradient steps learn from there.
+    [Fact]
+    public void FirstInverse_OnARecordingTapeOutsideTraining_IsTheIdentity_AndAdoptsItsParameters()
+    {
+        var bijector = new ActNorm<double>(2);
+        double[,] x = TestData.StandardNormal(40, 2, seed: 10, scale: 3);
+        var tape = new Tape<double>(); // recording, with training off (the default)
+
+        (Node<double> z, Node<double> logDet) = bijector.Inverse(tape, tape.Variable(TestData.Flatten(x), 40, 2));
+
+        Assert.Equal(new double[] { 0, 0 }, bijector.Shift.Values);
+        Assert.Equal(new double[] { 0, 0 }, bijector.LogScale.Values);
+        AssertClose.Bitwise(TestData.Flatten(x), z.Values);
+        Assert.All(logDet.Values.ToArray(), v => Assert.Equal(0.0, v));
+        Assert.True(bijector.IsInitialized);
+        bijector.Inverse(TestData.StandardNormal(40, 2, seed: 11, scale: 5));
+        Assert.Equal(new double[] { 0, 0 }, bijector.Shift.Values);
     }
 
     [Fact]

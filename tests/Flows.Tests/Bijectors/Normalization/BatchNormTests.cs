@@ -85,7 +85,7 @@ public sealed class BatchNormTests : IFamilyCases
     {
         var bijector = new BatchNorm<double>(2, momentum: 0.25);
         double[,] x = TestData.StandardNormal(64, 2, seed: 3, scale: 3);
-        var tape = new Tape<double>();
+        var tape = new Tape<double>(isTraining: true);
 
         Node<double> z = bijector.Inverse(tape, tape.Constant(TestData.Flatten(x), 64, 2)).Output;
 
@@ -118,11 +118,75 @@ public sealed class BatchNormTests : IFamilyCases
         Assert.Equal(0.0, bijector.RunningMean[0]);
     }
 
+    // Recording says only that gradients are wanted (the sticking-the-landing log q, a custom objective); the batch
+    // statistics belong to training. So a recording tape outside training is the evaluation map, bit for bit.
+    [Fact]
+    public void RecordingTapeOutsideTraining_UsesRunningStatistics_BitEqualToANonRecordingEvaluation()
+    {
+        BatchNorm<double> bijector = SeededRunningStatistics(BijectorCases.Randomized(new BatchNorm<double>(3), seed: 12), seed: 13);
+        double[] runningMean = bijector.RunningMean.ToArray();
+        double[] runningVariance = bijector.RunningVariance.ToArray();
+        double[,] x = TestData.StandardNormal(16, 3, seed: 14, scale: 4);
+        (double[,] expected, double[] expectedLogDet) = bijector.Inverse(x);
+        var tape = new Tape<double>(); // recording, with training off (the default)
+        Node<double> input = tape.Variable(TestData.Flatten(x), 16, 3);
+
+        (Node<double> z, Node<double> logDet) = bijector.Inverse(tape, input);
+
+        Assert.True(tape.IsRecording && !tape.IsTraining, "precondition: a recording tape outside training");
+        AssertClose.Bitwise(TestData.Flatten(expected), z.Values, "outputs");
+        AssertClose.Bitwise(expectedLogDet, logDet.Values, "log-dets");
+        Assert.Equal(runningMean, bijector.RunningMean.ToArray());
+        Assert.Equal(runningVariance, bijector.RunningVariance.ToArray());
+    }
+
+    // Training mode, not recording, is what selects the batch statistics: a training pass without gradients (as under
+    // PyTorch's no_grad in train mode) still standardizes its batch and updates the running averages.
+    [Fact]
+    public void TrainingTape_UsesBatchStatistics_EvenWhenNotRecording()
+    {
+        var bijector = new BatchNorm<double>(2, momentum: 0.5);
+        double[,] x = TestData.StandardNormal(32, 2, seed: 15, scale: 3);
+        var tape = new Tape<double>(isRecording: false, isTraining: true);
+
+        Node<double> z = bijector.Inverse(tape, tape.Constant(TestData.Flatten(x), 32, 2)).Output;
+
+        for (int j = 0; j < 2; j++)
+        {
+            (double mean, double variance) = Moments(x, j);
+            double zMean = 0;
+            for (int i = 0; i < 32; i++)
+            {
+                zMean += z.Values[(i * 2) + j];
+            }
+
+            Assert.True(Math.Abs(zMean / 32) <= 1e-14, $"feature {j}: mean {zMean / 32:G3}");
+            AssertClose.Relative(0.5 * mean, bijector.RunningMean[j], 1e-14, "running mean");
+            AssertClose.Relative((0.5 * (1 - bijector.Epsilon)) + (0.5 * variance), bijector.RunningVariance[j], 1e-14, "running variance");
+        }
+    }
+
+    // The layer's own flag freezes it: with IsTraining false even a training tape sees the running statistics.
+    [Fact]
+    public void FrozenLayer_OnATrainingTape_UsesRunningStatistics()
+    {
+        BatchNorm<double> bijector = SeededRunningStatistics(BijectorCases.Randomized(new BatchNorm<double>(3), seed: 16), seed: 17);
+        bijector.IsTraining = false;
+        double[] runningMean = bijector.RunningMean.ToArray();
+        double[,] x = TestData.StandardNormal(8, 3, seed: 18, scale: 2);
+        var tape = new Tape<double>(isTraining: true);
+
+        Node<double> z = bijector.Inverse(tape, tape.Constant(TestData.Flatten(x), 8, 3)).Output;
+
+        AssertClose.Bitwise(TestData.Flatten(bijector.Inverse(x).Output), z.Values);
+        Assert.Equal(runningMean, bijector.RunningMean.ToArray());
+    }
+
     [Fact]
     public void BatchOfOneRow_InTraining_IsFinite()
     {
         var bijector = new BatchNorm<double>(2);
-        var tape = new Tape<double>();
+        var tape = new Tape<double>(isTraining: true);
 
         (Node<double> z, Node<double> logDet) = bijector.Inverse(tape, tape.Constant([3.0, -1.0], 1, 2));
 
@@ -141,7 +205,7 @@ public sealed class BatchNormTests : IFamilyCases
 
         double Loss(bool backward)
         {
-            var tape = new Tape<double>();
+            var tape = new Tape<double>(isTraining: true);
             (Node<double> z, Node<double> logDet) = bijector.Inverse(tape, tape.Use(input));
             Node<double> loss = tape.Add(tape.Sum(tape.Multiply(z, tape.Constant(w, 6, 3))), tape.Sum(tape.StandardNormalLogDensity(z)));
             loss = tape.Add(loss, tape.Sum(logDet));
@@ -191,7 +255,7 @@ public sealed class BatchNormTests : IFamilyCases
     public void SaveLoad_KeepsRunningStatisticsAndMode_BitIdenticalDensitiesAndSamples()
     {
         BatchNorm<double> bijector = BijectorCases.Randomized(new BatchNorm<double>(3, momentum: 0.3, epsilon: 1e-4), seed: 9);
-        var tape = new Tape<double>();
+        var tape = new Tape<double>(isTraining: true);
         bijector.Inverse(tape, tape.Constant(TestData.Flatten(TestData.StandardNormal(20, 3, seed: 10, scale: 4)), 20, 3));
         bijector.IsTraining = false;
         var flow = new TransformedDistribution<double>(new StandardNormal<double>(3), bijector);
@@ -215,6 +279,19 @@ public sealed class BatchNormTests : IFamilyCases
     [Fact]
     public void ToString_IsConstructorLike()
         => Assert.Equal("BatchNorm(dimension: 2, momentum: 0.1, epsilon: 1E-05)", new BatchNorm<double>(2).ToString());
+
+    // Running statistics away from the initial (0, 1 − ε), so that they cannot be mistaken for a standardized batch.
+    private static BatchNorm<double> SeededRunningStatistics(BatchNorm<double> bijector, int seed)
+    {
+        var random = new Random(seed);
+        for (int j = 0; j < bijector.Dimension; j++)
+        {
+            bijector.RunningMean[j] = 2 * TestData.NextNormal(random);
+            bijector.RunningVariance[j] = 0.5 + random.NextDouble();
+        }
+
+        return bijector;
+    }
 
     private static (double Mean, double Variance) Moments(double[,] x, int column)
     {

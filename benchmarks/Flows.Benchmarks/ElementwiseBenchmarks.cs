@@ -1,7 +1,6 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
 using Flows.Autodiff;
-using Flows.Neural;
 using Flows.Training;
 
 namespace Flows.Benchmarks;

@@ -2,7 +2,6 @@ using System.Numerics;
 using BenchmarkDotNet.Attributes;
 using Flows.Bijectors;
 using Flows.Autodiff;
-using Flows.Neural;
 
 namespace Flows.Benchmarks;
 

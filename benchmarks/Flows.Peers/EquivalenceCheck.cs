@@ -1,7 +1,6 @@
 using Flows.Autodiff;
 using Flows.Benchmarks;
 using Flows.Distributions;
-using Flows.Neural;
 using Flows.Training;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,5 +1,4 @@
 using System.Numerics;
-using Flows.Neural;
 
 namespace Flows.Autodiff;
 
@@ -9,8 +8,9 @@ namespace Flows.Autodiff;
 /// <remarks>
 /// <para>Operations (the extension methods of <see cref="TapeOps"/>) allocate their outputs from the tape and, when
 /// <see cref="IsRecording"/> is true, record a <see cref="TapeEntry{T}"/>; <see cref="Backward"/> replays the entries in
-/// reverse, accumulating gradients. With recording off the same operations compute values only: that is the
-/// evaluation path, with no second implementation.</para>
+/// reverse, accumulating gradients. With recording off the same operations compute values only. A few fused ops take a
+/// faster path when nothing records (MAF sampling one feature at a time, the spline op without the scratch its
+/// backward pass needs); the property suite checks that both paths give the same bits.</para>
 /// <para>Two independent switches describe a pass. <see cref="IsRecording"/> says whether gradients are wanted;
 /// <see cref="IsTraining"/> says whether the pass is a training step on data, which lets layers with batch-dependent
 /// behaviour use it (batch statistics, data-dependent initialization). Maximum-likelihood fitting trains on a tape that

@@ -1,7 +1,6 @@
 using System.Numerics;
 using Flows.Autodiff;
 using Flows.Bijectors;
-using Flows.Neural;
 using Flows.Numerics;
 
 namespace Flows.Distributions;

@@ -6,7 +6,6 @@ using System.Text.Json;
 using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
-using Flows.Neural;
 
 namespace Flows.Persistence;
 

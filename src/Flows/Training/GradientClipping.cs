@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using Flows.Autodiff;
-using Flows.Neural;
 
 namespace Flows.Training;
 

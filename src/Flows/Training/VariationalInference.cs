@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Numerics;
 using Flows.Autodiff;
 using Flows.Distributions;
-using Flows.Neural;
 
 namespace Flows.Training;
 

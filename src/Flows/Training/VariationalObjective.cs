@@ -3,7 +3,6 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using Flows.Autodiff;
 using Flows.Distributions;
-using Flows.Neural;
 
 namespace Flows.Training;
 

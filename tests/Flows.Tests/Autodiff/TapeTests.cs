@@ -1,6 +1,5 @@
 using System.Reflection;
 using Flows.Autodiff;
-using Flows.Neural;
 using Flows.Tests.Testing;
 
 namespace Flows.Tests.Autodiff;

@@ -2,7 +2,6 @@ using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Persistence;
 using Flows.Distributions;
-using Flows.Neural;
 using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;

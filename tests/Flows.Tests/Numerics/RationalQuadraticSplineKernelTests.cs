@@ -2,7 +2,6 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using Flows.Autodiff;
 using Flows.Bijectors;
-using Flows.Neural;
 using Flows.Numerics;
 using Flows.Tests.Testing;
 using Xunit.Sdk;

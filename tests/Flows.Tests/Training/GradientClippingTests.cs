@@ -1,5 +1,4 @@
 using Flows.Autodiff;
-using Flows.Neural;
 using Flows.Training;
 
 namespace Flows.Tests.Training;

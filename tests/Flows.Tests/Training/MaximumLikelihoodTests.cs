@@ -1,6 +1,5 @@
 using Flows.Bijectors;
 using Flows.Distributions;
-using Flows.Neural;
 using Flows.Tests.Testing;
 using Flows.Training;
 using MathNet.Numerics.LinearAlgebra;

@@ -1,6 +1,5 @@
 using System.Numerics;
 using Flows.Autodiff;
-using Flows.Neural;
 
 namespace Flows.Bijectors;
 

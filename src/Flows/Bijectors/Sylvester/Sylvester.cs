@@ -1,6 +1,5 @@
 using System.Numerics;
 using Flows.Autodiff;
-using Flows.Neural;
 using Flows.Numerics;
 
 namespace Flows.Bijectors;

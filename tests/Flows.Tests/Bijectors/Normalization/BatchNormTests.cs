@@ -1,7 +1,6 @@
 using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
-using Flows.Neural;
 using Flows.Persistence;
 using Flows.Tests.Testing;
 using Flows.Training;

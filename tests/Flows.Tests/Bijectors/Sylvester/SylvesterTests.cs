@@ -1,6 +1,5 @@
 using Flows.Autodiff;
 using Flows.Bijectors;
-using Flows.Neural;
 using Flows.Tests.Testing;
 
 namespace Flows.Tests.Bijectors;

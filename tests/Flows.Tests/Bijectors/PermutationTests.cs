@@ -10,7 +10,7 @@ public sealed class PermutationTests
     [Fact]
     public void LogDet_IsExactlyZeroInBothDirections()
     {
-        Permutation<double> permutation = Permutation<double>.Random(5, new Random(1));
+        Permutation<double> permutation = Permutation<double>.Random(5, 1);
         double[,] z = TestData.StandardNormal(16, 5, seed: 2);
 
         Assert.All(permutation.Forward(z).LogDet, v => Assert.Equal(0.0, v));
@@ -20,7 +20,7 @@ public sealed class PermutationTests
     [Fact]
     public void Inverse_UndoesForward_Bitwise()
     {
-        Permutation<double> permutation = Permutation<double>.Random(7, new Random(3));
+        Permutation<double> permutation = Permutation<double>.Random(7, 3);
         double[,] z = TestData.StandardNormal(16, 7, seed: 4);
 
         AssertClose.Bitwise(z, permutation.Inverse(permutation.Forward(z).Output).Output);
@@ -41,7 +41,7 @@ public sealed class PermutationTests
     [Fact]
     public void Forward_OfTheIdentityMatrix_IsAPermutationMatrix()
     {
-        Permutation<double> permutation = Permutation<double>.Random(6, new Random(5));
+        Permutation<double> permutation = Permutation<double>.Random(6, 5);
         var identity = new double[6, 6];
         for (int i = 0; i < 6; i++)
         {
@@ -64,7 +64,7 @@ public sealed class PermutationTests
 
     [Fact]
     public void Random_IsReproducibleWithASeed()
-        => Assert.Equal(Permutation<double>.Random(9, new Random(6)).Order, Permutation<double>.Random(9, new Random(6)).Order);
+        => Assert.Equal(Permutation<double>.Random(9, 6).Order, Permutation<double>.Random(9, 6).Order);
 
     [Fact]
     public void Constructor_CopiesTheOrder()
@@ -95,11 +95,7 @@ public sealed class PermutationTests
 
     [Fact]
     public void Random_ThrowsForNonPositiveDimension()
-        => Assert.Throws<ArgumentOutOfRangeException>("dimension", () => Permutation<double>.Random(0, new Random(1)));
-
-    [Fact]
-    public void Random_ThrowsForANullGenerator()
-        => Assert.Throws<ArgumentNullException>("random", () => Permutation<double>.Random(3, null!));
+        => Assert.Throws<ArgumentOutOfRangeException>("dimension", () => Permutation<double>.Random(0, 1));
 
     [Fact]
     public void HasNoParameters() => Assert.Empty(Permutation<double>.Reverse(3).Parameters);

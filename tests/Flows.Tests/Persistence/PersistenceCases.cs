@@ -1,6 +1,7 @@
 using System.Numerics;
 using Flows.Bijectors;
 using Flows.Distributions;
+using Flows.Neural;
 
 namespace Flows.Tests.Persistence;
 
@@ -15,7 +16,7 @@ internal static class PersistenceCases
             ["Affine"] = () => Flow(new Affine<T>(3)),
             ["LowerTriangularAffine"] = () => Flow(new LowerTriangularAffine<T>(3)),
             ["SinhArcsinh"] = () => Flow(new SinhArcsinh<T>(3)),
-            ["Permutation"] = () => Flow(Permutation<T>.Random(5, new Random(3))),
+            ["Permutation"] = () => Flow(Permutation<T>.Random(5, 3)),
             ["Exp"] = () => Flow(new Exp<T>(2)),
             ["Softplus"] = () => Flow(new Softplus<T>(2)),
             ["Sigmoid"] = () => Flow(new Sigmoid<T>(2)),
@@ -33,7 +34,7 @@ internal static class PersistenceCases
             ["Sylvester.Orthogonal"] = () => Flow(new Sylvester<T>(4, SylvesterVariant.Orthogonal, 3, seed: 1)),
             ["Sylvester.Householder"] = () => Flow(new Sylvester<T>(3, SylvesterVariant.Householder, 2, reflectionCount: 2, seed: 2)),
             ["Sylvester.Triangular"] = () => Flow(new Sylvester<T>(3, SylvesterVariant.Triangular, reversed: true, seed: 3)),
-            ["LULinear"] = () => Flow(new LULinear<T>(4, new Random(6))),
+            ["LULinear"] = () => Flow(new LULinear<T>(4, 6)),
             ["ActNorm"] = () => Flow(InitializedActNorm<T>(3)),
             ["BatchNorm"] = () => Flow(new BatchNorm<T>(3) { IsTraining = false }),
             ["InvertibleResidual"] = () => Flow(new InvertibleResidual<T>(2, 6, seed: 4)),
@@ -61,7 +62,7 @@ internal static class PersistenceCases
         => new(
             new LowerTriangularAffine<T>(3),
             new SinhArcsinh<T>(3),
-            Permutation<T>.Random(3, random),
+            new Permutation<T>(Orders.Random(3, random)),
             new Affine<T>(3),
             new Inverted<T>(new SinhArcsinh<T>(3)),
             new Softplus<T>(3),

@@ -12,7 +12,7 @@ double[,] test = ReadCsv(Path.Combine(dataFolder, "moons2d_test.csv"));
 Console.WriteLine($"Two moons: {train.GetLength(0)} training and {test.GetLength(0)} test points.");
 
 // A neural spline flow: five autoregressive rational-quadratic spline layers (MADE conditioners) on a standard normal.
-TransformedDistribution<double> flow = NeuralSplineFlow.Create<double>(features: 2, transforms: 5, binCount: 8, hiddenFeatures: [32, 32], seed: 1);
+TransformedDistribution<double> flow = NeuralSplineFlow.Create<double>(dimension: 2, transforms: 5, binCount: 8, hiddenFeatures: [32, 32], seed: 1);
 
 var stopwatch = Stopwatch.StartNew();
 FitReport report = flow.Fit(train, new FitOptions

@@ -11,12 +11,18 @@ namespace Flows.Distributions;
 /// <remarks>
 /// <para>log p(x) = log p_Z(T⁻¹(x)) + log|det J_T⁻¹(x)|: density evaluation runs the bijector's inverse, sampling its
 /// forward. For a conditional flow every call takes a context row per sample.</para>
+/// <para>The base is any <see cref="IDistribution{T}"/>, another flow included: then log p(x) is the outer
+/// log-determinant plus the inner flow's log-density, sampling runs the inner flow then the outer bijector, and
+/// <see cref="Parameters"/> holds the inner flow's parameters too, so fitting the outer flow trains them. The context
+/// goes to whichever of base and bijector takes one (both, when both do). Each flow serializes its own array-level calls
+/// only, so an inner flow evaluated directly and through its outer flow at once is not serialized: avoid that when the
+/// inner flow holds state that evaluation updates (ActNorm's data initialization, InvertibleResidual's spectral norms).</para>
 /// <para>The array-level members (<see cref="DensityLn(T[,], T[,])"/>, <see cref="Sample(int, Random, T[,])"/>, …)
 /// check their inputs once, evaluate in chunks on an internal tape with recording off, and are safe to call from
 /// several threads (calls are serialized). The tape-level members are for training and custom losses.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class TransformedDistribution<T> : IDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Rows per evaluation chunk: bounds the memory of array-level calls and of validation in the fitting loops. 512 rows
     // keep a 64-unit layer's activations (256 KB in double) in L2: MAF-8 scores about 1.3x faster than with 4,096, while
@@ -24,12 +30,16 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
     internal const int EvaluationChunkRows = 512;
     private readonly Tape<T> _evaluationTape = new(isRecording: false);
     private readonly Lock _evaluationLock = new();
+    private readonly bool _baseTakesContext;
+    private readonly bool _bijectorTakesContext;
 
     /// <summary>Creates the flow <c>X = bijector(Z)</c>, Z ~ <paramref name="baseDistribution"/>.</summary>
-    /// <param name="baseDistribution">The base distribution.</param>
+    /// <param name="baseDistribution">The base distribution: a simple one such as <see cref="StandardNormal{T}"/>, or
+    /// another flow.</param>
     /// <param name="bijector">The map from base space to data space.</param>
-    /// <exception cref="ArgumentException">The dimensions differ.</exception>
-    public TransformedDistribution(IBaseDistribution<T> baseDistribution, IBijector<T> bijector)
+    /// <exception cref="ArgumentException">The dimensions differ, or base and bijector both take a context and their
+    /// context dimensions differ.</exception>
+    public TransformedDistribution(IDistribution<T> baseDistribution, IBijector<T> bijector)
     {
         ArgumentNullException.ThrowIfNull(baseDistribution);
         ArgumentNullException.ThrowIfNull(bijector);
@@ -39,13 +49,25 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
                 $"The base distribution has Dimension {baseDistribution.Dimension} but the bijector has {bijector.Dimension}.", nameof(bijector));
         }
 
+        if (baseDistribution.ContextDimension != 0 && bijector.ContextDimension != 0 && baseDistribution.ContextDimension != bijector.ContextDimension)
+        {
+            throw new ArgumentException(
+                $"The base distribution has ContextDimension {baseDistribution.ContextDimension} but the bijector has {bijector.ContextDimension}; both see the same context.",
+                nameof(bijector));
+        }
+
         BaseDistribution = baseDistribution;
         Bijector = bijector;
+        ContextDimension = Math.Max(baseDistribution.ContextDimension, bijector.ContextDimension);
+        // An unconditional bijector still gets the context when the base takes none, so that a stray context is reported
+        // by the bijector's shape check as before.
+        _baseTakesContext = baseDistribution.ContextDimension != 0;
+        _bijectorTakesContext = bijector.ContextDimension != 0 || !_baseTakesContext;
         Parameters = [.. baseDistribution.Parameters.Concat(bijector.Parameters).Distinct()];
     }
 
     /// <summary>The base distribution.</summary>
-    public IBaseDistribution<T> BaseDistribution { get; }
+    public IDistribution<T> BaseDistribution { get; }
 
     /// <summary>The bijector, base space → data space.</summary>
     public IBijector<T> Bijector { get; }
@@ -56,8 +78,8 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
     // Serializes the array-level evaluations with anything else that may touch lazily refreshed state (saving).
     internal Lock EvaluationLock => _evaluationLock;
 
-    /// <summary>Context features per sample; 0 for an unconditional flow.</summary>
-    public int ContextDimension => Bijector.ContextDimension;
+    /// <summary>Context features per sample, of the bijector or of the base; 0 for an unconditional flow.</summary>
+    public int ContextDimension { get; }
 
     /// <summary>Every trainable parameter, of the base distribution and the bijector.</summary>
     public IReadOnlyList<Parameter<T>> Parameters { get; }
@@ -69,8 +91,8 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
     public Node<T> DensityLn(Tape<T> tape, Node<T> x, Node<T>? context = null)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        (Node<T> z, Node<T> logDet) = Bijector.Inverse(tape, x, context);
-        return tape.Add(BaseDistribution.DensityLn(tape, z), logDet);
+        (Node<T> z, Node<T> logDet) = Bijector.Inverse(tape, x, _bijectorTakesContext ? context : null);
+        return tape.Add(BaseDistribution.DensityLn(tape, z, _baseTakesContext ? context : null), logDet);
     }
 
     /// <summary>Draws samples on a tape, differentiable in the parameters.</summary>
@@ -100,9 +122,8 @@ public sealed class TransformedDistribution<T> where T : unmanaged, IFloatingPoi
             throw new ArgumentException($"context has {context.Rows} rows but {count} samples were asked for.", nameof(context));
         }
 
-        Node<T> z = BaseDistribution.Sample(tape, count, random);
-        Node<T> baseDensityLn = BaseDistribution.DensityLn(tape, z);
-        (Node<T> x, Node<T> logDet) = Bijector.Forward(tape, z, context);
+        (Node<T> z, Node<T> baseDensityLn) = BaseDistribution.SampleWithDensityLn(tape, count, random, _baseTakesContext ? context : null);
+        (Node<T> x, Node<T> logDet) = Bijector.Forward(tape, z, _bijectorTakesContext ? context : null);
         return (x, tape.Subtract(baseDensityLn, logDet));
     }
 

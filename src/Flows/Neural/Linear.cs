@@ -21,13 +21,19 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <param name="name">The parameters' name prefix, such as <c>"made.layer0"</c>.</param>
     /// <param name="inputs">Input features. Range: &gt; 0.</param>
     /// <param name="outputs">Output features. Range: &gt; 0.</param>
-    /// <param name="random">The source of the initial weights.</param>
+    /// <param name="seed">Seed of the initial weights.</param>
     /// <param name="initialScale">The scale of the initial weights; 1 is PyTorch's default, small values start near zero.</param>
     /// <param name="mask">An outputs × inputs 0/1 mask, row-major, or null; copied.</param>
     /// <param name="hasBias">Whether the layer has a bias.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
     /// <exception cref="ArgumentException">The mask has the wrong length.</exception>
-    public Linear(string name, int inputs, int outputs, Random random, double initialScale = 1.0, IReadOnlyList<T>? mask = null, bool hasBias = true)
+    public Linear(string name, int inputs, int outputs, int seed, double initialScale = 1.0, IReadOnlyList<T>? mask = null, bool hasBias = true)
+        : this(name, inputs, outputs, new Random(seed), initialScale, mask, hasBias)
+    {
+    }
+
+    // Draws the weights from a caller's generator, so that a network can thread one generator through its layers.
+    internal Linear(string name, int inputs, int outputs, Random random, double initialScale = 1.0, IReadOnlyList<T>? mask = null, bool hasBias = true)
     {
         ArgumentNullException.ThrowIfNull(random);
         Weight = new Parameter<T>($"{name}.weight", outputs, inputs);

@@ -14,7 +14,7 @@ public sealed partial class MaskedAutoencoder<T>
     /// <param name="tape">A tape that is not recording; it supplies the scratch.</param>
     /// <param name="x">n × d, all zeros on entry: <paramref name="fix"/> writes column Order[k] at step k, and only the
     /// columns fixed so far are read (every other weight is masked to zero).</param>
-    /// <param name="context">n × ContextFeatures, or null.</param>
+    /// <param name="context">n × ContextDimension, or null.</param>
     /// <param name="fix">Called at step k = 0 … d − 1 with the feature Order[k] and its n × ParametersPerFeature
     /// parameters (column p is output block p); it must fill that column of <paramref name="x"/>.</param>
     /// <remarks>
@@ -45,7 +45,7 @@ public sealed partial class MaskedAutoencoder<T>
         Node<T> parameters = tape.Allocate(n, ParametersPerFeature);
         Node<T> featureBias = tape.Allocate(1, ParametersPerFeature);
         AddHiddenUnitsOfDegree(0);
-        for (int k = 0; k < Features; k++)
+        for (int k = 0; k < Dimension; k++)
         {
             int feature = _order[k];
             Linear<T> output = layers[^1];
@@ -54,13 +54,13 @@ public sealed partial class MaskedAutoencoder<T>
             // Output p·d + feature is parameter p of the feature (see Apply), so its biases are d apart.
             for (int p = 0; p < ParametersPerFeature; p++)
             {
-                featureBias.Values[p] = output.Bias!.Values[(p * Features) + feature];
+                featureBias.Values[p] = output.Bias!.Values[(p * Dimension) + feature];
             }
 
-            Gemm.MultiplyTransposedB<T>(hidden[^1].Values, last, weights[^1].Values[(feature * last)..], Features * last,
+            Gemm.MultiplyTransposedB<T>(hidden[^1].Values, last, weights[^1].Values[(feature * last)..], Dimension * last,
                 parameters.Values, ParametersPerFeature, n, prefix, ParametersPerFeature, accumulate: false, featureBias.Values);
             fix(feature, parameters);
-            if (k + 1 < Features)
+            if (k + 1 < Dimension)
             {
                 AddHiddenUnitsOfDegree(k + 1);
             }
@@ -82,8 +82,8 @@ public sealed partial class MaskedAutoencoder<T>
                 Span<T> block = hidden[l].Values[first..];
                 Linear<T> layer = layers[l];
                 ReadOnlySpan<T> bias = layer.Bias!.Values.AsSpan(first, count);
-                int inputs = l == 0 ? Features : HiddenFeatures[l - 1];
-                int prefix = l == 0 ? Features : _unitsUpToDegree[l - 1][g];
+                int inputs = l == 0 ? Dimension : HiddenFeatures[l - 1];
+                int prefix = l == 0 ? Dimension : _unitsUpToDegree[l - 1][g];
                 // As in Apply: bias, product and ReLU in one pass, except that the context's product joins the first
                 // layer before its ReLU.
                 bool joinContext = l == 0 && contextLayer is not null;
@@ -94,8 +94,8 @@ public sealed partial class MaskedAutoencoder<T>
                     // Formed on its own, then added, as Apply adds it: accumulating it into the block would round
                     // differently once the context is deeper than one block of k.
                     Span<T> part = contextPart!.Values[first..];
-                    Gemm.MultiplyTransposedB<T>(context!.Values, ContextFeatures, contextLayer!.Weight.Values.AsSpan(first * ContextFeatures), ContextFeatures,
-                        part, width, n, ContextFeatures, count, accumulate: false);
+                    Gemm.MultiplyTransposedB<T>(context!.Values, ContextDimension, contextLayer!.Weight.Values.AsSpan(first * ContextDimension), ContextDimension,
+                        part, width, n, ContextDimension, count, accumulate: false);
                     for (int i = 0; i < n; i++)
                     {
                         // A loop, not a library call per row: the rows of a degree block are only a few units wide.

@@ -28,24 +28,31 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
     private readonly int[][] _unitsUpToDegree;
 
     /// <summary>Creates a MADE.</summary>
-    /// <param name="features">d, the features. Range: &gt; 0.</param>
+    /// <param name="dimension">d, the features. Range: &gt; 0.</param>
     /// <param name="hiddenFeatures">The width of each hidden layer, at least one layer, each ≥ d − 1.</param>
     /// <param name="parametersPerFeature">Output blocks per feature (2 for shift and log-scale). Range: &gt; 0.</param>
     /// <param name="order">The autoregressive order, a permutation of 0..d−1: order[0] depends on nothing.</param>
-    /// <param name="random">The source of the initial weights.</param>
-    /// <param name="contextFeatures">Context features feeding every first-layer unit. Range: ≥ 0.</param>
+    /// <param name="seed">Seed of the initial weights.</param>
+    /// <param name="contextDimension">Context features feeding every first-layer unit. Range: ≥ 0.</param>
     /// <param name="name">The parameters' name prefix.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is too narrow, or <paramref name="order"/> is not a permutation.</exception>
-    public MaskedAutoencoder(int features, IReadOnlyList<int> hiddenFeatures, int parametersPerFeature, IReadOnlyList<int> order,
-        Random random, int contextFeatures = 0, string name = "made")
+    public MaskedAutoencoder(int dimension, IReadOnlyList<int> hiddenFeatures, int parametersPerFeature, IReadOnlyList<int> order,
+        int seed, int contextDimension = 0, string name = "made")
+        : this(dimension, hiddenFeatures, parametersPerFeature, order, new Random(seed), contextDimension, name)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features);
+    }
+
+    // Draws the weights from a caller's generator (see MultilayerPerceptron).
+    internal MaskedAutoencoder(int dimension, IReadOnlyList<int> hiddenFeatures, int parametersPerFeature, IReadOnlyList<int> order,
+        Random random, int contextDimension = 0, string name = "made")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentNullException.ThrowIfNull(hiddenFeatures);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parametersPerFeature);
-        ArgumentOutOfRangeException.ThrowIfNegative(contextFeatures);
+        ArgumentOutOfRangeException.ThrowIfNegative(contextDimension);
         ArgumentNullException.ThrowIfNull(random);
-        Orders.Check(order, features, nameof(order));
+        Orders.Check(order, dimension, nameof(order));
         if (hiddenFeatures.Count == 0)
         {
             throw new ArgumentException("MADE needs at least one hidden layer.", nameof(hiddenFeatures));
@@ -53,22 +60,22 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
 
         for (int l = 0; l < hiddenFeatures.Count; l++)
         {
-            if (hiddenFeatures[l] < Math.Max(1, features - 1))
+            if (hiddenFeatures[l] < Math.Max(1, dimension - 1))
             {
                 throw new ArgumentException(
-                    $"Hidden layer {l} has {hiddenFeatures[l]} units, but {features} features need at least {Math.Max(1, features - 1)} so that every output can depend on every feature before it.",
+                    $"Hidden layer {l} has {hiddenFeatures[l]} units, but {dimension} features need at least {Math.Max(1, dimension - 1)} so that every output can depend on every feature before it.",
                     nameof(hiddenFeatures));
             }
         }
 
-        Features = features;
+        Dimension = dimension;
         ParametersPerFeature = parametersPerFeature;
-        ContextFeatures = contextFeatures;
+        ContextDimension = contextDimension;
         HiddenFeatures = [.. hiddenFeatures];
         _order = [.. order];
 
-        int[] inputDegrees = new int[features];
-        for (int position = 0; position < features; position++)
+        int[] inputDegrees = new int[dimension];
+        for (int position = 0; position < dimension; position++)
         {
             inputDegrees[_order[position]] = position + 1;
         }
@@ -77,12 +84,12 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
         degrees[0] = inputDegrees;
         for (int l = 0; l < hiddenFeatures.Count; l++)
         {
-            degrees[l + 1] = HiddenDegrees(hiddenFeatures[l], features);
+            degrees[l + 1] = HiddenDegrees(hiddenFeatures[l], dimension);
         }
 
-        degrees[^1] = [.. Enumerable.Range(0, parametersPerFeature * features).Select(c => inputDegrees[c % features])];
+        degrees[^1] = [.. Enumerable.Range(0, parametersPerFeature * dimension).Select(c => inputDegrees[c % dimension])];
         _unitsUpToDegree = [.. Enumerable.Range(1, hiddenFeatures.Count)
-            .Select(l => Enumerable.Range(0, features + 1).Select(g => degrees[l].Count(degree => degree <= g)).ToArray())];
+            .Select(l => Enumerable.Range(0, dimension + 1).Select(g => degrees[l].Count(degree => degree <= g)).ToArray())];
         var masks = new IReadOnlyList<T>[degrees.Length - 1];
         for (int l = 0; l < masks.Length; l++)
         {
@@ -90,17 +97,17 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
             masks[l] = Mask(degrees[l + 1], degrees[l], output);
         }
 
-        _network = new MultilayerPerceptron<T>(name, [.. degrees.Select(d => d.Length)], random, masks, contextFeatures);
+        _network = new MultilayerPerceptron<T>(name, [.. degrees.Select(d => d.Length)], random, masks, contextDimension);
     }
 
     /// <summary>d, the features.</summary>
-    public int Features { get; }
+    public int Dimension { get; }
 
     /// <summary>Output blocks per feature.</summary>
     public int ParametersPerFeature { get; }
 
     /// <summary>Context features.</summary>
-    public int ContextFeatures { get; }
+    public int ContextDimension { get; }
 
     /// <summary>The hidden layer widths.</summary>
     public IReadOnlyList<int> HiddenFeatures { get; }
@@ -114,7 +121,7 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
     /// <summary>Runs the network: n × d (and n × context) → n × (parametersPerFeature · d).</summary>
     /// <param name="tape">The tape.</param>
     /// <param name="x">n × d inputs.</param>
-    /// <param name="context">n × ContextFeatures, or null when there is none.</param>
+    /// <param name="context">n × ContextDimension, or null when there is none.</param>
     public Node<T> Apply(Tape<T> tape, Node<T> x, Node<T>? context) => _network.Apply(tape, x, context);
 
     /// <summary>
@@ -125,7 +132,7 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
     {
         for (int l = 0; l < HiddenFeatures.Count; l++)
         {
-            _network.ReorderHiddenUnits(l, CyclicToSorted(HiddenFeatures[l], Features));
+            _network.ReorderHiddenUnits(l, CyclicToSorted(HiddenFeatures[l], Dimension));
         }
     }
 

@@ -16,16 +16,22 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
     /// <summary>Creates the network with PyTorch-style initial weights and a small last layer (so a flow layer starts near the identity).</summary>
     /// <param name="name">The parameters' name prefix.</param>
     /// <param name="sizes">Input width, the hidden widths, output width: at least two entries, each &gt; 0.</param>
-    /// <param name="random">The source of the initial weights.</param>
+    /// <param name="seed">Seed of the initial weights.</param>
     /// <param name="masks">One outputs × inputs 0/1 mask per layer, or null for a dense network.</param>
-    /// <param name="contextFeatures">Context features feeding the first layer unmasked. Range: ≥ 0.</param>
+    /// <param name="contextDimension">Context features feeding the first layer unmasked. Range: ≥ 0.</param>
     /// <exception cref="ArgumentException">Fewer than two sizes, or the masks do not match the layers.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
-    public MultilayerPerceptron(string name, IReadOnlyList<int> sizes, Random random, IReadOnlyList<IReadOnlyList<T>>? masks = null, int contextFeatures = 0)
+    public MultilayerPerceptron(string name, IReadOnlyList<int> sizes, int seed, IReadOnlyList<IReadOnlyList<T>>? masks = null, int contextDimension = 0)
+        : this(name, sizes, new Random(seed), masks, contextDimension)
+    {
+    }
+
+    // Draws every layer's weights from one caller's generator, in layer order, then the context layer's.
+    internal MultilayerPerceptron(string name, IReadOnlyList<int> sizes, Random random, IReadOnlyList<IReadOnlyList<T>>? masks = null, int contextDimension = 0)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(random);
-        ArgumentOutOfRangeException.ThrowIfNegative(contextFeatures);
+        ArgumentOutOfRangeException.ThrowIfNegative(contextDimension);
         if (sizes.Count < 2)
         {
             throw new ArgumentException($"sizes has {sizes.Count} entries; a network needs at least an input and an output width.", nameof(sizes));
@@ -43,13 +49,13 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
             _layers[l] = new Linear<T>($"{name}.layer{l}", sizes[l], sizes[l + 1], random, initialScale: last ? 1e-2 : 1.0, mask: masks?[l]);
         }
 
-        if (contextFeatures > 0)
+        if (contextDimension > 0)
         {
-            _contextLayer = new Linear<T>($"{name}.context", contextFeatures, sizes[1], random, hasBias: false);
+            _contextLayer = new Linear<T>($"{name}.context", contextDimension, sizes[1], random, hasBias: false);
         }
 
         Sizes = [.. sizes];
-        ContextFeatures = contextFeatures;
+        ContextDimension = contextDimension;
         Parameters = [.. _layers.SelectMany(l => l.Parameters).Concat(_contextLayer?.Parameters ?? [])];
     }
 
@@ -63,7 +69,7 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
     public IReadOnlyList<int> Sizes { get; }
 
     /// <summary>Context features.</summary>
-    public int ContextFeatures { get; }
+    public int ContextDimension { get; }
 
     /// <summary>All parameters, layer by layer, then the context layer's.</summary>
     public IReadOnlyList<Parameter<T>> Parameters { get; }
@@ -90,7 +96,7 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
     /// <summary>Runs the network on n rows.</summary>
     /// <param name="tape">The tape.</param>
     /// <param name="x">n × Sizes[0].</param>
-    /// <param name="context">n × ContextFeatures, or null when there is none.</param>
+    /// <param name="context">n × ContextDimension, or null when there is none.</param>
     /// <returns>n × Sizes[^1].</returns>
     public Node<T> Apply(Tape<T> tape, Node<T> x, Node<T>? context)
     {

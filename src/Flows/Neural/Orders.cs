@@ -4,29 +4,32 @@ namespace Flows.Neural;
 public static class Orders
 {
     /// <summary>0, 1, …, d − 1.</summary>
-    /// <param name="features">d. Range: &gt; 0.</param>
-    public static int[] Natural(int features)
+    /// <param name="dimension">d. Range: &gt; 0.</param>
+    public static int[] Natural(int dimension)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features);
-        return [.. Enumerable.Range(0, features)];
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        return [.. Enumerable.Range(0, dimension)];
     }
 
     /// <summary>d − 1, …, 1, 0.</summary>
-    /// <param name="features">d. Range: &gt; 0.</param>
-    public static int[] Reversed(int features)
+    /// <param name="dimension">d. Range: &gt; 0.</param>
+    public static int[] Reversed(int dimension)
     {
-        int[] order = Natural(features);
+        int[] order = Natural(dimension);
         Array.Reverse(order);
         return order;
     }
 
-    /// <summary>A uniformly random order drawn from <paramref name="random"/>.</summary>
-    /// <param name="features">d. Range: &gt; 0.</param>
-    /// <param name="random">The source of randomness.</param>
-    public static int[] Random(int features, Random random)
+    /// <summary>A uniformly random order drawn from a generator seeded by <paramref name="seed"/>.</summary>
+    /// <param name="dimension">d. Range: &gt; 0.</param>
+    /// <param name="seed">Seed of the order.</param>
+    public static int[] Random(int dimension, int seed) => Random(dimension, new Random(seed));
+
+    // Draws from a caller's generator, so that a preset can thread one generator through its layers.
+    internal static int[] Random(int dimension, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        int[] order = Natural(features);
+        int[] order = Natural(dimension);
         random.Shuffle(order);
         return order;
     }

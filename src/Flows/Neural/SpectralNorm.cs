@@ -30,12 +30,18 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
     private bool _hasRefined;
     private bool _adoptNext;
 
-    /// <summary>Wraps <paramref name="weight"/> with a random unit u drawn from <paramref name="random"/>.</summary>
+    /// <summary>Wraps <paramref name="weight"/> with a random unit u drawn from a generator seeded by <paramref name="seed"/>.</summary>
     /// <param name="weight">The weight W (out × in); its values stay unconstrained.</param>
     /// <param name="coefficient">c. Range: (0, 1) for invertible residual blocks; &gt; 0 here.</param>
-    /// <param name="random">The source of the initial u.</param>
+    /// <param name="seed">Seed of the initial u.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="coefficient"/> is not positive and finite.</exception>
-    public SpectralNorm(Parameter<T> weight, double coefficient, Random random)
+    public SpectralNorm(Parameter<T> weight, double coefficient, int seed)
+        : this(weight, coefficient, new Random(seed))
+    {
+    }
+
+    // Draws u from a caller's generator, so that a block can thread one generator through its layers and norms.
+    internal SpectralNorm(Parameter<T> weight, double coefficient, Random random)
     {
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(random);

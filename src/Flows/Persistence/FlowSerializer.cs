@@ -19,7 +19,9 @@ namespace Flows.Persistence;
 /// <c>flow</c>; <c>sha256</c> is the SHA-256 of the UTF-8 text of <c>flow</c> as stored, so any corruption or edit
 /// is detected before anything is built. Numbers are written in their shortest round-trip form, so a double or float
 /// parameter reads back bit for bit. Version 2 differs from version 1 only in the order of MADE's hidden units (sorted by
-/// degree instead of cyclic); version-1 files are read and reordered, giving the same densities.</para>
+/// degree instead of cyclic); version-1 files are read and reordered, giving the same densities. A flow whose base is
+/// another flow stores that base as <c>{"type": "TransformedDistribution", "base": …, "bijector": …}</c>, nested as deep
+/// as the flows are (readers older than this addition refuse such a file as having an unknown base type).</para>
 /// <para>Compatibility policy: a file written by this version is loadable by every later version. A later version
 /// that changes the format raises <see cref="CurrentVersion"/> and keeps reading every earlier version; a file of a
 /// newer version than the reader knows is refused with a <see cref="FlowFormatException"/>.</para>
@@ -33,6 +35,7 @@ public static class FlowSerializer
     public const int CurrentVersion = 2;
 
     private const string FormatName = "Flows.TransformedDistribution";
+    private const string NestedFlowType = "TransformedDistribution";
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = true };
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
 
@@ -161,18 +164,37 @@ public static class FlowSerializer
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartObject();
-            writer.WritePropertyName("base");
-            WriteBase(writer, flow.BaseDistribution);
-            writer.WritePropertyName("bijector");
-            WriteBijector(writer, flow.Bijector);
+            WriteFlowProperties(writer, flow);
             writer.WriteEndObject();
         }
 
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static void WriteBase<T>(Utf8JsonWriter writer, IBaseDistribution<T> distribution) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void WriteFlowProperties<T>(Utf8JsonWriter writer, TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        writer.WritePropertyName("base");
+        WriteBase(writer, flow.BaseDistribution);
+        writer.WritePropertyName("bijector");
+        WriteBijector(writer, flow.Bijector);
+    }
+
+    private static void WriteBase<T>(Utf8JsonWriter writer, IDistribution<T> distribution) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (distribution is TransformedDistribution<T> inner)
+        {
+            // A flow as the base of another: its own base and bijector, nested, under the type name of a flow.
+            writer.WriteStartObject();
+            writer.WriteString("type", NestedFlowType);
+            lock (inner.EvaluationLock)
+            {
+                WriteFlowProperties(writer, inner);
+            }
+
+            writer.WriteEndObject();
+            return;
+        }
+
         string type = distribution switch
         {
             StandardNormal<T> => "StandardNormal",
@@ -231,17 +253,22 @@ public static class FlowSerializer
 
     private static TransformedDistribution<T> ReadFlow<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        IBaseDistribution<T> distribution = ReadBase<T>(scope.Object("base"));
+        IDistribution<T> distribution = ReadBase<T>(scope.Object("base"));
         IBijector<T> bijector = ReadBijector<T>(scope.Object("bijector"));
         scope.EnsureAllRead();
         return Build(scope.Path, () => new TransformedDistribution<T>(distribution, bijector));
     }
 
-    private static IBaseDistribution<T> ReadBase<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>
+    private static IDistribution<T> ReadBase<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>
     {
         string type = scope.String("type");
+        if (type == NestedFlowType)
+        {
+            return ReadFlow<T>(scope);
+        }
+
         int dimension = scope.Int32("dimension", minimum: 1);
-        IBaseDistribution<T> distribution = type switch
+        IDistribution<T> distribution = type switch
         {
             "StandardNormal" => new StandardNormal<T>(dimension),
             "DiagonalNormal" => new DiagonalNormal<T>(dimension),

@@ -24,7 +24,7 @@ public sealed class ChainTests : IFamilyCases
             s => BijectorCases.Randomized(new Chain<double>(new Planar<double>(3), new Radial<double>(3), new Sylvester<double>(3, SylvesterVariant.Householder)), s),
             OutputRange.Real, 1e3),
         new("Chain(LULinear, SinhArcsinh)(d=3)",
-            s => BijectorCases.Randomized(new Chain<double>(new LULinear<double>(3, new Random(s)), new SinhArcsinh<double>(3)), s), OutputRange.Real, 10, 10),
+            s => BijectorCases.Randomized(new Chain<double>(new LULinear<double>(3, s), new SinhArcsinh<double>(3)), s), OutputRange.Real, 10, 10),
         // A conditional chain that mixes conditional parts with unconditional ones, its context bound to one fixed row.
         new("Chain(MaskedAutoregressive+context, Permutation, LULinear, ActNorm, Softplus, Inverted(Softplus), MaskedAutoregressive(spline)+context)(d=3, c=2)",
             s => BijectorCases.Randomized(new FixedContext(ChainTests.ConditionalMixedChain(s), [0.7, -1.3]), s, 0.3), OutputRange.Real, 10, 10),
@@ -132,9 +132,9 @@ public sealed class ChainTests : IFamilyCases
     public void Constructor_ThrowsForConditionalPartsOfDifferentContextDimensions()
     {
         var exception = Assert.Throws<ArgumentException>("parts", () => new Chain<double>(
-            new MaskedAutoregressive<double>(2, [4], contextFeatures: 1),
+            new MaskedAutoregressive<double>(2, [4], contextDimension: 1),
             Permutation<double>.Reverse(2),
-            new MaskedAutoregressive<double>(2, [4], contextFeatures: 3)));
+            new MaskedAutoregressive<double>(2, [4], contextDimension: 3)));
         Assert.Contains("ContextDimension 3", exception.Message, StringComparison.Ordinal);
     }
 
@@ -183,11 +183,11 @@ public sealed class ChainTests : IFamilyCases
     /// <summary>Conditional autoregressive layers (context of 2 features) around unconditional layers of several families.</summary>
     public static Chain<double> ConditionalMixedChain(int seed)
         => new(
-            new MaskedAutoregressive<double>(3, [8, 8], contextFeatures: 2, seed: seed),
+            new MaskedAutoregressive<double>(3, [8, 8], contextDimension: 2, seed: seed),
             Permutation<double>.Reverse(3),
-            new LULinear<double>(3, new Random(seed)),
+            new LULinear<double>(3, seed),
             ActNormTests.InitializedOnZeros(3),
             Elementwise.Softplus<double>(3),
             new Inverted<double>(Elementwise.Softplus<double>(3)),
-            new MaskedAutoregressive<double>(3, [6], contextFeatures: 2, transform: new RationalQuadraticTransform<double>(4, 3), seed: seed + 1));
+            new MaskedAutoregressive<double>(3, [6], contextDimension: 2, transform: new RationalQuadraticTransform<double>(4, 3), seed: seed + 1));
 }

@@ -17,7 +17,7 @@ public sealed class LinearAndResidualFitTests
     {
         IBijector<double> layer = name switch
         {
-            "LULinear" => new LULinear<double>(2, new Random(1)),
+            "LULinear" => new LULinear<double>(2, 1),
             "ActNorm" => new ActNorm<double>(2),
             "BatchNorm" => new BatchNorm<double>(2),
             _ => new InvertibleResidual<double>(2, 8, coefficient: 0.9, seed: 2),

@@ -15,7 +15,7 @@ public sealed class DiagonalNormalTests
         return distribution;
     }
 
-    private static double[] DensityLn(IBaseDistribution<double> distribution, double[,] z)
+    private static double[] DensityLn(IDistribution<double> distribution, double[,] z)
     {
         var tape = new Tape<double>(isRecording: false);
         return tape.Constant(TestData.Flatten(z), z.GetLength(0), z.GetLength(1)) is var node

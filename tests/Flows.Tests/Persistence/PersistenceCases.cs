@@ -1,6 +1,7 @@
 using System.Numerics;
 using Flows.Bijectors;
 using Flows.Distributions;
+using Flows.Neural;
 using Flows.Tests.Testing;
 
 namespace Flows.Tests.Persistence;
@@ -21,7 +22,7 @@ internal static class PersistenceCases
         => new(
             new LowerTriangularAffine<T>(3),
             new SinhArcsinh<T>(3),
-            Permutation<T>.Random(3, random),
+            new Permutation<T>(Orders.Random(3, random)),
             new Affine<T>(3),
             new Inverted<T>(new SinhArcsinh<T>(3)),
             Elementwise.Softplus<T>(3),

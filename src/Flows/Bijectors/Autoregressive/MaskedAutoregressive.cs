@@ -28,22 +28,22 @@ public sealed class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBij
     private long _conditionerEvaluations;
 
     /// <summary>Creates a MAF layer.</summary>
-    /// <param name="features">Features per row. Range: &gt; 0.</param>
-    /// <param name="hiddenFeatures">MADE hidden widths; default [64, 64]. Each ≥ features − 1.</param>
+    /// <param name="dimension">Features per row. Range: &gt; 0.</param>
+    /// <param name="hiddenFeatures">MADE hidden widths; default [64, 64]. Each ≥ dimension − 1.</param>
     /// <param name="order">The autoregressive order (see <see cref="Orders"/>); default natural.</param>
-    /// <param name="contextFeatures">Context features per row. Range: ≥ 0.</param>
+    /// <param name="contextDimension">Context features per row. Range: ≥ 0.</param>
     /// <param name="transform">The elementwise transform; default <see cref="AffineTransform{T}"/> (MAF). A
     /// <see cref="RationalQuadraticTransform{T}"/> gives the autoregressive neural spline flow.</param>
     /// <param name="seed">Seed of the initial weights.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or the bound is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is too narrow, or the order is not a permutation.</exception>
-    public MaskedAutoregressive(int features, IReadOnlyList<int>? hiddenFeatures = null, IReadOnlyList<int>? order = null,
-        int contextFeatures = 0, IConditionalTransform<T>? transform = null, int seed = 0)
-        : base(features, contextFeatures)
+    public MaskedAutoregressive(int dimension, IReadOnlyList<int>? hiddenFeatures = null, IReadOnlyList<int>? order = null,
+        int contextDimension = 0, IConditionalTransform<T>? transform = null, int seed = 0)
+        : base(dimension, contextDimension)
     {
         Transform = transform ?? new AffineTransform<T>();
-        Conditioner = new MaskedAutoencoder<T>(features, hiddenFeatures ?? [64, 64], Transform.ParametersPerFeature,
-            order ?? Orders.Natural(features), new Random(seed), contextFeatures);
+        Conditioner = new MaskedAutoencoder<T>(dimension, hiddenFeatures ?? [64, 64], Transform.ParametersPerFeature,
+            order ?? Orders.Natural(dimension), seed, contextDimension);
     }
 
     /// <summary>The MADE that gives the transform's parameters for each feature.</summary>
@@ -87,7 +87,7 @@ public sealed class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBij
 
     /// <inheritdoc/>
     public override string ToString()
-        => $"MaskedAutoregressive(features: {Dimension}, hidden: [{string.Join(", ", Conditioner.HiddenFeatures)}], order: [{string.Join(", ", Conditioner.Order)}], context: {ContextDimension}, transform: {Transform})";
+        => $"MaskedAutoregressive(dimension: {Dimension}, hidden: [{string.Join(", ", Conditioner.HiddenFeatures)}], order: [{string.Join(", ", Conditioner.Order)}], context: {ContextDimension}, transform: {Transform})";
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)

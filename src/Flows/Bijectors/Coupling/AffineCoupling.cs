@@ -30,14 +30,14 @@ public sealed class AffineCoupling<T> : Coupling<T>, IHasSavedForm<T, IBijector<
     /// <summary>Creates an affine coupling layer.</summary>
     /// <param name="transformedMask">Per feature, whether it is transformed (true) or passed through (false); at least one of each.</param>
     /// <param name="hiddenFeatures">MLP hidden widths; default [64, 64].</param>
-    /// <param name="contextFeatures">Context features per row. Range: ≥ 0.</param>
+    /// <param name="contextDimension">Context features per row. Range: ≥ 0.</param>
     /// <param name="logScaleBound">b in s = b·tanh(r/b). Default 5. Range: &gt; 0.</param>
     /// <param name="seed">Seed of the initial weights.</param>
     /// <exception cref="ArgumentException">The mask transforms no feature or every feature.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size or the bound is out of range.</exception>
-    public AffineCoupling(IReadOnlyList<bool> transformedMask, IReadOnlyList<int>? hiddenFeatures = null, int contextFeatures = 0,
+    public AffineCoupling(IReadOnlyList<bool> transformedMask, IReadOnlyList<int>? hiddenFeatures = null, int contextDimension = 0,
         double logScaleBound = 5.0, int seed = 0)
-        : base(transformedMask, hiddenFeatures, contextFeatures, new AffineTransform<T>(logScaleBound), seed)
+        : base(transformedMask, hiddenFeatures, contextDimension, new AffineTransform<T>(logScaleBound), seed)
     {
     }
 

@@ -29,14 +29,14 @@ public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T :
     /// <summary>Creates a coupling layer.</summary>
     /// <param name="transformedMask">Per feature, whether it is transformed (true) or passed through and conditioned on (false); at least one of each.</param>
     /// <param name="hiddenFeatures">MLP hidden widths; default [64, 64].</param>
-    /// <param name="contextFeatures">Context features per row. Range: ≥ 0.</param>
+    /// <param name="contextDimension">Context features per row. Range: ≥ 0.</param>
     /// <param name="transform">The elementwise transform; default <see cref="AffineTransform{T}"/>.</param>
     /// <param name="seed">Seed of the initial weights.</param>
     /// <exception cref="ArgumentException">The mask transforms no feature or every feature.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
-    public Coupling(IReadOnlyList<bool> transformedMask, IReadOnlyList<int>? hiddenFeatures = null, int contextFeatures = 0,
+    public Coupling(IReadOnlyList<bool> transformedMask, IReadOnlyList<int>? hiddenFeatures = null, int contextDimension = 0,
         IConditionalTransform<T>? transform = null, int seed = 0)
-        : base(CheckedLength(transformedMask), contextFeatures)
+        : base(CheckedLength(transformedMask), contextDimension)
     {
         if (!transformedMask.Contains(true) || !transformedMask.Contains(false))
         {
@@ -52,7 +52,7 @@ public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T :
         _inputMask = new Node<T>(inputMask, null, 1, d, isParameter: false);
         _outputMask = new Node<T>(outputMask, null, 1, blocks * d, isParameter: false);
         int[] sizes = [d, .. hiddenFeatures ?? [64, 64], blocks * d];
-        Conditioner = new MultilayerPerceptron<T>("conditioner", sizes, new Random(seed), contextFeatures: contextFeatures);
+        Conditioner = new MultilayerPerceptron<T>("conditioner", sizes, seed, contextDimension: contextDimension);
     }
 
     /// <summary>Per feature, whether it is transformed.</summary>
@@ -67,13 +67,13 @@ public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T :
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters => Conditioner.Parameters;
 
-    /// <summary>Transforms the odd features (<paramref name="parity"/> 1) or the even ones (0) of <paramref name="features"/>.</summary>
-    /// <param name="features">Features. Range: ≥ 2.</param>
+    /// <summary>Transforms the odd features (<paramref name="parity"/> 1) or the even ones (0) of <paramref name="dimension"/>.</summary>
+    /// <param name="dimension">Features per row. Range: ≥ 2.</param>
     /// <param name="parity">0 or 1.</param>
-    public static bool[] AlternatingMask(int features, int parity)
+    public static bool[] AlternatingMask(int dimension, int parity)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(features, 2);
-        return [.. Enumerable.Range(0, features).Select(j => j % 2 == (parity & 1))];
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 2);
+        return [.. Enumerable.Range(0, dimension).Select(j => j % 2 == (parity & 1))];
     }
 
     static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(

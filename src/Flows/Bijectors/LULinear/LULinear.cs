@@ -35,11 +35,11 @@ public sealed class LULinear<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> wh
     {
     }
 
-    /// <summary>Creates <c>x = P z</c> (all-zero parameters) with a uniformly random P drawn from <paramref name="random"/>.</summary>
+    /// <summary>Creates <c>x = P z</c> (all-zero parameters) with a uniformly random P drawn from a generator seeded by <paramref name="seed"/>.</summary>
     /// <param name="dimension">Features per row. Range: &gt; 0.</param>
-    /// <param name="random">The source of the permutation, for example <c>new Random(seed)</c>.</param>
+    /// <param name="seed">Seed of the permutation.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
-    public LULinear(int dimension, Random random) : this(Orders.Random(CheckedDimension(dimension), random ?? throw new ArgumentNullException(nameof(random))))
+    public LULinear(int dimension, int seed) : this(Orders.Random(CheckedDimension(dimension), seed))
     {
     }
 

@@ -42,14 +42,14 @@ public sealed class Permutation<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>
         return new(Orders.Reversed(dimension));
     }
 
-    /// <summary>A uniformly random permutation drawn from <paramref name="random"/>.</summary>
+    /// <summary>A uniformly random permutation drawn from a generator seeded by <paramref name="seed"/>.</summary>
     /// <param name="dimension">Features per row. Range: &gt; 0.</param>
-    /// <param name="random">The source of randomness.</param>
+    /// <param name="seed">Seed of the permutation.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
-    public static Permutation<T> Random(int dimension, Random random)
+    public static Permutation<T> Random(int dimension, int seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        return new(Orders.Random(dimension, random));
+        return new(Orders.Random(dimension, seed));
     }
 
     static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(

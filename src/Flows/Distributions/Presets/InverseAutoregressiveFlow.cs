@@ -13,19 +13,19 @@ namespace Flows.Distributions.Presets;
 public static class InverseAutoregressiveFlow
 {
     /// <summary>Creates an IAF.</summary>
-    /// <param name="features">Features per sample. Range: &gt; 0.</param>
+    /// <param name="dimension">Features per sample. Range: &gt; 0.</param>
     /// <param name="transforms">Autoregressive layers. Default 5. Range: &gt; 0.</param>
     /// <param name="hiddenFeatures">MADE hidden widths. Default [64, 64].</param>
-    /// <param name="contextFeatures">Context features for a conditional flow. Default 0.</param>
+    /// <param name="contextDimension">Context features for a conditional flow. Default 0.</param>
     /// <param name="randomOrders">Draw each layer's order at random instead of alternating natural and reversed.</param>
     /// <param name="seed">Seed of the initial weights and random orders.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
-    /// <exception cref="ArgumentException">A hidden layer is narrower than features − 1.</exception>
-    public static TransformedDistribution<T> Create<T>(int features, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
-        int contextFeatures = 0, bool randomOrders = false, int seed = 0)
+    /// <exception cref="ArgumentException">A hidden layer is narrower than dimension − 1.</exception>
+    public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
+        int contextDimension = 0, bool randomOrders = false, int seed = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
         => new(
-            new StandardNormal<T>(features),
-            new Chain<T>([.. MaskedAutoregressiveFlow.Layers<T>(features, transforms, hiddenFeatures, contextFeatures, randomOrders, seed)
+            new StandardNormal<T>(dimension),
+            new Chain<T>([.. MaskedAutoregressiveFlow.Layers<T>(dimension, transforms, hiddenFeatures, contextDimension, randomOrders, seed)
                 .Select(layer => new Inverted<T>(layer))]));
 }

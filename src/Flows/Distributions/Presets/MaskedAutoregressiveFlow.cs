@@ -17,32 +17,32 @@ namespace Flows.Distributions.Presets;
 public static class MaskedAutoregressiveFlow
 {
     /// <summary>Creates a MAF.</summary>
-    /// <param name="features">Features per sample. Range: &gt; 0.</param>
+    /// <param name="dimension">Features per sample. Range: &gt; 0.</param>
     /// <param name="transforms">Autoregressive layers. Default 5. Range: &gt; 0.</param>
     /// <param name="hiddenFeatures">MADE hidden widths. Default [64, 64].</param>
-    /// <param name="contextFeatures">Context features for a conditional flow p(x | c). Default 0.</param>
+    /// <param name="contextDimension">Context features for a conditional flow p(x | c). Default 0.</param>
     /// <param name="randomOrders">Draw each layer's order at random instead of alternating natural and reversed.</param>
     /// <param name="seed">Seed of the initial weights and random orders.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
-    /// <exception cref="ArgumentException">A hidden layer is narrower than features − 1.</exception>
-    public static TransformedDistribution<T> Create<T>(int features, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
-        int contextFeatures = 0, bool randomOrders = false, int seed = 0)
+    /// <exception cref="ArgumentException">A hidden layer is narrower than dimension − 1.</exception>
+    public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
+        int contextDimension = 0, bool randomOrders = false, int seed = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => new(new StandardNormal<T>(features), new Chain<T>(Layers<T>(features, transforms, hiddenFeatures, contextFeatures, randomOrders, seed)));
+        => new(new StandardNormal<T>(dimension), new Chain<T>(Layers<T>(dimension, transforms, hiddenFeatures, contextDimension, randomOrders, seed)));
 
     /// <summary>The MAF layers, the first next to the base distribution.</summary>
-    internal static MaskedAutoregressive<T>[] Layers<T>(int features, int transforms, IReadOnlyList<int>? hiddenFeatures,
-        int contextFeatures, bool randomOrders, int seed)
+    internal static MaskedAutoregressive<T>[] Layers<T>(int dimension, int transforms, IReadOnlyList<int>? hiddenFeatures,
+        int contextDimension, bool randomOrders, int seed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
         var random = new Random(seed);
         var layers = new MaskedAutoregressive<T>[transforms];
         for (int i = 0; i < transforms; i++)
         {
-            int[] order = randomOrders ? Orders.Random(features, random) : i % 2 == 0 ? Orders.Natural(features) : Orders.Reversed(features);
-            layers[i] = new MaskedAutoregressive<T>(features, hiddenFeatures, order, contextFeatures, seed: random.Next());
+            int[] order = randomOrders ? Orders.Random(dimension, random) : i % 2 == 0 ? Orders.Natural(dimension) : Orders.Reversed(dimension);
+            layers[i] = new MaskedAutoregressive<T>(dimension, hiddenFeatures, order, contextDimension, seed: random.Next());
         }
 
         return layers;

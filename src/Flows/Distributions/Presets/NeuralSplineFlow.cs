@@ -17,24 +17,24 @@ namespace Flows.Distributions.Presets;
 public static class NeuralSplineFlow
 {
     /// <summary>Creates an NSF.</summary>
-    /// <param name="features">Features per sample. Range: &gt; 0 (≥ 2 for coupling).</param>
+    /// <param name="dimension">Features per sample. Range: &gt; 0 (≥ 2 for coupling).</param>
     /// <param name="transforms">Spline layers. Default 5. Range: &gt; 0.</param>
     /// <param name="binCount">Bins per spline. Default 8.</param>
     /// <param name="hiddenFeatures">Conditioner hidden widths. Default [64, 64].</param>
     /// <param name="tailBound">B: splines act on [−B, B]. Default 5.</param>
     /// <param name="coupling">Use coupling layers (alternating halves) instead of autoregressive ones.</param>
-    /// <param name="contextFeatures">Context features for a conditional flow. Default 0.</param>
+    /// <param name="contextDimension">Context features for a conditional flow. Default 0.</param>
     /// <param name="seed">Seed of the initial weights.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or setting is out of range.</exception>
-    public static TransformedDistribution<T> Create<T>(int features, int transforms = 5, int binCount = 8, IReadOnlyList<int>? hiddenFeatures = null,
-        double tailBound = 5.0, bool coupling = false, int contextFeatures = 0, int seed = 0)
+    public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, int binCount = 8, IReadOnlyList<int>? hiddenFeatures = null,
+        double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
         if (coupling)
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(features, 2);
+            ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 2);
         }
 
         var transform = new RationalQuadraticTransform<T>(binCount, tailBound);
@@ -43,11 +43,11 @@ public static class NeuralSplineFlow
         for (int i = 0; i < transforms; i++)
         {
             layers[i] = coupling
-                ? new Coupling<T>(Coupling<T>.AlternatingMask(features, i % 2), hiddenFeatures, contextFeatures, transform, random.Next())
-                : new MaskedAutoregressive<T>(features, hiddenFeatures, i % 2 == 0 ? Orders.Natural(features) : Orders.Reversed(features),
-                    contextFeatures, transform, random.Next());
+                ? new Coupling<T>(Coupling<T>.AlternatingMask(dimension, i % 2), hiddenFeatures, contextDimension, transform, random.Next())
+                : new MaskedAutoregressive<T>(dimension, hiddenFeatures, i % 2 == 0 ? Orders.Natural(dimension) : Orders.Reversed(dimension),
+                    contextDimension, transform, random.Next());
         }
 
-        return new TransformedDistribution<T>(new StandardNormal<T>(features), new Chain<T>(layers));
+        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), new Chain<T>(layers));
     }
 }

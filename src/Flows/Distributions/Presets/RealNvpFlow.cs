@@ -12,25 +12,25 @@ namespace Flows.Distributions.Presets;
 public static class RealNvpFlow
 {
     /// <summary>Creates a RealNVP flow.</summary>
-    /// <param name="features">Features per sample. Range: ≥ 2.</param>
+    /// <param name="dimension">Features per sample. Range: ≥ 2.</param>
     /// <param name="transforms">Coupling layers. Default 5. Range: &gt; 0.</param>
     /// <param name="hiddenFeatures">Conditioner hidden widths. Default [64, 64].</param>
-    /// <param name="contextFeatures">Context features for a conditional flow. Default 0.</param>
+    /// <param name="contextDimension">Context features for a conditional flow. Default 0.</param>
     /// <param name="seed">Seed of the initial weights.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
-    public static TransformedDistribution<T> Create<T>(int features, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
-        int contextFeatures = 0, int seed = 0)
+    public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
+        int contextDimension = 0, int seed = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(features, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 2);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
         var random = new Random(seed);
         var layers = new IBijector<T>[transforms];
         for (int i = 0; i < transforms; i++)
         {
-            layers[i] = new AffineCoupling<T>(Coupling<T>.AlternatingMask(features, i % 2), hiddenFeatures, contextFeatures, seed: random.Next());
+            layers[i] = new AffineCoupling<T>(Coupling<T>.AlternatingMask(dimension, i % 2), hiddenFeatures, contextDimension, seed: random.Next());
         }
 
-        return new TransformedDistribution<T>(new StandardNormal<T>(features), new Chain<T>(layers));
+        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), new Chain<T>(layers));
     }
 }

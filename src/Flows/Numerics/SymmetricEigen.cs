@@ -2,13 +2,37 @@ using System.Numerics;
 
 namespace Flows.Numerics;
 
-/// <summary>Cyclic Jacobi eigendecomposition of a small symmetric matrix.</summary>
+/// <summary>
+/// The eigendecomposition of a small symmetric matrix, <c>A = V diag(λ) Vᵀ</c> with V orthogonal, by the cyclic Jacobi
+/// method.
+/// </summary>
+/// <remarks>
+/// <para><b>Algorithm.</b> Each sweep visits the pairs (p, q), p &lt; q, row by row, and applies the plane rotation
+/// J(p, q, θ) that zeroes a_pq: <c>A ← JᵀAJ</c>, <c>V ← VJ</c>. The rotation is the smaller of the two (|θ| ≤ π/4),
+/// with t = tan θ = sign(ζ)/(|ζ| + √(ζ² + 1)), ζ = (a_qq − a_pp)/(2a_pq), c = 1/√(t² + 1), s = t·c, which keeps the
+/// off-diagonal mass falling monotonically; convergence is quadratic once it is small, so a handful of sweeps
+/// (typically 5 to 10 for m ≤ 16) suffice. Cost: about 6m³ multiply-adds per sweep; only the small matrices of the
+/// Sylvester backward pass (m ≤ dimension) are meant for it.</para>
+/// <para><b>Stopping and accuracy.</b> Sweeps stop once Σ_{i&lt;j} a_ij² ≤ ulp²·Σ_i a_ii² (ulp the spacing just below
+/// 1: 2⁻⁵³ in double), so the remaining off-diagonal entries are below rounding of the diagonal, or after
+/// <see cref="MaxSweeps"/> sweeps, far more than finite input needs. Jacobi is backward stable: the computed λ are exact
+/// for a matrix within a small multiple of m·ulp·‖A‖ of A, and V is orthogonal to a small multiple of m·ulp. Repeated
+/// eigenvalues are no special case: V then holds an orthonormal basis of each eigenspace. Non-finite entries give NaN
+/// results after the sweep limit.</para>
+/// <para>Reference: G. H. Golub and C. F. Van Loan, "Matrix Computations", 4th ed., 2013, §8.5 (the cyclic Jacobi
+/// method); C. G. J. Jacobi, "Über ein leichtes Verfahren, die in der Theorie der Säcularstörungen vorkommenden
+/// Gleichungen numerisch aufzulösen", 1846.</para>
+/// </remarks>
 internal static class SymmetricEigen
 {
-    /// <summary>
-    /// Diagonalizes the symmetric m × m <paramref name="a"/> (destroyed): A = V diag(values) Vᵀ, V's columns the
-    /// eigenvectors. Sweeps until the off-diagonal mass is below rounding of the diagonal (at most 100 sweeps).
-    /// </summary>
+    /// <summary>The sweep limit of <see cref="Decompose{T}"/>.</summary>
+    public const int MaxSweeps = 100;
+
+    /// <summary>Diagonalizes the symmetric m × m <paramref name="a"/>: <c>A = V diag(values) Vᵀ</c>.</summary>
+    /// <param name="a">A, m × m row-major and symmetric. Destroyed: on return it is diagonal to rounding.</param>
+    /// <param name="vectors">Receives V, m × m row-major: column j is the unit eigenvector of values[j].</param>
+    /// <param name="values">Receives the m eigenvalues, in no particular order (that of A's diagonal at convergence).</param>
+    /// <param name="m">The order. Range: ≥ 0.</param>
     public static void Decompose<T>(Span<T> a, Span<T> vectors, Span<T> values, int m) where T : unmanaged, IFloatingPointIeee754<T>
     {
         vectors.Clear();
@@ -18,7 +42,7 @@ internal static class SymmetricEigen
         }
 
         T ulp = T.One - T.BitDecrement(T.One);
-        for (int sweep = 0; sweep < 100; sweep++)
+        for (int sweep = 0; sweep < MaxSweeps; sweep++)
         {
             T off = T.Zero;
             T diagonal = T.Zero;

@@ -126,55 +126,6 @@ public sealed class PlanarTests : IFamilyCases
         AssertClose.All(z, planar.Inverse(x).Output, Tolerance.RoundTrip);
     }
 
-    // Item 26: the root solve converges to 1e-12 within its bracket, including near the invertibility edge a·s → −1.
-    [Fact]
-    public void RootSolver_ConvergesTo1e12_InsideTheBracket()
-    {
-        var random = new Random(126);
-        double tolerance = TanhRootSolver.DefaultTolerance<double>();
-        Assert.Equal(1e-12, tolerance);
-        for (int k = 0; k < 20_000; k++)
-        {
-            double a = (k % 4) switch
-            {
-                0 => 3 * TestData.NextNormal(random),
-                1 => -0.99 + (0.01 * random.NextDouble()),
-                2 => 1e3 * TestData.NextNormal(random),
-                _ => -random.NextDouble(),
-            };
-            double s = k % 4 == 2 ? random.NextDouble() * 0.99 / Math.Max(1, Math.Abs(a)) : 1;
-            if (a * s <= -0.99)
-            {
-                s = 0.99 / Math.Abs(a);
-            }
-
-            double c = 2 * TestData.NextNormal(random);
-            double tTrue = Math.Pow(10, 3 * random.NextDouble()) * TestData.NextNormal(random);
-            double target = tTrue + (a * Math.Tanh((s * tTrue) + c));
-
-            Assert.True(TanhRootSolver.TrySolve(target, a, s, c, tolerance, out double t, out double residual), $"case {k}: residual {residual}");
-
-            // The error bound is the tolerance plus what rounding of the target costs at the equation's slope (≥ 0.01).
-            double allowed = (tolerance * (1 + Math.Abs(tTrue))) + (100 * 4e-16 * (Math.Abs(target) + Math.Abs(a)));
-            Assert.True(Math.Abs(t - tTrue) <= allowed, $"case {k}: a = {a}, s = {s}, c = {c}, t = {tTrue:R}, solved {t:R}");
-            Assert.True(t >= target - Math.Abs(a) && t <= target + Math.Abs(a), $"case {k}: root outside its bracket");
-        }
-    }
-
-    [Fact]
-    public void RootSolver_ReportsNonConvergence_AndTheErrorNamesBijectorRowResidualAndTolerance()
-    {
-        bool converged = TanhRootSolver.TrySolve(5.0, -0.999, 1.0, 0.3, 1e-12, out _, out double residual, maxIterations: 1);
-        InvalidOperationException e = TanhRootSolver.NotConverged("Planar inverse", 17, residual, 1e-12);
-
-        Assert.False(converged);
-        Assert.True(residual > 0);
-        Assert.Contains("Planar inverse", e.Message, StringComparison.Ordinal);
-        Assert.Contains("row 17", e.Message, StringComparison.Ordinal);
-        Assert.Contains($"residual {residual}", e.Message, StringComparison.Ordinal);
-        Assert.Contains("tolerance 1E-12", e.Message, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void Inverse_OfNonFiniteRow_IsNaNOnlyInThatRow()
     {

@@ -42,8 +42,8 @@ public sealed class AutoregressiveTests : IFamilyCases
     [MemberData(nameof(OrderKinds))]
     public void WithContext_OutputsDoNotDependOnLaterFeatures_Exactly(string orderKind)
     {
-        AssertAutoregressive(orderKind, contextDimension: 2, inverse: true);
-        AssertAutoregressive(orderKind, contextDimension: 2, inverse: false);
+        AssertAutoregressive(orderKind, contextFeatures: 2, inverse: true);
+        AssertAutoregressive(orderKind, contextFeatures: 2, inverse: false);
     }
 
     [Fact]

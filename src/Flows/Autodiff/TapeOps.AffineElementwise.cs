@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using Flows.Numerics;
 using System.Runtime.Intrinsics;
 
 namespace Flows.Autodiff;
@@ -34,11 +35,11 @@ public static partial class TapeOps
         if (inverse)
         {
             TensorPrimitives.Negate<T>(logScale.Values, scale.Values);
-            TensorPrimitives.Exp<T>(scale.Values, scale.Values);
+            Kernels.Map<T, Kernels.Exp<T>>(scale.Values, scale.Values);
         }
         else
         {
-            TensorPrimitives.Exp<T>(logScale.Values, scale.Values);
+            Kernels.Map<T, Kernels.Exp<T>>(logScale.Values, scale.Values);
         }
 
         Node<T> output = tape.Allocate(n, d);

@@ -180,7 +180,7 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
     public T[] Density(T[,] x, T[,]? context = null)
     {
         T[] result = DensityLn(x, context);
-        System.Numerics.Tensors.TensorPrimitives.Exp<T>(result, result);
+        Kernels.Map<T, Kernels.Exp<T>>(result, result); // lane-independent: a row's density never depends on its neighbours
         return result;
     }
 

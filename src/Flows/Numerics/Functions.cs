@@ -10,7 +10,7 @@ internal static class Functions
     /// <summary><c>exp(x)</c>; derivative <c>y</c>.</summary>
     public readonly struct Exp<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Exp(x, y);
+        public static void Map(ReadOnlySpan<T> x, Span<T> y) => Kernels.Map<T, Kernels.Exp<T>>(x, y);
 
         public static T Derivative(T x, T y) => y;
 
@@ -30,7 +30,18 @@ internal static class Functions
     /// <summary><c>tanh(x)</c>; derivative <c>1 − y²</c>.</summary>
     public readonly struct Tanh<T> : IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public static void Map(ReadOnlySpan<T> x, Span<T> y) => TensorPrimitives.Tanh(x, y);
+        // Element by element with the exact scalar tanh: TensorPrimitives.Tanh goes through a vector exp that redoes a whole
+        // vector in scalar code when any lane has |2x| > 708, so an element's bits depended on its neighbours (and on the
+        // buffer's alignment and the JIT tier): InvertibleResidual's recording and non-recording passes differed in the
+        // last bit. VectorMath.Tanh is lane-independent but only absolutely accurate near 0, where a residual block
+        // needs relative accuracy.
+        public static void Map(ReadOnlySpan<T> x, Span<T> y)
+        {
+            for (int i = 0; i < x.Length; i++)
+            {
+                y[i] = T.Tanh(x[i]);
+            }
+        }
 
         public static T Derivative(T x, T y) => T.One - (y * y);
 

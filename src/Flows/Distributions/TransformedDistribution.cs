@@ -14,12 +14,27 @@ namespace Flows.Distributions;
 /// <para>The base is any <see cref="IDistribution{T}"/>, another flow included: then log p(x) is the outer
 /// log-determinant plus the inner flow's log-density, sampling runs the inner flow then the outer bijector, and
 /// <see cref="Parameters"/> holds the inner flow's parameters too, so fitting the outer flow trains them. The context
-/// goes to whichever of base and bijector takes one (both, when both do). Each flow serializes its own array-level calls
-/// only, so an inner flow evaluated directly and through its outer flow at once is not serialized: avoid that when the
-/// inner flow holds state that evaluation updates (ActNorm's data initialization, InvertibleResidual's spectral norms).</para>
+/// goes to whichever of base and bijector takes one (both, when both do).</para>
 /// <para>The array-level members (<see cref="DensityLn(T[,], T[,])"/>, <see cref="Sample(int, Random, T[,])"/>, …)
-/// check their inputs once, evaluate in chunks on an internal tape with recording off, and are safe to call from
-/// several threads (calls are serialized). The tape-level members are for training and custom losses.</para>
+/// check their inputs once, and once per call that every parameter is finite (throwing an
+/// <see cref="InvalidOperationException"/> that names the parameter otherwise), then evaluate in chunks on an internal
+/// tape with recording off. The tape-level members are for training and custom losses.</para>
+/// <para><b>Threads.</b> The array-level members and <c>FlowSerializer.Save</c> are safe to call from several threads:
+/// each call holds the flow's evaluation lock (and those of the flows nested in it, outermost first), so calls are
+/// serialized and each sees one consistent state of every layer, lazily refreshed state included (InvertibleResidual's
+/// spectral-norm vectors, an ActNorm's data initialization). <c>MaximumLikelihood.Fit</c> and
+/// <c>VariationalInference.Fit</c> hold the same locks for their whole run: a call on another thread waits until the
+/// fit has returned and then sees the flow as the fit left it, never a half-trained one; a call made before the fit
+/// began sees the flow before it. Readers therefore never change a fit, which gives the same bits as when run alone
+/// from the same state. A second fit of the same flow on another thread waits likewise; on the fitting thread (in a
+/// synchronous progress handler, say) the array-level members work, as the lock is re-entrant, but a nested fit of the
+/// flow throws. The tape-level members take no lock: a custom training loop that shares a flow with other threads
+/// synchronizes itself.</para>
+/// <para><b>Data-initialized layers.</b> An <see cref="ActNorm{T}"/> that has not been initialized initializes from the
+/// first data it scores. An array-level <see cref="DensityLn(ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T})"/> of fewer than
+/// <see cref="ActNorm{T}.MinimumEvaluationRows"/> rows then throws instead, naming the layer, because so few rows
+/// cannot tell each feature's spread; and <c>MaximumLikelihood.Fit</c> initializes the layer again from the training
+/// data, so that a stray evaluation before the fit does not decide its start.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed class TransformedDistribution<T> : IDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -32,6 +47,8 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
     private readonly Lock _evaluationLock = new();
     private readonly bool _baseTakesContext;
     private readonly bool _bijectorTakesContext;
+    private readonly FlowLayers<T> _layers;
+    private bool _fitting;
 
     /// <summary>Creates the flow <c>X = bijector(Z)</c>, Z ~ <paramref name="baseDistribution"/>.</summary>
     /// <param name="baseDistribution">The base distribution: a simple one such as <see cref="StandardNormal{T}"/>, or
@@ -64,6 +81,7 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
         _baseTakesContext = baseDistribution.ContextDimension != 0;
         _bijectorTakesContext = bijector.ContextDimension != 0 || !_baseTakesContext;
         Parameters = [.. baseDistribution.Parameters.Concat(bijector.Parameters).Distinct()];
+        _layers = new FlowLayers<T>(this);
     }
 
     /// <summary>The base distribution.</summary>
@@ -77,6 +95,41 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
 
     // Serializes the array-level evaluations with anything else that may touch lazily refreshed state (saving).
     internal Lock EvaluationLock => _evaluationLock;
+
+    // The layers, their paths and the owners of the parameters, for the checks made once per call and for fitting.
+    internal FlowLayers<T> Layers => _layers;
+
+    // Takes the evaluation locks of this flow and of the flows nested in it, outermost first, so that every evaluation,
+    // save and fit takes them in one order and none can deadlock another.
+    internal EvaluationScope<T> EnterEvaluation() => new(_layers.Flows);
+
+    // Holds the flow for a whole fit (see the remarks on threads). The locks are re-entrant, so a fit started on the
+    // thread that is already fitting the flow (from a progress handler or a target) would interleave its steps with
+    // the running fit's: it is refused instead.
+    internal EvaluationScope<T> BeginFit()
+    {
+        var scope = new EvaluationScope<T>(_layers.Flows);
+        if (_layers.Flows.Any(f => f._fitting))
+        {
+            scope.Dispose();
+            throw new InvalidOperationException(
+                $"{this} is already being fitted on this thread (Fit was called from inside a fit of it, from a progress handler or a target); " +
+                "a flow is fitted by one fit at a time.");
+        }
+
+        foreach (TransformedDistribution<T> flow in _layers.Flows)
+        {
+            flow._fitting = true;
+        }
+
+        return new EvaluationScope<T>(scope, () =>
+        {
+            foreach (TransformedDistribution<T> flow in _layers.Flows)
+            {
+                flow._fitting = false;
+            }
+        });
+    }
 
     /// <summary>Context features per sample, of the bijector or of the base; 0 for an unconditional flow.</summary>
     public int ContextDimension { get; }
@@ -132,6 +185,9 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
     /// <param name="destination">n values.</param>
     /// <param name="context">n × ContextDimension values, row-major; empty when unconditional.</param>
     /// <exception cref="ArgumentException">A shape is wrong or <paramref name="x"/> holds a non-finite value.</exception>
+    /// <exception cref="InvalidOperationException">A parameter holds NaN or ±∞ (the message names it), or an ActNorm that
+    /// has not been initialized would initialize from fewer than <see cref="ActNorm{T}.MinimumEvaluationRows"/> rows
+    /// (the message names the layer and the remedies).</exception>
     public void DensityLn(ReadOnlySpan<T> x, Span<T> destination, ReadOnlySpan<T> context = default)
     {
         int rows = CheckData(x, context, nameof(x));
@@ -140,8 +196,10 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
             throw new ArgumentException($"destination has {destination.Length} elements but x has {rows} rows.", nameof(destination));
         }
 
-        lock (_evaluationLock)
+        using (EnterEvaluation())
         {
+            _layers.CheckParametersFinite("densities");
+            CheckInitializationRows(rows);
             for (int start = 0; start < rows; start += EvaluationChunkRows)
             {
                 int count = Math.Min(EvaluationChunkRows, rows - start);
@@ -159,6 +217,8 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
     /// <param name="x">n × Dimension, all finite.</param>
     /// <param name="context">n × ContextDimension, or null when unconditional.</param>
     /// <exception cref="ArgumentException">A shape is wrong or <paramref name="x"/> holds a non-finite value.</exception>
+    /// <exception cref="InvalidOperationException">A parameter is not finite, or an uninitialized ActNorm would initialize
+    /// from too few rows; see <see cref="DensityLn(ReadOnlySpan{T}, Span{T}, ReadOnlySpan{T})"/>.</exception>
     public T[] DensityLn(T[,] x, T[,]? context = null)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -177,6 +237,7 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
     /// <param name="x">n × Dimension, all finite.</param>
     /// <param name="context">n × ContextDimension, or null when unconditional.</param>
     /// <exception cref="ArgumentException">A shape is wrong or <paramref name="x"/> holds a non-finite value.</exception>
+    /// <exception cref="InvalidOperationException">As for <see cref="DensityLn(T[,], T[,])"/>.</exception>
     public T[] Density(T[,] x, T[,]? context = null)
     {
         T[] result = DensityLn(x, context);
@@ -189,13 +250,15 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
     /// <param name="random">The source of randomness.</param>
     /// <param name="context">n × ContextDimension values, row-major; empty when unconditional.</param>
     /// <exception cref="ArgumentException">A shape is wrong.</exception>
+    /// <exception cref="InvalidOperationException">A parameter holds NaN or ±∞; the message names it.</exception>
     public void Sample(Span<T> destination, Random random, ReadOnlySpan<T> context = default)
     {
         ArgumentNullException.ThrowIfNull(random);
         int rows = Batch.RowCount(destination.Length, Dimension, nameof(destination));
         CheckContext(context, rows);
-        lock (_evaluationLock)
+        using (EnterEvaluation())
         {
+            _layers.CheckParametersFinite("sampling");
             for (int start = 0; start < rows; start += EvaluationChunkRows)
             {
                 int count = Math.Min(EvaluationChunkRows, rows - start);
@@ -214,6 +277,7 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
     /// <param name="context">count × ContextDimension, or null when unconditional.</param>
     /// <returns>count × Dimension samples.</returns>
     /// <exception cref="ArgumentException">A shape is wrong.</exception>
+    /// <exception cref="InvalidOperationException">A parameter holds NaN or ±∞; the message names it.</exception>
     public T[,] Sample(int count, Random random, T[,]? context = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
@@ -229,6 +293,28 @@ public sealed class TransformedDistribution<T> : IDistribution<T> where T : unma
 
     /// <inheritdoc/>
     public override string ToString() => $"TransformedDistribution({BaseDistribution}, {Bijector})";
+
+    // An uninitialized ActNorm takes its shift and scale from the first rows it scores; from one row, or a handful, they
+    // would be the row itself and no scale at all (issue 12: a probe at (1e6, −1e6) left a shift of 1e6).
+    private void CheckInitializationRows(int rows)
+    {
+        if (rows == 0 || rows >= ActNorm<T>.MinimumEvaluationRows)
+        {
+            return;
+        }
+
+        foreach (FlowLayer<T> layer in _layers.ActNorms)
+        {
+            if (!((ActNorm<T>)layer.Layer).IsInitialized)
+            {
+                throw new InvalidOperationException(
+                    $"{layer.Layer} at {layer.Path} has not been initialized, and it would initialize from the {rows} row{(rows == 1 ? "" : "s")} " +
+                    $"of this call, too few to estimate each feature's mean and spread (it takes at least {ActNorm<T>.MinimumEvaluationRows}). " +
+                    "Fit the flow first (Fit initializes it from the training data), call ActNorm.Initialize with representative data, " +
+                    $"or score at least {ActNorm<T>.MinimumEvaluationRows} rows at once.");
+            }
+        }
+    }
 
     private int CheckData(ReadOnlySpan<T> x, ReadOnlySpan<T> context, string name)
     {

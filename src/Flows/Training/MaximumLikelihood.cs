@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Numerics;
 using Flows.Autodiff;
+using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Numerics;
 
@@ -10,21 +12,44 @@ public static class MaximumLikelihood
 {
     /// <summary>
     /// Fits <paramref name="flow"/> to the rows of <paramref name="data"/>: minibatches shuffled each epoch, a held-out
-    /// validation split, early stopping, and at the end the parameters of the best epoch restored.
+    /// validation split, early stopping, divergence detection, and at the end the parameters of the best check restored.
     /// </summary>
     /// <remarks>
-    /// Training steps run on a tape in training mode (<see cref="Tape{T}.IsTraining"/>): BatchNorm normalizes with batch
-    /// statistics and updates its running averages. The validation loss, and the pass before the first step in which an
-    /// uninitialized ActNorm initializes from the first minibatch, run outside training.
+    /// <para><b>Never worse than its start.</b> The watched loss (the mean negative log-likelihood of the validation rows,
+    /// or of all training rows without a split) is scored at the start as epoch 0, at the end of every epoch, and every
+    /// <see cref="FitOptions.ValidationInterval"/> steps within one. The flow ends with the parameters — and BatchNorm
+    /// running statistics — of the best of these checks, so it never scores worse on the watched loss than before the
+    /// fit (unless <see cref="FitOptions.RestoreBest"/> is false).</para>
+    /// <para><b>Divergence.</b> A non-finite minibatch loss or gradient, or a check scoring more than
+    /// <see cref="FitOptions.DivergenceTolerance"/> × max(Dimension, |best|) above the best, stops the fit and restores
+    /// the best parameters. The report's status is then <see cref="FitStatus.Diverged"/> and its
+    /// <see cref="FitReport.Divergence"/> names the rows the flow fits worst (by their index in <paramref name="data"/>),
+    /// says whether they are outliers of the data, and what to try; with <see cref="FitOptions.ThrowOnDivergence"/> the same
+    /// text comes as an <see cref="InvalidOperationException"/>.</para>
+    /// <para><b>Data range.</b> Before fitting, data far outside the range the flow's layers are built for are reported
+    /// as <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,])"/> describes, per
+    /// <see cref="FitOptions.DataRangeCheck"/>.</para>
+    /// <para><b>Modes and data-initialized layers.</b> Training steps run on a tape in training mode
+    /// (<see cref="Tape{T}.IsTraining"/>): BatchNorm normalizes with batch statistics and updates its running averages.
+    /// The checks, and the pass before the first step, run outside training. That first pass initializes every ActNorm
+    /// that has not been initialized — or was initialized only by an evaluation, such as a probe of the untrained flow —
+    /// from the first minibatch of the training data.</para>
+    /// <para><b>Threads.</b> The fit holds the flow's evaluation lock (and those of flows nested in it) from start to end:
+    /// <c>DensityLn</c>, <c>Sample</c> and <c>Save</c> on other threads wait for it to return and then see the flow it
+    /// leaves, and the fit gives the same bits as when run alone. On the fitting thread, a progress handler may call
+    /// them; a second fit of the same flow from there throws an <see cref="InvalidOperationException"/>.</para>
     /// </remarks>
     /// <param name="flow">The flow; its parameters are updated in place.</param>
     /// <param name="data">n × Dimension training data, all finite.</param>
     /// <param name="options">The settings; null for the defaults.</param>
     /// <param name="cancellationToken">Stops the fit between minibatches; the best parameters so far are restored first.</param>
-    /// <returns>The loss history and the epoch kept.</returns>
-    /// <exception cref="ArgumentException">The data are empty, have the wrong width or hold a non-finite value (named by row and column).</exception>
-    /// <exception cref="InvalidOperationException">The loss or a gradient became non-finite; the best parameters so far are restored.</exception>
-    /// <exception cref="OperationCanceledException">The fit was cancelled.</exception>
+    /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
+    /// <exception cref="ArgumentException">The data are empty, have the wrong width or hold a non-finite value (named by
+    /// row and column); or, with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column).</exception>
+    /// <exception cref="InvalidOperationException">A parameter of the flow is not finite before the fit; the flow is
+    /// already being fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged (the best
+    /// parameters are restored first).</exception>
+    /// <exception cref="FitCanceledException{FitReport}">The fit was cancelled; the exception carries the report so far.</exception>
     public static FitReport Fit<T>(this TransformedDistribution<T> flow, T[,] data, FitOptions? options = null,
         CancellationToken cancellationToken = default)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -36,10 +61,12 @@ public static class MaximumLikelihood
     /// <param name="context">n × ContextDimension context rows, all finite; null for an unconditional flow.</param>
     /// <param name="options">The settings; null for the defaults.</param>
     /// <param name="cancellationToken">Stops the fit between minibatches; the best parameters so far are restored first.</param>
-    /// <returns>The loss history and the epoch kept.</returns>
-    /// <exception cref="ArgumentException">The data are empty, have the wrong width or hold a non-finite value (named by row and column).</exception>
-    /// <exception cref="InvalidOperationException">The loss or a gradient became non-finite; the best parameters so far are restored.</exception>
-    /// <exception cref="OperationCanceledException">The fit was cancelled.</exception>
+    /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
+    /// <exception cref="ArgumentException">The data or context are empty, have the wrong width or hold a non-finite
+    /// value (named by row and column); or, with <see cref="DataRangeCheck.Throw"/>, the data lie far outside the flow's range.</exception>
+    /// <exception cref="InvalidOperationException">A parameter is not finite before the fit; the flow is already being
+    /// fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged.</exception>
+    /// <exception cref="FitCanceledException{FitReport}">The fit was cancelled; the exception carries the report so far.</exception>
     public static FitReport Fit<T>(this TransformedDistribution<T> flow, T[,] data, T[,]? context, FitOptions? options = null,
         CancellationToken cancellationToken = default)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -49,8 +76,48 @@ public static class MaximumLikelihood
         options ??= new FitOptions();
         options.Validate();
         int rows = CheckData(flow, data, context);
-        var trainer = new Trainer<T>(flow, Batch.AsSpan(data), context is null ? default : Batch.AsSpan(context), rows, options);
+        var warnings = new List<string>();
+        if (options.DataRangeCheck != DataRangeCheck.Off && FitDiagnostics.DataRange(flow, Batch.AsSpan(data), rows) is string advice)
+        {
+            if (options.DataRangeCheck == DataRangeCheck.Throw)
+            {
+                throw new ArgumentException(advice, nameof(data));
+            }
+
+            warnings.Add(advice);
+        }
+
+        var trainer = new Trainer<T>(flow, Batch.AsSpan(data), context is null ? default : Batch.AsSpan(context), rows, options, warnings);
         return trainer.Run(cancellationToken);
+    }
+
+    /// <summary>
+    /// Says whether <paramref name="data"/> lie far outside the range the layers of <paramref name="flow"/> are built
+    /// for, which <c>Fit</c> also checks before fitting (see <see cref="FitOptions.DataRangeCheck"/>).
+    /// </summary>
+    /// <remarks>
+    /// The range is [−B, B] for a flow with spline layers of tail bound B (the smallest, when they differ), outside which
+    /// the splines are the identity; and ±100 for other flows, whose layers start near the identity on a standard normal
+    /// base and so are built for data of about unit scale. A column is reported when more than a tenth of its rows lie
+    /// outside, with its range, mean and standard deviation. A flow whose layer next to the data is an ActNorm or a
+    /// BatchNorm standardizes the data itself and is never reported.
+    /// </remarks>
+    /// <param name="flow">The flow.</param>
+    /// <param name="data">n × Dimension data, all finite.</param>
+    /// <returns>The advice, naming the columns and their range and what to do; empty when the data are in range.</returns>
+    /// <exception cref="ArgumentException">The data have the wrong width or hold a non-finite value.</exception>
+    public static IReadOnlyList<string> CheckDataRange<T>(this TransformedDistribution<T> flow, T[,] data)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(flow);
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.GetLength(1) != flow.Dimension)
+        {
+            throw new ArgumentException($"data has {data.GetLength(1)} columns but the flow has Dimension {flow.Dimension}.", nameof(data));
+        }
+
+        Batch.CheckFinite<T>(Batch.AsSpan(data), flow.Dimension, nameof(data), "the range check");
+        return data.GetLength(0) > 0 && FitDiagnostics.DataRange(flow, Batch.AsSpan(data), data.GetLength(0)) is string advice ? [advice] : [];
     }
 
     private static int CheckData<T>(TransformedDistribution<T> flow, T[,] data, T[,]? context)
@@ -88,7 +155,7 @@ public static class MaximumLikelihood
         return rows;
     }
 
-    // One fit: the split data, the reusable tape and batch buffers, and the best parameters so far.
+    // One fit: the split data, the reusable tapes and batch buffers, the checks so far and the parameters of the best.
     private sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly TransformedDistribution<T> _flow;
@@ -99,16 +166,33 @@ public static class MaximumLikelihood
         private readonly T[] _trainContext;
         private readonly T[] _validation;
         private readonly T[] _validationContext;
+        private readonly int[] _trainOriginal;
+        private readonly int[] _validationOriginal;
         private readonly int _trainRows;
         private readonly int _validationRows;
         private readonly IReadOnlyList<Parameter<T>> _parameters;
-        private ParameterSnapshot<T> _best = null!;
         private readonly Random _random;
+        // Validation and the pass before the first step neither record nor train: they score the fixed map that
+        // DensityLn on arrays gives and leave BatchNorm's running statistics alone.
+        private readonly Tape<T> _evaluation = new(isRecording: false, isTraining: false);
+        private readonly List<string> _warnings;
+        private readonly List<EpochReport> _history = [];
+        private readonly List<FitCheck> _checks = [];
+        private readonly WorstRows _worst = new();
+        private bool _worstAreValidationRows;
+        private ParameterSnapshot<T> _best = null!;
+        private FitCheck _bestCheck;
+        private EpochReport _initial;
+        private int _epoch;
+        private int _steps;
+        private RowDescriber<T>? _describer;
 
-        public Trainer(TransformedDistribution<T> flow, ReadOnlySpan<T> data, ReadOnlySpan<T> context, int rows, FitOptions options)
+        public Trainer(TransformedDistribution<T> flow, ReadOnlySpan<T> data, ReadOnlySpan<T> context, int rows, FitOptions options,
+            List<string> warnings)
         {
             _flow = flow;
             _options = options;
+            _warnings = warnings;
             _dimension = flow.Dimension;
             _contextDimension = flow.ContextDimension;
             _random = new Random(options.Seed);
@@ -123,41 +207,47 @@ public static class MaximumLikelihood
             }
 
             _trainRows = rows - _validationRows;
-            _train = Gather(data, order.AsSpan(_validationRows), _dimension);
-            _validation = Gather(data, order.AsSpan(0, _validationRows), _dimension);
-            _trainContext = Gather(context, order.AsSpan(_validationRows), _contextDimension);
-            _validationContext = Gather(context, order.AsSpan(0, _validationRows), _contextDimension);
+            _trainOriginal = order[_validationRows..];
+            _validationOriginal = order[.._validationRows];
+            _train = Gather(data, _trainOriginal, _dimension);
+            _validation = Gather(data, _validationOriginal, _dimension);
+            _trainContext = Gather(context, _trainOriginal, _contextDimension);
+            _validationContext = Gather(context, _validationOriginal, _contextDimension);
         }
 
         public FitReport Run(CancellationToken cancellationToken)
         {
+            // Held to the end: readers on other threads wait rather than see, or disturb, a fit in progress.
+            using EvaluationScope<T> held = _flow.BeginFit();
+            _flow.Layers.CheckParametersFinite("fitting");
             var optimizer = new Adam<T>(_parameters, _options.Optimizer);
-            // Training steps record and train (BatchNorm uses batch statistics); validation does neither, so it scores
-            // the fixed map that DensityLn on arrays gives and leaves the running statistics alone.
             var tape = new Tape<T>(isRecording: true, isTraining: true);
-            var evaluation = new Tape<T>(isRecording: false, isTraining: false);
+            InitializeDataDependentLayers();
+            _best = new ParameterSnapshot<T>(_parameters, _flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>());
 
-            // One evaluation pass first lets data-initialized layers (ActNorm) initialize before the first snapshot, so
-            // that restoring the snapshot can never pair initialized-state flags with pre-initialization values. ActNorm
-            // initializes on a tape that does not record; being outside training, the pass leaves BatchNorm's running
-            // statistics to the training steps.
-            int warmUpRows = Math.Min(_options.BatchSize, _trainRows);
-            Node<T>? warmUpContext = _contextDimension == 0 ? null
-                : evaluation.Constant(_trainContext.AsSpan(0, warmUpRows * _contextDimension), warmUpRows, _contextDimension);
-            _flow.DensityLn(evaluation, evaluation.Constant(_train.AsSpan(0, warmUpRows * _dimension), warmUpRows, _dimension), warmUpContext);
-            _best = new ParameterSnapshot<T>(_parameters);
+            // Epoch 0: the start is a check like any other, so a fit whose every epoch is worse keeps it.
+            double initialTrain = MeanNegativeLogLikelihood(_train, _trainContext, _trainRows, validation: false);
+            double? initialValidation = _validationRows > 0
+                ? MeanNegativeLogLikelihood(_validation, _validationContext, _validationRows, validation: true)
+                : null;
+            _initial = new EpochReport(0, initialTrain, initialValidation);
+            _bestCheck = new FitCheck(0, 0, initialValidation ?? initialTrain);
+            _checks.Add(_bestCheck);
+            if (!double.IsFinite(_bestCheck.Loss))
+            {
+                return Diverged(string.Create(CultureInfo.InvariantCulture, 
+                    $"The {Watched} loss is {_bestCheck.Loss} at the start, before any step: the flow gives some rows zero or non-finite density"));
+            }
 
             int batchSize = Math.Min(_options.BatchSize, _trainRows);
             var batch = new T[batchSize * _dimension];
             var batchContext = new T[batchSize * _contextDimension];
             int[] order = [.. Enumerable.Range(0, _trainRows)];
             T? maxNorm = _options.MaxGradientNorm is double norm ? T.CreateTruncating(norm) : null;
-            var history = new List<EpochReport>();
-            double bestLoss = double.PositiveInfinity;
-            int bestEpoch = 0;
-            bool stoppedEarly = false;
+            FitStatus status = FitStatus.Completed;
+            int sinceCheck = 0;
 
-            for (int epoch = 1; epoch <= _options.Epochs; epoch++)
+            for (_epoch = 1; _epoch <= _options.Epochs; _epoch++)
             {
                 _random.Shuffle(order);
                 double lossSum = 0;
@@ -166,8 +256,7 @@ public static class MaximumLikelihood
                 {
                     if (cancellationToken.IsCancellationRequested)
                     {
-                        _best.Restore();
-                        cancellationToken.ThrowIfCancellationRequested();
+                        Cancel(cancellationToken);
                     }
 
                     int count = Math.Min(batchSize, _trainRows - start);
@@ -178,11 +267,14 @@ public static class MaximumLikelihood
                     tape.Reset();
                     Node<T> x = tape.Constant(batch.AsSpan(0, count * _dimension), count, _dimension);
                     Node<T>? c = _contextDimension == 0 ? null : tape.Constant(batchContext.AsSpan(0, count * _contextDimension), count, _contextDimension);
-                    Node<T> loss = tape.Negate(tape.Mean(_flow.DensityLn(tape, x, c)));
+                    Node<T> logDensity = _flow.DensityLn(tape, x, c);
+                    Node<T> loss = tape.Negate(tape.Mean(logDensity));
                     T lossValue = loss.Values[0];
                     if (!T.IsFinite(lossValue))
                     {
-                        Diverged($"The training loss became {lossValue} at epoch {epoch}, batch {batches + 1}");
+                        WorstOfBatch(logDensity, rows);
+                        return Diverged(string.Create(CultureInfo.InvariantCulture, 
+                            $"The training loss became {double.CreateTruncating(lossValue)} at epoch {_epoch}, batch {batches + 1} (step {_steps + 1})"));
                     }
 
                     optimizer.ZeroGradients();
@@ -190,7 +282,9 @@ public static class MaximumLikelihood
                     T gradientNorm = GradientClipping.GlobalNorm(_parameters);
                     if (!T.IsFinite(gradientNorm))
                     {
-                        Diverged($"A gradient became non-finite at epoch {epoch}, batch {batches + 1} (loss {lossValue})");
+                        WorstOfBatch(logDensity, rows);
+                        return Diverged(string.Create(CultureInfo.InvariantCulture, 
+                            $"A gradient became non-finite at epoch {_epoch}, batch {batches + 1} (step {_steps + 1}, loss {double.CreateTruncating(lossValue):G6})"));
                     }
 
                     if (maxNorm is T limit)
@@ -199,62 +293,206 @@ public static class MaximumLikelihood
                     }
 
                     optimizer.Step();
+                    _steps++;
                     lossSum += double.CreateTruncating(lossValue);
                     batches++;
+                    sinceCheck++;
+                    // A check within the epoch, unless the epoch ends with this step and checks anyway.
+                    if (_options.ValidationInterval is int interval && sinceCheck == interval && start + count < _trainRows)
+                    {
+                        sinceCheck = 0;
+                        if (Check(WatchedLoss()) is string what)
+                        {
+                            return Diverged(what);
+                        }
+                    }
                 }
 
                 double trainLoss = lossSum / batches;
                 double? validationLoss = _validationRows > 0
-                    ? MeanNegativeLogLikelihood(evaluation, _validation, _validationContext, _validationRows)
+                    ? MeanNegativeLogLikelihood(_validation, _validationContext, _validationRows, validation: true)
                     : null;
-                var report = new EpochReport(epoch, trainLoss, validationLoss);
-                history.Add(report);
+                var report = new EpochReport(_epoch, trainLoss, validationLoss);
+                _history.Add(report);
                 _options.Progress?.Report(report);
 
                 // The loss that decides the snapshot must be that of the parameters snapshotted. Without a split, the
                 // running train loss was measured before each step, so a last step that diverged would be kept as best.
-                double watched = validationLoss ?? MeanNegativeLogLikelihood(evaluation, _train, _trainContext, _trainRows);
-                if (watched < bestLoss)
+                sinceCheck = 0;
+                if (Check(validationLoss ?? WatchedLoss()) is string diverged)
                 {
-                    bestLoss = watched;
-                    bestEpoch = epoch;
-                    _best.Take();
+                    return Diverged(diverged);
                 }
-                else if (epoch - bestEpoch >= _options.Patience)
+
+                if (_epoch - _bestCheck.Epoch >= _options.Patience)
                 {
-                    stoppedEarly = epoch < _options.Epochs;
+                    status = _epoch < _options.Epochs ? FitStatus.EarlyStopped : FitStatus.Completed;
                     break;
                 }
             }
 
-            _best.Restore();
-            return new FitReport(history, bestEpoch, bestLoss, stoppedEarly);
+            return Finish(status);
         }
 
-        private double MeanNegativeLogLikelihood(Tape<T> evaluation, T[] data, T[] context, int rows)
+        private string Watched => _validationRows > 0 ? "validation" : "training";
+
+        // ActNorm layers take their start from the first minibatch, seen through the layers between it and the data, in
+        // one pass outside training (so that BatchNorm's running statistics are left to the training steps). A layer that
+        // only an evaluation initialized — a probe of the untrained flow, say — starts again from the training data; one
+        // initialized on purpose (Initialize, an earlier fit, a file) is kept. Doing this before the first snapshot means
+        // that restoring a snapshot never pairs an initialized flag with values from before the initialization.
+        private void InitializeDataDependentLayers()
+        {
+            foreach (FlowLayer<T> layer in _flow.Layers.ActNorms)
+            {
+                ((ActNorm<T>)layer.Layer).ForgetInitializationByEvaluation();
+            }
+
+            int rows = Math.Min(_options.BatchSize, _trainRows);
+            _evaluation.Reset();
+            Node<T>? context = _contextDimension == 0 ? null
+                : _evaluation.Constant(_trainContext.AsSpan(0, rows * _contextDimension), rows, _contextDimension);
+            _flow.DensityLn(_evaluation, _evaluation.Constant(_train.AsSpan(0, rows * _dimension), rows, _dimension), context);
+            foreach (FlowLayer<T> layer in _flow.Layers.ActNorms)
+            {
+                ((ActNorm<T>)layer.Layer).KeepInitialization();
+            }
+        }
+
+        private double WatchedLoss() => _validationRows > 0
+            ? MeanNegativeLogLikelihood(_validation, _validationContext, _validationRows, validation: true)
+            : MeanNegativeLogLikelihood(_train, _trainContext, _trainRows, validation: false);
+
+        // Records a check and keeps its parameters when it is the best; returns what happened when it diverged.
+        private string? Check(double loss)
+        {
+            var check = new FitCheck(_epoch, _steps, loss);
+            _checks.Add(check);
+            double best = _bestCheck.Loss;
+            double limit = _options.DivergenceTolerance * Math.Max(_dimension, Math.Abs(best));
+            if (!double.IsFinite(loss))
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"The {Watched} loss became {loss} at epoch {_epoch} (step {_steps})");
+            }
+
+            if (loss - best > limit)
+            {
+                return string.Create(CultureInfo.InvariantCulture, 
+                    $"The {Watched} loss rose to {loss:G6} at epoch {_epoch} (step {_steps}) from a best of {best:G6} at epoch {_bestCheck.Epoch}, " +
+                    $"more than DivergenceTolerance × max(Dimension, |best|) = {limit:G3} above it");
+            }
+
+            if (loss < best)
+            {
+                _bestCheck = check;
+                _best.Take();
+            }
+
+            return null;
+        }
+
+        private FitReport Finish(FitStatus status)
+        {
+            double lastLoss = _checks[^1].Loss;
+            if (_options.RestoreBest)
+            {
+                _best.Restore();
+                if (_bestCheck.Epoch == 0 && _history.Count > 0)
+                {
+                    _warnings.Add(string.Create(CultureInfo.InvariantCulture, 
+                        $"No check improved on the start ({Watched} loss {_bestCheck.Loss:G6}), so the flow is returned as it was before the fit. " +
+                        $"Try a smaller learning rate (now {_options.Optimizer.LearningRate:G3}) or check the data."));
+                }
+            }
+            else if (lastLoss > _bestCheck.Loss)
+            {
+                string worseThanStart = lastLoss > _checks[0].Loss ? string.Create(CultureInfo.InvariantCulture, $", and above the start's ({_checks[0].Loss:G6})") : "";
+                _warnings.Add(string.Create(CultureInfo.InvariantCulture, 
+                    $"RestoreBest is false, so the flow keeps the parameters of the last step, whose {Watched} loss {lastLoss:G6} is above that of the " +
+                    $"best check ({_bestCheck.Loss:G6}, epoch {_bestCheck.Epoch}){worseThanStart}."));
+            }
+
+            return Report(status, divergence: null);
+        }
+
+        private FitReport Diverged(string what)
+        {
+            string rows = "";
+            bool anyOutlier = false;
+            if (_worst.Count > 0)
+            {
+                _describer ??= new RowDescriber<T>(_train, _validation, _trainOriginal, _validationOriginal, _dimension);
+                (string described, anyOutlier) = _describer.Describe(_worst, _worstAreValidationRows);
+                rows = $" The {(_worstAreValidationRows ? "validation" : "training")} rows the flow fits worst there: {described}.";
+            }
+
+            string clipping = _options.MaxGradientNorm is double norm
+                ? string.Create(CultureInfo.InvariantCulture, $" or a smaller MaxGradientNorm (now {norm:G3})")
+                : " or gradient clipping (MaxGradientNorm)";
+            string advice = anyOutlier
+                ? " Rows that lie far from the rest of their column can dominate the loss: remove or transform them, or standardize each column."
+                : _steps == 0
+                    ? " Standardize the data, or start from a flow that covers them."
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $" The rows named are not outliers of the data, so the step size is the likely cause: try a smaller learning rate (now {_options.Optimizer.LearningRate:G3}){clipping}.");
+            string restored = _steps == 0
+                ? " The flow is as it was at the start."
+                : string.Create(CultureInfo.InvariantCulture, $" The parameters of the best check (epoch {_bestCheck.Epoch}, step {_bestCheck.Step}, {Watched} loss {_bestCheck.Loss:G6}) were restored.");
+            string message = $"{what}.{rows}{advice}{restored}";
+            _best.Restore();
+            FitReport report = Report(FitStatus.Diverged, message);
+            return _options.ThrowOnDivergence ? throw new InvalidOperationException(message) : report;
+        }
+
+        [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+        private void Cancel(CancellationToken cancellationToken)
+        {
+            _best.Restore();
+            throw new FitCanceledException<FitReport>(
+                string.Create(CultureInfo.InvariantCulture, $"The fit was cancelled in epoch {_epoch} after {_steps} steps; the parameters of epoch {_bestCheck.Epoch} " +
+                    $"({Watched} loss {_bestCheck.Loss:G6}) were restored. The exception's Report holds the history."),
+                Report(FitStatus.Cancelled, divergence: null),
+                cancellationToken);
+        }
+
+        private FitReport Report(FitStatus status, string? divergence)
+            => new(status, _initial, [.. _history], [.. _checks], _bestCheck, _steps, divergence, [.. _warnings]);
+
+        private void WorstOfBatch(Node<T> logDensity, ReadOnlySpan<int> rows)
+        {
+            _worst.Clear();
+            _worstAreValidationRows = false;
+            for (int i = 0; i < rows.Length; i++)
+            {
+                _worst.Offer(rows[i], double.CreateTruncating(logDensity.Values[i]));
+            }
+        }
+
+        // Also notes the rows with the lowest density, which a divergence found by this pass names.
+        private double MeanNegativeLogLikelihood(T[] data, T[] context, int rows, bool validation)
         {
             const int chunk = TransformedDistribution<T>.EvaluationChunkRows;
+            _worst.Clear();
+            _worstAreValidationRows = validation;
             double sum = 0;
             for (int start = 0; start < rows; start += chunk)
             {
                 int count = Math.Min(chunk, rows - start);
-                evaluation.Reset();
-                Node<T> x = evaluation.Constant(data.AsSpan(start * _dimension, count * _dimension), count, _dimension);
+                _evaluation.Reset();
+                Node<T> x = _evaluation.Constant(data.AsSpan(start * _dimension, count * _dimension), count, _dimension);
                 Node<T>? c = _contextDimension == 0 ? null
-                    : evaluation.Constant(context.AsSpan(start * _contextDimension, count * _contextDimension), count, _contextDimension);
-                sum -= double.CreateTruncating(evaluation.Sum(_flow.DensityLn(evaluation, x, c)).Values[0]);
+                    : _evaluation.Constant(context.AsSpan(start * _contextDimension, count * _contextDimension), count, _contextDimension);
+                Node<T> logDensity = _flow.DensityLn(_evaluation, x, c);
+                for (int i = 0; i < count; i++)
+                {
+                    _worst.Offer(start + i, double.CreateTruncating(logDensity.Values[i]));
+                }
+
+                sum -= double.CreateTruncating(_evaluation.Sum(logDensity).Values[0]);
             }
 
-            // A non-finite loss never becomes the best; it counts against patience.
-            return double.IsFinite(sum) ? sum / rows : double.PositiveInfinity;
-        }
-
-        [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-        private void Diverged(string what)
-        {
-            _best.Restore();
-            throw new InvalidOperationException(
-                $"{what}. The parameters of the best epoch so far were restored; try a smaller learning rate, a smaller MaxGradientNorm or standardized data.");
+            // A non-finite total is reported as +∞ (or NaN), which a check counts as divergence.
+            return double.IsFinite(sum) ? sum / rows : double.IsNaN(sum) ? double.NaN : double.PositiveInfinity;
         }
 
         private static T[] Gather(ReadOnlySpan<T> source, ReadOnlySpan<int> rows, int width)

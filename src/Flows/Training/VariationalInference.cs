@@ -28,19 +28,34 @@ public static class VariationalInference
     /// <summary>
     /// Fits <paramref name="flow"/> to the target by maximizing the ELBO: each step draws
     /// <see cref="VariationalOptions.SamplesPerStep"/> samples, differentiates −ELBO and takes one Adam step; at the end
-    /// log Z is estimated by importance sampling. The parameters of the last step are kept.
+    /// log Z is estimated by importance sampling.
     /// </summary>
+    /// <remarks>
+    /// <para><b>Never worse than its start.</b> The fit watches the smoothed ELBO (see
+    /// <see cref="VariationalOptions.SmoothingWindow"/>). It keeps the parameters of the last step unless the smoothed
+    /// ELBO ended below the estimate of the initial parameters; then it restores those of the best smoothed ELBO (a
+    /// warning in the report says so, and <see cref="VariationalReport.KeptStep"/> which they are).</para>
+    /// <para><b>Divergence.</b> A target that returns NaN, +∞ or a non-finite gradient, a non-finite ELBO or gradient, or
+    /// a smoothed ELBO more than <see cref="VariationalOptions.DivergenceTolerance"/> × max(Dimension, |best|) below the
+    /// best, stops the fit and restores the parameters of the best smoothed ELBO so far (the initial ones at step 1). The
+    /// report's status is then <see cref="FitStatus.Diverged"/> and its <see cref="VariationalReport.Divergence"/> says
+    /// what happened, at which step and sample; with <see cref="VariationalOptions.ThrowOnDivergence"/> the same text
+    /// comes as an <see cref="InvalidOperationException"/>. An exception thrown by <paramref name="target"/> propagates
+    /// unchanged, after the same restoration.</para>
+    /// <para><b>Threads.</b> As <c>MaximumLikelihood.Fit</c>: the fit holds the flow's evaluation lock from start to end,
+    /// so array-level calls on other threads wait for it and never change it.</para>
+    /// </remarks>
     /// <param name="flow">q: an unconditional flow; its parameters are updated in place.</param>
     /// <param name="target">log p̃ and its gradient, for a batch.</param>
     /// <param name="options">The settings; null for the defaults.</param>
     /// <param name="cancellationToken">Stops the fit between steps; the parameters of the best smoothed ELBO so far are restored first.</param>
-    /// <returns>The ELBO trace and the log Z estimate.</returns>
+    /// <returns>How the fit ended, the ELBO trace, the parameters kept and the log Z estimate.</returns>
     /// <exception cref="ArgumentException">The flow is conditional or has no parameters.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
-    /// <exception cref="InvalidOperationException">The target returned NaN, +∞ or a non-finite gradient, or the ELBO or a
-    /// gradient became non-finite; the parameters of the best smoothed ELBO so far (or the initial ones) are restored.</exception>
-    /// <exception cref="OperationCanceledException">The fit was cancelled.</exception>
-    /// <remarks>An exception thrown by <paramref name="target"/> propagates unchanged, after the same restoration.</remarks>
+    /// <exception cref="InvalidOperationException">A parameter of the flow is not finite before the fit; the flow is
+    /// already being fitted on this thread; or, with <see cref="VariationalOptions.ThrowOnDivergence"/>, the fit diverged
+    /// (the parameters of the best smoothed ELBO so far, or the initial ones, are restored first).</exception>
+    /// <exception cref="FitCanceledException{VariationalReport}">The fit was cancelled; the exception carries the report so far.</exception>
     public static VariationalReport Fit<T>(this TransformedDistribution<T> flow, LogDensityWithGradient<T> target,
         VariationalOptions? options = null, CancellationToken cancellationToken = default)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -149,46 +164,52 @@ public static class VariationalInference
         private readonly VariationalObjective<T> _objective;
         private readonly VariationalOptions _options;
         private readonly IReadOnlyList<Parameter<T>> _parameters;
-        private readonly ParameterSnapshot<T> _best;
+        private readonly List<double> _elbo = [];
+        private readonly List<double> _smoothed = [];
+        private readonly List<string> _warnings = [];
+        private ParameterSnapshot<T> _best = null!;
+        private double _bestSmoothed = double.NegativeInfinity;
+        private int _bestStep;
 
         public Trainer(VariationalObjective<T> objective, VariationalOptions options)
         {
             _objective = objective;
             _options = options;
             _parameters = objective.Flow.Parameters;
-            _best = new ParameterSnapshot<T>(_parameters);
         }
 
         public VariationalReport Run(CancellationToken cancellationToken)
         {
+            TransformedDistribution<T> flow = _objective.Flow;
+            // Held to the end: readers on other threads wait rather than see, or disturb, a fit in progress.
+            using EvaluationScope<T> held = flow.BeginFit();
+            flow.Layers.CheckParametersFinite("fitting");
+            _best = new ParameterSnapshot<T>(_parameters);
             var random = new Random(_options.Seed);
             var optimizer = new Adam<T>(_parameters, _options.Optimizer);
             T? maxNorm = _options.MaxGradientNorm is double norm ? T.CreateTruncating(norm) : null;
-            var elbo = new double[_options.Steps];
-            var smoothed = new double[_options.Steps];
             double weight = 1.0 / _options.SmoothingWindow;
             double average = 0;
             double decayPower = 1;
-            double bestSmoothed = double.NegativeInfinity;
+            int dimension = flow.Dimension;
 
             for (int step = 1; step <= _options.Steps; step++)
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    _best.Restore();
-                    cancellationToken.ThrowIfCancellationRequested();
+                    Cancel(cancellationToken);
                 }
 
                 (T value, string? failure) = Evaluate(random);
                 if (failure is not null)
                 {
-                    Diverged($"{failure} (step {step})");
+                    return Diverged($"{failure} (step {step})");
                 }
 
                 T gradientNorm = GradientClipping.GlobalNorm(_parameters);
                 if (!T.IsFinite(gradientNorm))
                 {
-                    Diverged($"A gradient became non-finite at step {step} (ELBO {value.ToString(null, CultureInfo.InvariantCulture)})");
+                    return Diverged($"A gradient became non-finite at step {step} (ELBO {value.ToString(null, CultureInfo.InvariantCulture)})");
                 }
 
                 // Bias-corrected exponential moving average, as Adam corrects its moments: exact at step 1.
@@ -196,14 +217,21 @@ public static class VariationalInference
                 average = ((1 - weight) * average) + (weight * current);
                 decayPower *= 1 - weight;
                 double smoothedValue = average / (1 - decayPower);
-                elbo[step - 1] = current;
-                smoothed[step - 1] = smoothedValue;
+                _elbo.Add(current);
+                _smoothed.Add(smoothedValue);
 
                 // The snapshot is of the parameters that produced this step's estimate, taken before they are updated.
-                if (smoothedValue > bestSmoothed)
+                if (smoothedValue > _bestSmoothed)
                 {
-                    bestSmoothed = smoothedValue;
+                    _bestSmoothed = smoothedValue;
+                    _bestStep = step - 1;
                     _best.Take();
+                }
+                else if (_bestSmoothed - smoothedValue > _options.DivergenceTolerance * Math.Max(dimension, Math.Abs(_bestSmoothed)))
+                {
+                    return Diverged(string.Create(CultureInfo.InvariantCulture,
+                        $"The smoothed ELBO fell to {smoothedValue:G6} at step {step} from a best of {_bestSmoothed:G6} after step {_bestStep}, more than " +
+                        $"DivergenceTolerance × max(Dimension, |best|) = {_options.DivergenceTolerance * Math.Max(dimension, Math.Abs(_bestSmoothed)):G3} below it"));
                 }
 
                 if (maxNorm is T limit)
@@ -218,10 +246,22 @@ public static class VariationalInference
                 }
             }
 
+            // Never worse than the start on the watched ELBO: the last parameters are kept unless the smoothed ELBO ended
+            // below the estimate of the initial parameters, and then those of the best smoothed ELBO are restored.
+            int keptStep = _options.Steps;
+            if (_smoothed[^1] < _elbo[0])
+            {
+                _best.Restore();
+                keptStep = _bestStep;
+                _warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"The smoothed ELBO ended at {_smoothed[^1]:G6}, below the start's {_elbo[0]:G6}, so the parameters after step {_bestStep} " +
+                    $"(smoothed ELBO {_bestSmoothed:G6}) were restored. Try a smaller learning rate (now {_options.Optimizer.LearningRate:G3})."));
+            }
+
             LogNormalizerEstimate? logNormalizer = _options.ImportanceSamples > 0
-                ? _objective.Flow.EstimateLogNormalizer(_objective.Target, _options.ImportanceSamples, new Random(random.Next()))
+                ? flow.EstimateLogNormalizer(_objective.Target, _options.ImportanceSamples, new Random(random.Next()))
                 : null;
-            return new VariationalReport(elbo, smoothed, logNormalizer, _options.StickingTheLanding);
+            return Report(FitStatus.Completed, keptStep, logNormalizer, divergence: null);
         }
 
         // A target that throws leaves the parameters as they were at the best smoothed ELBO, as a divergence does, and
@@ -239,13 +279,28 @@ public static class VariationalInference
             }
         }
 
-        [DoesNotReturn]
-        private void Diverged(string what)
+        private VariationalReport Diverged(string what)
         {
             _best.Restore();
-            throw new InvalidOperationException(
-                $"{what}. The parameters of the best smoothed ELBO so far (or the initial ones) were restored; check the target, " +
-                "or try a smaller learning rate, gradient clipping (MaxGradientNorm) or a better-scaled initial flow.");
+            string message = string.Create(CultureInfo.InvariantCulture,
+                $"{what}. The parameters after step {_bestStep} (the best smoothed ELBO so far, or the initial ones) were restored; check the target, " +
+                $"or try a smaller learning rate (now {_options.Optimizer.LearningRate:G3}), gradient clipping (MaxGradientNorm) or a better-scaled initial flow.");
+            VariationalReport report = Report(FitStatus.Diverged, _bestStep, logNormalizer: null, message);
+            return _options.ThrowOnDivergence ? throw new InvalidOperationException(message) : report;
         }
+
+        [DoesNotReturn]
+        private void Cancel(CancellationToken cancellationToken)
+        {
+            _best.Restore();
+            throw new FitCanceledException<VariationalReport>(
+                string.Create(CultureInfo.InvariantCulture,
+                    $"The variational fit was cancelled after {_elbo.Count} steps; the parameters after step {_bestStep} were restored. The exception's Report holds the trace."),
+                Report(FitStatus.Cancelled, _bestStep, logNormalizer: null, divergence: null),
+                cancellationToken);
+        }
+
+        private VariationalReport Report(FitStatus status, int keptStep, LogNormalizerEstimate? logNormalizer, string? divergence)
+            => new(status, [.. _elbo], [.. _smoothed], keptStep, logNormalizer, _options.StickingTheLanding, divergence, [.. _warnings]);
     }
 }

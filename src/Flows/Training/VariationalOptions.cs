@@ -43,6 +43,21 @@ public sealed record VariationalOptions
     /// <summary>Receives a report every <see cref="ProgressInterval"/> steps and after the last step. Default null.</summary>
     public IProgress<VariationalProgress>? Progress { get; init; }
 
+    /// <summary>
+    /// How far below the best smoothed ELBO so far the smoothed ELBO may fall before the fit counts as diverged, in units
+    /// of max(Dimension, |best|) nats. Default 10. Range: &gt; 0; +∞ turns the check off (non-finite values still count
+    /// as divergence).
+    /// </summary>
+    /// <remarks>The smoothed ELBO (see <see cref="SmoothingWindow"/>) is watched rather than each step's estimate, so that
+    /// one step with an extreme sample does not count as divergence.</remarks>
+    public double DivergenceTolerance { get; init; } = 10;
+
+    /// <summary>
+    /// Throw an <see cref="InvalidOperationException"/> on divergence, after restoring the best parameters, instead of
+    /// returning a report whose status is <see cref="FitStatus.Diverged"/>. Default false.
+    /// </summary>
+    public bool ThrowOnDivergence { get; init; }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Steps);
@@ -55,6 +70,11 @@ public sealed record VariationalOptions
         if (MaxGradientNorm is double norm && !(norm > 0 && double.IsFinite(norm)))
         {
             throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), norm, "MaxGradientNorm must be finite and > 0.");
+        }
+
+        if (!(DivergenceTolerance > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(DivergenceTolerance), DivergenceTolerance, "DivergenceTolerance must be > 0 (+∞ turns the check off).");
         }
     }
 }

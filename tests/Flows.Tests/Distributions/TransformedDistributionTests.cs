@@ -260,6 +260,37 @@ public sealed class TransformedDistributionTests
         Assert.Equal(baseDistribution.Parameters.Concat(bijector.Parameters), flow.Parameters);
     }
 
+    // Issue 12, fault 5: a flow whose parameters hold NaN (left by a diverged custom loop, say) gave NaN densities
+    // without a word; Save already refused it. Checked once per call.
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void DensityLn_OfAFlowWithANonFiniteParameter_ThrowsNamingTheParameter(double value)
+    {
+        var affine = new Affine<double>(2);
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new SinhArcsinh<double>(2), affine));
+        affine.LogScale.Values[1] = value;
+
+        var exception = Assert.Throws<InvalidOperationException>(() => flow.DensityLn(TestData.StandardNormal(4, 2, seed: 1)));
+
+        Assert.Contains("'logScale'", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Affine(dimension: 2)", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("index 1", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sample_OfAFlowWithANaNParameterInItsBaseFlow_ThrowsNamingTheParameter()
+    {
+        var inner = new TransformedDistribution<double>(new DiagonalNormal<double>(2), new Affine<double>(2));
+        var flow = new TransformedDistribution<double>(inner, new SinhArcsinh<double>(2));
+        ((DiagonalNormal<double>)inner.BaseDistribution).Parameters[0].Values[0] = double.NaN;
+
+        var exception = Assert.Throws<InvalidOperationException>(() => flow.Sample(3, new Random(1)));
+
+        Assert.Contains("'mean'", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("DiagonalNormal(dimension: 2)", exception.Message, StringComparison.Ordinal);
+    }
+
     private static (double X0, double X1, double Y0, double Y1) BoundingBoxOfImage(IBijector<double> bijector, double half)
     {
         // A continuous bijection maps the square's boundary onto the boundary of its image, so the bounding box of the

@@ -183,6 +183,7 @@ public sealed class MaximumLikelihoodTests
         {
             BatchSize = 10,
             Optimizer = new AdamOptions { LearningRate = 1e3 },
+            ThrowOnDivergence = true,
         }));
 
         Assert.Contains("epoch 1", exception.Message, StringComparison.Ordinal);
@@ -352,6 +353,7 @@ public sealed class MaximumLikelihoodTests
             BatchSize = 100,
             ValidationFraction = 0,
             Optimizer = new AdamOptions { LearningRate = 1e3 },
+            ThrowOnDivergence = true,
         }));
 
         Assert.All(flow.DensityLn(data), v => Assert.True(double.IsFinite(v), $"log-density {v} after restoring"));

@@ -1,5 +1,6 @@
 using Flows.Bijectors;
 using Flows.Distributions;
+using Flows.Distributions.Presets;
 using Flows.Tests.Testing;
 using Flows.Training;
 using MathNet.Numerics.LinearAlgebra;
@@ -154,7 +155,7 @@ public sealed class VariationalInferenceTests
 
         var error = Assert.Throws<InvalidOperationException>(() => flow.Fit(
             (z, logDensity, gradient) => { logDensity.Fill(double.NaN); gradient.Clear(); },
-            new VariationalOptions { Steps = 10 }));
+            new VariationalOptions { Steps = 10, ThrowOnDivergence = true }));
 
         Assert.Contains("log p̃ = NaN", error.Message, StringComparison.Ordinal);
         Assert.Contains("step 1)", error.Message, StringComparison.Ordinal);
@@ -177,7 +178,7 @@ public sealed class VariationalInferenceTests
                     logDensity[3] = double.NaN;
                 }
             },
-            new VariationalOptions { Steps = 100, SamplesPerStep = 8, Optimizer = new AdamOptions { LearningRate = 0.01 } }));
+            new VariationalOptions { Steps = 100, SamplesPerStep = 8, Optimizer = new AdamOptions { LearningRate = 0.01 }, ThrowOnDivergence = true }));
 
         Assert.Contains("sample 3", error.Message, StringComparison.Ordinal);
         Assert.Contains("step 31)", error.Message, StringComparison.Ordinal);
@@ -194,9 +195,95 @@ public sealed class VariationalInferenceTests
         using var source = new CancellationTokenSource();
         source.Cancel();
 
-        Assert.Throws<OperationCanceledException>(() => flow.Fit(BananaTarget, new VariationalOptions { Steps = 10 }, source.Token));
+        Assert.Throws<FitCanceledException<VariationalReport>>(() => flow.Fit(BananaTarget, new VariationalOptions { Steps = 10 }, source.Token));
 
         AssertClose.Bitwise(initial, AllValues(flow), "parameters");
+    }
+
+    // Issue 12, fault 1, for variational fitting: with learning rate 0.3 a 2-layer MAF went from an ELBO of 2.13 to
+    // −2e4 on the banana and Fit returned normally, keeping the last step's parameters.
+    [Fact]
+    public void Fit_WithATooLargeLearningRate_NeverEndsWorseThanItStarted_AndReportsDivergence()
+    {
+        TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(2, transforms: 2, seed: 0);
+        double start = flow.EstimateLogNormalizer(BananaTarget, 1000, new Random(1)).Elbo;
+
+        VariationalReport report = flow.Fit(BananaTarget, new VariationalOptions
+        {
+            Steps = 200,
+            Optimizer = new AdamOptions { LearningRate = 0.3 },
+            ImportanceSamples = 0,
+        });
+
+        double end = flow.EstimateLogNormalizer(BananaTarget, 1000, new Random(1)).Elbo;
+        Assert.True(end >= start, $"ELBO {start:G6} at the start, {end:G6} after the fit ({report})");
+        Assert.Equal(FitStatus.Diverged, report.Status);
+        Assert.Equal(0, report.KeptStep);
+        Assert.Contains("smoothed ELBO fell to", report.Divergence, StringComparison.Ordinal);
+        Assert.Null(report.LogNormalizer);
+    }
+
+    [Fact]
+    public void Fit_ThatCompletes_KeepsTheLastStep_AndSaysSo()
+    {
+        VariationalReport report = SmallFlow().Fit(BananaTarget, new VariationalOptions
+        {
+            Steps = 300,
+            Optimizer = new AdamOptions { LearningRate = 0.01 },
+            ImportanceSamples = 0,
+        });
+
+        Assert.Equal(FitStatus.Completed, report.Status);
+        Assert.Equal(300, report.KeptStep);
+        Assert.Null(report.Divergence);
+        Assert.True(report.FinalElbo >= report.InitialElbo, report.ToString());
+    }
+
+    [Fact]
+    public void Fit_WhenTheTargetReturnsNaN_ReportsDivergenceWithoutThrowing_ByDefault()
+    {
+        TransformedDistribution<double> flow = SmallFlow();
+        double[] initial = AllValues(flow);
+
+        VariationalReport report = flow.Fit((z, logDensity, gradient) => { logDensity.Fill(double.NaN); gradient.Clear(); },
+            new VariationalOptions { Steps = 10 });
+
+        Assert.Equal(FitStatus.Diverged, report.Status);
+        Assert.Contains("log p̃ = NaN", report.Divergence, StringComparison.Ordinal);
+        Assert.Equal(0, report.Steps);
+        Assert.True(double.IsNaN(report.FinalElbo));
+        AssertClose.Bitwise(initial, AllValues(flow), "parameters");
+    }
+
+    [Fact]
+    public void Fit_WhenCancelled_CarriesTheReportOnTheException()
+    {
+        TransformedDistribution<double> flow = SmallFlow();
+        using var source = new CancellationTokenSource();
+        var options = new VariationalOptions
+        {
+            Steps = 100,
+            ProgressInterval = 10,
+            Progress = new SynchronousProgress<VariationalProgress>(p =>
+            {
+                if (p.Step == 20)
+                {
+                    source.Cancel();
+                }
+            }),
+        };
+
+        var exception = Assert.Throws<FitCanceledException<VariationalReport>>(() => flow.Fit(BananaTarget, options, source.Token));
+
+        VariationalReport report = Assert.IsType<VariationalReport>(exception.Report);
+        Assert.Equal(FitStatus.Cancelled, report.Status);
+        Assert.Equal(20, report.Steps);
+    }
+
+    // Progress<T> posts to the thread pool; the tests need the reports synchronously.
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 
     [Fact]

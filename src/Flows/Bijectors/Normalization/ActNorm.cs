@@ -15,8 +15,17 @@ namespace Flows.Bijectors;
 /// outputs on that batch have mean 0 and standard deviation 1 (to rounding, ~1e-15). An inverse call sees data on a
 /// training tape (<see cref="Tape{T}.IsTraining"/>: the steps of <c>MaximumLikelihood.Fit</c>, a custom training loop)
 /// and on a tape that does not record (the array-level <c>DensityLn</c> and <c>Inverse</c>, and the pass with which
-/// <c>Fit</c> starts). It happens exactly once: <see cref="IsInitialized"/> is then true, is saved with the model, and a
+/// <c>Fit</c> starts). It happens once: <see cref="IsInitialized"/> is then true, is saved with the model, and a
 /// loaded ActNorm never re-initializes.</para>
+/// <para><b>Fitting.</b> <c>MaximumLikelihood.Fit</c> initializes the layer at its start from the first minibatch of the
+/// training data (in the split and shuffle of its seed), pushed through the layers between the data and this one. A
+/// layer that was initialized by an evaluation before the fit — an array-level <c>DensityLn</c> of the flow or
+/// <c>Inverse</c> of the layer, such as a probe of an untrained flow — is initialized again from the training data, so
+/// that such a probe never decides where the fit starts. A layer initialized on purpose is kept: by
+/// <see cref="Initialize"/>, by a previous fit, by a custom training loop, by variational fitting (below), or loaded
+/// from a file. An array-level <c>DensityLn</c> of a flow refuses to initialize the layer from fewer than
+/// <see cref="MinimumEvaluationRows"/> rows and throws an <see cref="InvalidOperationException"/> naming it; the
+/// layer-level <see cref="Bijector{T}.Inverse"/> initializes from whatever batch it is given.</para>
 /// <para><b>Variational inference.</b> A tape that records gradients outside training is differentiating something
 /// other than a fit to data: variational fitting samples q through the forward map and, with sticking the landing,
 /// scores q's own samples through the inverse. Standardizing those samples would make q chase itself, so on such a tape
@@ -37,6 +46,16 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> whe
 {
     // Relative threshold below which a feature's batch standard deviation counts as zero.
     private const double ConstantFeatureThreshold = 1e-10;
+
+    /// <summary>
+    /// The fewest rows from which an array-level <c>DensityLn</c> of a flow lets this layer initialize: 10. From fewer it
+    /// throws, naming the layer; see the remarks.
+    /// </summary>
+    /// <remarks>
+    /// A standard deviation estimated from n rows has a relative standard error of about 1/√(2(n − 1)): 24 % at 10 rows.
+    /// That is a workable start for a fit; one row gives no scale at all and the row itself as the shift.
+    /// </remarks>
+    public const int MinimumEvaluationRows = 10;
 
     private readonly Parameter<T> _shift;
     private readonly Parameter<T> _logScale;
@@ -63,6 +82,24 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> whe
     /// current parameters; see the remarks). It becomes true once; saved with the model.
     /// </summary>
     public bool IsInitialized { get; internal set; }
+
+    // True when the initialization came from an evaluation (a tape that neither records nor trains) rather than from a
+    // fit, Initialize, a training loop or a file: MaximumLikelihood.Fit then initializes the layer again from its data.
+    // Not saved: a loaded layer counts as initialized on purpose.
+    internal bool IsInitializedByEvaluation { get; private set; }
+
+    // Makes a layer that an evaluation initialized uninitialized again, so that the next data it sees initializes it.
+    internal void ForgetInitializationByEvaluation()
+    {
+        if (IsInitializedByEvaluation)
+        {
+            IsInitialized = false;
+            IsInitializedByEvaluation = false;
+        }
+    }
+
+    // Marks the current initialization as the fit's own, so that later fits keep it.
+    internal void KeepInitialization() => IsInitializedByEvaluation = false;
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
@@ -139,6 +176,7 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> whe
             else if (x.Rows > 0)
             {
                 InitializeFrom(x.Values);
+                IsInitializedByEvaluation = !tape.IsRecording && !tape.IsTraining;
             }
         }
 

@@ -23,7 +23,7 @@ namespace Flows.Bijectors;
 /// <see cref="IsTraining"/> false — uses the running statistics, so its rows are independent of each other and it
 /// changes nothing. Recording alone never selects the batch statistics: it says only that gradients are wanted. Set
 /// <see cref="IsTraining"/> to false to freeze the running statistics even on training tapes. <c>Fit</c> restores the
-/// parameters of its best epoch but not the running statistics, which are those of the last training step.</para>
+/// running statistics of its best check together with its parameters, as validation scored them.</para>
 /// <para>The running variance starts at 1 − ε, so that a new layer with zero parameters is exactly the identity in
 /// evaluation. A batch of one row has variance 0: ε keeps every value finite. The running statistics, momentum, ε and
 /// the mode are saved with the model.</para>

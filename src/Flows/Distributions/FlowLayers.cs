@@ -1,0 +1,113 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using Flows.Autodiff;
+using Flows.Bijectors;
+
+namespace Flows.Distributions;
+
+/// <summary>One layer of a flow as its checks and its fitting see it: where it sits, and in which direction densities run it.</summary>
+/// <param name="Layer">A bijector that is not a <see cref="Chain{T}"/> or an <see cref="Inverted{T}"/>.</param>
+/// <param name="Path">Where it sits, for messages: <c>Bijector.Parts[2]</c>, <c>BaseDistribution.Bijector.Inner</c>.</param>
+/// <param name="Inverted">Whether an odd number of <see cref="Inverted{T}"/> wrap it, so that density evaluation runs its forward map.</param>
+internal readonly record struct FlowLayer<T>(IBijector<T> Layer, string Path, bool Inverted) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>
+/// The leaves of a flow (its bijectors through <see cref="Chain{T}"/>, <see cref="Inverted{T}"/> and nested base flows)
+/// and the owner of every parameter, found once when the flow is built, for the checks made once per call.
+/// </summary>
+internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly (Parameter<T> Parameter, string Owner)[] _owners;
+
+    public FlowLayers(TransformedDistribution<T> flow)
+    {
+        var layers = new List<FlowLayer<T>>();
+        var owners = new List<(Parameter<T>, string)>();
+        var flows = new List<TransformedDistribution<T>>();
+        Add(flow, "", layers, owners, flows);
+        Layers = [.. layers];
+        _owners = [.. owners];
+        Flows = [.. flows];
+        ActNorms = [.. layers.Where(l => l.Layer is ActNorm<T> && !l.Inverted)];
+    }
+
+    /// <summary>Every leaf: those of a nested base flow first, then the flow's own in chain order, so that in a flow of
+    /// chains without <see cref="Inverted{T}"/> the last leaf is the layer next to the data.</summary>
+    public IReadOnlyList<FlowLayer<T>> Layers { get; }
+
+    /// <summary>The ActNorm layers that density evaluation runs in their inverse direction, the one that initializes from data.</summary>
+    public IReadOnlyList<FlowLayer<T>> ActNorms { get; }
+
+    /// <summary>The flow and the flows nested in it as base distributions, outermost first: the order their locks are taken in.</summary>
+    public IReadOnlyList<TransformedDistribution<T>> Flows { get; }
+
+    /// <summary>Throws when a parameter holds NaN or ±∞, naming the parameter, its owner and the index.</summary>
+    /// <param name="what">What cannot be done with such a flow, for the message.</param>
+    public void CheckParametersFinite(string what)
+    {
+        foreach ((Parameter<T> parameter, string owner) in _owners)
+        {
+            // One vectorized sum per parameter: finite unless an element is NaN or ±∞ (or the finite values overflow,
+            // which the exact scan below then clears).
+            if (T.IsFinite(TensorPrimitives.Sum<T>(parameter.Values)))
+            {
+                continue;
+            }
+
+            T[] values = parameter.Values;
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (!T.IsFinite(values[i]))
+                {
+                    throw new InvalidOperationException(
+                        $"Parameter '{parameter.Name}' of {owner} holds {values[i]} at index {i}; {what} of a flow with non-finite parameters " +
+                        "would be meaningless. Was it left by a diverged custom training loop? Refit it or load a saved copy.");
+                }
+            }
+        }
+    }
+
+    private static void Add(TransformedDistribution<T> flow, string prefix, List<FlowLayer<T>> layers, List<(Parameter<T>, string)> owners,
+        List<TransformedDistribution<T>> flows)
+    {
+        flows.Add(flow);
+        if (flow.BaseDistribution is TransformedDistribution<T> inner)
+        {
+            Add(inner, $"{prefix}BaseDistribution.", layers, owners, flows);
+        }
+        else
+        {
+            foreach (Parameter<T> parameter in flow.BaseDistribution.Parameters)
+            {
+                owners.Add((parameter, $"{flow.BaseDistribution} at {prefix}BaseDistribution"));
+            }
+        }
+
+        Walk(flow.Bijector, $"{prefix}Bijector", inverted: false, layers, owners);
+    }
+
+    private static void Walk(IBijector<T> bijector, string path, bool inverted, List<FlowLayer<T>> layers, List<(Parameter<T>, string)> owners)
+    {
+        switch (bijector)
+        {
+            case Chain<T> chain:
+                for (int i = 0; i < chain.Parts.Count; i++)
+                {
+                    Walk(chain.Parts[i], $"{path}.Parts[{i}]", inverted, layers, owners);
+                }
+
+                break;
+            case Inverted<T> wrapper:
+                Walk(wrapper.Inner, $"{path}.Inner", !inverted, layers, owners);
+                break;
+            default:
+                layers.Add(new FlowLayer<T>(bijector, path, inverted));
+                foreach (Parameter<T> parameter in bijector.Parameters)
+                {
+                    owners.Add((parameter, $"{bijector} at {path}"));
+                }
+
+                break;
+        }
+    }
+}

@@ -36,6 +36,7 @@ foreach (string flowName in flowNames)
             Seed = 1,
             ProgressInterval = 500,
             Progress = new ConsoleProgress(energy.Name),
+            ThrowOnDivergence = true, // a diverged fit has no log Z estimate to print
         });
         LogNormalizerEstimate estimate = report.LogNormalizer!;
         double quadrature = Figures.LogNormalizerByQuadrature(energy);

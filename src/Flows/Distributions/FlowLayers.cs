@@ -17,12 +17,13 @@ internal readonly record struct FlowLayer<T>(IBijector<T> Layer, string Path, bo
 /// </summary>
 internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly (Parameter<T> Parameter, string Owner)[] _owners;
+    // Each parameter with the layer or base distribution that holds it and where that sits; formatted only for a message.
+    private readonly (Parameter<T> Parameter, object Owner, string Path)[] _owners;
 
     public FlowLayers(TransformedDistribution<T> flow)
     {
         var layers = new List<FlowLayer<T>>();
-        var owners = new List<(Parameter<T>, string)>();
+        var owners = new List<(Parameter<T>, object, string)>();
         var flows = new List<TransformedDistribution<T>>();
         Add(flow, "", layers, owners, flows);
         Layers = [.. layers];
@@ -45,7 +46,7 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <param name="what">What cannot be done with such a flow, for the message.</param>
     public void CheckParametersFinite(string what)
     {
-        foreach ((Parameter<T> parameter, string owner) in _owners)
+        foreach ((Parameter<T> parameter, object owner, string path) in _owners)
         {
             // One vectorized sum per parameter: finite unless an element is NaN or ±∞ (or the finite values overflow,
             // which the exact scan below then clears).
@@ -60,14 +61,14 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
                 if (!T.IsFinite(values[i]))
                 {
                     throw new InvalidOperationException(
-                        $"Parameter '{parameter.Name}' of {owner} holds {values[i]} at index {i}; {what} of a flow with non-finite parameters " +
+                        $"Parameter '{parameter.Name}' of {owner} at {path} holds {values[i]} at index {i}; {what} of a flow with non-finite parameters " +
                         "would be meaningless. Was it left by a diverged custom training loop? Refit it or load a saved copy.");
                 }
             }
         }
     }
 
-    private static void Add(TransformedDistribution<T> flow, string prefix, List<FlowLayer<T>> layers, List<(Parameter<T>, string)> owners,
+    private static void Add(TransformedDistribution<T> flow, string prefix, List<FlowLayer<T>> layers, List<(Parameter<T>, object, string)> owners,
         List<TransformedDistribution<T>> flows)
     {
         flows.Add(flow);
@@ -79,14 +80,14 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         {
             foreach (Parameter<T> parameter in flow.BaseDistribution.Parameters)
             {
-                owners.Add((parameter, $"{flow.BaseDistribution} at {prefix}BaseDistribution"));
+                owners.Add((parameter, flow.BaseDistribution, $"{prefix}BaseDistribution"));
             }
         }
 
         Walk(flow.Bijector, $"{prefix}Bijector", inverted: false, layers, owners);
     }
 
-    private static void Walk(IBijector<T> bijector, string path, bool inverted, List<FlowLayer<T>> layers, List<(Parameter<T>, string)> owners)
+    private static void Walk(IBijector<T> bijector, string path, bool inverted, List<FlowLayer<T>> layers, List<(Parameter<T>, object, string)> owners)
     {
         switch (bijector)
         {
@@ -104,7 +105,7 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
                 layers.Add(new FlowLayer<T>(bijector, path, inverted));
                 foreach (Parameter<T> parameter in bijector.Parameters)
                 {
-                    owners.Add((parameter, $"{bijector} at {path}"));
+                    owners.Add((parameter, bijector, path));
                 }
 
                 break;

@@ -82,7 +82,12 @@ public sealed record FitOptions
     /// <summary>Seed of the validation split and the shuffling: the same seed gives the same fit, bit for bit. Default 0.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Receives one report per epoch. Default null.</summary>
+    /// <summary>Receives one report per epoch, from epoch 1 (the start is <see cref="FitReport.Initial"/>). Default null.</summary>
+    /// <remarks>
+    /// <see cref="IProgress{T}.Report"/> is called on the fitting thread while the fit holds the flow. A handler that
+    /// runs there (a synchronous <see cref="IProgress{T}"/>) may call the flow's <c>DensityLn</c>, <c>Sample</c> or
+    /// <c>Save</c>; one that <see cref="Progress{T}"/> posts to another thread and that does so waits until the fit ends.
+    /// </remarks>
     public IProgress<EpochReport>? Progress { get; init; }
 
     internal void Validate()

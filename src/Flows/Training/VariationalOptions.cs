@@ -41,6 +41,7 @@ public sealed record VariationalOptions
     public int ProgressInterval { get; init; } = 100;
 
     /// <summary>Receives a report every <see cref="ProgressInterval"/> steps and after the last step. Default null.</summary>
+    /// <remarks>Called on the fitting thread while the fit holds the flow; see <see cref="FitOptions.Progress"/>.</remarks>
     public IProgress<VariationalProgress>? Progress { get; init; }
 
     /// <summary>

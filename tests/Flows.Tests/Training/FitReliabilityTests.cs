@@ -283,4 +283,49 @@ public sealed class FitReliabilityTests
         Assert.Empty(maf.CheckDataRange(Scaled(Moons(500), 10)));
         Assert.Empty(normalized.CheckDataRange(data));
     }
+
+    public static TheoryData<string> InvalidOptions => ["ValidationInterval", "DivergenceTolerance", "DataRangeCheck"];
+
+    [Theory]
+    [MemberData(nameof(InvalidOptions))]
+    public void Fit_RejectsInvalidReliabilityOptions_NamingTheSetting(string setting)
+    {
+        FitOptions options = setting switch
+        {
+            "ValidationInterval" => new FitOptions { ValidationInterval = 0 },
+            "DivergenceTolerance" => new FitOptions { DivergenceTolerance = double.NaN },
+            _ => new FitOptions { DataRangeCheck = (DataRangeCheck)7 },
+        };
+
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(() => TwoLayers("MAF").Fit(Moons(20), options));
+        Assert.Equal(setting, exception.ParamName);
+    }
+
+    [Fact]
+    public void VariationalFit_RejectsANonPositiveDivergenceTolerance()
+        => Assert.Throws<ArgumentOutOfRangeException>("DivergenceTolerance", () => TwoLayers("MAF").Fit(
+            (z, logDensity, gradient) => { logDensity.Clear(); gradient.Clear(); }, new VariationalOptions { DivergenceTolerance = 0 }));
+
+    // The same guarantee in single precision, where the losses are computed in float and compared in double.
+    [Fact]
+    public void Fit_InFloat_WithLearningRate10_ReportsDivergence_AndRestoresTheStart()
+    {
+        TransformedDistribution<float> flow = MaskedAutoregressiveFlow.Create<float>(2, transforms: 2, seed: 0);
+        float[][] before = [.. flow.Parameters.Select(p => (float[])p.Values.Clone())];
+        double[,] moons = Moons(1000);
+        var data = new float[1000, 2];
+        for (int i = 0; i < 1000; i++)
+        {
+            data[i, 0] = (float)moons[i, 0];
+            data[i, 1] = (float)moons[i, 1];
+        }
+
+        FitReport report = flow.Fit(data, new FitOptions { Epochs = 10, Optimizer = new AdamOptions { LearningRate = 10 } });
+
+        Assert.Equal(FitStatus.Diverged, report.Status);
+        for (int p = 0; p < before.Length; p++)
+        {
+            Assert.Equal(before[p], flow.Parameters[p].Values);
+        }
+    }
 }

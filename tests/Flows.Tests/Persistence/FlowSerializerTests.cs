@@ -80,6 +80,18 @@ public sealed class FlowSerializerTests
         }
     }
 
+    // Written by format version 2, whose MADE fed the context to the first hidden layer only: later layouts must read it
+    // and give the stored log-densities bit for bit (three MADE layers, affine and spline, two context features).
+    [Fact]
+    public void GoldenMadeFileOfVersion2_LoadsAndGivesStoredConditionalDensitiesBitForBit()
+    {
+        foreach (double[] fields in GoldenRows("made-v2", out TransformedDistribution<double> flow))
+        {
+            double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } }, new double[,] { { fields[3], fields[4] } });
+            Assert.Equal(BitConverter.DoubleToInt64Bits(fields[5]), BitConverter.DoubleToInt64Bits(logDensity[0]));
+        }
+    }
+
     [Fact]
     public void Load_RejectsANewerVersion()
     {

@@ -1,11 +1,13 @@
 using System.Numerics;
+using Flows.Autodiff;
 
 namespace Flows.Bijectors;
 
 /// <summary>
 /// How one bijector or conditional transform type is saved and rebuilt: its name in the file, its hyperparameters and
 /// non-trainable state (written by <see cref="Write"/>, read back by <see cref="Read"/>), whether its parameters are its
-/// own or its parts' (a composite such as <see cref="Chain{T}"/> saves its parts instead), and how parameters read from
+/// own or its parts' (a composite such as <see cref="Chain{T}"/> saves its parts instead), which parameters a file of an
+/// older format version holds when that version had fewer (<see cref="StoredParameters"/>), and how parameters read from
 /// a file of an older format version are brought to this version's layout (<see cref="UpgradeParameters"/>).
 /// </summary>
 /// <remarks>
@@ -21,7 +23,8 @@ internal sealed record SavedForm<T, TObject>(
     Action<TObject, ISavedFormWriter<T>> Write,
     Func<ISavedFormReader<T>, TObject> Read,
     bool IsComposite = false,
-    Action<TObject, int>? UpgradeParameters = null)
+    Action<TObject, int>? UpgradeParameters = null,
+    Func<TObject, int, IReadOnlyList<Parameter<T>>>? StoredParameters = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>The form of a type whose only hyperparameter is its dimension (the parameters carry the rest).</summary>

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using System.Text;
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Persistence;
@@ -90,6 +91,50 @@ public sealed class FlowSerializerTests
             double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } }, new double[,] { { fields[3], fields[4] } });
             Assert.Equal(BitConverter.DoubleToInt64Bits(fields[5]), BitConverter.DoubleToInt64Bits(logDensity[0]));
         }
+    }
+
+    [Fact]
+    public void GoldenMadeFileOfVersion2_LoadsWithTheDirectContextWeightsAtZero()
+    {
+        GoldenRows("made-v2", out TransformedDistribution<double> flow);
+        Parameter<double>[] direct = [.. flow.Parameters.Where(p => p.Name.EndsWith(".contextToOutput.weight", StringComparison.Ordinal))];
+
+        Assert.Equal(3, direct.Length);
+        Assert.All(direct, p => Assert.All(p.Values, v => Assert.Equal(0L, BitConverter.DoubleToInt64Bits(v))));
+    }
+
+    // Conditional MADE layers (affine and spline) with every parameter non-zero, the direct context weights included.
+    [Fact]
+    public void SaveLoad_OfAConditionalFlow_GivesBitIdenticalDensitiesAndSamples()
+    {
+        TransformedDistribution<double> original = ConditionalFlow();
+        var stream = new MemoryStream();
+        original.Save(stream);
+        stream.Position = 0;
+        TransformedDistribution<double> loaded = FlowSerializer.Load<double>(stream);
+
+        double[,] context = TestData.StandardNormal(40, 2, seed: 3);
+        double[,] samples = original.Sample(40, new Random(9), context);
+        Assert.Equal(samples, loaded.Sample(40, new Random(9), context));
+        Assert.Equal(original.DensityLn(samples, context), loaded.DensityLn(samples, context));
+        Assert.Contains(original.Parameters, p => p.Name.EndsWith(".contextToOutput.weight", StringComparison.Ordinal));
+        Assert.Equal(original.Parameters.Select(p => p.Values), loaded.Parameters.Select(p => p.Values));
+    }
+
+    [Fact]
+    public void Load_RejectsAFileOfTheCurrentVersionWithoutTheDirectContextWeights()
+    {
+        byte[] saved = SavedConditional();
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(saved, root => Parameters(root, 0).Remove("made.contextToOutput.weight"))));
+        Assert.Contains("'made.contextToOutput.weight' is missing", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAVersion2FileWithDirectContextWeights_WhichThatVersionDidNotHave()
+    {
+        byte[] saved = SavedConditional();
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(saved, root => root["version"] = 2)));
+        Assert.Contains("unexpected property 'made.contextToOutput.weight'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -253,6 +298,22 @@ public sealed class FlowSerializerTests
             new TransformedDistribution<double>(new StandardNormal<double>(3), PersistenceCases.Composite<double>(new Random(4))), seed: 3);
         var stream = new MemoryStream();
         flow.Save(stream);
+        return stream.ToArray();
+    }
+
+    private static TransformedDistribution<double> ConditionalFlow()
+        => PersistenceCases.Randomize(
+            new TransformedDistribution<double>(
+                new StandardNormal<double>(3),
+                new Chain<double>(
+                    new MaskedAutoregressive<double>(3, [6, 5], [2, 0, 1], contextDimension: 2, seed: 1),
+                    new MaskedAutoregressive<double>(3, [5], contextDimension: 2, transform: new RationalQuadraticTransform<double>(binCount: 4), seed: 2))),
+            seed: 5);
+
+    private static byte[] SavedConditional()
+    {
+        var stream = new MemoryStream();
+        ConditionalFlow().Save(stream);
         return stream.ToArray();
     }
 

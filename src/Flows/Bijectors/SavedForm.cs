@@ -7,7 +7,8 @@ namespace Flows.Bijectors;
 /// How one bijector or conditional transform type is saved and rebuilt: its name in the file, its hyperparameters and
 /// non-trainable state (written by <see cref="Write"/>, read back by <see cref="Read"/>), whether its parameters are its
 /// own or its parts' (a composite such as <see cref="Chain{T}"/> saves its parts instead), which parameters a file of an
-/// older format version holds when that version had fewer (<see cref="StoredParameters"/>), and how parameters read from
+/// older format version holds when that version had fewer, or which it stores itself when a part stores the rest
+/// (<see cref="StoredParameters"/>; by default all of its parameters), and how parameters read from
 /// a file of an older format version are brought to this version's layout (<see cref="UpgradeParameters"/>).
 /// </summary>
 /// <remarks>
@@ -16,7 +17,7 @@ namespace Flows.Bijectors;
 /// <see cref="ISavedFormReader{T}"/>, so the bijectors never depend on the file format's code.
 /// </remarks>
 /// <typeparam name="T">The element type.</typeparam>
-/// <typeparam name="TObject"><see cref="IBijector{T}"/> or <see cref="IConditionalTransform{T}"/>.</typeparam>
+/// <typeparam name="TObject"><see cref="IBijector{T}"/>, <see cref="IConditionalTransform{T}"/> or <see cref="IContextEmbedding{T}"/>.</typeparam>
 internal sealed record SavedForm<T, TObject>(
     string Name,
     Type Type,
@@ -38,7 +39,7 @@ internal sealed record SavedForm<T, TObject>(
 
 /// <summary>Implemented, explicitly, by every type that can be saved: it declares its own <see cref="SavedForm{T, TObject}"/>.</summary>
 /// <typeparam name="T">The element type.</typeparam>
-/// <typeparam name="TObject"><see cref="IBijector{T}"/> or <see cref="IConditionalTransform{T}"/>.</typeparam>
+/// <typeparam name="TObject"><see cref="IBijector{T}"/>, <see cref="IConditionalTransform{T}"/> or <see cref="IContextEmbedding{T}"/>.</typeparam>
 internal interface IHasSavedForm<T, TObject> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>The saved form of the implementing type.</summary>
@@ -63,6 +64,9 @@ internal interface ISavedFormWriter<T> where T : unmanaged, IFloatingPointIeee75
     void Values(string name, ReadOnlySpan<T> values);
 
     void Transform(string name, IConditionalTransform<T> transform);
+
+    /// <summary>A context embedding's type and hyperparameters; its parameters are stored by the object that holds it.</summary>
+    void Embedding(string name, IContextEmbedding<T> embedding);
 
     void Part(string name, IBijector<T> part);
 
@@ -94,6 +98,8 @@ internal interface ISavedFormReader<T> where T : unmanaged, IFloatingPointIeee75
     T[] Values(string name, int length);
 
     IConditionalTransform<T> Transform(string name);
+
+    IContextEmbedding<T> Embedding(string name);
 
     IBijector<T> Part(string name);
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Flows.Autodiff;
+using Flows.Bijectors;
 using Flows.Numerics;
 
 namespace Flows.Distributions;
@@ -39,6 +40,33 @@ public sealed partial class TransformedDistribution<T>
 
         Batch.CheckFinite(context, ContextDimension, nameof(context), "conditional flows");
         return new ConditionedDistribution<T>(this, context);
+    }
+
+    /// <summary>
+    /// A flow p(x | c) whose raw context c is standardized and embedded before it reaches this flow's bijector:
+    /// the same base distribution, and an <see cref="EmbeddedContext{T}"/> around this flow's bijector.
+    /// </summary>
+    /// <remarks>
+    /// The new flow's <see cref="ContextDimension"/> is the embedding's raw ContextDimension; this flow's bijector must
+    /// take the embedding's EmbeddingDimension. The two flows share the bijector and its parameters, so fit and use the
+    /// new one. Fitting it trains the embedding with the bijector, and its first pass over the training data sets the
+    /// standardization (see <see cref="EmbeddedContext{T}"/>); both are saved with it.
+    /// </remarks>
+    /// <param name="embedding">The context embedding, for example a <see cref="MultilayerPerceptronEmbedding{T}"/>.</param>
+    /// <param name="standardize">Standardize the raw context from the training data. Default true.</param>
+    /// <returns>The conditional flow on raw contexts.</returns>
+    /// <exception cref="InvalidOperationException">This flow's bijector takes no context, or its base distribution takes one.</exception>
+    /// <exception cref="ArgumentException">The embedding's EmbeddingDimension differs from the bijector's ContextDimension.</exception>
+    public TransformedDistribution<T> WithContextEmbedding(IContextEmbedding<T> embedding, bool standardize = true)
+    {
+        ArgumentNullException.ThrowIfNull(embedding);
+        if (Bijector.ContextDimension == 0 || BaseDistribution.ContextDimension != 0)
+        {
+            throw new InvalidOperationException(
+                $"An embedding feeds a conditional bijector on an unconditional base; this flow's bijector has ContextDimension {Bijector.ContextDimension} and its base {BaseDistribution.ContextDimension}.");
+        }
+
+        return new TransformedDistribution<T>(BaseDistribution, new EmbeddedContext<T>(Bijector, embedding, standardize));
     }
 
     // DensityLn(x, destination, context) with context the given row on every row: the same chunks, so the same bits.

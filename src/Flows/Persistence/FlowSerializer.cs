@@ -218,7 +218,7 @@ public static class FlowSerializer
         format.Write(bijector, new JsonSavedFormWriter<T>(writer, WriteBijector));
         if (!format.IsComposite)
         {
-            WriteParameters(writer, bijector.Parameters, bijector.ToString()!);
+            WriteParameters(writer, format.StoredParameters?.Invoke(bijector, CurrentVersion) ?? bijector.Parameters, bijector.ToString()!);
         }
 
         writer.WriteEndObject();

@@ -52,10 +52,23 @@ public sealed class FlowSerializerTests
     }
 
     [Fact]
+    public void EveryContextEmbeddingType_HasASavedForm()
+    {
+        Type[] embeddingTypes = [.. typeof(IContextEmbedding<>).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false } && t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IContextEmbedding<>)))
+            .Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t)];
+
+        Assert.NotEmpty(embeddingTypes);
+        string[] missing = [.. embeddingTypes.Where(t => !SavedForms<double, IContextEmbedding<double>>.IsRegistered(t)).Select(t => t.Name)];
+        Assert.True(missing.Length == 0, $"Context embedding types without a saved form: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
     public void EveryBijectorAndTransformType_HasAPersistenceCase()
     {
         HashSet<Type> covered = [.. FamilyCases.SavedCases<double>().SelectMany(c => FamilyCases.Components(c.Create())).Select(c => c.GetType())];
         string[] missing = [.. SavedForms<double, IBijector<double>>.Types.Concat(SavedForms<double, IConditionalTransform<double>>.Types)
+            .Concat(SavedForms<double, IContextEmbedding<double>>.Types)
             .Where(t => !covered.Contains(t)).Select(t => t.Name)];
         Assert.True(missing.Length == 0, $"Types with no persistence case (add them to their family's IFamilyCases): {string.Join(", ", missing)}");
     }
@@ -275,21 +288,39 @@ public sealed class FlowSerializerTests
         TransformedDistribution<T> loaded = FlowSerializer.Load<T>(stream);
 
         Assert.Equal(original.ToString(), loaded.ToString());
-        T[,] samples = original.Sample(64, new Random(9));
-        Assert.Equal(samples, loaded.Sample(64, new Random(9)));
-        Assert.Equal(original.DensityLn(samples), loaded.DensityLn(samples));
-        var (x, forwardLogDet) = original.Bijector.Forward(samples);
-        var (xLoaded, forwardLogDetLoaded) = loaded.Bijector.Forward(samples);
+        // A conditional case (a bijector that embeds its context) is run with one context row per sample.
+        T[,]? context = original.ContextDimension == 0 ? null : Contexts<T>(64, original.ContextDimension);
+        T[,] samples = original.Sample(64, new Random(9), context);
+        Assert.Equal(samples, loaded.Sample(64, new Random(9), context));
+        Assert.Equal(original.DensityLn(samples, context), loaded.DensityLn(samples, context));
+        var (x, forwardLogDet) = original.Bijector.Forward(samples, context);
+        var (xLoaded, forwardLogDetLoaded) = loaded.Bijector.Forward(samples, context);
         Assert.Equal(x, xLoaded);
         Assert.Equal(forwardLogDet, forwardLogDetLoaded);
-        var (z, inverseLogDet) = original.Bijector.Inverse(samples);
-        var (zLoaded, inverseLogDetLoaded) = loaded.Bijector.Inverse(samples);
+        var (z, inverseLogDet) = original.Bijector.Inverse(samples, context);
+        var (zLoaded, inverseLogDetLoaded) = loaded.Bijector.Inverse(samples, context);
         Assert.Equal(z, zLoaded);
         Assert.Equal(inverseLogDet, inverseLogDetLoaded);
         for (int p = 0; p < original.Parameters.Count; p++)
         {
             Assert.Equal(original.Parameters[p].Values, loaded.Parameters[p].Values);
         }
+    }
+
+    // Raw contexts around 3 ± 2, so that a standardization that initializes from them has work to do.
+    private static T[,] Contexts<T>(int rows, int columns) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double[,] values = TestData.StandardNormal(rows, columns, seed: 21, scale: 2);
+        var result = new T[rows, columns];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                result[i, j] = T.CreateTruncating(3 + values[i, j]);
+            }
+        }
+
+        return result;
     }
 
     private static byte[] Saved()

@@ -1,11 +1,14 @@
 using System.Numerics;
+using Flows.Autodiff;
 
 namespace Flows.Bijectors;
 
 /// <summary>
 /// How one bijector or conditional transform type is saved and rebuilt: its name in the file, its hyperparameters and
 /// non-trainable state (written by <see cref="Write"/>, read back by <see cref="Read"/>), whether its parameters are its
-/// own or its parts' (a composite such as <see cref="Chain{T}"/> saves its parts instead), and how parameters read from
+/// own or its parts' (a composite such as <see cref="Chain{T}"/> saves its parts instead), which parameters a file of an
+/// older format version holds when that version had fewer, or which it stores itself when a part stores the rest
+/// (<see cref="StoredParameters"/>; by default all of its parameters), and how parameters read from
 /// a file of an older format version are brought to this version's layout (<see cref="UpgradeParameters"/>).
 /// </summary>
 /// <remarks>
@@ -14,14 +17,15 @@ namespace Flows.Bijectors;
 /// <see cref="ISavedFormReader{T}"/>, so the bijectors never depend on the file format's code.
 /// </remarks>
 /// <typeparam name="T">The element type.</typeparam>
-/// <typeparam name="TObject"><see cref="IBijector{T}"/> or <see cref="IConditionalTransform{T}"/>.</typeparam>
+/// <typeparam name="TObject"><see cref="IBijector{T}"/>, <see cref="IConditionalTransform{T}"/> or <see cref="IContextEmbedding{T}"/>.</typeparam>
 internal sealed record SavedForm<T, TObject>(
     string Name,
     Type Type,
     Action<TObject, ISavedFormWriter<T>> Write,
     Func<ISavedFormReader<T>, TObject> Read,
     bool IsComposite = false,
-    Action<TObject, int>? UpgradeParameters = null)
+    Action<TObject, int>? UpgradeParameters = null,
+    Func<TObject, int, IReadOnlyList<Parameter<T>>>? StoredParameters = null)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>The form of a type whose only hyperparameter is its dimension (the parameters carry the rest).</summary>
@@ -35,7 +39,7 @@ internal sealed record SavedForm<T, TObject>(
 
 /// <summary>Implemented, explicitly, by every type that can be saved: it declares its own <see cref="SavedForm{T, TObject}"/>.</summary>
 /// <typeparam name="T">The element type.</typeparam>
-/// <typeparam name="TObject"><see cref="IBijector{T}"/> or <see cref="IConditionalTransform{T}"/>.</typeparam>
+/// <typeparam name="TObject"><see cref="IBijector{T}"/>, <see cref="IConditionalTransform{T}"/> or <see cref="IContextEmbedding{T}"/>.</typeparam>
 internal interface IHasSavedForm<T, TObject> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>The saved form of the implementing type.</summary>
@@ -60,6 +64,9 @@ internal interface ISavedFormWriter<T> where T : unmanaged, IFloatingPointIeee75
     void Values(string name, ReadOnlySpan<T> values);
 
     void Transform(string name, IConditionalTransform<T> transform);
+
+    /// <summary>A context embedding's type and hyperparameters; its parameters are stored by the object that holds it.</summary>
+    void Embedding(string name, IContextEmbedding<T> embedding);
 
     void Part(string name, IBijector<T> part);
 
@@ -91,6 +98,8 @@ internal interface ISavedFormReader<T> where T : unmanaged, IFloatingPointIeee75
     T[] Values(string name, int length);
 
     IConditionalTransform<T> Transform(string name);
+
+    IContextEmbedding<T> Embedding(string name);
 
     IBijector<T> Part(string name);
 

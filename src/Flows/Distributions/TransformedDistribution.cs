@@ -37,7 +37,7 @@ namespace Flows.Distributions;
 /// data, so that a stray evaluation before the fit does not decide its start.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class TransformedDistribution<T> : IDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class TransformedDistribution<T> : IDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Rows per evaluation chunk: bounds the memory of array-level calls and of validation in the fitting loops. 512 rows
     // keep a 64-unit layer's activations (256 KB in double) in L2: MAF-8 scores about 1.3x faster than with 4,096, while

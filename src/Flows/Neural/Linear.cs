@@ -32,14 +32,14 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
     }
 
-    // Draws the weights from a caller's generator, so that a network can thread one generator through its layers.
-    internal Linear(string name, int inputs, int outputs, Random random, double initialScale = 1.0, IReadOnlyList<T>? mask = null, bool hasBias = true)
+    // Draws the weights from a caller's generator, so that a network can thread one generator through its layers. A null
+    // generator leaves every weight zero and draws nothing, so adding such a layer changes no other layer's initial weights.
+    internal Linear(string name, int inputs, int outputs, Random? random, double initialScale = 1.0, IReadOnlyList<T>? mask = null, bool hasBias = true)
     {
-        ArgumentNullException.ThrowIfNull(random);
         Weight = new Parameter<T>($"{name}.weight", outputs, inputs);
         Bias = hasBias ? new Parameter<T>($"{name}.bias", 1, outputs) : null;
         double bound = initialScale / Math.Sqrt(inputs);
-        for (int i = 0; i < Weight.Values.Length; i++)
+        for (int i = 0; random is not null && i < Weight.Values.Length; i++)
         {
             Weight.Values[i] = T.CreateTruncating(bound * ((2 * random.NextDouble()) - 1));
         }

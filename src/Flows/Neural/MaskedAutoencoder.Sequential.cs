@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Flows.Autodiff;
 using Flows.Numerics;
 
@@ -20,8 +21,9 @@ public sealed partial class MaskedAutoencoder<T>
     /// <remarks>
     /// Hidden units are sorted by degree, so the units of degree g in layer l are a block of columns, computed from the
     /// prefix of layer l − 1 with degree ≤ g; feature Order[k] reads the prefix of the last layer with degree ≤ k. Each
-    /// weight is thus used once over the d steps. The sums run in the same order over the same nonzero terms as
-    /// <see cref="Apply"/>, so the results agree with it bit for bit.
+    /// weight is thus used once over the d steps. The context's direct term for feature Order[k]'s outputs is formed on its
+    /// own and added last. The sums run in the same order over the same nonzero terms as <see cref="Apply"/>, so the
+    /// results agree with it bit for bit.
     /// </remarks>
     internal void RunSequentially(Tape<T> tape, Node<T> x, Node<T>? context, Action<int, Node<T>> fix)
     {
@@ -43,6 +45,7 @@ public sealed partial class MaskedAutoencoder<T>
         Linear<T>? contextLayer = context is null ? null : _network.ContextLayer;
         Node<T>? contextPart = contextLayer is null ? null : tape.Allocate(n, HiddenFeatures[0]);
         Node<T> parameters = tape.Allocate(n, ParametersPerFeature);
+        Node<T>? directContext = context is null || _contextToOutput is null ? null : tape.Allocate(n, ParametersPerFeature);
         Node<T> featureBias = tape.Allocate(1, ParametersPerFeature);
         AddHiddenUnitsOfDegree(0);
         for (int k = 0; k < Dimension; k++)
@@ -59,6 +62,16 @@ public sealed partial class MaskedAutoencoder<T>
 
             Gemm.MultiplyTransposedB<T>(hidden[^1].Values, last, weights[^1].Values[(feature * last)..], Dimension * last,
                 parameters.Values, ParametersPerFeature, n, prefix, ParametersPerFeature, accumulate: false, featureBias.Values);
+            if (directContext is not null)
+            {
+                // The rows of the feature's outputs in the direct weights are d rows apart, as in the last layer. Formed
+                // on its own and then added, as Apply adds it: each element is the same dot product over the context.
+                int c = ContextDimension;
+                Gemm.MultiplyTransposedB<T>(context!.Values, c, _contextToOutput!.Weight.Values.AsSpan(feature * c), Dimension * c,
+                    directContext.Values, ParametersPerFeature, n, c, ParametersPerFeature, accumulate: false);
+                TensorPrimitives.Add<T>(parameters.Values, directContext.Values, parameters.Values);
+            }
+
             fix(feature, parameters);
             if (k + 1 < Dimension)
             {

@@ -13,8 +13,13 @@ namespace Flows.Neural;
 /// layer of at least d − 1 units holds every degree and every mask between hidden layers is a staircase whose zero
 /// part the matrix products skip. A weight from a unit of degree a into a
 /// hidden unit of degree b is kept when b ≥ a; into an output of feature j when m(j) &gt; a. Context features connect
-/// to every unit of the first hidden layer. Outputs are laid out by parameter block:
+/// to every unit of the first hidden layer and, directly, to every output. Outputs are laid out by parameter block:
 /// column p·d + j is parameter p of feature j.</para>
+/// <para>The direct connection is what lets the first feature in the order depend on the context: hidden units hold
+/// degrees 1 … d − 1, so the outputs of the feature of degree 1 receive no hidden unit, and without it their values
+/// would be output biases alone, the same for every context (zuko's adjacency connects the context to every output;
+/// nflows' conditional MADE lacks it). Its weights start at zero, so a new MADE computes what it did before the
+/// connection existed and training moves them; flows saved before it load with them at zero.</para>
 /// <para>Reference: Germain, Gregor, Murray &amp; Larochelle, "MADE: Masked Autoencoder for Distribution
 /// Estimation", ICML 2015, arXiv:1502.03509.</para>
 /// </remarks>
@@ -22,6 +27,7 @@ namespace Flows.Neural;
 public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly MultilayerPerceptron<T> _network;
+    private readonly Linear<T>? _contextToOutput;
     private readonly int[] _order;
 
     // _unitsUpToDegree[l][g]: how many units of hidden layer l have degree ≤ g (they come first: units are sorted).
@@ -33,7 +39,7 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
     /// <param name="parametersPerFeature">Output blocks per feature (2 for shift and log-scale). Range: &gt; 0.</param>
     /// <param name="order">The autoregressive order, a permutation of 0..d−1: order[0] depends on nothing.</param>
     /// <param name="seed">Seed of the initial weights.</param>
-    /// <param name="contextDimension">Context features feeding every first-layer unit. Range: ≥ 0.</param>
+    /// <param name="contextDimension">Context features feeding every first-layer unit and every output. Range: ≥ 0.</param>
     /// <param name="name">The parameters' name prefix.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is too narrow, or <paramref name="order"/> is not a permutation.</exception>
@@ -98,6 +104,14 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
         }
 
         _network = new MultilayerPerceptron<T>(name, [.. degrees.Select(d => d.Length)], random, masks, contextDimension);
+        if (contextDimension > 0)
+        {
+            // Zero weights drawn from no generator: the initial network, and every other weight, are what they were
+            // before this connection existed.
+            _contextToOutput = new Linear<T>($"{name}.contextToOutput", contextDimension, parametersPerFeature * dimension, random: null, hasBias: false);
+        }
+
+        Parameters = _contextToOutput is null ? _network.Parameters : [.. _network.Parameters, _contextToOutput.Weight];
     }
 
     /// <summary>d, the features.</summary>
@@ -115,14 +129,28 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
     /// <summary>The autoregressive order: Order[0] depends on nothing, Order[d − 1] on all others.</summary>
     public IReadOnlyList<int> Order => _order;
 
-    /// <summary>All parameters, layer by layer, then the context layer's.</summary>
-    public IReadOnlyList<Parameter<T>> Parameters => _network.Parameters;
+    /// <summary>All parameters: layer by layer, then the context's weights into the first hidden layer, then its direct
+    /// weights into the outputs.</summary>
+    public IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    /// <summary>The parameters stored by file format versions 1 and 2, which had no direct connection from the context
+    /// to the outputs.</summary>
+    internal IReadOnlyList<Parameter<T>> ParametersWithoutContextToOutput => _network.Parameters;
 
     /// <summary>Runs the network: n × d (and n × context) → n × (parametersPerFeature · d).</summary>
     /// <param name="tape">The tape.</param>
     /// <param name="x">n × d inputs.</param>
     /// <param name="context">n × ContextDimension, or null when there is none.</param>
-    public Node<T> Apply(Tape<T> tape, Node<T> x, Node<T>? context) => _network.Apply(tape, x, context);
+    public Node<T> Apply(Tape<T> tape, Node<T> x, Node<T>? context)
+    {
+        Node<T> output = _network.Apply(tape, x, context);
+        // The context's direct term is formed on its own and added last: RunSequentially adds it the same way, and with
+        // zero weights (a file from before the connection) it adds exact zeros, leaving every output's bits unchanged.
+        return _contextToOutput is null || context is null ? output : tape.Add(output, _contextToOutput.Apply(tape, context));
+    }
+
+    /// <summary>Sets the direct context-to-output weights to zero: how a MADE saved before they existed is read.</summary>
+    internal void ClearContextToOutput() => _contextToOutput?.Weight.Values.AsSpan().Clear();
 
     /// <summary>
     /// Brings parameters stored in the hidden-unit order of file format version 1, where unit k had degree

@@ -26,8 +26,10 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
     {
     }
 
-    // Draws every layer's weights from one caller's generator, in layer order, then the context layer's.
-    internal MultilayerPerceptron(string name, IReadOnlyList<int> sizes, Random random, IReadOnlyList<IReadOnlyList<T>>? masks = null, int contextDimension = 0)
+    // Draws every layer's weights from one caller's generator, in layer order, then the context layer's. The last layer's
+    // initial scale is small for a flow's conditioner (a new layer near the identity); an embedding wants 1.
+    internal MultilayerPerceptron(string name, IReadOnlyList<int> sizes, Random random, IReadOnlyList<IReadOnlyList<T>>? masks = null, int contextDimension = 0,
+        double lastLayerInitialScale = 1e-2)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         ArgumentNullException.ThrowIfNull(random);
@@ -46,7 +48,7 @@ public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointI
         for (int l = 0; l < _layers.Length; l++)
         {
             bool last = l == _layers.Length - 1;
-            _layers[l] = new Linear<T>($"{name}.layer{l}", sizes[l], sizes[l + 1], random, initialScale: last ? 1e-2 : 1.0, mask: masks?[l]);
+            _layers[l] = new Linear<T>($"{name}.layer{l}", sizes[l], sizes[l + 1], random, initialScale: last ? lastLayerInitialScale : 1.0, mask: masks?[l]);
         }
 
         if (contextDimension > 0)

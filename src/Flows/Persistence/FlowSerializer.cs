@@ -15,11 +15,13 @@ namespace Flows.Persistence;
 /// permutations), the base distribution, the element type and every parameter, stored exactly.
 /// </summary>
 /// <remarks>
-/// <para>Format (version 2): a JSON object with <c>format</c>, <c>version</c>, <c>elementType</c>, <c>sha256</c> and
+/// <para>Format (version 3): a JSON object with <c>format</c>, <c>version</c>, <c>elementType</c>, <c>sha256</c> and
 /// <c>flow</c>; <c>sha256</c> is the SHA-256 of the UTF-8 text of <c>flow</c> as stored, so any corruption or edit
 /// is detected before anything is built. Numbers are written in their shortest round-trip form, so a double or float
 /// parameter reads back bit for bit. Version 2 differs from version 1 only in the order of MADE's hidden units (sorted by
-/// degree instead of cyclic); version-1 files are read and reordered, giving the same densities. A flow whose base is
+/// degree instead of cyclic); version-1 files are read and reordered, giving the same densities. Version 3 adds, to a
+/// conditional MADE, the direct weights from the context to every output (<c>….contextToOutput.weight</c>); files of
+/// versions 1 and 2 are read with those weights at zero, which gives their densities bit for bit. A flow whose base is
 /// another flow stores that base as <c>{"type": "TransformedDistribution", "base": …, "bijector": …}</c>, nested as deep
 /// as the flows are (readers older than this addition refuse such a file as having an unknown base type).</para>
 /// <para>Compatibility policy: a file written by this version is loadable by every later version. A later version
@@ -32,7 +34,7 @@ namespace Flows.Persistence;
 public static class FlowSerializer
 {
     /// <summary>The format version this library writes.</summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     private const string FormatName = "Flows.TransformedDistribution";
     private const string NestedFlowType = "TransformedDistribution";
@@ -216,7 +218,7 @@ public static class FlowSerializer
         format.Write(bijector, new JsonSavedFormWriter<T>(writer, WriteBijector));
         if (!format.IsComposite)
         {
-            WriteParameters(writer, bijector.Parameters, bijector.ToString()!);
+            WriteParameters(writer, format.StoredParameters?.Invoke(bijector, CurrentVersion) ?? bijector.Parameters, bijector.ToString()!);
         }
 
         writer.WriteEndObject();
@@ -287,7 +289,7 @@ public static class FlowSerializer
         IBijector<T> bijector = Build(scope.Path, () => format.Read(new JsonSavedFormReader<T>(scope, ReadBijector<T>)));
         if (!format.IsComposite)
         {
-            ReadParameters(scope.Object("parameters"), bijector.Parameters);
+            ReadParameters(scope.Object("parameters"), format.StoredParameters?.Invoke(bijector, scope.Version) ?? bijector.Parameters);
             format.UpgradeParameters?.Invoke(bijector, scope.Version);
         }
 

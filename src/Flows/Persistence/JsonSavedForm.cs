@@ -49,6 +49,16 @@ internal sealed class JsonSavedFormWriter<T>(Utf8JsonWriter writer, Action<Utf8J
         writer.WriteEndObject();
     }
 
+    // An embedding too: its type name, then its own fields.
+    public void Embedding(string name, IContextEmbedding<T> embedding)
+    {
+        SavedForm<T, IContextEmbedding<T>> form = SavedForms<T, IContextEmbedding<T>>.Of(embedding);
+        writer.WriteStartObject(name);
+        writer.WriteString("type", form.Name);
+        form.Write(embedding, this);
+        writer.WriteEndObject();
+    }
+
     public void Part(string name, IBijector<T> part)
     {
         writer.WritePropertyName(name);
@@ -132,6 +142,26 @@ internal sealed class JsonSavedFormReader<T>(JsonScope scope, Func<JsonScope, IB
 
         nested.EnsureAllRead();
         return transform;
+    }
+
+    public IContextEmbedding<T> Embedding(string name)
+    {
+        JsonScope nested = scope.Object(name);
+        string type = nested.String("type");
+        SavedForm<T, IContextEmbedding<T>> form = SavedForms<T, IContextEmbedding<T>>.Named(type)
+            ?? throw JsonScope.Error($"{nested.Path}.type", $"unknown context embedding type \"{type}\"");
+        IContextEmbedding<T> embedding;
+        try
+        {
+            embedding = form.Read(new JsonSavedFormReader<T>(nested, readPart));
+        }
+        catch (ArgumentException e)
+        {
+            throw JsonScope.Error(nested.Path, e.Message);
+        }
+
+        nested.EnsureAllRead();
+        return embedding;
     }
 
     public IBijector<T> Part(string name) => readPart(scope.Object(name));

@@ -5,13 +5,13 @@ using Flows.Bijectors;
 namespace Flows.Persistence;
 
 /// <summary>
-/// The registry of every saved form of one kind (bijectors or conditional transforms), found by reflection: each type
+/// The registry of every saved form of one kind (bijectors, conditional transforms or context embeddings), found by reflection: each type
 /// that implements <see cref="IHasSavedForm{T, TObject}"/> declares its own. A generic bijector with a second type parameter (such as
 /// <see cref="Elementwise{T, TFunction}"/>) is registered once for every type of this assembly that satisfies that
 /// parameter's constraint. A test that enumerates the assembly's bijector types fails for a type without a saved form.
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
-/// <typeparam name="TObject"><see cref="IBijector{T}"/> or <see cref="IConditionalTransform{T}"/>.</typeparam>
+/// <typeparam name="TObject"><see cref="IBijector{T}"/>, <see cref="IConditionalTransform{T}"/> or <see cref="IContextEmbedding{T}"/>.</typeparam>
 internal static class SavedForms<T, TObject> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static readonly Dictionary<Type, SavedForm<T, TObject>> ByType = [];

@@ -527,6 +527,7 @@ public sealed class BijectorPropertyTests
     {
         HashSet<Type> covered = [.. BijectorCases.Names.SelectMany(n => FamilyCases.Components(BijectorCases.Create(n, Seed))).Select(c => c.GetType())];
         string[] missing = [.. SavedForms<double, IBijector<double>>.Types.Concat(SavedForms<double, IConditionalTransform<double>>.Types)
+            .Concat(SavedForms<double, IContextEmbedding<double>>.Types)
             .Where(t => !covered.Contains(t)).Select(t => t.Name)];
         Assert.True(missing.Length == 0, $"Types with no case in the property suite (add them to their family's IFamilyCases): {string.Join(", ", missing)}");
     }

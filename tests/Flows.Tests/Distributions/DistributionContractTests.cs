@@ -20,6 +20,7 @@ public sealed class DistributionContractTests
         },
         ["TransformedDistribution"] = () => new TransformedDistribution<double>(
             new StandardNormal<double>(3), BijectorCases.Randomized(new Chain<double>(new SinhArcsinh<double>(3), new LowerTriangularAffine<double>(3)), 3)),
+        ["ConditionedDistribution"] = () => ConditionedDistributionTests.ConditionalFlow().Given([0.8, -1.1]),
     };
 
     public static TheoryData<string> Names => [.. Distributions.Keys];

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using System.Text;
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Persistence;
@@ -51,10 +52,23 @@ public sealed class FlowSerializerTests
     }
 
     [Fact]
+    public void EveryContextEmbeddingType_HasASavedForm()
+    {
+        Type[] embeddingTypes = [.. typeof(IContextEmbedding<>).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false } && t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IContextEmbedding<>)))
+            .Select(t => t.IsGenericType ? t.GetGenericTypeDefinition() : t)];
+
+        Assert.NotEmpty(embeddingTypes);
+        string[] missing = [.. embeddingTypes.Where(t => !SavedForms<double, IContextEmbedding<double>>.IsRegistered(t)).Select(t => t.Name)];
+        Assert.True(missing.Length == 0, $"Context embedding types without a saved form: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
     public void EveryBijectorAndTransformType_HasAPersistenceCase()
     {
         HashSet<Type> covered = [.. FamilyCases.SavedCases<double>().SelectMany(c => FamilyCases.Components(c.Create())).Select(c => c.GetType())];
         string[] missing = [.. SavedForms<double, IBijector<double>>.Types.Concat(SavedForms<double, IConditionalTransform<double>>.Types)
+            .Concat(SavedForms<double, IContextEmbedding<double>>.Types)
             .Where(t => !covered.Contains(t)).Select(t => t.Name)];
         Assert.True(missing.Length == 0, $"Types with no persistence case (add them to their family's IFamilyCases): {string.Join(", ", missing)}");
     }
@@ -78,6 +92,62 @@ public sealed class FlowSerializerTests
             double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } }, new double[,] { { fields[3] } });
             Assert.Equal(fields[4], logDensity[0], 1e-12);
         }
+    }
+
+    // Written by format version 2, whose MADE fed the context to the first hidden layer only: later layouts must read it
+    // and give the stored log-densities bit for bit (three MADE layers, affine and spline, two context features).
+    [Fact]
+    public void GoldenMadeFileOfVersion2_LoadsAndGivesStoredConditionalDensitiesBitForBit()
+    {
+        foreach (double[] fields in GoldenRows("made-v2", out TransformedDistribution<double> flow))
+        {
+            double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } }, new double[,] { { fields[3], fields[4] } });
+            Assert.Equal(BitConverter.DoubleToInt64Bits(fields[5]), BitConverter.DoubleToInt64Bits(logDensity[0]));
+        }
+    }
+
+    [Fact]
+    public void GoldenMadeFileOfVersion2_LoadsWithTheDirectContextWeightsAtZero()
+    {
+        GoldenRows("made-v2", out TransformedDistribution<double> flow);
+        Parameter<double>[] direct = [.. flow.Parameters.Where(p => p.Name.EndsWith(".contextToOutput.weight", StringComparison.Ordinal))];
+
+        Assert.Equal(3, direct.Length);
+        Assert.All(direct, p => Assert.All(p.Values, v => Assert.Equal(0L, BitConverter.DoubleToInt64Bits(v))));
+    }
+
+    // Conditional MADE layers (affine and spline) with every parameter non-zero, the direct context weights included.
+    [Fact]
+    public void SaveLoad_OfAConditionalFlow_GivesBitIdenticalDensitiesAndSamples()
+    {
+        TransformedDistribution<double> original = ConditionalFlow();
+        var stream = new MemoryStream();
+        original.Save(stream);
+        stream.Position = 0;
+        TransformedDistribution<double> loaded = FlowSerializer.Load<double>(stream);
+
+        double[,] context = TestData.StandardNormal(40, 2, seed: 3);
+        double[,] samples = original.Sample(40, new Random(9), context);
+        Assert.Equal(samples, loaded.Sample(40, new Random(9), context));
+        Assert.Equal(original.DensityLn(samples, context), loaded.DensityLn(samples, context));
+        Assert.Contains(original.Parameters, p => p.Name.EndsWith(".contextToOutput.weight", StringComparison.Ordinal));
+        Assert.Equal(original.Parameters.Select(p => p.Values), loaded.Parameters.Select(p => p.Values));
+    }
+
+    [Fact]
+    public void Load_RejectsAFileOfTheCurrentVersionWithoutTheDirectContextWeights()
+    {
+        byte[] saved = SavedConditional();
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(saved, root => Parameters(root, 0).Remove("made.contextToOutput.weight"))));
+        Assert.Contains("'made.contextToOutput.weight' is missing", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_RejectsAVersion2FileWithDirectContextWeights_WhichThatVersionDidNotHave()
+    {
+        byte[] saved = SavedConditional();
+        FlowFormatException e = Assert.Throws<FlowFormatException>(() => Load(Edit(saved, root => root["version"] = 2)));
+        Assert.Contains("unexpected property 'made.contextToOutput.weight'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -218,15 +288,17 @@ public sealed class FlowSerializerTests
         TransformedDistribution<T> loaded = FlowSerializer.Load<T>(stream);
 
         Assert.Equal(original.ToString(), loaded.ToString());
-        T[,] samples = original.Sample(64, new Random(9));
-        Assert.Equal(samples, loaded.Sample(64, new Random(9)));
-        Assert.Equal(original.DensityLn(samples), loaded.DensityLn(samples));
-        var (x, forwardLogDet) = original.Bijector.Forward(samples);
-        var (xLoaded, forwardLogDetLoaded) = loaded.Bijector.Forward(samples);
+        // A conditional case (a bijector that embeds its context) is run with one context row per sample.
+        T[,]? context = original.ContextDimension == 0 ? null : Contexts<T>(64, original.ContextDimension);
+        T[,] samples = original.Sample(64, new Random(9), context);
+        Assert.Equal(samples, loaded.Sample(64, new Random(9), context));
+        Assert.Equal(original.DensityLn(samples, context), loaded.DensityLn(samples, context));
+        var (x, forwardLogDet) = original.Bijector.Forward(samples, context);
+        var (xLoaded, forwardLogDetLoaded) = loaded.Bijector.Forward(samples, context);
         Assert.Equal(x, xLoaded);
         Assert.Equal(forwardLogDet, forwardLogDetLoaded);
-        var (z, inverseLogDet) = original.Bijector.Inverse(samples);
-        var (zLoaded, inverseLogDetLoaded) = loaded.Bijector.Inverse(samples);
+        var (z, inverseLogDet) = original.Bijector.Inverse(samples, context);
+        var (zLoaded, inverseLogDetLoaded) = loaded.Bijector.Inverse(samples, context);
         Assert.Equal(z, zLoaded);
         Assert.Equal(inverseLogDet, inverseLogDetLoaded);
         for (int p = 0; p < original.Parameters.Count; p++)
@@ -235,12 +307,44 @@ public sealed class FlowSerializerTests
         }
     }
 
+    // Raw contexts around 3 ± 2, so that a standardization that initializes from them has work to do.
+    private static T[,] Contexts<T>(int rows, int columns) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double[,] values = TestData.StandardNormal(rows, columns, seed: 21, scale: 2);
+        var result = new T[rows, columns];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                result[i, j] = T.CreateTruncating(3 + values[i, j]);
+            }
+        }
+
+        return result;
+    }
+
     private static byte[] Saved()
     {
         TransformedDistribution<double> flow = PersistenceCases.Randomize(
             new TransformedDistribution<double>(new StandardNormal<double>(3), PersistenceCases.Composite<double>(new Random(4))), seed: 3);
         var stream = new MemoryStream();
         flow.Save(stream);
+        return stream.ToArray();
+    }
+
+    private static TransformedDistribution<double> ConditionalFlow()
+        => PersistenceCases.Randomize(
+            new TransformedDistribution<double>(
+                new StandardNormal<double>(3),
+                new Chain<double>(
+                    new MaskedAutoregressive<double>(3, [6, 5], [2, 0, 1], contextDimension: 2, seed: 1),
+                    new MaskedAutoregressive<double>(3, [5], contextDimension: 2, transform: new RationalQuadraticTransform<double>(binCount: 4), seed: 2))),
+            seed: 5);
+
+    private static byte[] SavedConditional()
+    {
+        var stream = new MemoryStream();
+        ConditionalFlow().Save(stream);
         return stream.ToArray();
     }
 

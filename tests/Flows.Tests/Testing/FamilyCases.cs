@@ -43,7 +43,7 @@ internal static class FamilyCases
         return map.TargetMethods[index];
     }
 
-    /// <summary>The bijector and every bijector and conditional transform nested inside it.</summary>
+    /// <summary>The bijector and every bijector, conditional transform and context embedding nested inside it.</summary>
     public static IEnumerable<object> Components<T>(IBijector<T> bijector) where T : unmanaged, IFloatingPointIeee754<T>
     {
         yield return bijector;
@@ -55,6 +55,7 @@ internal static class FamilyCases
             MaskedAutoregressive<T> maf => [maf.Transform],
             Coupling<T> coupling => [coupling.Transform],
             RationalQuadraticSpline<T> spline => [spline.Transform],
+            EmbeddedContext<T> embedded => [.. Components(embedded.Inner), embedded.Embedding],
             _ => [],
         };
         foreach (object component in nested)

@@ -78,11 +78,23 @@ public sealed class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBij
             r.Transform("transform")),
         UpgradeParameters: (b, version) =>
         {
+            MaskedAutoencoder<T> made = ((MaskedAutoregressive<T>)b).Conditioner;
             // Version 1 numbered MADE's hidden units cyclically by degree; later versions sort them by degree.
             if (version < 2)
             {
-                ((MaskedAutoregressive<T>)b).Conditioner.ReorderHiddenUnitsFromCyclicDegrees();
+                made.ReorderHiddenUnitsFromCyclicDegrees();
             }
+
+            // Versions 1 and 2 had no direct context-to-output weights: zero is the network those files describe.
+            if (version < 3)
+            {
+                made.ClearContextToOutput();
+            }
+        },
+        StoredParameters: (b, version) =>
+        {
+            MaskedAutoencoder<T> made = ((MaskedAutoregressive<T>)b).Conditioner;
+            return version < 3 ? made.ParametersWithoutContextToOutput : made.Parameters;
         });
 
     /// <inheritdoc/>

@@ -1,0 +1,249 @@
+using System.Numerics;
+using Flows.Autodiff;
+
+namespace Flows.Bijectors;
+
+/// <summary>
+/// A conditional bijector whose context is first standardized and then embedded: it runs
+/// <c>inner(·; f((c − m) ⊘ s))</c>, with f an <see cref="IContextEmbedding{T}"/> trained jointly with the inner
+/// bijector, and m, s per-feature means and standard deviations of the raw context taken from the training data.
+/// </summary>
+/// <remarks>
+/// <para>Its <see cref="Bijector{T}.ContextDimension"/> is the embedding's raw ContextDimension; the inner bijector's
+/// ContextDimension must equal the embedding's EmbeddingDimension. <see cref="Parameters"/> are the inner bijector's,
+/// then the embedding's, so fitting the flow trains both. Output and log|det J| are those of the inner bijector at the
+/// embedded context; the map from z to x is as invertible as the inner one.</para>
+/// <para><b>Standardization</b> (on by default): until it is initialized, m = 0 and s = 1. The first non-empty context
+/// batch passed to <see cref="Bijector{T}.Inverse"/> on a tape that does not record or that trains (the pass with which
+/// <c>MaximumLikelihood.Fit</c> starts: one minibatch of the training rows; the array-level <c>DensityLn</c>), or
+/// <see cref="InitializeStandardization"/> with the whole training context, sets m to each feature's mean and s to its
+/// population standard deviation, once. A feature whose standard deviation is at most 1e-10 · max |c| is only centred
+/// (s = 1). A recording tape outside training (variational fitting) never initializes from its contexts: there the
+/// current m, s are adopted, as <see cref="ActNorm{T}"/> does. m, s and whether they are settled are saved with the
+/// flow, so a loaded flow never re-standardizes.</para>
+/// </remarks>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    // Relative threshold below which a context feature's standard deviation counts as zero.
+    private const double ConstantFeatureThreshold = 1e-10;
+
+    private readonly T[] _mean;
+    private readonly T[] _scale;
+    private readonly T[] _inverseScale;
+
+    /// <summary>Puts <paramref name="embedding"/> in front of the conditional bijector <paramref name="inner"/>.</summary>
+    /// <param name="inner">A conditional bijector whose ContextDimension is the embedding's EmbeddingDimension.</param>
+    /// <param name="embedding">The context embedding, trained with the bijector.</param>
+    /// <param name="standardize">Standardize the raw context from the first data (see the remarks). Default true; false
+    /// fixes m = 0, s = 1.</param>
+    /// <exception cref="ArgumentException"><paramref name="inner"/> takes no context, or a context of another width than
+    /// the embedding gives.</exception>
+    public EmbeddedContext(IBijector<T> inner, IContextEmbedding<T> embedding, bool standardize = true)
+        : base(CheckedDimension(inner, embedding), embedding.ContextDimension)
+    {
+        Inner = inner;
+        Embedding = embedding;
+        int c = embedding.ContextDimension;
+        _mean = new T[c];
+        _scale = new T[c];
+        _inverseScale = new T[c];
+        _scale.AsSpan().Fill(T.One);
+        _inverseScale.AsSpan().Fill(T.One);
+        IsStandardizationInitialized = !standardize;
+        Parameters = [.. inner.Parameters, .. embedding.Parameters];
+    }
+
+    /// <summary>The conditional bijector that receives the embedded context.</summary>
+    public IBijector<T> Inner { get; }
+
+    /// <summary>The context embedding.</summary>
+    public IContextEmbedding<T> Embedding { get; }
+
+    /// <summary>m, the raw context's per-feature mean subtracted before embedding (0 until initialized).</summary>
+    public ReadOnlySpan<T> ContextMean => _mean;
+
+    /// <summary>s, the raw context's per-feature scale divided out before embedding (1 until initialized).</summary>
+    public ReadOnlySpan<T> ContextScale => _scale;
+
+    /// <summary>Whether m and s are settled: set from data, adopted, or fixed by <c>standardize: false</c>. It becomes
+    /// true once; saved with the flow.</summary>
+    public bool IsStandardizationInitialized { get; private set; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    /// <summary>Sets m and s from <paramref name="context"/> now, as the first inverse call would from its batch: the whole
+    /// training context gives the most accurate standardization.</summary>
+    /// <param name="context">n × ContextDimension raw contexts, n &gt; 0, all finite.</param>
+    /// <exception cref="ArgumentException"><paramref name="context"/> has the wrong width, no rows or a non-finite value.</exception>
+    /// <exception cref="InvalidOperationException">The standardization is already initialized.</exception>
+    public void InitializeStandardization(T[,] context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.GetLength(1) != ContextDimension || context.GetLength(0) == 0)
+        {
+            throw new ArgumentException(
+                $"context is {context.GetLength(0)} × {context.GetLength(1)}; expected at least one row of {ContextDimension} features.", nameof(context));
+        }
+
+        if (IsStandardizationInitialized)
+        {
+            throw new InvalidOperationException($"The context standardization of {this} is already initialized; it is set once.");
+        }
+
+        var values = new T[context.Length];
+        int k = 0;
+        foreach (T value in context)
+        {
+            if (!T.IsFinite(value))
+            {
+                throw new ArgumentException($"context[{k / ContextDimension}, {k % ContextDimension}] is {value}; standardization needs finite contexts.", nameof(context));
+            }
+
+            values[k++] = value;
+        }
+
+        InitializeFrom(values);
+    }
+
+    static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
+        "EmbeddedContext",
+        typeof(EmbeddedContext<T>),
+        (b, w) =>
+        {
+            var embedded = (EmbeddedContext<T>)b;
+            w.Part("inner", embedded.Inner);
+            w.Embedding("embedding", embedded.Embedding);
+            w.Boolean("standardizationInitialized", embedded.IsStandardizationInitialized);
+            w.Values("contextMean", embedded._mean);
+            w.Values("contextScale", embedded._scale);
+        },
+        r =>
+        {
+            var embedded = new EmbeddedContext<T>(r.Part("inner"), r.Embedding("embedding"));
+            T[] mean = r.Values("contextMean", embedded.ContextDimension);
+            T[] scale = r.Values("contextScale", embedded.ContextDimension);
+            for (int j = 0; j < scale.Length; j++)
+            {
+                if (!(scale[j] > T.Zero))
+                {
+                    throw r.Error($"contextScale[{j}]", $"is {scale[j]}; a scale must be > 0");
+                }
+            }
+
+            embedded.SetStandardization(mean, scale, r.Boolean("standardizationInitialized"));
+            return embedded;
+        },
+        // The inner bijector saves its own parameters in its part; this object stores the embedding's.
+        StoredParameters: (b, _) => ((EmbeddedContext<T>)b).Embedding.Parameters);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"EmbeddedContext(inner: {Inner}, embedding: {Embedding})";
+
+    /// <inheritdoc/>
+    protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
+    {
+        if (!IsStandardizationInitialized && IsGradientFitWithoutData(tape))
+        {
+            IsStandardizationInitialized = true;
+        }
+
+        return Inner.Forward(tape, z, Embed(tape, context!));
+    }
+
+    /// <inheritdoc/>
+    protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
+    {
+        if (!IsStandardizationInitialized)
+        {
+            if (IsGradientFitWithoutData(tape))
+            {
+                IsStandardizationInitialized = true;
+            }
+            else if (context!.Rows > 0)
+            {
+                InitializeFrom(context.Values);
+            }
+        }
+
+        return Inner.Inverse(tape, x, Embed(tape, context!));
+    }
+
+    // A recording tape outside training wants gradients of something other than a fit to data (variational fitting):
+    // its contexts need not be the training contexts, so the current standardization is adopted, as ActNorm does.
+    private static bool IsGradientFitWithoutData(Tape<T> tape) => tape.IsRecording && !tape.IsTraining;
+
+    private Node<T> Embed(Tape<T> tape, Node<T> context)
+    {
+        // (c − m) ⊙ (1/s): the 1 × C rows broadcast over the batch; constants, so no gradient flows into m or s.
+        Node<T> standardized = tape.Multiply(tape.Subtract(context, tape.Constant(_mean, 1, ContextDimension)), tape.Constant(_inverseScale, 1, ContextDimension));
+        return Embedding.Apply(tape, standardized);
+    }
+
+    // Two-pass mean and variance per feature (the second pass on the centred values avoids cancellation), as ActNorm.
+    private void InitializeFrom(ReadOnlySpan<T> context)
+    {
+        int d = ContextDimension;
+        int n = context.Length / d;
+        T count = T.CreateTruncating(n);
+        T threshold = T.CreateTruncating(ConstantFeatureThreshold);
+        var mean = new T[d];
+        var scale = new T[d];
+        for (int j = 0; j < d; j++)
+        {
+            T sum = T.Zero;
+            T largest = T.Zero;
+            for (int i = 0; i < n; i++)
+            {
+                T v = context[(i * d) + j];
+                sum += v;
+                largest = T.Max(largest, T.Abs(v));
+            }
+
+            mean[j] = sum / count;
+            T squares = T.Zero;
+            for (int i = 0; i < n; i++)
+            {
+                T c = context[(i * d) + j] - mean[j];
+                squares += c * c;
+            }
+
+            T std = T.Sqrt(squares / count);
+            scale[j] = std > threshold * largest ? std : T.One;
+        }
+
+        SetStandardization(mean, scale, initialized: true);
+    }
+
+    private void SetStandardization(ReadOnlySpan<T> mean, ReadOnlySpan<T> scale, bool initialized)
+    {
+        mean.CopyTo(_mean);
+        scale.CopyTo(_scale);
+        for (int j = 0; j < _scale.Length; j++)
+        {
+            _inverseScale[j] = T.One / _scale[j];
+        }
+
+        IsStandardizationInitialized = initialized;
+    }
+
+    private static int CheckedDimension(IBijector<T> inner, IContextEmbedding<T> embedding)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        ArgumentNullException.ThrowIfNull(embedding);
+        if (inner.ContextDimension == 0)
+        {
+            throw new ArgumentException($"inner ({inner}) takes no context; an embedded context needs a conditional bijector.", nameof(inner));
+        }
+
+        if (inner.ContextDimension != embedding.EmbeddingDimension)
+        {
+            throw new ArgumentException(
+                $"inner ({inner}) has ContextDimension {inner.ContextDimension} but the embedding gives {embedding.EmbeddingDimension} features; they must agree.",
+                nameof(embedding));
+        }
+
+        return inner.Dimension;
+    }
+}

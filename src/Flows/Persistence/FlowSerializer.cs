@@ -69,18 +69,52 @@ public static class FlowSerializer
         writer.Flush();
     }
 
-    /// <summary>Writes <paramref name="flow"/> to the file at <paramref name="path"/>, replacing it.</summary>
+    /// <summary>Writes <paramref name="flow"/> to the file at <paramref name="path"/>, replacing it atomically.</summary>
+    /// <remarks>
+    /// The flow is serialized in memory, written to a temporary file beside the target (<c>&lt;name&gt;.&lt;random&gt;.tmp</c>
+    /// in the same folder, so on the same file system), flushed to disk, and then renamed over the target. A process
+    /// killed at any point, or a failed write (full disk), therefore leaves either the old file or the new one at
+    /// <paramref name="path"/>, never a truncated one; a killed save may leave its temporary file behind. The rename
+    /// replaces the target itself: a symbolic link at <paramref name="path"/> is replaced by the file, and the file gets
+    /// default permissions rather than those of the file it replaces.
+    /// </remarks>
     /// <param name="flow">The flow.</param>
     /// <param name="path">The file path.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="InvalidOperationException">A parameter holds a non-finite value.</exception>
     /// <exception cref="NotSupportedException">A bijector or base distribution type has no saved form.</exception>
+    /// <exception cref="IOException">The temporary file could not be written or renamed (the target is unchanged).</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or the target is not writable (the target is unchanged).</exception>
     public static void Save<T>(this TransformedDistribution<T> flow, string path) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         // Serialize first so that a failure leaves any existing file untouched.
         using var buffer = new MemoryStream();
         Save(flow, buffer);
-        File.WriteAllBytes(path, buffer.ToArray());
+
+        // Write beside the target, not in the temporary folder: a rename is atomic only within one file system.
+        string target = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(target) ?? ".", $"{Path.GetFileName(target)}.{Path.GetRandomFileName()}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(buffer.GetBuffer(), 0, checked((int)buffer.Length));
+
+                // Data on disk before the rename makes it visible: otherwise a power loss soon after could leave the new
+                // name pointing at a file whose blocks were never written (the zero-length-file problem of delayed allocation).
+                stream.Flush(flushToDisk: true);
+            }
+
+            // rename(2) on Unix, MoveFileEx with MOVEFILE_REPLACE_EXISTING on Windows: readers see the old file or the
+            // new one, never a mix.
+            File.Move(temporary, target, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
     }
 
     /// <summary>Reads a flow saved by <see cref="Save{T}(TransformedDistribution{T}, Stream)"/>.</summary>
@@ -372,6 +406,21 @@ public static class FlowSerializer
         catch (ArgumentException e)
         {
             throw JsonScope.Error(path, e.Message);
+        }
+    }
+
+    // Best effort: the original exception is what the caller needs; a temporary file we cannot delete is only litter.
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
     }
 

@@ -90,7 +90,7 @@ internal static class PlanarOps
         ReadOnlySpan<T> uHat = parameters.Values[..d];
         ReadOnlySpan<T> w = parameters.Values.Slice(d, d);
         T b = parameters.Values[2 * d];
-        T a = SmallMatrix.Dot(uHat, w);
+        T a = WDotUHat(uHat, w);
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
         Node<T> saved = tape.Allocate(n, 1); // t = wᵀz + b per row, for the backward pass
@@ -133,6 +133,14 @@ internal static class PlanarOps
         tape.Record(PlanarBackward<T>.Instance, output, input, parameters, output1: logDet, saved: saved, flag: inverse ? 1 : 0);
         return (output, logDet);
     }
+
+    // wᵀû = m(wᵀu) ≥ −1 + δ holds exactly, but the dot product of the rounded û with w carries an error of about
+    // ulp·‖w‖‖û‖, which in float (ulp 6e-8) exceeds δ = 1e-6 as soon as ‖w‖‖û‖ ≳ 20: the product can then come out
+    // ≤ −1, giving ψ = 1 + a·h′ ≤ 0, an infinite log-det and a non-monotone scalar equation. Clamping to the floor
+    // restores what the reparameterization guarantees (issue #12's float sweep found this at ‖w‖ = 30, |u⊥| = 5). Both
+    // passes call this, so forward values and gradients see the same a; the clamp acts only within rounding of the floor.
+    private static T WDotUHat<T>(ReadOnlySpan<T> uHat, ReadOnlySpan<T> w) where T : unmanaged, IFloatingPointIeee754<T>
+        => T.Max(SmallMatrix.Dot(uHat, w), PlanarReparameterization<T>.Floor - T.One);
 
     private static class PlanarParametersBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -200,7 +208,7 @@ internal static class PlanarOps
             int n = input.Rows;
             ReadOnlySpan<T> uHat = parameters.Values[..d];
             ReadOnlySpan<T> w = parameters.Values.Slice(d, d);
-            T a = SmallMatrix.Dot(uHat, w);
+            T a = WDotUHat(uHat, w);
             ReadOnlySpan<T> xs = input.Values;
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> gLogDet = e.Output1!.Gradients;

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
@@ -164,6 +165,36 @@ public sealed class PlanarTests : IFamilyCases
         }
     }
 
+    // Issue #12 item 6: `samples/EnergyFunctions --flow planar-sweep` threw from DensityLn on its figure grid after
+    // fitting one planar layer to U1. These are that layer's raw parameters and the grid point (row 74 of the batch)
+    // where the inverse's Newton iteration cycled between the ends of its bracket.
+    [Fact]
+    public void Inverse_AtTheEnergyFunctionsGridPointWhereNewtonCycled_ConvergesAndRoundTrips()
+    {
+        var planar = new Planar<double>(2);
+        planar.U.Values[0] = 1.1222377784055366;
+        planar.U.Values[1] = 0.06435434363878945;
+        planar.W.Values[0] = 4.916086853610922;
+        planar.W.Values[1] = 0.4066676664896097;
+        planar.Bias.Values[0] = -0.08643513531941739;
+        double[,] x = { { -1.02, 3.98 } };
+
+        (double[,] z, double[] logDet) = planar.Inverse(x);
+        (double[,] xAgain, double[] forwardLogDet) = planar.Forward(z);
+
+        AssertClose.All(x, xAgain, Tolerance.RoundTrip);
+        Assert.Equal(-logDet[0], forwardLogDet[0], 1e-12);
+    }
+
+    // Extreme layers: wᵀû from the floor −1 + 1e-6 to 1e5, ‖w‖ from 1e-3 to 30, saturated offsets, and points up to 1e6
+    // away, in both element types. The inverse must not throw, and Forward(Inverse(x)) must give x back up to what the
+    // rounding of wᵀx costs: a residual ε in the scalar equation moves x by at most |û|·ε.
+    [Fact]
+    public void Inverse_ForExtremeParameters_AndFarPoints_ConvergesAndRoundTrips_InDouble() => AssertExtremeInversesRoundTrip<double>();
+
+    [Fact]
+    public void Inverse_ForExtremeParameters_AndFarPoints_ConvergesAndRoundTrips_InFloat() => AssertExtremeInversesRoundTrip<float>();
+
     [Fact]
     public void InverseGradients_WithRespectToEveryRawParameter_MatchCentralDifferences_ThroughTheDensity()
     {
@@ -179,6 +210,78 @@ public sealed class PlanarTests : IFamilyCases
     [Fact]
     public void SaveLoad_RoundTrip_IsBitwise()
         => PlanarFamilyChecks.AssertSaveLoadIsBitwise(BijectorCases.Randomized(new Chain<double>(new Planar<double>(3), new Planar<double>(3)), seed: 9));
+
+    private static void AssertExtremeInversesRoundTrip<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Raw σ = wᵀu, so that wᵀû = m(σ): −40 hits the floor −1 + 1e-6, −14 is about −1 + 8e-7·…, large σ gives ≈ σ.
+        double[] sigmas = [-40, -14, -3, 0, 3, 50, 1e3, 1e5];
+        double[] norms = [1e-3, 1, 30];
+        double[] biases = [0, 3, -40];
+        double[] coordinates = [0, 1, -30, 1e3, -1e6];
+        var points = new T[coordinates.Length * coordinates.Length, 2];
+        for (int i = 0; i < coordinates.Length; i++)
+        {
+            for (int j = 0; j < coordinates.Length; j++)
+            {
+                points[(i * coordinates.Length) + j, 0] = T.CreateTruncating(coordinates[i]);
+                points[(i * coordinates.Length) + j, 1] = T.CreateTruncating(coordinates[j]);
+            }
+        }
+
+        double ulp = double.CreateTruncating(T.One - T.BitDecrement(T.One));
+        int layers = 0;
+        foreach (double sigma in sigmas)
+        {
+            foreach (double norm in norms)
+            {
+                foreach (double perpendicular in (double[])[0, 5])
+                {
+                    foreach (double bias in biases)
+                    {
+                        // w at an angle, u = σ w/‖w‖² plus a component perpendicular to w (which the map keeps).
+                        double w0 = norm * 0.8;
+                        double w1 = norm * -0.6;
+                        var planar = new Planar<T>(2);
+                        planar.W.Values[0] = T.CreateTruncating(w0);
+                        planar.W.Values[1] = T.CreateTruncating(w1);
+                        planar.U.Values[0] = T.CreateTruncating((sigma * w0 / (norm * norm)) + (perpendicular * 0.6));
+                        planar.U.Values[1] = T.CreateTruncating((sigma * w1 / (norm * norm)) + (perpendicular * 0.8));
+                        planar.Bias.Values[0] = T.CreateTruncating(bias);
+                        string where = $"{typeof(T).Name} σ {sigma}, ‖w‖ {norm}, u⊥ {perpendicular}, b {bias}";
+                        double[] uHat = [.. planar.GetReparameterizedU().Select(double.CreateTruncating)];
+                        double a = (uHat[0] * w0) + (uHat[1] * w1);
+                        double uHatNorm = Math.Max(Math.Abs(uHat[0]), Math.Abs(uHat[1]));
+
+                        (T[,] z, T[] logDet) = planar.Inverse(points);
+                        (T[,] xAgain, _) = planar.Forward(z);
+
+                        for (int r = 0; r < points.GetLength(0); r++)
+                        {
+                            double x0 = double.CreateTruncating(points[r, 0]);
+                            double x1 = double.CreateTruncating(points[r, 1]);
+                            Assert.True(T.IsFinite(logDet[r]), $"{where}, x = ({x0}, {x1}): log-det {logDet[r]}");
+                            // The scalar equation's residual: its rounding (a few ulp of its terms, |α| ≤ |wᵀx| + |a|)
+                            // plus the step tolerance times its slope ψ ≤ 1 + |a|. Dividing by min(‖w‖, 1) converts a
+                            // residual in wᵀx back to x when w is short.
+                            double scale = (2 * (Math.Abs((w0 * x0) + (w1 * x1)) + Math.Abs(a))) + 1;
+                            double tolerance = double.CreateTruncating(TanhRootSolver.DefaultTolerance<T>());
+                            double residual = (64 * ulp * scale) + ((1 + Math.Abs(a)) * 2 * tolerance * scale);
+                            double allowed = ((1 + Math.Abs(x0) + Math.Abs(x1)) * 64 * ulp) + (uHatNorm * residual / Math.Min(norm, 1));
+                            for (int k = 0; k < 2; k++)
+                            {
+                                double error = Math.Abs(double.CreateTruncating(xAgain[r, k]) - double.CreateTruncating(points[r, k]));
+                                Assert.True(error <= allowed, $"{where}, x = ({x0}, {x1}): Forward(Inverse(x)) is off by {error:R} in column {k} (allowed {allowed:R})");
+                            }
+                        }
+
+                        layers++;
+                    }
+                }
+            }
+        }
+
+        Assert.Equal(144, layers);
+    }
 
     private static double Draw(Random random, double[] scales)
     {

@@ -187,7 +187,8 @@ internal sealed class FuzzSession<T> where T : unmanaged, IFloatingPointIeee754<
         bool explosive = Explosive(options.Optimizer);
         if (_log.Try("Fit(data)", what, () => report = _flow.Fit(data, context, options, cancellation.Token)))
         {
-            _log.Require(explosive || double.IsFinite(report!.BestLoss), $"{what}: best loss {report!.BestLoss}");
+            // Data the flow cannot score at all (a start loss of ∞, e.g. a value of −1.8e308) must end with the status Diverged.
+            _log.Require(explosive || double.IsFinite(report!.BestLoss) || report!.Status == FitStatus.Diverged, $"{what}: best loss {report!.BestLoss} ({report!.Status})");
             _afterExplosiveFit |= explosive;
         }
 
@@ -240,7 +241,8 @@ internal sealed class FuzzSession<T> where T : unmanaged, IFloatingPointIeee754<
         bool explosive = Explosive(options.Optimizer);
         if (_log.Try("Fit(target)", what, () => report = _flow.Fit(Target, options)))
         {
-            _log.Require(explosive || !double.IsNaN(report!.FinalElbo), $"{what}: final ELBO is NaN");
+            // A fit that diverges before its first finite ELBO has no ELBO to report; its status must then say Diverged.
+            _log.Require(explosive || !double.IsNaN(report!.FinalElbo) || report!.Status == FitStatus.Diverged, $"{what}: final ELBO is NaN ({report!.Status})");
             _afterExplosiveFit |= explosive;
         }
 

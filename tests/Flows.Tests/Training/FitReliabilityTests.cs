@@ -66,7 +66,9 @@ public sealed class FitReliabilityTests
         Assert.Equal(0, report.BestEpoch);
         double loss = MeanNegativeLogLikelihood(flow, data);
         AssertClose.Relative(report.BestLoss, loss, 1e-12, "mean NLL of the restored flow against the best check's");
-        Assert.True(loss <= report.InitialLoss, $"mean NLL {loss:R} after the fit, {report.InitialLoss:R} at the start");
+        // Fit's own checks compared with each other: the test's recomputation sums in another order, so against Fit's
+        // numbers it agrees only to rounding (1 ulp apart with AVX2 off), as the relative check above allows.
+        Assert.True(report.BestLoss <= report.InitialLoss, $"best loss {report.BestLoss:R}, {report.InitialLoss:R} at the start");
         Assert.Equal(0.0, batchNorm.RunningMean[0]);
     }
 

@@ -45,7 +45,7 @@ foreach (string dataName in options.Data)
 
 Console.WriteLine();
 Console.WriteLine("Held-out loss = mean negative log-likelihood of the held-out rows (nats per row); 'final ≤ start' = no worse than the untrained flow.");
-Console.WriteLine("| preset | data | steps | held-out loss at start | at end | best seen | final ≤ start | parameters finite | non-finite steps | training loss, first → last 1% | time |");
+Console.WriteLine("| preset | data | steps | held-out loss at start | at end | best seen | final ≤ start | parameters finite | non-finite steps | training loss, first step → median of the last 1% | time |");
 Console.WriteLine("|---|---|---:|---:|---:|---:|---|---|---:|---|---:|");
 rows.ForEach(Console.WriteLine);
 
@@ -172,8 +172,7 @@ namespace Flows.LongRun
             var batch = new double[options.Batch * d];
             int nonFinite = 0;
             double firstTrainLoss = double.NaN;
-            double lastTrainSum = 0;
-            int lastTrainCount = 0;
+            var lastTrainLosses = new List<double>();
             int reportEvery = Math.Max(1, options.Steps / 10);
             bool finite = true;
             for (int step = 1; step <= options.Steps; step++)
@@ -209,8 +208,7 @@ namespace Flows.LongRun
                 adam.Step();
                 if (step > options.Steps - Math.Max(1, options.Steps / 100))
                 {
-                    lastTrainSum += value;
-                    lastTrainCount++;
+                    lastTrainLosses.Add(value);
                 }
 
                 if (step % reportEvery == 0 || step == options.Steps)
@@ -224,8 +222,10 @@ namespace Flows.LongRun
 
             finite &= flow.Parameters.All(p => p.Values.All(double.IsFinite));
             double finalLoss = finite ? HeldOutLoss(flow, heldOut) : double.NaN;
-            return new LongRunResult(options.Steps, startLoss, finalLoss, bestLoss, finite, nonFinite, firstTrainLoss,
-                lastTrainCount > 0 ? lastTrainSum / lastTrainCount : double.NaN, stopwatch.Elapsed);
+            // The median: with outliers in the data, the few batches that hold one dominate a mean by orders of magnitude.
+            lastTrainLosses.Sort();
+            double lastTrainLoss = lastTrainLosses.Count > 0 ? lastTrainLosses[lastTrainLosses.Count / 2] : double.NaN;
+            return new LongRunResult(options.Steps, startLoss, finalLoss, bestLoss, finite, nonFinite, firstTrainLoss, lastTrainLoss, stopwatch.Elapsed);
         }
 
         // Mean negative log-likelihood of the held-out rows; +∞ when a row's density underflows, NaN if one is NaN.

@@ -112,6 +112,29 @@ public sealed class SylvesterTests : IFamilyCases
         Assert.True(worst <= 1e-12, $"{sylvester}: ‖QᵀQ − I‖_max = {worst:G3}");
     }
 
+    // Issue #12 item 6: the Sylvester inverse solves its triangular system coordinate by coordinate with the root solver
+    // that failed for a planar layer. Its diagonal products satisfy |rᵢᵢr̃ᵢᵢ| < 1, which keeps it clear of the Newton
+    // cycles found there (they need a·s ≳ 4), so this is a guard rather than a regression test: strongly non-linear
+    // layers (raw parameters of scale 3, products near ±1) at near and far points, no throw, and Forward(Inverse(x)) = x.
+    [Theory]
+    [InlineData(SylvesterVariant.Orthogonal)]
+    [InlineData(SylvesterVariant.Householder)]
+    [InlineData(SylvesterVariant.Triangular)]
+    public void Inverse_OfStronglyNonLinearLayers_AtFarPoints_ConvergesAndRoundTrips(SylvesterVariant variant)
+    {
+        for (int seed = 0; seed < 20; seed++)
+        {
+            var sylvester = BijectorCases.Randomized(new Sylvester<double>(3, variant, seed: seed), seed, scale: 3);
+            double[,] x = TestData.StandardNormal(rows: 400, columns: 3, seed: seed, scale: seed % 2 == 0 ? 4 : 300);
+
+            (double[,] z, double[] logDet) = sylvester.Inverse(x);
+            (double[,] xAgain, _) = sylvester.Forward(z);
+
+            AssertClose.Finite(logDet, $"{sylvester}, seed {seed}");
+            AssertClose.All(x, xAgain, 1e-8, $"{sylvester}, seed {seed}");
+        }
+    }
+
     [Fact]
     public void Orthogonalize_GivesThePolarFactor()
     {

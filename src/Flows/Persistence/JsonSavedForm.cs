@@ -39,25 +39,9 @@ internal sealed class JsonSavedFormWriter<T>(Utf8JsonWriter writer, Action<Utf8J
         writer.WriteEndArray();
     }
 
-    // A transform is a nested object: its type name, then its own fields.
-    public void Transform(string name, IConditionalTransform<T> transform)
-    {
-        SavedForm<T, IConditionalTransform<T>> form = SavedForms<T, IConditionalTransform<T>>.Of(transform);
-        writer.WriteStartObject(name);
-        writer.WriteString("type", form.Name);
-        form.Write(transform, this);
-        writer.WriteEndObject();
-    }
+    public void Transform(string name, IConditionalTransform<T> transform) => Nested(name, transform);
 
-    // An embedding too: its type name, then its own fields.
-    public void Embedding(string name, IContextEmbedding<T> embedding)
-    {
-        SavedForm<T, IContextEmbedding<T>> form = SavedForms<T, IContextEmbedding<T>>.Of(embedding);
-        writer.WriteStartObject(name);
-        writer.WriteString("type", form.Name);
-        form.Write(embedding, this);
-        writer.WriteEndObject();
-    }
+    public void Embedding(string name, IContextEmbedding<T> embedding) => Nested(name, embedding);
 
     public void Part(string name, IBijector<T> part)
     {
@@ -74,6 +58,16 @@ internal sealed class JsonSavedFormWriter<T>(Utf8JsonWriter writer, Action<Utf8J
         }
 
         writer.WriteEndArray();
+    }
+
+    // A transform or an embedding is a nested object: its type name, then its own fields.
+    private void Nested<TObject>(string name, TObject value)
+    {
+        SavedForm<T, TObject> form = SavedForms<T, TObject>.Of(value);
+        writer.WriteStartObject(name);
+        writer.WriteString("type", form.Name);
+        form.Write(value, this);
+        writer.WriteEndObject();
     }
 }
 
@@ -124,45 +118,9 @@ internal sealed class JsonSavedFormReader<T>(JsonScope scope, Func<JsonScope, IB
         return result;
     }
 
-    public IConditionalTransform<T> Transform(string name)
-    {
-        JsonScope nested = scope.Object(name);
-        string type = nested.String("type");
-        SavedForm<T, IConditionalTransform<T>> form = SavedForms<T, IConditionalTransform<T>>.Named(type)
-            ?? throw JsonScope.Error($"{nested.Path}.type", $"unknown transform type \"{type}\"");
-        IConditionalTransform<T> transform;
-        try
-        {
-            transform = form.Read(new JsonSavedFormReader<T>(nested, readPart));
-        }
-        catch (ArgumentException e)
-        {
-            throw JsonScope.Error(nested.Path, e.Message);
-        }
+    public IConditionalTransform<T> Transform(string name) => Nested<IConditionalTransform<T>>(name, "transform");
 
-        nested.EnsureAllRead();
-        return transform;
-    }
-
-    public IContextEmbedding<T> Embedding(string name)
-    {
-        JsonScope nested = scope.Object(name);
-        string type = nested.String("type");
-        SavedForm<T, IContextEmbedding<T>> form = SavedForms<T, IContextEmbedding<T>>.Named(type)
-            ?? throw JsonScope.Error($"{nested.Path}.type", $"unknown context embedding type \"{type}\"");
-        IContextEmbedding<T> embedding;
-        try
-        {
-            embedding = form.Read(new JsonSavedFormReader<T>(nested, readPart));
-        }
-        catch (ArgumentException e)
-        {
-            throw JsonScope.Error(nested.Path, e.Message);
-        }
-
-        nested.EnsureAllRead();
-        return embedding;
-    }
+    public IContextEmbedding<T> Embedding(string name) => Nested<IContextEmbedding<T>>(name, "context embedding");
 
     public IBijector<T> Part(string name) => readPart(scope.Object(name));
 
@@ -179,4 +137,24 @@ internal sealed class JsonSavedFormReader<T>(JsonScope scope, Func<JsonScope, IB
     }
 
     public Exception Error(string name, string problem) => JsonScope.Error($"{scope.Path}.{name}", problem);
+
+    private TObject Nested<TObject>(string name, string kind)
+    {
+        JsonScope nested = scope.Object(name);
+        string type = nested.String("type");
+        SavedForm<T, TObject> form = SavedForms<T, TObject>.Named(type)
+            ?? throw JsonScope.Error($"{nested.Path}.type", $"unknown {kind} type \"{type}\"");
+        TObject value;
+        try
+        {
+            value = form.Read(new JsonSavedFormReader<T>(nested, readPart));
+        }
+        catch (ArgumentException e)
+        {
+            throw JsonScope.Error(nested.Path, e.Message);
+        }
+
+        nested.EnsureAllRead();
+        return value;
+    }
 }

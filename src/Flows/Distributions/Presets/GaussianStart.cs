@@ -25,7 +25,8 @@ namespace Flows.Distributions.Presets;
 /// </remarks>
 public enum GaussianStart
 {
-    /// <summary>The standard normal: the plain chain of layers, on data the caller has scaled; conditioner inputs unclipped.</summary>
+    /// <summary>The standard normal: the plain chain of layers, on data the caller has scaled; conditioner inputs unclipped.
+    /// The choice for variational inference, which has no data to start from.</summary>
     None,
 
     /// <summary>The maximum-likelihood normal with diagonal covariance: an <see cref="ActNorm{T}"/> next to the data.</summary>

@@ -27,12 +27,15 @@ internal static class FlowWorkload
         };
 
     /// <summary>The workload's flow: 5 transforms on a standard normal base, alternating MADE orders.</summary>
+    /// <remarks>The canonical workloads of PEERS.md are the plain chains, which the TorchSharp peer mirrors layer by
+    /// layer, so the presets' Gaussian start (extra affine layers, soft-clipped conditioner inputs) is off.</remarks>
     public static TransformedDistribution<T> CreateFlow<T>(string workload) where T : unmanaged, IFloatingPointIeee754<T>
     {
         (int features, int hidden, _, _) = Shape(workload);
         return workload == "NSF-8"
-            ? NeuralSplineFlow.Create<T>(features, transforms: 5, binCount: 8, hiddenFeatures: [hidden, hidden], tailBound: 5, seed: 1)
-            : MaskedAutoregressiveFlow.Create<T>(features, transforms: 5, hiddenFeatures: [hidden, hidden], seed: 1);
+            ? NeuralSplineFlow.Create<T>(features, transforms: 5, binCount: 8, hiddenFeatures: [hidden, hidden], tailBound: 5, seed: 1,
+                gaussianStart: GaussianStart.None)
+            : MaskedAutoregressiveFlow.Create<T>(features, transforms: 5, hiddenFeatures: [hidden, hidden], seed: 1, gaussianStart: GaussianStart.None);
     }
 }
 

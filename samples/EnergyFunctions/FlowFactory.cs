@@ -16,8 +16,9 @@ internal static class FlowFactory
     public static TransformedDistribution<double> Create(string name, int seed) => name switch
     {
         // Autoregressive rational-quadratic splines: flexible enough for the ring and the two-branch targets; sampling
-        // takes d = 2 passes per layer.
-        "nsf" => NeuralSplineFlow.Create<double>(2, transforms: 4, binCount: 8, hiddenFeatures: [32, 32], tailBound: 5, seed: seed),
+        // takes d = 2 passes per layer. Variational inference has no data to start a Gaussian from, so the plain chain.
+        "nsf" => NeuralSplineFlow.Create<double>(2, transforms: 4, binCount: 8, hiddenFeatures: [32, 32], tailBound: 5, seed: seed,
+            gaussianStart: GaussianStart.None),
         // Inverse autoregressive affine layers: one pass per layer to sample, the classic VI flow.
         "iaf" => InverseAutoregressiveFlow.Create<double>(2, transforms: 8, hiddenFeatures: [32, 32], seed: seed),
         _ when name.StartsWith("planar", StringComparison.Ordinal) && int.TryParse(name.AsSpan(6), out int layers) && layers > 0

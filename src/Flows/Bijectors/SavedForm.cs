@@ -83,6 +83,10 @@ internal interface ISavedFormReader<T> where T : unmanaged, IFloatingPointIeee75
     /// <summary>The format version of the file.</summary>
     int Version { get; }
 
+    /// <summary>Whether the object has the field: for a field written only in some cases, or added after files without it
+    /// were written, which must then still load.</summary>
+    bool Has(string name);
+
     int Int32(string name, int minimum = int.MinValue);
 
     double Double(string name);

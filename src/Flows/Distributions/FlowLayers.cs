@@ -29,15 +29,16 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         Layers = [.. layers];
         _owners = [.. owners];
         Flows = [.. flows];
-        ActNorms = [.. layers.Where(l => l.Layer is ActNorm<T> && !l.Inverted)];
+        DataInitialized = [.. layers.Where(l => l.Layer is IInitializesFromData && !l.Inverted)];
     }
 
     /// <summary>Every leaf: those of a nested base flow first, then the flow's own in chain order, so that in a flow of
     /// chains without <see cref="Inverted{T}"/> the last leaf is the layer next to the data.</summary>
     public IReadOnlyList<FlowLayer<T>> Layers { get; }
 
-    /// <summary>The ActNorm layers that density evaluation runs in their inverse direction, the one that initializes from data.</summary>
-    public IReadOnlyList<FlowLayer<T>> ActNorms { get; }
+    /// <summary>The data-initialized layers (ActNorm, a LowerTriangularAffine that initializes from data) that density
+    /// evaluation runs in their inverse direction, the one that initializes from data.</summary>
+    public IReadOnlyList<FlowLayer<T>> DataInitialized { get; }
 
     /// <summary>The flow and the flows nested in it as base distributions, outermost first: the order their locks are taken in.</summary>
     public IReadOnlyList<TransformedDistribution<T>> Flows { get; }

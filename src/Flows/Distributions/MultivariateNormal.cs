@@ -2,7 +2,6 @@ using System.Numerics;
 using Flows.Bijectors;
 using Flows.Numerics;
 using MathNet.Numerics.LinearAlgebra;
-using Vector = MathNet.Numerics.LinearAlgebra.Vector<double>;
 
 namespace Flows.Distributions;
 
@@ -14,7 +13,8 @@ public static class MultivariateNormal
 {
     /// <summary>
     /// The maximum-likelihood normal of <paramref name="data"/>: μ the sample mean, Σ the sample covariance with
-    /// divisor n, computed in double and factored by Cholesky (MathNet.Numerics).
+    /// divisor n, computed in double and factored by Cholesky (MathNet.Numerics). The MAF and RealNVP presets start at
+    /// this normal of their training data (see <see cref="Presets.GaussianStart"/>).
     /// </summary>
     /// <param name="data">n × d, n &gt; d, all finite, not all on a hyperplane.</param>
     /// <returns>A flow whose log-density is that of N(μ, Σ); its parameters can be trained further.</returns>
@@ -30,34 +30,14 @@ public static class MultivariateNormal
         }
 
         Batch.CheckFinite<T>(Batch.AsSpan(data), d, nameof(data), "fitting");
-        Matrix<double> x = Matrix<double>.Build.Dense(n, d, (i, j) => double.CreateTruncating(data[i, j]));
-        Vector mean = x.ColumnSums() / n;
-        Matrix<double> centered = x - Matrix<double>.Build.Dense(n, d, (_, j) => mean[j]);
-        Matrix<double> covariance = centered.TransposeThisAndMultiply(centered) / n;
-        Matrix<double> lower;
-        try
+        (double[] mean, _, Matrix<double>? lower) = SampleMoments.Of<T>(Batch.AsSpan(data), d);
+        if (lower is null)
         {
-            lower = covariance.Cholesky().Factor;
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException("The sample covariance of data is singular: a feature is constant or a linear combination of others.", nameof(data), e);
+            throw new ArgumentException("The sample covariance of data is singular: a feature is constant or a linear combination of others.", nameof(data));
         }
 
         var bijector = new LowerTriangularAffine<T>(d);
-        for (int j = 0; j < d; j++)
-        {
-            bijector.Shift.Values[j] = T.CreateTruncating(mean[j]);
-        }
-
-        for (int i = 0, k = 0; i < d; i++)
-        {
-            for (int j = 0; j <= i; j++, k++)
-            {
-                bijector.PackedScale.Values[k] = T.CreateTruncating(i == j ? Math.Log(lower[i, i]) : lower[i, j]);
-            }
-        }
-
+        bijector.SetGaussian(mean, lower);
         return new TransformedDistribution<T>(new StandardNormal<T>(d), bijector);
     }
 }

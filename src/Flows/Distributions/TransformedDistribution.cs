@@ -294,8 +294,8 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     /// <inheritdoc/>
     public override string ToString() => $"TransformedDistribution({BaseDistribution}, {Bijector})";
 
-    // An uninitialized ActNorm takes its shift and scale from the first rows it scores; from one row, or a handful, they
-    // would be the row itself and no scale at all (issue 12: a probe at (1e6, −1e6) left a shift of 1e6).
+    // An uninitialized data-initialized layer takes its shift and scale from the first rows it scores; from one row, or a
+    // handful, they would be the row itself and no scale at all (issue 12: a probe at (1e6, −1e6) left a shift of 1e6).
     private void CheckInitializationRows(int rows)
     {
         if (rows == 0 || rows >= ActNorm<T>.MinimumEvaluationRows)
@@ -303,14 +303,14 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
             return;
         }
 
-        foreach (FlowLayer<T> layer in _layers.ActNorms)
+        foreach (FlowLayer<T> layer in _layers.DataInitialized)
         {
-            if (!((ActNorm<T>)layer.Layer).IsInitialized)
+            if (!((IInitializesFromData)layer.Layer).Initialization.IsInitialized)
             {
                 throw new InvalidOperationException(
                     $"{layer.Layer} at {layer.Path} has not been initialized, and it would initialize from the {rows} row{(rows == 1 ? "" : "s")} " +
                     $"of this call, too few to estimate each feature's mean and spread (it takes at least {ActNorm<T>.MinimumEvaluationRows}). " +
-                    "Fit the flow first (Fit initializes it from the training data), call ActNorm.Initialize with representative data, " +
+                    "Fit the flow first (Fit initializes it from the training data), call the layer's Initialize with representative data, " +
                     $"or score at least {ActNorm<T>.MinimumEvaluationRows} rows at once.");
             }
         }

@@ -42,6 +42,16 @@ public sealed partial class MaskedAutoencoder<T>
             hidden[l] = tape.Allocate(n, HiddenFeatures[l]);
         }
 
+        // The first layer reads the inputs as Apply does: soft-clipped, column by column as they are fixed, with the
+        // formula of the tape op (same bits).
+        Node<T> input = x;
+        T inverseBound = InputBound is double bound ? T.One / T.CreateTruncating(bound) : T.Zero;
+        if (InputBound is not null)
+        {
+            input = tape.Allocate(n, Dimension);
+            input.Values.Clear();
+        }
+
         Linear<T>? contextLayer = context is null ? null : _network.ContextLayer;
         Node<T>? contextPart = contextLayer is null ? null : tape.Allocate(n, HiddenFeatures[0]);
         Node<T> parameters = tape.Allocate(n, ParametersPerFeature);
@@ -73,6 +83,14 @@ public sealed partial class MaskedAutoencoder<T>
             }
 
             fix(feature, parameters);
+            if (InputBound is not null)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    input.Values[(i * Dimension) + feature] = TapeOps.SoftClip(x.Values[(i * Dimension) + feature], inverseBound);
+                }
+            }
+
             if (k + 1 < Dimension)
             {
                 AddHiddenUnitsOfDegree(k + 1);
@@ -100,7 +118,7 @@ public sealed partial class MaskedAutoencoder<T>
                 // As in Apply: bias, product and ReLU in one pass, except that the context's product joins the first
                 // layer before its ReLU.
                 bool joinContext = l == 0 && contextLayer is not null;
-                Gemm.MultiplyTransposedB<T>(l == 0 ? x.Values : hidden[l - 1].Values, inputs, weights[l].Values[(first * inputs)..], inputs,
+                Gemm.MultiplyTransposedB<T>(l == 0 ? input.Values : hidden[l - 1].Values, inputs, weights[l].Values[(first * inputs)..], inputs,
                     block, width, n, prefix, count, accumulate: false, bias, relu: !joinContext);
                 if (joinContext)
                 {

@@ -14,7 +14,9 @@ namespace Flows.Neural;
 /// part the matrix products skip. A weight from a unit of degree a into a
 /// hidden unit of degree b is kept when b ≥ a; into an output of feature j when m(j) &gt; a. Context features connect
 /// to every unit of the first hidden layer and, directly, to every output. Outputs are laid out by parameter block:
-/// column p·d + j is parameter p of feature j.</para>
+/// column p·d + j is parameter p of feature j. With an input bound B the network sees the soft clip x / (1 + |x|/B) of
+/// its inputs (see <see cref="MultilayerPerceptron{T}"/>), which keeps its outputs bounded far from the data; the clip
+/// is elementwise, so the masks' dependencies are unchanged.</para>
 /// <para>The direct connection is what lets the first feature in the order depend on the context: hidden units hold
 /// degrees 1 … d − 1, so the outputs of the feature of degree 1 receive no hidden unit, and without it their values
 /// would be output biases alone, the same for every context (zuko's adjacency connects the context to every output;
@@ -41,17 +43,18 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
     /// <param name="seed">Seed of the initial weights.</param>
     /// <param name="contextDimension">Context features feeding every first-layer unit and every output. Range: ≥ 0.</param>
     /// <param name="name">The parameters' name prefix.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    /// <param name="inputBound">B, the soft clip of the inputs (not the context), or null for none. Range: &gt; 0, finite.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size or the bound is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is too narrow, or <paramref name="order"/> is not a permutation.</exception>
     public MaskedAutoencoder(int dimension, IReadOnlyList<int> hiddenFeatures, int parametersPerFeature, IReadOnlyList<int> order,
-        int seed, int contextDimension = 0, string name = "made")
-        : this(dimension, hiddenFeatures, parametersPerFeature, order, new Random(seed), contextDimension, name)
+        int seed, int contextDimension = 0, string name = "made", double? inputBound = null)
+        : this(dimension, hiddenFeatures, parametersPerFeature, order, new Random(seed), contextDimension, name, inputBound)
     {
     }
 
     // Draws the weights from a caller's generator (see MultilayerPerceptron).
     internal MaskedAutoencoder(int dimension, IReadOnlyList<int> hiddenFeatures, int parametersPerFeature, IReadOnlyList<int> order,
-        Random random, int contextDimension = 0, string name = "made")
+        Random random, int contextDimension = 0, string name = "made", double? inputBound = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentNullException.ThrowIfNull(hiddenFeatures);
@@ -103,7 +106,7 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
             masks[l] = Mask(degrees[l + 1], degrees[l], output);
         }
 
-        _network = new MultilayerPerceptron<T>(name, [.. degrees.Select(d => d.Length)], random, masks, contextDimension);
+        _network = new MultilayerPerceptron<T>(name, [.. degrees.Select(d => d.Length)], random, masks, contextDimension, inputBound);
         if (contextDimension > 0)
         {
             // Zero weights drawn from no generator: the initial network, and every other weight, are what they were
@@ -125,6 +128,9 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
 
     /// <summary>The hidden layer widths.</summary>
     public IReadOnlyList<int> HiddenFeatures { get; }
+
+    /// <summary>B, the soft clip of the inputs, or null when the network sees them as they are.</summary>
+    public double? InputBound => _network.InputBound;
 
     /// <summary>The autoregressive order: Order[0] depends on nothing, Order[d − 1] on all others.</summary>
     public IReadOnlyList<int> Order => _order;

@@ -78,6 +78,8 @@ internal sealed class JsonSavedFormReader<T>(JsonScope scope, Func<JsonScope, IB
 {
     public int Version => scope.Version;
 
+    public bool Has(string name) => scope.Has(name);
+
     public int Int32(string name, int minimum = int.MinValue) => scope.Int32(name, minimum);
 
     public double Double(string name) => scope.Double(name);

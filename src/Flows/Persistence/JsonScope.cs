@@ -34,6 +34,9 @@ internal sealed class JsonScope
 
     public static FlowFormatException Error(string path, string problem) => new($"Invalid flow file at '{path}': {problem}.");
 
+    /// <summary>Whether the object has the property (reading it is still required for it to count as read).</summary>
+    public bool Has(string name) => _element.TryGetProperty(name, out _);
+
     public JsonElement Property(string name)
     {
         if (!_element.TryGetProperty(name, out JsonElement value))

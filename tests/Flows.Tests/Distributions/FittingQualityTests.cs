@@ -34,10 +34,19 @@ public sealed class FittingQualityTests
         Assert.True(logLikelihood >= -0.35, $"test log-likelihood {logLikelihood:F4} < −0.35");
     }
 
+    // Issue 13. The MAF preset at its defaults, fitted with the protocol zuko's figures were measured with (Adam 1e-3,
+    // the whole training split as one batch, no clipping, 20 % held out for validation and checked every step, best
+    // parameters restored), on a small real table: Iris under 5-fold cross-validation, 96 training rows per fit. Before
+    // the presets started at the data's Gaussian and bounded their conditioners' inputs, the same fits ended 0.2 to 5
+    // nats per flower below the fitted Gaussian, one flower 43 to 10⁷ nats below its Gaussian log-density
+    // (benchmarks/Flows.Quality, seeds 0–4); now they end 0.13 to 0.23 nats above it, no flower more than 11 below.
     [Fact]
-    public void MaskedAutoregressive_OnStandardizedIris_BeatsAFittedGaussianUnderFiveFoldCrossValidation()
+    public void MaskedAutoregressiveFlow_OnASmallTable_IsNoWorseThanTheFittedGaussian_AndNoHeldOutRowCollapses()
     {
-        double[,] iris = Standardized(TestData.LoadCsv("iris.csv"));
+        // A row may score below its Gaussian log-density, as a better model of the bulk of the data can put less
+        // mass where one outlying row fell; 25 nats (a density ratio of 10⁻¹¹) bounds that without allowing a collapse.
+        const double rowBound = 25;
+        double[,] iris = TestData.LoadCsv("iris.csv");
         int n = iris.GetLength(0);
         int[] order = [.. Enumerable.Range(0, n)];
         new Random(1).Shuffle(order);
@@ -45,24 +54,22 @@ public sealed class FittingQualityTests
         double gaussianTotal = 0;
         for (int fold = 0; fold < 5; fold++)
         {
-            int[] testRows = [.. order.Where((_, k) => k % 5 == fold)];
-            int[] trainRows = [.. order.Where((_, k) => k % 5 != fold)];
-            double[,] train = Take(iris, trainRows);
-            double[,] test = Take(iris, testRows);
+            (double[,] train, double[,] test) = StandardizedSplit(iris, [.. order.Where((_, k) => k % 5 != fold)], [.. order.Where((_, k) => k % 5 == fold)]);
+            double[] gaussian = MultivariateNormal.Fit(train).DensityLn(test);
+            TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(4, seed: fold);
+            flow.Fit(train, new FitOptions { Epochs = 1000, ValidationFraction = 0.2, Patience = 200, MaxGradientNorm = null, Seed = fold });
+            double[] logDensity = flow.DensityLn(test);
 
-            TransformedDistribution<double> gaussian = MultivariateNormal.Fit(train);
-            // The autoregressive layer sits on the maximum-likelihood Gaussian (its L and μ, trained further): it starts
-            // at the Gaussian's fit and learns the departures from it, which 120 rows can support.
-            var flow = new TransformedDistribution<double>(
-                new StandardNormal<double>(4),
-                new Chain<double>(new MaskedAutoregressive<double>(4, [8, 8], seed: fold), MultivariateNormal.Fit(train).Bijector));
-            flow.Fit(train, new FitOptions { Epochs = 1000, BatchSize = 32, ValidationFraction = 0.2, Patience = 50, Optimizer = new AdamOptions { LearningRate = 1e-2 }, Seed = fold });
+            for (int i = 0; i < logDensity.Length; i++)
+            {
+                Assert.True(logDensity[i] >= gaussian[i] - rowBound, $"fold {fold}, row {i}: {logDensity[i]:G6} vs the Gaussian's {gaussian[i]:G6}");
+            }
 
-            flowTotal += flow.DensityLn(test).Average();
-            gaussianTotal += gaussian.DensityLn(test).Average();
+            flowTotal += logDensity.Sum();
+            gaussianTotal += gaussian.Sum();
         }
 
-        Assert.True(flowTotal / 5 > gaussianTotal / 5, $"flow {flowTotal / 5:F4} vs Gaussian {gaussianTotal / 5:F4} nats per flower");
+        Assert.True(flowTotal / n >= (gaussianTotal / n) - 0.02, $"flow {flowTotal / n:F4} vs Gaussian {gaussianTotal / n:F4} nats per flower");
     }
 
     private static FitReport FitMoons(TransformedDistribution<double> flow, double learningRate, int epochs, out double testLogLikelihood)
@@ -74,22 +81,25 @@ public sealed class FittingQualityTests
         return report;
     }
 
-    private static double[,] Standardized(double[,] data)
+    // The training rows standardized with their own mean and standard deviation, and the test rows with the same.
+    private static (double[,] Train, double[,] Test) StandardizedSplit(double[,] data, int[] trainRows, int[] testRows)
     {
-        int n = data.GetLength(0);
-        int d = data.GetLength(1);
-        var result = new double[n, d];
-        for (int j = 0; j < d; j++)
+        double[,] train = Take(data, trainRows);
+        double[,] test = Take(data, testRows);
+        for (int j = 0; j < data.GetLength(1); j++)
         {
-            double mean = Enumerable.Range(0, n).Average(i => data[i, j]);
-            double sd = Math.Sqrt(Enumerable.Range(0, n).Average(i => (data[i, j] - mean) * (data[i, j] - mean)));
-            for (int i = 0; i < n; i++)
+            double mean = Enumerable.Range(0, trainRows.Length).Average(i => train[i, j]);
+            double sd = Math.Sqrt(Enumerable.Range(0, trainRows.Length).Average(i => (train[i, j] - mean) * (train[i, j] - mean)));
+            foreach (double[,] part in new[] { train, test })
             {
-                result[i, j] = (data[i, j] - mean) / sd;
+                for (int i = 0; i < part.GetLength(0); i++)
+                {
+                    part[i, j] = (part[i, j] - mean) / sd;
+                }
             }
         }
 
-        return result;
+        return (train, test);
     }
 
     private static double[,] Take(double[,] data, int[] rows)

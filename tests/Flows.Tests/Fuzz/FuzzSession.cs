@@ -258,8 +258,9 @@ internal sealed class FuzzSession<T> where T : unmanaged, IFloatingPointIeee754<
         }
 
         byte[] bytes = stream.ToArray();
-        T[,] probe = Clean(8, _flow.Dimension);
-        T[,]? context = CleanContext(8);
+        // Enough rows for a preset's Gaussian start to initialize from them, as it does in the loaded flow too.
+        T[,] probe = Clean(16, _flow.Dimension);
+        T[,]? context = CleanContext(16);
         T[] expected = _flow.DensityLn(probe, context);
         static bool OnlyFormatErrors(Exception e) => e is FlowFormatException;
 

@@ -25,7 +25,8 @@ public sealed class AffineCoupling<T> : Coupling<T>, IHasSavedForm<T, IBijector<
             r.BooleanArray("transformedMask"),
             r.Int32Array("hiddenFeatures"),
             r.Int32("contextFeatures", minimum: 0),
-            r.Double("logScaleBound")));
+            r.Double("logScaleBound"),
+            conditionerInputBound: ReadConditionerInputBound(r)));
 
     /// <summary>Creates an affine coupling layer.</summary>
     /// <param name="transformedMask">Per feature, whether it is transformed (true) or passed through (false); at least one of each.</param>
@@ -33,11 +34,13 @@ public sealed class AffineCoupling<T> : Coupling<T>, IHasSavedForm<T, IBijector<
     /// <param name="contextDimension">Context features per row. Range: ≥ 0.</param>
     /// <param name="logScaleBound">b in s = b·tanh(r/b). Default 5. Range: &gt; 0.</param>
     /// <param name="seed">Seed of the initial weights.</param>
+    /// <param name="conditionerInputBound">B, the soft clip of the conditioner's inputs, or null for none (the default).
+    /// Range: &gt; 0, finite.</param>
     /// <exception cref="ArgumentException">The mask transforms no feature or every feature.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A size or the bound is out of range.</exception>
     public AffineCoupling(IReadOnlyList<bool> transformedMask, IReadOnlyList<int>? hiddenFeatures = null, int contextDimension = 0,
-        double logScaleBound = 5.0, int seed = 0)
-        : base(transformedMask, hiddenFeatures, contextDimension, new AffineTransform<T>(logScaleBound), seed)
+        double logScaleBound = 5.0, int seed = 0, double? conditionerInputBound = null)
+        : base(transformedMask, hiddenFeatures, contextDimension, new AffineTransform<T>(logScaleBound), seed, conditionerInputBound)
     {
     }
 

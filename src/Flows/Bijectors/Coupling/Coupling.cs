@@ -13,8 +13,10 @@ namespace Flows.Bijectors;
 /// <para>Both directions take one pass of the conditioner θ, an MLP on the fixed features (and the context):
 /// the inverse is z_B = τ⁻¹(x_B; θ(x_A)). log|det J| is the transform's, summed over the transformed features. The
 /// conditioner's outputs for the fixed features are multiplied by zero, which gives the identity there, and its
-/// last layer starts small, so a new layer is near the identity. Alternate the mask between layers (see
-/// <see cref="AlternatingMask"/>) so every feature gets transformed.</para>
+/// last layer starts at zero, so a new layer is the identity. Alternate the mask between layers (see
+/// <see cref="AlternatingMask"/>) so every feature gets transformed. With <c>conditionerInputBound</c> B the conditioner
+/// sees the soft clip x / (1 + |x|/B) of the fixed features, which keeps its outputs bounded far from the data (see
+/// <see cref="MultilayerPerceptron{T}"/>).</para>
 /// <para>References: Dinh, Krueger &amp; Bengio, "NICE", arXiv:1410.8516 (2014); Dinh, Sohl-Dickstein &amp; Bengio,
 /// "Density estimation using Real NVP", ICLR 2017, arXiv:1605.08803; Durkan et al., "Neural Spline Flows", NeurIPS
 /// 2019, arXiv:1906.04032.</para>
@@ -32,10 +34,12 @@ public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T :
     /// <param name="contextDimension">Context features per row. Range: ≥ 0.</param>
     /// <param name="transform">The elementwise transform; default <see cref="AffineTransform{T}"/>.</param>
     /// <param name="seed">Seed of the initial weights.</param>
+    /// <param name="conditionerInputBound">B, the soft clip of the conditioner's inputs, or null for none (the default).
+    /// Range: &gt; 0, finite.</param>
     /// <exception cref="ArgumentException">The mask transforms no feature or every feature.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size or the bound is out of range.</exception>
     public Coupling(IReadOnlyList<bool> transformedMask, IReadOnlyList<int>? hiddenFeatures = null, int contextDimension = 0,
-        IConditionalTransform<T>? transform = null, int seed = 0)
+        IConditionalTransform<T>? transform = null, int seed = 0, double? conditionerInputBound = null)
         : base(CheckedLength(transformedMask), contextDimension)
     {
         if (!transformedMask.Contains(true) || !transformedMask.Contains(false))
@@ -52,7 +56,7 @@ public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T :
         _inputMask = new Node<T>(inputMask, null, 1, d, isParameter: false);
         _outputMask = new Node<T>(outputMask, null, 1, blocks * d, isParameter: false);
         int[] sizes = [d, .. hiddenFeatures ?? [64, 64], blocks * d];
-        Conditioner = new MultilayerPerceptron<T>("conditioner", sizes, seed, contextDimension: contextDimension);
+        Conditioner = new MultilayerPerceptron<T>("conditioner", sizes, seed, contextDimension: contextDimension, inputBound: conditionerInputBound);
     }
 
     /// <summary>Per feature, whether it is transformed.</summary>
@@ -88,19 +92,29 @@ public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T :
             r.BooleanArray("transformedMask"),
             r.Int32Array("hiddenFeatures"),
             r.Int32("contextFeatures", minimum: 0),
-            r.Transform("transform")));
+            r.Transform("transform"),
+            conditionerInputBound: ReadConditionerInputBound(r)));
 
-    // The fields that AffineCoupling's saved form shares.
+    // The fields that AffineCoupling's saved form shares. The input bound is written only when set, so files of layers
+    // without it (all files before it existed) read as they did.
     private protected void WriteCouplingFields(ISavedFormWriter<T> writer)
     {
         writer.Int32Array("transformedMask", [.. TransformedMask.Select(t => t ? 1 : 0)]);
         writer.Int32Array("hiddenFeatures", [.. Conditioner.Sizes.Skip(1).SkipLast(1)]);
         writer.Int32("contextFeatures", ContextDimension);
+        if (Conditioner.InputBound is double bound)
+        {
+            writer.Double("conditionerInputBound", bound);
+        }
     }
+
+    private protected static double? ReadConditionerInputBound(ISavedFormReader<T> reader)
+        => reader.Has("conditionerInputBound") ? reader.Double("conditionerInputBound") : null;
 
     /// <inheritdoc/>
     public override string ToString()
-        => $"{GetType().Name[..^2]}(transformed: [{string.Join(", ", _transformed.Select(t => t ? 1 : 0))}], hidden: [{string.Join(", ", Conditioner.Sizes.Skip(1).SkipLast(1))}], context: {ContextDimension}, transform: {Transform})";
+        => $"{GetType().Name[..^2]}(transformed: [{string.Join(", ", _transformed.Select(t => t ? 1 : 0))}], hidden: [{string.Join(", ", Conditioner.Sizes.Skip(1).SkipLast(1))}], context: {ContextDimension}, transform: {Transform}"
+            + (Conditioner.InputBound is double bound ? $", conditionerInputBound: {bound})" : ")");
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)

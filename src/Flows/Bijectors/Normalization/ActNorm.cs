@@ -1,5 +1,6 @@
 using System.Numerics;
 using Flows.Autodiff;
+using Flows.Numerics;
 
 namespace Flows.Bijectors;
 
@@ -17,8 +18,8 @@ namespace Flows.Bijectors;
 /// and on a tape that does not record (the array-level <c>DensityLn</c> and <c>Inverse</c>, and the pass with which
 /// <c>Fit</c> starts). It happens once: <see cref="IsInitialized"/> is then true, is saved with the model, and a
 /// loaded ActNorm never re-initializes.</para>
-/// <para><b>Fitting.</b> <c>MaximumLikelihood.Fit</c> initializes the layer at its start from the first minibatch of the
-/// training data (in the split and shuffle of its seed), pushed through the layers between the data and this one. A
+/// <para><b>Fitting.</b> <c>MaximumLikelihood.Fit</c> initializes the layer at its start from the training data (its first
+/// 4,096 rows in the split and shuffle of its seed, or a minibatch if that is larger), pushed through the layers between the data and this one. A
 /// layer that was initialized by an evaluation before the fit — an array-level <c>DensityLn</c> of the flow or
 /// <c>Inverse</c> of the layer, such as a probe of an untrained flow — is initialized again from the training data, so
 /// that such a probe never decides where the fit starts. A layer initialized on purpose is kept: by
@@ -42,11 +43,8 @@ namespace Flows.Bijectors;
 /// arXiv:1807.03039, section 3.1.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, IInitializesFromData where T : unmanaged, IFloatingPointIeee754<T>
 {
-    // Relative threshold below which a feature's batch standard deviation counts as zero.
-    private const double ConstantFeatureThreshold = 1e-10;
-
     /// <summary>
     /// The fewest rows from which an array-level <c>DensityLn</c> of a flow lets this layer initialize: 10. From fewer it
     /// throws, naming the layer; see the remarks.
@@ -81,25 +79,11 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> whe
     /// initialization, <see cref="Initialize"/>, or a first use on a recording tape outside training (which adopts the
     /// current parameters; see the remarks). It becomes true once; saved with the model.
     /// </summary>
-    public bool IsInitialized { get; internal set; }
+    public bool IsInitialized { get => Initialization.IsInitialized; internal set => Initialization.IsInitialized = value; }
 
-    // True when the initialization came from an evaluation (a tape that neither records nor trains) rather than from a
-    // fit, Initialize, a training loop or a file: MaximumLikelihood.Fit then initializes the layer again from its data.
-    // Not saved: a loaded layer counts as initialized on purpose.
-    internal bool IsInitializedByEvaluation { get; private set; }
+    DataInitialization IInitializesFromData.Initialization => Initialization;
 
-    // Makes a layer that an evaluation initialized uninitialized again, so that the next data it sees initializes it.
-    internal void ForgetInitializationByEvaluation()
-    {
-        if (IsInitializedByEvaluation)
-        {
-            IsInitialized = false;
-            IsInitializedByEvaluation = false;
-        }
-    }
-
-    // Marks the current initialization as the fit's own, so that later fits keep it.
-    internal void KeepInitialization() => IsInitializedByEvaluation = false;
+    private DataInitialization Initialization { get; } = new(isInitialized: false);
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
@@ -156,68 +140,29 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> whe
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
     {
-        if (!IsInitialized && IsGradientFitWithoutData(tape))
-        {
-            IsInitialized = true;
-        }
-
+        Initialization.OnForward(tape);
         return tape.AffineElementwise(z, tape.Use(_shift), tape.Use(_logScale), inverse: false);
     }
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
     {
-        if (!IsInitialized)
+        if (Initialization.OnInverse(tape, x.Rows))
         {
-            if (IsGradientFitWithoutData(tape))
-            {
-                IsInitialized = true;
-            }
-            else if (x.Rows > 0)
-            {
-                InitializeFrom(x.Values);
-                IsInitializedByEvaluation = !tape.IsRecording && !tape.IsTraining;
-            }
+            InitializeFrom(x.Values);
         }
 
         return tape.AffineElementwise(x, tape.Use(_shift), tape.Use(_logScale), inverse: true);
     }
 
-    // A recording tape outside training: gradients are wanted but the inputs need not be data (variational inference
-    // samples q and, sticking the landing, scores q's own samples). The current parameters are adopted rather than
-    // fitted to those inputs, and adopting them is final so that later scoring of data cannot overwrite what gradient
-    // steps learn from them.
-    private static bool IsGradientFitWithoutData(Tape<T> tape) => tape.IsRecording && !tape.IsTraining;
-
-    // Two-pass mean and variance per feature (the second pass on the centred values avoids cancellation).
+    // The moments in double (SampleMoments), so that squares of huge finite values stay finite in either element type.
     private void InitializeFrom(ReadOnlySpan<T> x)
     {
-        int d = Dimension;
-        int n = x.Length / d;
-        T count = T.CreateTruncating(n);
-        T threshold = T.CreateTruncating(ConstantFeatureThreshold);
-        for (int j = 0; j < d; j++)
+        (double[] mean, double[] scale) = SampleMoments.OfFeatures(x, Dimension);
+        for (int j = 0; j < Dimension; j++)
         {
-            T sum = T.Zero;
-            T largest = T.Zero;
-            for (int i = 0; i < n; i++)
-            {
-                T v = x[(i * d) + j];
-                sum += v;
-                largest = T.Max(largest, T.Abs(v));
-            }
-
-            T mean = sum / count;
-            T squares = T.Zero;
-            for (int i = 0; i < n; i++)
-            {
-                T c = x[(i * d) + j] - mean;
-                squares += c * c;
-            }
-
-            T std = T.Sqrt(squares / count);
-            _shift.Values[j] = mean;
-            _logScale.Values[j] = std > threshold * largest ? T.Log(std) : T.Zero;
+            _shift.Values[j] = T.CreateTruncating(mean[j]);
+            _logScale.Values[j] = T.CreateTruncating(Math.Log(scale[j]));
         }
 
         IsInitialized = true;

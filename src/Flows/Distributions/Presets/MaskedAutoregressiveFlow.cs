@@ -11,7 +11,8 @@ namespace Flows.Distributions.Presets;
 /// <remarks>
 /// Defaults: 5 transforms and MADE hidden widths [64, 64], as in zuko; the log-scale is soft-clamped, s = 5·tanh(r/5).
 /// Orders alternate natural / reversed between layers (so each feature conditions every other), or are drawn at random
-/// from the seed.
+/// from the seed. By default the flow starts as the full-covariance maximum-likelihood Gaussian of the first data it
+/// scores (<see cref="GaussianStart.Full"/>), and its MADEs see their inputs softly clipped (see <see cref="GaussianStart"/>).
 /// Reference: Papamakarios, Pavlakou &amp; Murray (2017), arXiv:1705.07057.
 /// </remarks>
 public static class MaskedAutoregressiveFlow
@@ -23,16 +24,21 @@ public static class MaskedAutoregressiveFlow
     /// <param name="contextDimension">Context features for a conditional flow p(x | c). Default 0.</param>
     /// <param name="randomOrders">Draw each layer's order at random instead of alternating natural and reversed.</param>
     /// <param name="seed">Seed of the initial weights and random orders.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    /// <param name="gaussianStart">Where the flow starts (see <see cref="GaussianStart"/>). Default
+    /// <see cref="GaussianStart.Full"/>; <see cref="GaussianStart.None"/> gives the plain chain of autoregressive layers
+    /// on the standard normal.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="gaussianStart"/> is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is narrower than dimension − 1.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
-        int contextDimension = 0, bool randomOrders = false, int seed = 0)
+        int contextDimension = 0, bool randomOrders = false, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => new(new StandardNormal<T>(dimension), new Chain<T>(Layers<T>(dimension, transforms, hiddenFeatures, contextDimension, randomOrders, seed)));
+        => new(new StandardNormal<T>(dimension),
+            PresetStart.Compose(Layers<T>(dimension, transforms, hiddenFeatures, contextDimension, randomOrders, seed,
+                PresetStart.InputBound(gaussianStart)), gaussianStart));
 
     /// <summary>The MAF layers, the first next to the base distribution.</summary>
     internal static MaskedAutoregressive<T>[] Layers<T>(int dimension, int transforms, IReadOnlyList<int>? hiddenFeatures,
-        int contextDimension, bool randomOrders, int seed)
+        int contextDimension, bool randomOrders, int seed, double? conditionerInputBound = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
@@ -42,7 +48,8 @@ public static class MaskedAutoregressiveFlow
         for (int i = 0; i < transforms; i++)
         {
             int[] order = randomOrders ? Orders.Random(dimension, random) : i % 2 == 0 ? Orders.Natural(dimension) : Orders.Reversed(dimension);
-            layers[i] = new MaskedAutoregressive<T>(dimension, hiddenFeatures, order, contextDimension, seed: random.Next());
+            layers[i] = new MaskedAutoregressive<T>(dimension, hiddenFeatures, order, contextDimension, seed: random.Next(),
+                conditionerInputBound: conditionerInputBound);
         }
 
         return layers;

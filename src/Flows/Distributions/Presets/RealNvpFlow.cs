@@ -7,8 +7,9 @@ namespace Flows.Distributions.Presets;
 /// The RealNVP preset: a chain of <see cref="AffineCoupling{T}"/> layers with alternating masks on a
 /// standard normal base. One conditioner pass per layer in both directions.
 /// </summary>
-/// <remarks>Defaults: 5 transforms, hidden widths [64, 64]. Reference: Dinh, Sohl-Dickstein &amp; Bengio (2017),
-/// arXiv:1605.08803.</remarks>
+/// <remarks>Defaults: 5 transforms, hidden widths [64, 64]. By default the flow starts as the full-covariance
+/// maximum-likelihood Gaussian of the first data it scores, and its conditioners see their inputs softly clipped (see
+/// <see cref="GaussianStart"/>). Reference: Dinh, Sohl-Dickstein &amp; Bengio (2017), arXiv:1605.08803.</remarks>
 public static class RealNvpFlow
 {
     /// <summary>Creates a RealNVP flow.</summary>
@@ -17,9 +18,12 @@ public static class RealNvpFlow
     /// <param name="hiddenFeatures">Conditioner hidden widths. Default [64, 64].</param>
     /// <param name="contextDimension">Context features for a conditional flow. Default 0.</param>
     /// <param name="seed">Seed of the initial weights.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    /// <param name="gaussianStart">Where the flow starts (see <see cref="GaussianStart"/>). Default
+    /// <see cref="GaussianStart.Full"/>; <see cref="GaussianStart.None"/> gives the plain chain of coupling layers on the
+    /// standard normal.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="gaussianStart"/> is out of range.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
-        int contextDimension = 0, int seed = 0)
+        int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 2);
@@ -28,9 +32,10 @@ public static class RealNvpFlow
         var layers = new IBijector<T>[transforms];
         for (int i = 0; i < transforms; i++)
         {
-            layers[i] = new AffineCoupling<T>(Coupling<T>.AlternatingMask(dimension, i % 2), hiddenFeatures, contextDimension, seed: random.Next());
+            layers[i] = new AffineCoupling<T>(Coupling<T>.AlternatingMask(dimension, i % 2), hiddenFeatures, contextDimension, seed: random.Next(),
+                conditionerInputBound: PresetStart.InputBound(gaussianStart));
         }
 
-        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), new Chain<T>(layers));
+        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), PresetStart.Compose(layers, gaussianStart));
     }
 }

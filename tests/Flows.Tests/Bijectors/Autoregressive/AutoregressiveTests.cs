@@ -18,12 +18,18 @@ public sealed class AutoregressiveTests : IFamilyCases
         // the forward map loses ~1e-9 of z to rounding (condition-limited, as the elementwise spline tests show).
         new("MaskedAutoregressive(spline)(d=2)",
             s => BijectorCases.Randomized(new MaskedAutoregressive<double>(2, [6], transform: new RationalQuadraticTransform<double>(5, 3), seed: s), s, 0.3), OutputRange.Real, 10, 10),
+        // The soft clip of the MADE's inputs: its own tape op in the d recorded passes, its scalar formula in the sequential pass.
+        new("MaskedAutoregressive(conditionerInputBound)(d=3)",
+            s => BijectorCases.Randomized(new MaskedAutoregressive<double>(3, [8, 8], Orders.Random(3, s), seed: s, conditionerInputBound: 2), s, 0.3), OutputRange.Real, 1e3),
+        new("MaskedAutoregressive(spline, conditionerInputBound)(d=3)",
+            s => BijectorCases.Randomized(new MaskedAutoregressive<double>(3, [6], transform: new RationalQuadraticTransform<double>(5, 3), seed: s, conditionerInputBound: 3), s, 0.3), OutputRange.Real, 10, 10),
     ];
 
     static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
     [
         new("MaskedAutoregressive", () => new MaskedAutoregressive<T>(4, [8, 6], [2, 0, 3, 1], seed: 3)),
         new("MaskedAutoregressive(spline)", () => new MaskedAutoregressive<T>(3, [6], transform: new RationalQuadraticTransform<T>(binCount: 4), seed: 6)),
+        new("MaskedAutoregressive(conditionerInputBound)", () => new MaskedAutoregressive<T>(3, [6], [1, 2, 0], seed: 8, conditionerInputBound: 2.5)),
     ];
 
     public static TheoryData<string> OrderKinds => ["natural", "reversed", "random", "explicit"];
@@ -51,12 +57,13 @@ public sealed class AutoregressiveTests : IFamilyCases
     {
         int[] order = [3, 1, 4, 0, 2];
         var made = new MaskedAutoencoder<double>(5, [9, 7], parametersPerFeature: 3, order, 1);
-        // Make every kept weight large so that every allowed connection shows up in the pattern.
+        // Make every weight large so that every allowed connection shows up in the pattern; the masks zero the others
+        // on the tape whatever the stored weights hold.
         foreach (Parameter<double> p in made.Parameters)
         {
             for (int i = 0; i < p.Values.Length; i++)
             {
-                p.Values[i] = p.Values[i] == 0 ? 0 : 0.5 + (0.1 * (i % 7));
+                p.Values[i] = 0.5 + (0.1 * (i % 7));
             }
         }
 
@@ -131,6 +138,43 @@ public sealed class AutoregressiveTests : IFamilyCases
         Assert.True(truth - heldOut < 0.05, $"{preset}: held-out conditional log-likelihood {heldOut:F4}, true {truth:F4}, gap {truth - heldOut:F4} ≥ 0.05 nats.");
     }
 
+    [Theory]
+    [InlineData("affine")]
+    [InlineData("spline")]
+    public void MaskedAutoregressive_StartsAsTheIdentity_BecauseTheMadesLastLayerStartsAtZero(string transform)
+    {
+        var maf = new MaskedAutoregressive<double>(4, [16, 16], Orders.Random(4, 2),
+            transform: transform == "spline" ? new RationalQuadraticTransform<double>() : null, seed: 3);
+        double[,] z = Normal(20, 4, seed: 4);
+
+        (double[,] x, double[] forwardLogDet) = maf.Forward(z);
+        (double[,] zAgain, double[] inverseLogDet) = maf.Inverse(z);
+
+        // The spline's knots at zero parameters are sums of equal widths, so its identity is exact only to rounding.
+        double tolerance = transform == "spline" ? 1e-14 : 0;
+        AssertClose.All(z, x, tolerance, "forward");
+        AssertClose.All(z, zAgain, tolerance, "inverse");
+        Assert.All(forwardLogDet, v => Assert.True(Math.Abs(v) <= tolerance, $"forward log-det {v}"));
+        Assert.All(inverseLogDet, v => Assert.True(Math.Abs(v) <= tolerance, $"inverse log-det {v}"));
+    }
+
+    [Fact]
+    public void Made_WithAnInputBound_IsTheSameNetworkAppliedToTheSoftClipOfItsInputs()
+    {
+        var bounded = new MaskedAutoencoder<double>(3, [8, 8], 2, [2, 0, 1], seed: 5, inputBound: 2);
+        var plain = new MaskedAutoencoder<double>(3, [8, 8], 2, [2, 0, 1], seed: 5);
+        Randomized(bounded.Parameters);
+        for (int k = 0; k < plain.Parameters.Count; k++)
+        {
+            bounded.Parameters[k].Values.CopyTo(plain.Parameters[k].Values, 0);
+        }
+
+        double[] x = [0.3, -40, 1e6];
+        double[] clipped = [.. x.Select(v => v / (1 + (Math.Abs(v) / 2)))];
+
+        AssertClose.Bitwise(Made(plain, clipped), Made(bounded, x));
+    }
+
     [Fact]
     public void Made_RejectsAHiddenLayerTooNarrowToConnectEveryOutput()
     {
@@ -164,7 +208,9 @@ public sealed class AutoregressiveTests : IFamilyCases
     [Fact]
     public void MaskedAutoregressiveFlow_SampleWithDensityLn_EqualsDensityLnOfTheSamples()
     {
-        TransformedDistribution<double> flow = Randomized(MaskedAutoregressiveFlow.Create<double>(3, transforms: 3, hiddenFeatures: [16, 16], seed: 4));
+        TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(3, transforms: 3, hiddenFeatures: [16, 16], seed: 4);
+        flow.DensityLn(Normal(20, 3, seed: 6)); // the Gaussian start initializes from the first data scored
+        Randomized(flow);
         var tape = new Tape<double>(isRecording: false);
         (Node<double> x, Node<double> logDensity) = flow.SampleWithDensityLn(tape, 200, new Random(5));
         double[,] samples = ToArray(x);
@@ -355,16 +401,20 @@ public sealed class AutoregressiveTests : IFamilyCases
 
     private static TBijector Randomized<TBijector>(TBijector bijector) where TBijector : IBijector<double>
     {
+        Randomized(bijector.Parameters);
+        return bijector;
+    }
+
+    private static void Randomized(IReadOnlyList<Parameter<double>> parameters)
+    {
         var random = new Random(31);
-        foreach (Parameter<double> p in bijector.Parameters)
+        foreach (Parameter<double> p in parameters)
         {
             for (int i = 0; i < p.Values.Length; i++)
             {
                 p.Values[i] += 0.3 * ((2 * random.NextDouble()) - 1);
             }
         }
-
-        return bijector;
     }
 
     private static TransformedDistribution<double> Randomized(TransformedDistribution<double> flow)

@@ -1,5 +1,7 @@
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
+using Flows.Persistence;
 using Flows.Tests.Testing;
 using MathNet.Numerics.LinearAlgebra;
 
@@ -16,7 +18,40 @@ public sealed class LowerTriangularAffineTests : IFamilyCases
     static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
     [
         new("LowerTriangularAffine", () => new LowerTriangularAffine<T>(3)),
+        new("LowerTriangularAffine(initializeFromData, not yet)", () => new LowerTriangularAffine<T>(3, initializeFromData: true)),
+        new("LowerTriangularAffine(initializeFromData, done)", () => InitializedOnData<T>(3)),
     ];
+
+    // A layer that initialized from data, as a fitted preset holds it.
+    private static LowerTriangularAffine<T> InitializedOnData<T>(int dimension) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var bijector = new LowerTriangularAffine<T>(dimension, initializeFromData: true);
+        double[,] x = TestData.StandardNormal(20, dimension, seed: 12, scale: 2);
+        var data = new T[20, dimension];
+        for (int i = 0; i < 20; i++)
+        {
+            for (int j = 0; j < dimension; j++)
+            {
+                data[i, j] = T.CreateTruncating(x[i, j] + (0.5 * x[i, 0] * j));
+            }
+        }
+
+        bijector.Inverse(data);
+        return bijector;
+    }
+
+    // Correlated, skewed rows: a covariance with every entry nonzero.
+    private static double[,] CorrelatedData(int rows, int seed)
+    {
+        double[,] x = TestData.StandardNormal(rows, 3, seed);
+        for (int i = 0; i < rows; i++)
+        {
+            x[i, 1] = (0.8 * x[i, 0]) + (0.5 * x[i, 1]) + 3;
+            x[i, 2] = Math.Exp(0.5 * x[i, 2]) - (0.3 * x[i, 1]);
+        }
+
+        return x;
+    }
 
     [Theory]
     [InlineData(0)]
@@ -97,5 +132,187 @@ public sealed class LowerTriangularAffineTests : IFamilyCases
             double expected = -0.5 * ((d * Math.Log(2 * Math.PI)) + cholesky.DeterminantLn + mahalanobis);
             AssertClose.Relative(expected, logDensity[i], Tolerance.MultivariateNormal, $"row {i}");
         }
+    }
+
+    [Fact]
+    public void Initialize_GivesTheMaximumLikelihoodNormal_TheDensitiesOfMultivariateNormalFit()
+    {
+        double[,] data = CorrelatedData(50, seed: 1);
+        var bijector = new LowerTriangularAffine<double>(3);
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(3), bijector);
+
+        bijector.Initialize(data);
+
+        double[,] x = CorrelatedData(20, seed: 2);
+        AssertClose.Bitwise(MultivariateNormal.Fit(data).DensityLn(x), flow.DensityLn(x));
+        Assert.True(bijector.IsInitialized);
+    }
+
+    [Fact]
+    public void Initialize_IsTheSampleMeanAndTheCholeskyFactorOfTheCovarianceWithDivisorN()
+    {
+        const int n = 50;
+        double[,] data = CorrelatedData(n, seed: 3);
+        var bijector = new LowerTriangularAffine<double>(3);
+
+        bijector.Initialize(data);
+
+        // An independent oracle: MathNet's mean, covariance and Cholesky factor.
+        Matrix<double> x = Matrix<double>.Build.DenseOfArray(data);
+        Vector<double> mean = x.ColumnSums() / n;
+        Matrix<double> centred = x - Matrix<double>.Build.Dense(n, 3, (_, j) => mean[j]);
+        Matrix<double> expected = (centred.TransposeThisAndMultiply(centred) / n).Cholesky().Factor;
+        AssertClose.All(mean.ToArray(), bijector.Shift.Values, Tolerance.ClosedForm, "μ");
+        AssertClose.All(TestData.Flatten(expected.ToArray()), TestData.Flatten(bijector.GetScaleMatrix()), Tolerance.ClosedForm, "L");
+    }
+
+    [Fact]
+    public void InitializeFromData_TheFirstInverseBatchSetsTheGaussian_AndNoLaterBatchChangesIt()
+    {
+        var bijector = new LowerTriangularAffine<double>(3, initializeFromData: true);
+        Assert.False(bijector.IsInitialized);
+        double[,] first = CorrelatedData(40, seed: 4);
+
+        bijector.Inverse(first);
+        double[] shift = [.. bijector.Shift.Values];
+        double[] scale = [.. bijector.PackedScale.Values];
+        bijector.Inverse(TestData.StandardNormal(40, 3, seed: 5, scale: 7));
+
+        var reference = new LowerTriangularAffine<double>(3);
+        reference.Initialize(first);
+        Assert.True(bijector.IsInitialized);
+        AssertClose.Bitwise(reference.Shift.Values, shift);
+        AssertClose.Bitwise(reference.PackedScale.Values, scale);
+        AssertClose.Bitwise(shift, bijector.Shift.Values);
+        AssertClose.Bitwise(scale, bijector.PackedScale.Values);
+    }
+
+    [Fact]
+    public void InitializeFromData_Forward_DoesNotInitialize()
+    {
+        var bijector = new LowerTriangularAffine<double>(2, initializeFromData: true);
+        double[,] z = TestData.StandardNormal(10, 2, seed: 6);
+
+        double[,] x = bijector.Forward(z).Output;
+
+        Assert.False(bijector.IsInitialized);
+        AssertClose.Bitwise(z, x);
+    }
+
+    [Fact]
+    public void InitializeFromData_OnARecordingTapeOutsideTraining_AdoptsTheCurrentParameters()
+    {
+        // Variational inference scores q's own samples: fitting the layer to them would make q chase itself.
+        var bijector = new LowerTriangularAffine<double>(2, initializeFromData: true);
+        var tape = new Tape<double>(isRecording: true, isTraining: false);
+        double[,] x = TestData.StandardNormal(10, 2, seed: 7, scale: 3);
+
+        bijector.Inverse(tape, tape.Constant(TestData.Flatten(x), 10, 2));
+        bijector.Inverse(x);
+
+        Assert.True(bijector.IsInitialized);
+        Assert.All(bijector.Shift.Values, v => Assert.Equal(0.0, v));
+        Assert.All(bijector.PackedScale.Values, v => Assert.Equal(0.0, v));
+    }
+
+    [Fact]
+    public void InitializeFromData_EmptyBatch_DoesNotInitialize()
+    {
+        var bijector = new LowerTriangularAffine<double>(2, initializeFromData: true);
+        bijector.Inverse(new double[0, 2]);
+        Assert.False(bijector.IsInitialized);
+    }
+
+    [Theory]
+    [InlineData("fewer rows than features")]
+    [InlineData("constant feature")]
+    [InlineData("collinear features")]
+    public void InitializeFromData_SingularCovariance_FallsBackToTheDiagonalOfStandardDeviations(string kind)
+    {
+        double[,] data = kind == "fewer rows than features" ? TestData.StandardNormal(2, 3, seed: 8) : TestData.StandardNormal(30, 3, seed: 8);
+        for (int i = 0; i < data.GetLength(0); i++)
+        {
+            if (kind == "constant feature")
+            {
+                data[i, 1] = 0.1; // inexact in binary, so its computed mean may differ from it by an ulp
+            }
+            else if (kind == "collinear features")
+            {
+                data[i, 2] = data[i, 0] - (2 * data[i, 1]);
+            }
+        }
+
+        var bijector = new LowerTriangularAffine<double>(3, initializeFromData: true);
+        double[,] z = bijector.Inverse(data).Output;
+
+        double[,] l = bijector.GetScaleMatrix();
+        AssertClose.Finite(z, "outputs");
+        Assert.Equal(0.0, l[1, 0]);
+        Assert.Equal(0.0, l[2, 0]);
+        Assert.Equal(0.0, l[2, 1]);
+        if (kind == "constant feature")
+        {
+            Assert.Equal(1.0, l[1, 1]);
+        }
+    }
+
+    [Fact]
+    public void Initialize_ThrowsForANonFiniteValue_NamingIt()
+    {
+        var bijector = new LowerTriangularAffine<double>(2, initializeFromData: true);
+        var e = Assert.Throws<ArgumentException>("data", () => bijector.Initialize(new double[,] { { 1, 2 }, { double.NaN, 0 } }));
+        Assert.Contains("data[1, 0]", e.Message, StringComparison.Ordinal);
+        Assert.False(bijector.IsInitialized);
+    }
+
+    [Fact]
+    public void SaveLoad_KeepsTheInitializedState_SoALoadedLayerNeverReinitializes()
+    {
+        LowerTriangularAffine<double> bijector = InitializedOnData<double>(3);
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(3), bijector);
+        using var stream = new MemoryStream();
+        flow.Save(stream);
+        stream.Position = 0;
+
+        TransformedDistribution<double> loaded = FlowSerializer.Load<double>(stream);
+        var loadedAffine = (LowerTriangularAffine<double>)loaded.Bijector;
+        double[,] fresh = TestData.StandardNormal(16, 3, seed: 9, scale: 5);
+        double[] loadedDensity = loaded.DensityLn(fresh);
+
+        Assert.True(loadedAffine.InitializesFromData);
+        Assert.True(loadedAffine.IsInitialized);
+        AssertClose.Bitwise(flow.DensityLn(fresh), loadedDensity);
+    }
+
+    [Fact]
+    public void SaveLoad_OfALayerNotYetInitialized_StillInitializesOnFirstData()
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new LowerTriangularAffine<double>(2, initializeFromData: true));
+        using var stream = new MemoryStream();
+        flow.Save(stream);
+        stream.Position = 0;
+
+        TransformedDistribution<double> loaded = FlowSerializer.Load<double>(stream);
+        loaded.DensityLn(TestData.StandardNormal(10, 2, seed: 10, scale: 5));
+
+        Assert.True(((LowerTriangularAffine<double>)loaded.Bijector).IsInitialized);
+    }
+
+    [Fact]
+    public void Save_OfAPlainLayer_WritesOnlyItsDimension_AsFilesDidBeforeDataInitialization()
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new LowerTriangularAffine<double>(2));
+        using var stream = new MemoryStream();
+        flow.Save(stream);
+
+        string json = System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        Assert.DoesNotContain("initialize", json, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void ToString_IsConstructorLike()
+    {
+        Assert.Equal("LowerTriangularAffine(dimension: 3)", new LowerTriangularAffine<double>(3).ToString());
+        Assert.Equal("LowerTriangularAffine(dimension: 3, initializeFromData: true)", new LowerTriangularAffine<double>(3, initializeFromData: true).ToString());
     }
 }

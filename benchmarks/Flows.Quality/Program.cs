@@ -1,0 +1,596 @@
+// Flows.Quality: held-out log-likelihood of the Gaussian, MAF and NSF presets on small tables (and two moons), over seeds.
+//
+//   dotnet run -c Release --project benchmarks/Flows.Quality                        # the small tables, 5 seeds, double (a few minutes)
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data all          # also two moons at 20,000 rows and sinh8-400
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris,mixture8-120 --seeds 3 --float --start full
+//
+// The protocol is issue 13's, the one zuko's figures were measured with: standardize with the training split's mean and
+// standard deviation; presets at their defaults (5 transforms, hidden [64, 64]); Adam 1e-3; batch 256 or the whole
+// training split if smaller; no gradient clipping; 20 % of the training split held out for validation, checked every
+// epoch (every step when the split fits in one batch), stopping after about 1000 steps without improvement, best
+// parameters restored. Log-likelihoods are per held-out row, in the data's own units; "worst row − Gaussian" is the
+// lowest, over every held-out row and seed, of the row's log-density minus its log-density under the Gaussian fitted to
+// the same training rows (a collapse shows there first).
+//
+// Data sets: iris (Fisher's 150 × 4, 5-fold cross-validation); moons-300 (300 rows of the two-moons training file);
+// sinh8-N (x = sinh(Az + b) in 8 dimensions: skewed, heavy-tailed, correlated); banana8-N (four curved pairs);
+// mixture8-N (three Gaussian clusters in 8 dimensions); moons (20,000 training rows). The synthetic sets are scored on
+// 5,000 fresh rows and print their true mean log-density ("truth").
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+using Flows.Quality;
+
+var settings = Settings.Parse(args);
+Console.WriteLine($"Flows.Quality: {settings}");
+Console.WriteLine();
+if (settings.Float)
+{
+    Runner<float>.Run(settings);
+}
+else
+{
+    Runner<double>.Run(settings);
+}
+
+namespace Flows.Quality
+{
+    /// <summary>Command-line settings.</summary>
+    internal sealed record Settings
+    {
+        public int Seeds { get; init; } = 5;
+
+        public static readonly string[] SmallTables = ["iris", "moons-300", "sinh8-120", "banana8-120", "mixture8-120"];
+
+        public IReadOnlyList<string> Data { get; init; } = SmallTables;
+
+        /// <summary>The presets' start, or null for each preset's default.</summary>
+        public Flows.Distributions.Presets.GaussianStart? Start { get; init; }
+
+        public IReadOnlyList<string> Models { get; init; } = ["gaussian", "maf", "nsf"];
+
+        public bool Float { get; init; }
+
+        public double LearningRate { get; init; } = 1e-3;
+
+        public double WeightDecay { get; init; }
+
+        /// <summary>c in the size-adapted decoupled weight decay λ = c / (training rows), or 0 to use <see cref="WeightDecay"/>.</summary>
+        public double WeightDecayRows { get; init; }
+
+        public double? MaxGradientNorm { get; init; }
+
+        public int PatienceSteps { get; init; } = 1000;
+
+        public int MaxSteps { get; init; } = 20_000;
+
+        public bool Verbose { get; init; }
+
+        public static Settings Parse(string[] args)
+        {
+            var s = new Settings();
+            for (int i = 0; i < args.Length; i++)
+            {
+                string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+                double Number() => double.Parse(Next(), CultureInfo.InvariantCulture);
+                s = args[i] switch
+                {
+                    "--seeds" => s with { Seeds = (int)Number() },
+                    "--data" => s with { Data = Next() is "all" ? [.. SmallTables, "sinh8-400", "moons"] : args[i].Split(',') },
+                    "--start" => s with { Start = Enum.Parse<Flows.Distributions.Presets.GaussianStart>(Next(), ignoreCase: true) },
+                    "--models" => s with { Models = Next().Split(',') },
+                    "--float" => s with { Float = true },
+                    "--lr" => s with { LearningRate = Number() },
+                    "--weight-decay" => s with { WeightDecay = Number() },
+                    "--weight-decay-rows" => s with { WeightDecayRows = Number() },
+                    "--clip" => s with { MaxGradientNorm = Number() },
+                    "--patience-steps" => s with { PatienceSteps = (int)Number() },
+                    "--max-steps" => s with { MaxSteps = (int)Number() },
+                    "--verbose" => s with { Verbose = true },
+                    _ => throw new ArgumentException($"Unknown argument {args[i]}."),
+                };
+            }
+
+            return s;
+        }
+
+        public override string ToString()
+            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay.ToString(CultureInfo.InvariantCulture))}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps";
+    }
+
+    /// <summary>One train/test split in the data's own units.</summary>
+    internal sealed record Split(double[,] Train, double[,] Test);
+
+    /// <summary>A data set: its splits for a seed, and the mean true log-density of the test rows when it is known.</summary>
+    internal sealed record DataSet(string Name, string Description, Func<int, IReadOnlyList<Split>> Splits, Func<int, double>? TrueLogLikelihood = null);
+
+    /// <summary>What one model scored on one data set with one seed, pooled over the splits: the mean held-out
+    /// log-likelihood, the lowest row's log-density minus its Gaussian one, the steps run (patience included) and the
+    /// seconds per fit.</summary>
+    internal sealed record Score(double LogLikelihood, double WorstRowGap, double Steps, double Seconds);
+
+    internal static class Runner<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static void Run(Settings settings)
+        {
+            var total = Stopwatch.StartNew();
+            foreach (string name in settings.Data)
+            {
+                DataSet data = DataSets.Get(name);
+                Console.WriteLine($"{data.Name}: {data.Description}");
+                Console.WriteLine($"  {"model",-10} {"mean",9} {"min",9} {"max",9} {"worst row − Gaussian",22} {"steps",7} {"s/fit",7}");
+                var scores = new Dictionary<string, List<Score>>();
+                var truth = new List<double>();
+                for (int seed = 0; seed < settings.Seeds; seed++)
+                {
+                    IReadOnlyList<Split> splits = data.Splits(seed);
+                    if (data.TrueLogLikelihood is not null)
+                    {
+                        truth.Add(data.TrueLogLikelihood(seed));
+                    }
+
+                    foreach (string model in settings.Models)
+                    {
+                        Score score = Models<T>.Evaluate(model, splits, seed, settings);
+                        if (!scores.TryGetValue(model, out List<Score>? list))
+                        {
+                            scores[model] = list = [];
+                        }
+
+                        list.Add(score);
+                        if (settings.Verbose)
+                        {
+                            Console.WriteLine($"    seed {seed} {model,-10} {score.LogLikelihood,9:F3} worst row {score.WorstRowGap,9:F2} steps {score.Steps,7:F0} {score.Seconds,6:F1} s");
+                        }
+                    }
+                }
+
+                foreach ((string model, List<Score> list) in scores)
+                {
+                    double[] ll = [.. list.Select(s => s.LogLikelihood)];
+                    string worst = model == "gaussian" ? "" : list.Min(s => s.WorstRowGap).ToString("F2", CultureInfo.InvariantCulture);
+                    Console.WriteLine($"  {model,-10} {ll.Average(),9:F3} {ll.Min(),9:F3} {ll.Max(),9:F3} {worst,22} {list.Average(s => s.Steps),7:F0} {list.Average(s => s.Seconds),7:F2}");
+                }
+
+                if (truth.Count > 0)
+                {
+                    Console.WriteLine($"  {"truth",-10} {truth.Average(),9:F3} {truth.Min(),9:F3} {truth.Max(),9:F3}");
+                }
+
+                Console.WriteLine();
+            }
+
+            Console.WriteLine($"Total {total.Elapsed.TotalMinutes:F1} min.");
+        }
+    }
+
+    internal static class Models<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // Fits the model on each split's training rows (standardized with their own mean and standard deviation) and
+        // scores the test rows; the Gaussian of the same training rows is scored too, for the worst-row gap.
+        public static Score Evaluate(string model, IReadOnlyList<Split> splits, int seed, Settings settings)
+        {
+            double sum = 0;
+            int count = 0;
+            double worst = double.PositiveInfinity;
+            double steps = 0;
+            var stopwatch = Stopwatch.StartNew();
+            for (int k = 0; k < splits.Count; k++)
+            {
+                (T[,] train, T[,] test, double offset) = Standardize(splits[k]);
+                T[] gaussian = Flows.Distributions.MultivariateNormal.Fit(train).DensityLn(test);
+                T[] logDensity;
+                if (model == "gaussian")
+                {
+                    logDensity = gaussian;
+                }
+                else
+                {
+                    int modelSeed = (1000 * seed) + k;
+                    Flows.Distributions.TransformedDistribution<T> flow = Create(model, train.GetLength(1), modelSeed, settings.Start);
+                    Flows.Training.FitReport report = Flows.Training.MaximumLikelihood.Fit(flow, train, Options(train.GetLength(0), modelSeed, settings));
+                    steps += report.History.Count * StepsPerEpoch(train.GetLength(0));
+                    logDensity = flow.DensityLn(test);
+                }
+
+                for (int i = 0; i < logDensity.Length; i++)
+                {
+                    double value = double.CreateTruncating(logDensity[i]);
+                    sum += value + offset;
+                    worst = Math.Min(worst, value - double.CreateTruncating(gaussian[i]));
+                }
+
+                count += logDensity.Length;
+            }
+
+            return new Score(sum / count, worst, steps / splits.Count, stopwatch.Elapsed.TotalSeconds / splits.Count);
+        }
+
+        private static Flows.Distributions.TransformedDistribution<T> Create(string model, int dimension, int seed, Flows.Distributions.Presets.GaussianStart? start)
+            => model switch
+            {
+                "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full),
+                "nsf" => Flows.Distributions.Presets.NeuralSplineFlow.Create<T>(dimension, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal),
+                "realnvp" => Flows.Distributions.Presets.RealNvpFlow.Create<T>(dimension, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full),
+                _ => throw new ArgumentException($"Unknown model {model}."),
+            };
+
+        // The rows Fit trains on: it holds out 20 % for validation.
+        private static int TrainingRows(int rows) => rows - (int)Math.Round(rows * 0.2);
+
+        private static int StepsPerEpoch(int rows) => (TrainingRows(rows) + BatchSize(rows) - 1) / BatchSize(rows);
+
+        private static int BatchSize(int rows) => Math.Min(256, TrainingRows(rows));
+
+        private static Flows.Training.FitOptions Options(int rows, int seed, Settings settings)
+        {
+            int stepsPerEpoch = StepsPerEpoch(rows);
+            return new Flows.Training.FitOptions
+            {
+                BatchSize = BatchSize(rows),
+                ValidationFraction = 0.2,
+                MaxGradientNorm = settings.MaxGradientNorm,
+                Optimizer = new Flows.Training.AdamOptions
+                {
+                    LearningRate = settings.LearningRate,
+                    WeightDecay = settings.WeightDecayRows > 0 ? settings.WeightDecayRows / TrainingRows(rows) : settings.WeightDecay,
+                },
+                Patience = Math.Max(10, (settings.PatienceSteps + stepsPerEpoch - 1) / stepsPerEpoch),
+                Epochs = Math.Max(1, settings.MaxSteps / stepsPerEpoch),
+                Seed = seed,
+            };
+        }
+
+        // Standardized with the training rows' mean and population standard deviation; the offset −Σ log σⱼ brings a
+        // standardized log-density back to the data's units.
+        private static (T[,] Train, T[,] Test, double Offset) Standardize(Split split)
+        {
+            int n = split.Train.GetLength(0);
+            int d = split.Train.GetLength(1);
+            var mean = new double[d];
+            var sd = new double[d];
+            double offset = 0;
+            for (int j = 0; j < d; j++)
+            {
+                mean[j] = Enumerable.Range(0, n).Average(i => split.Train[i, j]);
+                sd[j] = Math.Sqrt(Enumerable.Range(0, n).Average(i => Math.Pow(split.Train[i, j] - mean[j], 2)));
+                offset -= Math.Log(sd[j]);
+            }
+
+            T[,] Apply(double[,] x)
+            {
+                var result = new T[x.GetLength(0), d];
+                for (int i = 0; i < x.GetLength(0); i++)
+                {
+                    for (int j = 0; j < d; j++)
+                    {
+                        result[i, j] = T.CreateTruncating((x[i, j] - mean[j]) / sd[j]);
+                    }
+                }
+
+                return result;
+            }
+
+            return (Apply(split.Train), Apply(split.Test), offset);
+        }
+    }
+
+    internal static class DataSets
+    {
+        public static DataSet Get(string name) => name switch
+        {
+            "iris" => new("iris", "Fisher's 150 × 4 under 5-fold cross-validation (120 training rows per fold)", seed => Folds(Load("iris.csv"), 5, seed)),
+            "moons" => new("moons", "two moons, 20,000 training rows, 10,000 test rows (the issue's zuko figures: MAF −0.362, NSF −0.319)",
+                _ => [new Split(Load("moons2d_train.csv"), Load("moons2d_test.csv"))]),
+            "moons-300" => new("moons-300", "300 rows drawn from the two-moons training file, 10,000 test rows",
+                seed => [new Split(Subsample(Load("moons2d_train.csv"), 300, seed), Load("moons2d_test.csv"))]),
+            _ when name.StartsWith("sinh8-", StringComparison.Ordinal) && int.TryParse(name[6..], out int rows) => Sinh8(rows),
+            _ when name.StartsWith("banana8-", StringComparison.Ordinal) && int.TryParse(name[8..], out int rows) => Banana8(rows),
+            _ when name.StartsWith("mixture8-", StringComparison.Ordinal) && int.TryParse(name[9..], out int rows) => Mixture8(rows),
+            _ => throw new ArgumentException($"Unknown data set {name}."),
+        };
+
+        // x = sinh(A z + b), z ~ N(0, I₈), a fixed A ~ N(0, 1)/√8 and b ~ 0.5·N(0, 1) (PEERS.md's synthetic workload):
+        // skewed and heavy-tailed margins, correlated features, and a log-density known in closed form.
+        private static DataSet Sinh8(int rows)
+        {
+            var generator = new SinhGaussian(8, seed: 2026);
+            double[,] test = generator.Sample(5000, new Random(99));
+            return new DataSet($"sinh8-{rows}", $"{rows} training rows of x = sinh(Az + b) in 8 dimensions, 5,000 test rows",
+                seed => [new Split(generator.Sample(rows, new Random(seed)), test)],
+                _ => generator.LogDensity(test).Average());
+        }
+
+        // Four curved pairs, (u, 0.4·v + 0.9·(u² − 1)) with u, v ~ N(0, 1): light-tailed like a Gaussian but far from one,
+        // with a log-density known in closed form.
+        private static DataSet Banana8(int rows)
+        {
+            double[,] test = Banana.Sample(5000, new Random(99));
+            return new DataSet($"banana8-{rows}", $"{rows} training rows of four curved pairs in 8 dimensions, 5,000 test rows",
+                seed => [new Split(Banana.Sample(rows, new Random(seed)), test)],
+                _ => Banana.LogDensity(test).Average());
+        }
+
+        // Three clusters of different shapes and weights, like the species of a field sample: multimodal, with Gaussian
+        // tails, and a log-density known in closed form.
+        private static DataSet Mixture8(int rows)
+        {
+            var mixture = new GaussianMixture(8, clusters: 3, seed: 7);
+            double[,] test = mixture.Sample(5000, new Random(99));
+            return new DataSet($"mixture8-{rows}", $"{rows} training rows of a three-cluster Gaussian mixture in 8 dimensions, 5,000 test rows",
+                seed => [new Split(mixture.Sample(rows, new Random(seed)), test)],
+                _ => mixture.LogDensity(test).Average());
+        }
+
+        private static double[,] Load(string file)
+        {
+            string path = Path.Combine(AppContext.BaseDirectory, "data", file);
+            string[] lines = [.. File.ReadLines(path).Where(l => l.Length > 0)];
+            bool header = !double.TryParse(lines[0].Split(',')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+            string[] body = header ? lines[1..] : lines;
+            string[] first = body[0].Split(',');
+            int[] numeric = [.. Enumerable.Range(0, first.Length).Where(j => double.TryParse(first[j], NumberStyles.Float, CultureInfo.InvariantCulture, out _))];
+            var result = new double[body.Length, numeric.Length];
+            for (int i = 0; i < body.Length; i++)
+            {
+                string[] cells = body[i].Split(',');
+                for (int j = 0; j < numeric.Length; j++)
+                {
+                    result[i, j] = double.Parse(cells[numeric[j]], NumberStyles.Float, CultureInfo.InvariantCulture);
+                }
+            }
+
+            return result;
+        }
+
+        private static Split[] Folds(double[,] data, int k, int seed)
+        {
+            int[] order = [.. Enumerable.Range(0, data.GetLength(0))];
+            new Random(seed).Shuffle(order);
+            return [.. Enumerable.Range(0, k).Select(fold => new Split(
+                Take(data, [.. order.Where((_, i) => i % k != fold)]),
+                Take(data, [.. order.Where((_, i) => i % k == fold)])))];
+        }
+
+        private static double[,] Subsample(double[,] data, int rows, int seed)
+        {
+            int[] order = [.. Enumerable.Range(0, data.GetLength(0))];
+            new Random(seed).Shuffle(order);
+            return Take(data, order[..rows]);
+        }
+
+        private static double[,] Take(double[,] data, int[] rows)
+        {
+            var result = new double[rows.Length, data.GetLength(1)];
+            for (int i = 0; i < rows.Length; i++)
+            {
+                for (int j = 0; j < data.GetLength(1); j++)
+                {
+                    result[i, j] = data[rows[i], j];
+                }
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>A mixture of Gaussians with means ~ N(0, 2²I), factors A/√d with A ~ N(0, 1), and weights 0.5, 0.3, 0.2.</summary>
+    internal sealed class GaussianMixture
+    {
+        private readonly double[] _weights;
+        private readonly SinhGaussian[] _components;
+
+        public GaussianMixture(int dimension, int clusters, int seed)
+        {
+            _weights = clusters == 3 ? [0.5, 0.3, 0.2] : [.. Enumerable.Repeat(1.0 / clusters, clusters)];
+            _components = [.. Enumerable.Range(0, clusters).Select(c => new SinhGaussian(dimension, seed + c, linear: true, meanScale: 4))];
+        }
+
+        public double[,] Sample(int rows, Random random)
+        {
+            int d = _components[0].Dimension;
+            var x = new double[rows, d];
+            for (int r = 0; r < rows; r++)
+            {
+                double u = random.NextDouble();
+                int c = 0;
+                while (c < _weights.Length - 1 && u > _weights[c])
+                {
+                    u -= _weights[c];
+                    c++;
+                }
+
+                double[,] one = _components[c].Sample(1, random);
+                for (int j = 0; j < d; j++)
+                {
+                    x[r, j] = one[0, j];
+                }
+            }
+
+            return x;
+        }
+
+        public double[] LogDensity(double[,] x)
+        {
+            double[][] parts = [.. _components.Select(c => c.LogDensity(x))];
+            return [.. Enumerable.Range(0, x.GetLength(0)).Select(i =>
+            {
+                double max = parts.Max(p => p[i]);
+                return max + Math.Log(parts.Select((p, c) => _weights[c] * Math.Exp(p[i] - max)).Sum());
+            })];
+        }
+    }
+
+    /// <summary>Four independent curved pairs (x₂ₖ, x₂ₖ₊₁) = (u, 0.4·v + 0.9·(u² − 1)), u, v ~ N(0, 1).</summary>
+    internal static class Banana
+    {
+        public static double[,] Sample(int rows, Random random)
+        {
+            var x = new double[rows, 8];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int k = 0; k < 4; k++)
+                {
+                    double u = Normal(random);
+                    double v = Normal(random);
+                    x[r, 2 * k] = u;
+                    x[r, (2 * k) + 1] = (0.4 * v) + (0.9 * ((u * u) - 1));
+                }
+            }
+
+            return x;
+        }
+
+        public static double[] LogDensity(double[,] x)
+        {
+            var result = new double[x.GetLength(0)];
+            for (int r = 0; r < result.Length; r++)
+            {
+                for (int k = 0; k < 4; k++)
+                {
+                    double u = x[r, 2 * k];
+                    double v = (x[r, (2 * k) + 1] - (0.9 * ((u * u) - 1))) / 0.4;
+                    result[r] += -(u * u / 2) - (v * v / 2) - Math.Log(2 * Math.PI) - Math.Log(0.4);
+                }
+            }
+
+            return result;
+        }
+
+        private static double Normal(Random random)
+            => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+    }
+
+    /// <summary>x = sinh(A z + b) with z ~ N(0, I): y = asinh(x) ~ N(b, AAᵀ), so log p(x) = log N(asinh x; b, AAᵀ) − ½ Σ log(1 + xⱼ²).</summary>
+    internal sealed class SinhGaussian
+    {
+        private readonly int _d;
+        private readonly double[,] _a;
+        private readonly double[] _b;
+        private readonly double[,] _choleskyOfCovariance;
+
+        private readonly bool _linear;
+
+        public SinhGaussian(int dimension, int seed, bool linear = false, double meanScale = 0.5)
+        {
+            _d = dimension;
+            _linear = linear;
+            var random = new Random(seed);
+            _a = new double[dimension, dimension];
+            _b = new double[dimension];
+            for (int i = 0; i < dimension; i++)
+            {
+                for (int j = 0; j < dimension; j++)
+                {
+                    _a[i, j] = Normal(random) / Math.Sqrt(dimension);
+                }
+            }
+
+            for (int i = 0; i < dimension; i++)
+            {
+                _b[i] = meanScale * Normal(random);
+            }
+
+            var covariance = new double[dimension, dimension];
+            for (int i = 0; i < dimension; i++)
+            {
+                for (int j = 0; j < dimension; j++)
+                {
+                    for (int k = 0; k < dimension; k++)
+                    {
+                        covariance[i, j] += _a[i, k] * _a[j, k];
+                    }
+                }
+            }
+
+            _choleskyOfCovariance = Cholesky(covariance);
+        }
+
+        public int Dimension => _d;
+
+        public double[,] Sample(int rows, Random random)
+        {
+            var x = new double[rows, _d];
+            var z = new double[_d];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int k = 0; k < _d; k++)
+                {
+                    z[k] = Normal(random);
+                }
+
+                for (int i = 0; i < _d; i++)
+                {
+                    double y = _b[i];
+                    for (int k = 0; k < _d; k++)
+                    {
+                        y += _a[i, k] * z[k];
+                    }
+
+                    x[r, i] = _linear ? y : Math.Sinh(y);
+                }
+            }
+
+            return x;
+        }
+
+        public double[] LogDensity(double[,] x)
+        {
+            int rows = x.GetLength(0);
+            var result = new double[rows];
+            double logDet = 0;
+            for (int i = 0; i < _d; i++)
+            {
+                logDet += Math.Log(_choleskyOfCovariance[i, i]);
+            }
+
+            var u = new double[_d];
+            for (int r = 0; r < rows; r++)
+            {
+                double quadratic = 0;
+                double jacobian = 0;
+                for (int i = 0; i < _d; i++)
+                {
+                    // Forward substitution: u = L⁻¹ (asinh x − b).
+                    double v = (_linear ? x[r, i] : Math.Asinh(x[r, i])) - _b[i];
+                    for (int k = 0; k < i; k++)
+                    {
+                        v -= _choleskyOfCovariance[i, k] * u[k];
+                    }
+
+                    u[i] = v / _choleskyOfCovariance[i, i];
+                    quadratic += u[i] * u[i];
+                    jacobian -= _linear ? 0 : 0.5 * Math.Log(1 + (x[r, i] * x[r, i]));
+                }
+
+                result[r] = (-0.5 * quadratic) - logDet - (0.5 * _d * Math.Log(2 * Math.PI)) + jacobian;
+            }
+
+            return result;
+        }
+
+        private static double[,] Cholesky(double[,] a)
+        {
+            int n = a.GetLength(0);
+            var l = new double[n, n];
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j <= i; j++)
+                {
+                    double sum = a[i, j];
+                    for (int k = 0; k < j; k++)
+                    {
+                        sum -= l[i, k] * l[j, k];
+                    }
+
+                    l[i, j] = i == j ? Math.Sqrt(sum) : sum / l[j, j];
+                }
+            }
+
+            return l;
+        }
+
+        private static double Normal(Random random)
+            => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+    }
+}

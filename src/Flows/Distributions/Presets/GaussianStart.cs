@@ -1,0 +1,68 @@
+using System.Numerics;
+using Flows.Bijectors;
+
+namespace Flows.Distributions.Presets;
+
+/// <summary>
+/// Where a preset flow starts before any training: the standard normal, or the maximum-likelihood normal of the first
+/// data it scores (with diagonal or full covariance). A flow that starts at the data's Gaussian only has to learn the
+/// departures from it, and a fit that keeps its best validation score cannot end below where it started.
+/// </summary>
+/// <remarks>
+/// <para>Every preset's nonlinear layers start at the identity (their conditioners' last layers are zero), so the start
+/// is exactly the distribution named here. The Gaussian starts add data-initialized affine layers: an
+/// <see cref="ActNorm{T}"/> next to the data, which standardizes each feature (the diagonal Gaussian), and for
+/// <see cref="Full"/> a <see cref="LowerTriangularAffine{T}"/> next to the base, which takes the Cholesky factor of the
+/// standardized data's covariance; together they are the full-covariance normal of
+/// <see cref="MultivariateNormal.Fit{T}(T[,])"/>. Both initialize from the first non-empty batch scored:
+/// <c>Fit</c> passes them its training data (up to 4,096 rows) before any step, and initializes them again if only a
+/// probe of the untrained flow had. They save that they did, and a loaded flow never re-initializes.</para>
+/// <para>The nonlinear layers thus act on standardized features, and with a Gaussian start their conditioners see their
+/// inputs softly clipped at ±3 (x / (1 + |x|/3)): far outside the data the conditioners' outputs stay bounded instead of
+/// growing linearly and stretching a held-out outlier further at every layer.</para>
+/// <para>Which start each preset takes by default is measured (benchmarks/Flows.Quality, held-out log-likelihood over
+/// five seeds on Iris and four small synthetic tables): the affine MAF gains most from the full covariance, the spline
+/// flow does better from the diagonal start, whose splines act on the standardized features themselves.</para>
+/// </remarks>
+public enum GaussianStart
+{
+    /// <summary>The standard normal: the plain chain of layers, on data the caller has scaled; conditioner inputs unclipped.
+    /// The choice for variational inference, which has no data to start from.</summary>
+    None,
+
+    /// <summary>The maximum-likelihood normal with diagonal covariance: an <see cref="ActNorm{T}"/> next to the data.</summary>
+    Diagonal,
+
+    /// <summary>The maximum-likelihood normal with full covariance: an <see cref="ActNorm{T}"/> next to the data and a
+    /// <see cref="LowerTriangularAffine{T}"/> next to the base.</summary>
+    Full,
+}
+
+/// <summary>Composes a preset's layers with its <see cref="GaussianStart"/>.</summary>
+internal static class PresetStart
+{
+    // ±3 standard deviations is where data thin out: the conditioners resolve the data's range and stay bounded beyond it.
+    private const double ConditionerInputBound = 3;
+
+    /// <summary>The soft clip of the conditioners' inputs: set when the layers see standardized data, null otherwise
+    /// (the data's scale is then unknown).</summary>
+    public static double? InputBound(GaussianStart gaussianStart)
+        => Check(gaussianStart) == GaussianStart.None ? null : ConditionerInputBound;
+
+    /// <summary>The chain of <paramref name="layers"/> (the first next to the base) between the start's affine layers.</summary>
+    public static Chain<T> Compose<T>(IReadOnlyList<IBijector<T>> layers, GaussianStart gaussianStart)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = layers[0].Dimension;
+        return Check(gaussianStart) switch
+        {
+            GaussianStart.Full => new Chain<T>([new LowerTriangularAffine<T>(d, initializeFromData: true), .. layers, new ActNorm<T>(d)]),
+            GaussianStart.Diagonal => new Chain<T>([.. layers, new ActNorm<T>(d)]),
+            _ => new Chain<T>(layers),
+        };
+    }
+
+    private static GaussianStart Check(GaussianStart gaussianStart)
+        => Enum.IsDefined(gaussianStart) ? gaussianStart
+            : throw new ArgumentOutOfRangeException(nameof(gaussianStart), gaussianStart, "gaussianStart must be None, Diagonal or Full.");
+}

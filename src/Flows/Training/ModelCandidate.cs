@@ -1,0 +1,70 @@
+using System.Numerics;
+using Flows.Distributions;
+using Flows.Distributions.Presets;
+
+namespace Flows.Training;
+
+/// <summary>
+/// A model to compare by <see cref="ModelSelection.CrossValidate{T}"/>: a name and a function that fits a new model to
+/// training rows.
+/// </summary>
+/// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+public sealed class ModelCandidate<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Func<T[,], int, CancellationToken, TransformedDistribution<T>> _fit;
+
+    /// <summary>Creates a candidate.</summary>
+    /// <param name="name">The name in reports, such as <c>"MAF"</c>.</param>
+    /// <param name="fit">Builds a new model and fits it to the training rows (n × d) with the given seed; it must not
+    /// keep state between calls, since it runs once per fold and once more on all the data.</param>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
+    public ModelCandidate(string name, Func<T[,], int, CancellationToken, TransformedDistribution<T>> fit)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(fit);
+        Name = name;
+        _fit = fit;
+    }
+
+    /// <summary>The name in reports.</summary>
+    public string Name { get; }
+
+    /// <summary>Builds a new model and fits it to <paramref name="data"/>.</summary>
+    /// <param name="data">n × d training rows.</param>
+    /// <param name="seed">The seed of the model's initial weights and of its fit.</param>
+    /// <param name="cancellationToken">Stops the fit.</param>
+    public TransformedDistribution<T> Fit(T[,] data, int seed, CancellationToken cancellationToken = default) => _fit(data, seed, cancellationToken);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"ModelCandidate({Name})";
+}
+
+/// <summary>The built-in candidates: the maximum-likelihood Gaussian and the MAF and NSF presets at their defaults.</summary>
+public static class ModelCandidate
+{
+    /// <summary>The maximum-likelihood Gaussian (<see cref="MultivariateNormal.Fit{T}(T[,])"/>), named <c>"Gaussian"</c>.</summary>
+    public static ModelCandidate<T> Gaussian<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        => new("Gaussian", (data, _, _) => MultivariateNormal.Fit(data));
+
+    /// <summary>The <see cref="MaskedAutoregressiveFlow"/> preset at its defaults, fitted with <paramref name="options"/>
+    /// (their seed replaced by the fold's), named <c>"MAF"</c>.</summary>
+    /// <param name="options">The fit's settings; null for the defaults.</param>
+    public static ModelCandidate<T> MaskedAutoregressiveFlow<T>(FitOptions? options = null) where T : unmanaged, IFloatingPointIeee754<T>
+        => new("MAF", (data, seed, cancellationToken) =>
+        {
+            TransformedDistribution<T> flow = Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(data.GetLength(1), seed: seed);
+            flow.Fit(data, (options ?? new FitOptions()) with { Seed = seed }, cancellationToken);
+            return flow;
+        });
+
+    /// <summary>The <see cref="NeuralSplineFlow"/> preset at its defaults, fitted with <paramref name="options"/> (their
+    /// seed replaced by the fold's), named <c>"NSF"</c>.</summary>
+    /// <param name="options">The fit's settings; null for the defaults.</param>
+    public static ModelCandidate<T> NeuralSplineFlow<T>(FitOptions? options = null) where T : unmanaged, IFloatingPointIeee754<T>
+        => new("NSF", (data, seed, cancellationToken) =>
+        {
+            TransformedDistribution<T> flow = Distributions.Presets.NeuralSplineFlow.Create<T>(data.GetLength(1), seed: seed);
+            flow.Fit(data, (options ?? new FitOptions()) with { Seed = seed }, cancellationToken);
+            return flow;
+        });
+}

@@ -1,0 +1,142 @@
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Distributions.Presets;
+using Flows.Persistence;
+using Flows.Tests.Testing;
+using Flows.Training;
+
+namespace Flows.Tests.Distributions;
+
+/// <summary>The presets' Gaussian start: the flow begins as the maximum-likelihood normal of the first data it scores.</summary>
+public sealed class PresetTests
+{
+    public static TheoryData<string> Presets => ["MAF", "NSF", "NSF(coupling)", "RealNVP"];
+
+    private static TransformedDistribution<double> Create(string preset, GaussianStart? start = null) => preset switch
+    {
+        "MAF" => MaskedAutoregressiveFlow.Create<double>(3, transforms: 3, hiddenFeatures: [16, 16], seed: 1, gaussianStart: start ?? GaussianStart.Full),
+        "NSF" => NeuralSplineFlow.Create<double>(3, transforms: 3, hiddenFeatures: [16, 16], seed: 1, gaussianStart: start ?? GaussianStart.Diagonal),
+        "NSF(coupling)" => NeuralSplineFlow.Create<double>(3, transforms: 3, hiddenFeatures: [16, 16], coupling: true, seed: 1, gaussianStart: start ?? GaussianStart.Diagonal),
+        "RealNVP" => RealNvpFlow.Create<double>(3, transforms: 3, hiddenFeatures: [16, 16], seed: 1, gaussianStart: start ?? GaussianStart.Full),
+        _ => throw new ArgumentException(preset),
+    };
+
+    // The maximum-likelihood normal with diagonal covariance: each feature's mean and population standard deviation.
+    private static double[] DiagonalGaussianLogDensity(double[,] data, double[,] x)
+    {
+        int n = data.GetLength(0);
+        int d = data.GetLength(1);
+        double[] mean = [.. Enumerable.Range(0, d).Select(j => Enumerable.Range(0, n).Average(i => data[i, j]))];
+        double[] sd = [.. Enumerable.Range(0, d).Select(j => Math.Sqrt(Enumerable.Range(0, n).Average(i => Math.Pow(data[i, j] - mean[j], 2))))];
+        return [.. Enumerable.Range(0, x.GetLength(0)).Select(i => Enumerable.Range(0, d).Sum(j =>
+            (-0.5 * Math.Log(2 * Math.PI)) - Math.Log(sd[j]) - (0.5 * Math.Pow((x[i, j] - mean[j]) / sd[j], 2))))];
+    }
+
+    // Correlated rows on scales far from 1 with a skewed feature: nothing like the standard normal base.
+    private static double[,] Data(int rows, int seed)
+    {
+        double[,] x = TestData.StandardNormal(rows, 3, seed);
+        for (int i = 0; i < rows; i++)
+        {
+            x[i, 1] = (8 * x[i, 0]) + (2 * x[i, 1]) + 30;
+            x[i, 2] = (0.01 * Math.Exp(x[i, 2])) - (0.002 * x[i, 1]);
+        }
+
+        return x;
+    }
+
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void Create_WithTheFullStart_StartsAsTheMaximumLikelihoodGaussianOfTheFirstDataScored(string preset)
+    {
+        TransformedDistribution<double> flow = Create(preset, GaussianStart.Full);
+        double[,] data = Data(60, seed: 1);
+        TransformedDistribution<double> gaussian = MultivariateNormal.Fit(data);
+
+        double[] first = flow.DensityLn(data);
+        double[,] other = Data(30, seed: 2);
+
+        // The same normal as a per-feature standardization, identity layers and the Cholesky factor of the
+        // standardized data's covariance: equal to rounding, not bit for bit.
+        AssertClose.All(gaussian.DensityLn(data), first, 1e-10, "the data that initialized it");
+        AssertClose.All(gaussian.DensityLn(other), flow.DensityLn(other), 1e-10, "later data");
+    }
+
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void Create_WithTheDiagonalStart_StartsAsTheDiagonalMaximumLikelihoodGaussian(string preset)
+    {
+        TransformedDistribution<double> flow = Create(preset, GaussianStart.Diagonal);
+        double[,] data = Data(60, seed: 6);
+
+        double[] first = flow.DensityLn(data);
+        double[,] other = Data(30, seed: 7);
+
+        AssertClose.All(DiagonalGaussianLogDensity(data, data), first, 1e-10, "the data that initialized it");
+        AssertClose.All(DiagonalGaussianLogDensity(data, other), flow.DensityLn(other), 1e-10, "later data");
+    }
+
+    [Theory]
+    [InlineData("MAF", GaussianStart.Full)]
+    [InlineData("NSF", GaussianStart.Diagonal)]
+    [InlineData("RealNVP", GaussianStart.Full)]
+    public void Create_DefaultStart_IsTheMeasuredBestForTheFamily(string preset, GaussianStart expected)
+    {
+        TransformedDistribution<double> flow = preset switch
+        {
+            "MAF" => MaskedAutoregressiveFlow.Create<double>(3),
+            "NSF" => NeuralSplineFlow.Create<double>(3),
+            _ => RealNvpFlow.Create<double>(3),
+        };
+        IReadOnlyList<IBijector<double>> parts = ((Chain<double>)flow.Bijector).Parts;
+
+        Assert.IsType<ActNorm<double>>(parts[^1]);
+        Assert.Equal(expected == GaussianStart.Full, parts[0] is LowerTriangularAffine<double>);
+    }
+
+    [Fact]
+    public void Create_ThrowsForAnUndefinedStart()
+        => Assert.Throws<ArgumentOutOfRangeException>("gaussianStart", () => MaskedAutoregressiveFlow.Create<double>(3, gaussianStart: (GaussianStart)7));
+
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void Create_WithoutTheGaussianStart_IsThePlainChainOnTheStandardNormal(string preset)
+    {
+        TransformedDistribution<double> flow = Create(preset, GaussianStart.None);
+        double[,] x = TestData.StandardNormal(10, 3, seed: 3);
+
+        Assert.Equal(3, ((Chain<double>)flow.Bijector).Parts.Count);
+        AssertClose.All(StandardNormalLogDensity(x), flow.DensityLn(x), 1e-14, "identity layers");
+    }
+
+    [Fact]
+    public void Create_WithTheGaussianStart_BoundsTheConditionersInputs_AndWithoutItLeavesThemAlone()
+    {
+        var bounded = (MaskedAutoregressive<double>)((Chain<double>)Create("MAF").Bijector).Parts[1];
+        var plain = (MaskedAutoregressive<double>)((Chain<double>)Create("MAF", GaussianStart.None).Bijector).Parts[0];
+
+        Assert.Equal(3.0, bounded.Conditioner.InputBound);
+        Assert.Null(plain.Conditioner.InputBound);
+    }
+
+    [Fact]
+    public void Fit_ThenSaveAndLoad_GivesTheSameDensities_AndTheLoadedFlowNeverReinitializes()
+    {
+        TransformedDistribution<double> flow = Create("MAF");
+        double[,] data = Data(60, seed: 4);
+        flow.Fit(data, new FitOptions { Epochs = 5, Seed = 1 });
+        using var stream = new MemoryStream();
+        flow.Save(stream);
+        stream.Position = 0;
+
+        TransformedDistribution<double> loaded = FlowSerializer.Load<double>(stream);
+        double[,] other = Data(20, seed: 5);
+
+        AssertClose.Bitwise(flow.DensityLn(other), loaded.DensityLn(other));
+        AssertClose.Bitwise(flow.DensityLn(data), loaded.DensityLn(data));
+    }
+
+    private static double[] StandardNormalLogDensity(double[,] x)
+        => [.. Enumerable.Range(0, x.GetLength(0)).Select(i =>
+            -0.5 * ((x.GetLength(1) * Math.Log(2 * Math.PI)) + Enumerable.Range(0, x.GetLength(1)).Sum(j => x[i, j] * x[i, j])))];
+}

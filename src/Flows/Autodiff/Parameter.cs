@@ -40,6 +40,14 @@ public sealed class Parameter<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The accumulated gradient of the loss with respect to <see cref="Values"/>.</summary>
     public T[] Gradients { get; }
 
+    /// <summary>
+    /// Whether decoupled weight decay (<c>AdamOptions.WeightDecay</c>) leaves this parameter alone. Default false. Set for
+    /// parameters whose zero is not a neutral value to shrink towards: the shift and scale of a data-initialized layer
+    /// (<c>ActNorm</c>, a <c>LowerTriangularAffine</c> built with <c>initializeFromData</c>), where decay would pull
+    /// the flow from the data's Gaussian back towards the standard normal.
+    /// </summary>
+    public bool ExemptFromWeightDecay { get; init; }
+
     internal Node<T> Node { get; }
 
     /// <summary>Sets <see cref="Gradients"/> to zero.</summary>

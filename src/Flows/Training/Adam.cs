@@ -9,7 +9,8 @@ namespace Flows.Training;
 /// </summary>
 /// <remarks>
 /// Per element, at step t: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − α(m/(1 − β₁ᵗ)) / (√(v/(1 − β₂ᵗ)) + ε)
-/// − αλθ. One fused pass per parameter; no allocation after construction.
+/// − αλθ, except for parameters marked <see cref="Parameter{T}.ExemptFromWeightDecay"/>, which take no decay. One fused
+/// pass per parameter; no allocation after construction.
 /// Reference: Kingma &amp; Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, arXiv:1412.6980.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
@@ -66,10 +67,13 @@ public sealed class Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
             StepSize: T.CreateTruncating(_options.LearningRate / correction1),
             InverseSqrtCorrection2: T.CreateTruncating(1 / Math.Sqrt(correction2)),
             Epsilon: T.CreateTruncating(_options.Epsilon),
-            Decay: T.CreateTruncating(_options.LearningRate * _options.WeightDecay));
+            Decay: T.CreateTruncating(_options.LearningRate * (_options.WeightDecay ?? 0)));
+        AdamCoefficients<T> undecayed = coefficients with { Decay = T.Zero };
         for (int p = 0; p < _parameters.Length; p++)
         {
-            Kernels.AdamUpdate<T>(_parameters[p].Values, _parameters[p].Gradients, _firstMoments[p], _secondMoments[p], coefficients);
+            Parameter<T> parameter = _parameters[p];
+            Kernels.AdamUpdate<T>(parameter.Values, parameter.Gradients, _firstMoments[p], _secondMoments[p],
+                parameter.ExemptFromWeightDecay ? undecayed : coefficients);
         }
     }
 }

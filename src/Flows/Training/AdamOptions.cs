@@ -15,8 +15,25 @@ public sealed record AdamOptions
     /// <summary>ε added to √v̂. Default 1e-8. Range: &gt; 0.</summary>
     public double Epsilon { get; init; } = 1e-8;
 
-    /// <summary>Decoupled weight decay λ (AdamW, Loshchilov &amp; Hutter 2019): θ ← θ − αλθ each step. Default 0.</summary>
-    public double WeightDecay { get; init; }
+    /// <summary>
+    /// Decoupled weight decay λ (AdamW, Loshchilov &amp; Hutter 2019): θ ← θ − αλθ each step, for every parameter not
+    /// marked <see cref="Autodiff.Parameter{T}.ExemptFromWeightDecay"/>. Default null: maximum-likelihood <c>Fit</c> uses
+    /// λ = 1000 / (training rows), an <see cref="Adam{T}"/> built directly and variational fitting use 0. Range: ≥ 0,
+    /// finite, or null.
+    /// </summary>
+    /// <remarks>
+    /// The size-adapted default is issue 13's measurement (benchmarks/Flows.Quality, held-out log-likelihood over five
+    /// seeds, the presets at their defaults): on five tables of 120 to 300 rows it raised the NSF on every one (Iris
+    /// −2.359 → −2.248 nats per row, two moons at 300 rows −0.823 → −0.689) and the MAF on every one (two moons at 300
+    /// rows −3.48 → −1.15), and it fades as the data grow (0.05 at 20,000 rows), where the data constrain the flow
+    /// themselves. It shrinks the conditioners towards layers that are the identity; the data-initialized layers of a
+    /// Gaussian start are exempt, so the flow is pulled towards the data's Gaussian, not the standard normal. Set 0 for
+    /// a plain maximum-likelihood fit (recovering a known model's parameters, say).
+    /// </remarks>
+    public double? WeightDecay { get; init; }
+
+    // The size-adapted default: λ = this / (training rows).
+    internal const double RowsForUnitWeightDecay = 1000;
 
     internal void Validate()
     {
@@ -32,9 +49,9 @@ public sealed record AdamOptions
             throw new ArgumentOutOfRangeException(nameof(Beta2), Beta2, "Beta2 must lie in [0, 1).");
         }
 
-        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay)))
+        if (WeightDecay is double decay && !(decay >= 0 && double.IsFinite(decay)))
         {
-            throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be finite and ≥ 0.");
+            throw new ArgumentOutOfRangeException(nameof(WeightDecay), decay, "WeightDecay must be finite and ≥ 0, or null.");
         }
     }
 

@@ -3,8 +3,17 @@ namespace Flows.Training;
 /// <summary>Settings of maximum-likelihood fitting (<see cref="MaximumLikelihood"/>), with documented defaults.</summary>
 public sealed record FitOptions
 {
-    /// <summary>Passes over the training data at most. Default 100. Range: &gt; 0.</summary>
-    public int Epochs { get; init; } = 100;
+    /// <summary>
+    /// Passes over the training data at most. Default null: 100 epochs, or more when epochs are short, so that the fit
+    /// may take at least 20,000 optimizer steps. Range: &gt; 0, or null.
+    /// </summary>
+    /// <remarks>
+    /// Early stopping (<see cref="Patience"/>) usually ends a fit long before this. A budget in epochs alone starves
+    /// small tables: with a few hundred rows an epoch is one or two minibatches, and 100 epochs are 100–200 steps, where
+    /// a flow needs thousands (zuko's protocol runs until 1,000 steps pass without a better validation loss; issue 13
+    /// measured its figures that way, with at most 20,000 steps).
+    /// </remarks>
+    public int? Epochs { get; init; }
 
     /// <summary>Rows per minibatch. Default 256. Range: &gt; 0.</summary>
     public int BatchSize { get; init; } = 256;
@@ -28,8 +37,16 @@ public sealed record FitOptions
     /// <remarks>With 0, early stopping watches the training loss, scored on every training row at each check.</remarks>
     public double ValidationFraction { get; init; } = 0.1;
 
-    /// <summary>Epochs without a better validation loss before stopping. Default 10. Range: &gt; 0.</summary>
-    public int Patience { get; init; } = 10;
+    /// <summary>
+    /// Epochs without a better watched loss before stopping. Default null: 10 epochs, or more when epochs are short, so
+    /// that at least 1,000 optimizer steps pass without improvement before the fit stops. Range: &gt; 0, or null.
+    /// </summary>
+    /// <remarks>
+    /// Patience counted in epochs alone would stop a fit on a 100-row table ten steps after its best check, where
+    /// the validation loss of a flow still falls in steps after plateaus of hundreds. Every epoch ends with a check, so
+    /// on small data the checks are as frequent as the steps and the best parameters restored are close to the peak.
+    /// </remarks>
+    public int? Patience { get; init; }
 
     /// <summary>
     /// Optimizer steps between checks of the watched loss within an epoch, besides the check at the start (epoch 0) and
@@ -90,11 +107,31 @@ public sealed record FitOptions
     /// </remarks>
     public IProgress<EpochReport>? Progress { get; init; }
 
+    // The defaults' budgets in steps (see Epochs and Patience).
+    private const int DefaultSteps = 20_000;
+    private const int DefaultPatienceSteps = 1_000;
+
+    /// <summary>The epochs of a fit whose epochs take <paramref name="stepsPerEpoch"/> steps.</summary>
+    internal int EpochsFor(int stepsPerEpoch) => Epochs ?? Math.Max(100, CeilingDivision(DefaultSteps, stepsPerEpoch));
+
+    /// <summary>The patience, in epochs, of a fit whose epochs take <paramref name="stepsPerEpoch"/> steps.</summary>
+    internal int PatienceFor(int stepsPerEpoch) => Patience ?? Math.Max(10, CeilingDivision(DefaultPatienceSteps, stepsPerEpoch));
+
+    private static int CeilingDivision(int a, int b) => (a + b - 1) / b;
+
     internal void Validate()
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epochs);
+        if (Epochs is int epochs)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs, nameof(Epochs));
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Patience);
+        if (Patience is int patience)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(patience, nameof(Patience));
+        }
+
         ArgumentNullException.ThrowIfNull(Optimizer);
         Optimizer.Validate();
         if (!(ValidationFraction >= 0 && ValidationFraction < 1))

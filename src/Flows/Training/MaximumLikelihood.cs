@@ -225,7 +225,11 @@ public static class MaximumLikelihood
             // Held to the end: readers on other threads wait rather than see, or disturb, a fit in progress.
             using EvaluationScope<T> held = _flow.BeginFit();
             _flow.Layers.CheckParametersFinite("fitting");
-            var optimizer = new Adam<T>(_parameters, _options.Optimizer);
+            // The size-adapted weight decay unless the caller chose one (see AdamOptions.WeightDecay).
+            AdamOptions adam = _options.Optimizer.WeightDecay is null
+                ? _options.Optimizer with { WeightDecay = AdamOptions.RowsForUnitWeightDecay / _trainRows }
+                : _options.Optimizer;
+            var optimizer = new Adam<T>(_parameters, adam);
             var tape = new Tape<T>(isRecording: true, isTraining: true);
             InitializeDataDependentLayers();
             _best = new ParameterSnapshot<T>(_parameters, _flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>());
@@ -251,8 +255,11 @@ public static class MaximumLikelihood
             T? maxNorm = _options.MaxGradientNorm is double norm ? T.CreateTruncating(norm) : null;
             FitStatus status = FitStatus.Completed;
             int sinceCheck = 0;
+            int stepsPerEpoch = (_trainRows + batchSize - 1) / batchSize;
+            int epochs = _options.EpochsFor(stepsPerEpoch);
+            int patience = _options.PatienceFor(stepsPerEpoch);
 
-            for (_epoch = 1; _epoch <= _options.Epochs; _epoch++)
+            for (_epoch = 1; _epoch <= epochs; _epoch++)
             {
                 _random.Shuffle(order);
                 double lossSum = 0;
@@ -329,9 +336,9 @@ public static class MaximumLikelihood
                     return Diverged(diverged);
                 }
 
-                if (_epoch - _bestCheck.Epoch >= _options.Patience)
+                if (_epoch - _bestCheck.Epoch >= patience)
                 {
-                    status = _epoch < _options.Epochs ? FitStatus.EarlyStopped : FitStatus.Completed;
+                    status = _epoch < epochs ? FitStatus.EarlyStopped : FitStatus.Completed;
                     break;
                 }
             }

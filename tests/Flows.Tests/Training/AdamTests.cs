@@ -35,7 +35,7 @@ public sealed class AdamTests
         var parameter = new Parameter<double>("theta", 1, start.Length);
         start.CopyTo(parameter.Values, 0);
         var adam = new Adam<double>([parameter], options);
-        var reference = new ReferenceAdam(start.Length, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+        var reference = new ReferenceAdam(start.Length, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay ?? 0);
         double[] theta = (double[])start.Clone();
 
         for (int step = 1; step <= 10; step++)
@@ -60,6 +60,35 @@ public sealed class AdamTests
     {
         (double x, double y) = (p[0], p[1]);
         return [(-2 * (1 - x)) - (400 * x * (y - (x * x))), 200 * (y - (x * x))];
+    }
+
+    // With zero gradients Adam's update is decay alone: θ ← (1 − αλ)θ, except for a parameter that is exempt.
+    [Fact]
+    public void Step_DecaysEveryParameter_ButThoseExemptFromWeightDecay()
+    {
+        var decayed = new Parameter<double>("decayed", 1, 2);
+        var exempt = new Parameter<double>("exempt", 1, 2) { ExemptFromWeightDecay = true };
+        double[] start = [0.75, -2.5];
+        start.CopyTo(decayed.Values, 0);
+        start.CopyTo(exempt.Values, 0);
+        var adam = new Adam<double>([decayed, exempt], new AdamOptions { LearningRate = 0.1, WeightDecay = 0.5 });
+
+        for (int step = 0; step < 3; step++)
+        {
+            adam.Step();
+        }
+
+        AssertClose.All(start.Select(v => v * Math.Pow(1 - 0.05, 3)).ToArray(), decayed.Values, 1e-15, "decayed");
+        Assert.Equal(start, exempt.Values);
+    }
+
+    [Fact]
+    public void DataInitializedLayers_AreExemptFromWeightDecay_NetworksAreNot()
+    {
+        Assert.All(new ActNorm<double>(3).Parameters, p => Assert.True(p.ExemptFromWeightDecay, p.Name));
+        Assert.All(new LowerTriangularAffine<double>(3, initializeFromData: true).Parameters, p => Assert.True(p.ExemptFromWeightDecay, p.Name));
+        Assert.All(new LowerTriangularAffine<double>(3).Parameters, p => Assert.False(p.ExemptFromWeightDecay, p.Name));
+        Assert.All(new MaskedAutoregressive<double>(3, [8], seed: 1).Parameters, p => Assert.False(p.ExemptFromWeightDecay, p.Name));
     }
 
     [Fact]

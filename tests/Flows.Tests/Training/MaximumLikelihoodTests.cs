@@ -1,5 +1,6 @@
 using Flows.Bijectors;
 using Flows.Distributions;
+using Flows.Distributions.Presets;
 using Flows.Tests.Testing;
 using Flows.Training;
 using MathNet.Numerics.LinearAlgebra;
@@ -123,6 +124,20 @@ public sealed class MaximumLikelihoodTests
     private static TransformedDistribution<double> SmallFlow(int seed = 4)
         => new(new StandardNormal<double>(2), BijectorCases.Randomized(
             new Chain<double>(new SinhArcsinh<double>(2), new LowerTriangularAffine<double>(2)), seed, scale: 0.2));
+
+    // Issue 13: with the budget and the patience counted in epochs alone, a fit on a 100-row table (one step an epoch)
+    // ran at most 100 steps and stopped ten steps after its best check, long before a flow has learned the table.
+    [Fact]
+    public void Fit_OnASmallTable_ByDefault_RunsUntilAThousandStepsPassWithoutImprovement()
+    {
+        TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(2, transforms: 1, hiddenFeatures: [8], seed: 0);
+
+        FitReport report = flow.Fit(MoonsSample(100), new FitOptions { Seed = 1 }); // 90 training rows: one step an epoch
+
+        Assert.True(report.Status is FitStatus.EarlyStopped or FitStatus.Completed, $"{report}");
+        Assert.Equal(report.Status == FitStatus.EarlyStopped ? report.BestEpoch + 1000 : 20_000, report.History.Count);
+        Assert.True(report.BestEpoch > 100, $"the best check came at step {report.BestEpoch}, within the old budget of 100 epochs");
+    }
 
     private static double[,] MoonsSample(int rows) => TestData.Rows(TestData.LoadCsv("moons2d_train.csv"), 0, rows);
 

@@ -39,8 +39,9 @@ public sealed class LowerTriangularAffine<T> : Bijector<T>, IHasSavedForm<T, IBi
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
     public LowerTriangularAffine(int dimension, bool initializeFromData = false) : base(dimension)
     {
-        _shift = new Parameter<T>("shift", 1, dimension);
-        _packedScale = new Parameter<T>("scaleTril", 1, dimension * (dimension + 1) / 2);
+        // A data-initialized layer's start is the data's Gaussian: weight decay would pull it back to the identity.
+        _shift = new Parameter<T>("shift", 1, dimension) { ExemptFromWeightDecay = initializeFromData };
+        _packedScale = new Parameter<T>("scaleTril", 1, dimension * (dimension + 1) / 2) { ExemptFromWeightDecay = initializeFromData };
         Parameters = [_shift, _packedScale];
         InitializesFromData = initializeFromData;
         Initialization = new DataInitialization(isInitialized: !initializeFromData);

@@ -63,8 +63,9 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, II
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
     public ActNorm(int dimension) : base(dimension)
     {
-        _shift = new Parameter<T>("shift", 1, dimension);
-        _logScale = new Parameter<T>("logScale", 1, dimension);
+        // Their start is the data's, not zero: weight decay would pull them back to the identity.
+        _shift = new Parameter<T>("shift", 1, dimension) { ExemptFromWeightDecay = true };
+        _logScale = new Parameter<T>("logScale", 1, dimension) { ExemptFromWeightDecay = true };
         Parameters = [_shift, _logScale];
     }
 

@@ -53,7 +53,8 @@ namespace Flows.Quality
 
         public double LearningRate { get; init; } = 1e-3;
 
-        public double WeightDecay { get; init; }
+        /// <summary>A fixed decoupled weight decay, or null for Fit's default (1000 / training rows).</summary>
+        public double? WeightDecay { get; init; }
 
         /// <summary>c in the size-adapted decoupled weight decay λ = c / (training rows), or 0 to use <see cref="WeightDecay"/>.</summary>
         public double WeightDecayRows { get; init; }
@@ -95,7 +96,7 @@ namespace Flows.Quality
         }
 
         public override string ToString()
-            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay.ToString(CultureInfo.InvariantCulture))}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps";
+            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps";
     }
 
     /// <summary>One train/test split in the data's own units.</summary>

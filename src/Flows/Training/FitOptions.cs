@@ -33,9 +33,18 @@ public sealed record FitOptions
     /// </remarks>
     public double? MaxGradientNorm { get; init; } = 5.0;
 
-    /// <summary>Share of the rows held out for validation and early stopping. Default 0.1. Range: [0, 1).</summary>
-    /// <remarks>With 0, early stopping watches the training loss, scored on every training row at each check.</remarks>
-    public double ValidationFraction { get; init; } = 0.1;
+    /// <summary>
+    /// Share of the rows held out for validation and early stopping. Default null: 20 % of a small table, 10 % of a large
+    /// one (see the remarks). Range: [0, 1), or null.
+    /// </summary>
+    /// <remarks>
+    /// <para>The default holds out max(0.1·n, min(0.2·n, 500)) of n rows: 20 % up to 2,500 rows, then 500 rows, then
+    /// 10 % from 5,000 rows on. On a small table the best check is chosen among noisy scores of a few rows, and a flow
+    /// kept at a lucky check can score far worse on new data: the Iris sample's MAF scored −3.41 nats per flower with
+    /// 10 % held out and −3.17 with 20 % (the fitted Gaussian: −3.37). On large data 10 % is plenty and the rest trains.</para>
+    /// <para>With 0, early stopping watches the training loss, scored on every training row at each check.</para>
+    /// </remarks>
+    public double? ValidationFraction { get; init; }
 
     /// <summary>
     /// Epochs without a better watched loss before stopping. Default null: 10 epochs, or more when epochs are short, so
@@ -117,6 +126,11 @@ public sealed record FitOptions
     /// <summary>The patience, in epochs, of a fit whose epochs take <paramref name="stepsPerEpoch"/> steps.</summary>
     internal int PatienceFor(int stepsPerEpoch) => Patience ?? Math.Max(10, CeilingDivision(DefaultPatienceSteps, stepsPerEpoch));
 
+    /// <summary>The rows held out of <paramref name="rows"/> (before the guarantee of one training row).</summary>
+    internal int ValidationRowsFor(int rows) => ValidationFraction is double fraction
+        ? (int)Math.Round(rows * fraction)
+        : (int)Math.Round(Math.Max(0.1 * rows, Math.Min(0.2 * rows, 500)));
+
     private static int CeilingDivision(int a, int b) => (a + b - 1) / b;
 
     internal void Validate()
@@ -134,9 +148,9 @@ public sealed record FitOptions
 
         ArgumentNullException.ThrowIfNull(Optimizer);
         Optimizer.Validate();
-        if (!(ValidationFraction >= 0 && ValidationFraction < 1))
+        if (ValidationFraction is double fraction && !(fraction >= 0 && fraction < 1))
         {
-            throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must lie in [0, 1).");
+            throw new ArgumentOutOfRangeException(nameof(ValidationFraction), fraction, "ValidationFraction must lie in [0, 1), or be null.");
         }
 
         if (MaxGradientNorm is double norm && !(norm > 0 && double.IsFinite(norm)))

@@ -205,7 +205,7 @@ public static class MaximumLikelihood
 
             int[] order = [.. Enumerable.Range(0, rows)];
             _random.Shuffle(order);
-            _validationRows = (int)Math.Round(rows * options.ValidationFraction);
+            _validationRows = options.ValidationRowsFor(rows);
             if (_validationRows >= rows)
             {
                 _validationRows = rows - 1;

@@ -196,6 +196,7 @@ public sealed class FitReliabilityTests
         {
             Epochs = 50,
             BatchSize = 64,
+            ValidationFraction = 0.1,
             Optimizer = new AdamOptions { LearningRate = 0.005 },
             Progress = new SynchronousProgress<EpochReport>(r =>
             {

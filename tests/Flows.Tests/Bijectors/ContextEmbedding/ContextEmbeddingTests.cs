@@ -24,6 +24,10 @@ public sealed class ContextEmbeddingTests : IFamilyCases
         // Standardized from raw contexts, then every parameter (the embedding's too) drawn; the context bound to a row.
         new("EmbeddedContext(MaskedAutoregressive+context, MultilayerPerceptronEmbedding)(d=3, c=4)",
             s => BijectorCases.Randomized(new FixedContext(Standardized(Embedded<double>(s)), [4.1, -0.7, 12.0, -0.4]), s, 0.3), OutputRange.Real, 10, 10),
+        // A longer chain behind the embedding: autoregressive and coupling layers, affine and spline, sharing the embedded
+        // context, with unconditional permutation and LU layers between them.
+        new("EmbeddedContext(Chain(MAF+context, Permutation, Coupling(spline)+context, LULinear, MAF(spline)+context), MultilayerPerceptronEmbedding)(d=3, c=4)",
+            s => BijectorCases.Randomized(new FixedContext(Standardized(EmbeddedChain<double>(s)), [4.1, -0.7, 12.0, -0.4]), s, 0.3), OutputRange.Real, 10, 10),
     ];
 
     static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
@@ -31,6 +35,7 @@ public sealed class ContextEmbeddingTests : IFamilyCases
         new("EmbeddedContext(standardized)", () => Standardized(Embedded<T>(3))),
         // Not yet standardized when saved: the flag is saved too, and both flows then standardize from the same data.
         new("EmbeddedContext(unstandardized)", () => Embedded<T>(4)),
+        new("EmbeddedContext(chain, standardized)", () => Standardized(EmbeddedChain<T>(5))),
     ];
 
     [Fact]
@@ -263,6 +268,15 @@ public sealed class ContextEmbeddingTests : IFamilyCases
     // A conditional MAF on 3 features taking 2 embedded features, behind a 4 → 2 embedding.
     private static EmbeddedContext<T> Embedded<T>(int seed) where T : unmanaged, IFloatingPointIeee754<T>
         => new(Inner<T>(seed), new MultilayerPerceptronEmbedding<T>(4, 2, [6], seed: seed + 1));
+
+    private static EmbeddedContext<T> EmbeddedChain<T>(int seed) where T : unmanaged, IFloatingPointIeee754<T>
+        => new(new Chain<T>(
+                Inner<T>(seed),
+                Permutation<T>.Reverse(3),
+                new Coupling<T>(Coupling<T>.AlternatingMask(3, 0), [8], contextDimension: 2, new RationalQuadraticTransform<T>(binCount: 4), seed: seed + 2),
+                new LULinear<T>(3, seed + 3),
+                new MaskedAutoregressive<T>(3, [8], Orders.Random(3, seed + 4), contextDimension: 2, transform: new RationalQuadraticTransform<T>(binCount: 4), seed: seed + 4)),
+            new MultilayerPerceptronEmbedding<T>(4, 2, [6], seed: seed + 1));
 
     private static MaskedAutoregressive<T> Inner<T>(int seed) where T : unmanaged, IFloatingPointIeee754<T>
         => new(3, [8], Orders.Random(3, seed), contextDimension: 2, seed: seed);

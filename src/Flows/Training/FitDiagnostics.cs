@@ -30,10 +30,10 @@ internal static class FitDiagnostics
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         IReadOnlyList<FlowLayer<T>> layers = flow.Layers.Layers;
-        // A normalizing layer next to the data takes the data to unit scale itself (ActNorm from the first batch,
-        // BatchNorm from every batch), so whatever the data's range, the layers beyond it see standardized values.
+        // A normalizing layer next to the data takes the data to unit scale itself (Standardization and ActNorm from the
+        // training data, BatchNorm from every batch), so whatever the data's range, the layers beyond it see standardized values.
         FlowLayer<T> dataSide = layers[^1];
-        if (!dataSide.Inverted && dataSide.Layer is ActNorm<T> or BatchNorm<T>)
+        if (!dataSide.Inverted && dataSide.Layer is Standardization<T> or ActNorm<T> or BatchNorm<T>)
         {
             return null;
         }

@@ -90,7 +90,8 @@ public sealed class PresetTests
         };
         IReadOnlyList<IBijector<double>> parts = ((Chain<double>)flow.Bijector).Parts;
 
-        Assert.IsType<ActNorm<double>>(parts[^1]);
+        Assert.IsType<Standardization<double>>(parts[^1]);
+        Assert.IsType<ActNorm<double>>(parts[^2]);
         Assert.Equal(expected == GaussianStart.Full, parts[0] is LowerTriangularAffine<double>);
     }
 

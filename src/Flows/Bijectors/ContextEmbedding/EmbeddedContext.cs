@@ -15,22 +15,18 @@ namespace Flows.Bijectors;
 /// embedded context; the map from z to x is as invertible as the inner one.</para>
 /// <para><b>Standardization</b> (on by default): until it is initialized, m = 0 and s = 1. The first non-empty context
 /// batch passed to <see cref="Bijector{T}.Inverse"/> on a tape that does not record or that trains (the pass with which
-/// <c>MaximumLikelihood.Fit</c> starts: one minibatch of the training rows; the array-level <c>DensityLn</c>), or
+/// <c>MaximumLikelihood.Fit</c> starts: up to 4,096 training rows, again if only a probe of the untrained flow had
+/// initialized it; the array-level <c>DensityLn</c>, from at least 10 rows), or
 /// <see cref="InitializeStandardization"/> with the whole training context, sets m to each feature's mean and s to its
-/// population standard deviation, once. A feature whose standard deviation is at most 1e-10 · max |c| is only centred
+/// population standard deviation (computed in double), once. A feature whose standard deviation is at most 1e-10 · max |c| is only centred
 /// (s = 1). A recording tape outside training (variational fitting) never initializes from its contexts: there the
 /// current m, s are adopted, as <see cref="ActNorm{T}"/> does. m, s and whether they are settled are saved with the
 /// flow, so a loaded flow never re-standardizes.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, IInitializesFromData where T : unmanaged, IFloatingPointIeee754<T>
 {
-    // Relative threshold below which a context feature's standard deviation counts as zero.
-    private const double ConstantFeatureThreshold = 1e-10;
-
-    private readonly T[] _mean;
-    private readonly T[] _scale;
-    private readonly T[] _inverseScale;
+    private readonly FeatureStandardization<T> _standardization;
 
     /// <summary>Puts <paramref name="embedding"/> in front of the conditional bijector <paramref name="inner"/>.</summary>
     /// <param name="inner">A conditional bijector whose ContextDimension is the embedding's EmbeddingDimension.</param>
@@ -44,13 +40,7 @@ public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector
     {
         Inner = inner;
         Embedding = embedding;
-        int c = embedding.ContextDimension;
-        _mean = new T[c];
-        _scale = new T[c];
-        _inverseScale = new T[c];
-        _scale.AsSpan().Fill(T.One);
-        _inverseScale.AsSpan().Fill(T.One);
-        IsStandardizationInitialized = !standardize;
+        _standardization = new FeatureStandardization<T>(embedding.ContextDimension, isInitialized: !standardize);
         Parameters = [.. inner.Parameters, .. embedding.Parameters];
     }
 
@@ -61,17 +51,19 @@ public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector
     public IContextEmbedding<T> Embedding { get; }
 
     /// <summary>m, the raw context's per-feature mean subtracted before embedding (0 until initialized).</summary>
-    public ReadOnlySpan<T> ContextMean => _mean;
+    public ReadOnlySpan<T> ContextMean => _standardization.Mean;
 
     /// <summary>s, the raw context's per-feature scale divided out before embedding (1 until initialized).</summary>
-    public ReadOnlySpan<T> ContextScale => _scale;
+    public ReadOnlySpan<T> ContextScale => _standardization.Scale;
 
     /// <summary>Whether m and s are settled: set from data, adopted, or fixed by <c>standardize: false</c>. It becomes
     /// true once; saved with the flow.</summary>
-    public bool IsStandardizationInitialized { get; private set; }
+    public bool IsStandardizationInitialized => _standardization.Initialization.IsInitialized;
 
     /// <inheritdoc/>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
+
+    DataInitialization IInitializesFromData.Initialization => _standardization.Initialization;
 
     /// <summary>Sets m and s from <paramref name="context"/> now, as the first inverse call would from its batch: the whole
     /// training context gives the most accurate standardization.</summary>
@@ -104,7 +96,7 @@ public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector
             values[k++] = value;
         }
 
-        InitializeFrom(values);
+        _standardization.InitializeFrom(values);
     }
 
     static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
@@ -115,24 +107,12 @@ public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector
             var embedded = (EmbeddedContext<T>)b;
             w.Part("inner", embedded.Inner);
             w.Embedding("embedding", embedded.Embedding);
-            w.Boolean("standardizationInitialized", embedded.IsStandardizationInitialized);
-            w.Values("contextMean", embedded._mean);
-            w.Values("contextScale", embedded._scale);
+            embedded._standardization.Write(w, "standardizationInitialized", "contextMean", "contextScale");
         },
         r =>
         {
             var embedded = new EmbeddedContext<T>(r.Part("inner"), r.Embedding("embedding"));
-            T[] mean = r.Values("contextMean", embedded.ContextDimension);
-            T[] scale = r.Values("contextScale", embedded.ContextDimension);
-            for (int j = 0; j < scale.Length; j++)
-            {
-                if (!(scale[j] > T.Zero))
-                {
-                    throw r.Error($"contextScale[{j}]", $"is {scale[j]}; a scale must be > 0");
-                }
-            }
-
-            embedded.SetStandardization(mean, scale, r.Boolean("standardizationInitialized"));
+            embedded._standardization.Read(r, "standardizationInitialized", "contextMean", "contextScale");
             return embedded;
         },
         // The inner bijector saves its own parameters in its part; this object stores the embedding's.
@@ -144,88 +124,24 @@ public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
     {
-        if (!IsStandardizationInitialized && IsGradientFitWithoutData(tape))
-        {
-            IsStandardizationInitialized = true;
-        }
-
+        _standardization.Initialization.OnForward(tape);
         return Inner.Forward(tape, z, Embed(tape, context!));
     }
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
     {
-        if (!IsStandardizationInitialized)
+        if (_standardization.Initialization.OnInverse(tape, context!.Rows))
         {
-            if (IsGradientFitWithoutData(tape))
-            {
-                IsStandardizationInitialized = true;
-            }
-            else if (context!.Rows > 0)
-            {
-                InitializeFrom(context.Values);
-            }
+            _standardization.InitializeFrom(context.Values);
         }
 
         return Inner.Inverse(tape, x, Embed(tape, context!));
     }
 
-    // A recording tape outside training wants gradients of something other than a fit to data (variational fitting):
-    // its contexts need not be the training contexts, so the current standardization is adopted, as ActNorm does.
-    private static bool IsGradientFitWithoutData(Tape<T> tape) => tape.IsRecording && !tape.IsTraining;
-
     private Node<T> Embed(Tape<T> tape, Node<T> context)
     {
-        // (c − m) ⊙ (1/s): the 1 × C rows broadcast over the batch; constants, so no gradient flows into m or s.
-        Node<T> standardized = tape.Multiply(tape.Subtract(context, tape.Constant(_mean, 1, ContextDimension)), tape.Constant(_inverseScale, 1, ContextDimension));
-        return Embedding.Apply(tape, standardized);
-    }
-
-    // Two-pass mean and variance per feature (the second pass on the centred values avoids cancellation), as ActNorm.
-    private void InitializeFrom(ReadOnlySpan<T> context)
-    {
-        int d = ContextDimension;
-        int n = context.Length / d;
-        T count = T.CreateTruncating(n);
-        T threshold = T.CreateTruncating(ConstantFeatureThreshold);
-        var mean = new T[d];
-        var scale = new T[d];
-        for (int j = 0; j < d; j++)
-        {
-            T sum = T.Zero;
-            T largest = T.Zero;
-            for (int i = 0; i < n; i++)
-            {
-                T v = context[(i * d) + j];
-                sum += v;
-                largest = T.Max(largest, T.Abs(v));
-            }
-
-            mean[j] = sum / count;
-            T squares = T.Zero;
-            for (int i = 0; i < n; i++)
-            {
-                T c = context[(i * d) + j] - mean[j];
-                squares += c * c;
-            }
-
-            T std = T.Sqrt(squares / count);
-            scale[j] = std > threshold * largest ? std : T.One;
-        }
-
-        SetStandardization(mean, scale, initialized: true);
-    }
-
-    private void SetStandardization(ReadOnlySpan<T> mean, ReadOnlySpan<T> scale, bool initialized)
-    {
-        mean.CopyTo(_mean);
-        scale.CopyTo(_scale);
-        for (int j = 0; j < _scale.Length; j++)
-        {
-            _inverseScale[j] = T.One / _scale[j];
-        }
-
-        IsStandardizationInitialized = initialized;
+        return Embedding.Apply(tape, _standardization.Standardize(tape, context));
     }
 
     private static int CheckedDimension(IBijector<T> inner, IContextEmbedding<T> embedding)

@@ -10,11 +10,14 @@ namespace Flows.Distributions.Presets;
 /// </summary>
 /// <remarks>
 /// <para>Every preset's nonlinear layers start at the identity (their conditioners' last layers are zero), so the start
-/// is exactly the distribution named here. The Gaussian starts add data-initialized affine layers: an
-/// <see cref="ActNorm{T}"/> next to the data, which standardizes each feature (the diagonal Gaussian), and for
-/// <see cref="Full"/> a <see cref="LowerTriangularAffine{T}"/> next to the base, which takes the Cholesky factor of the
-/// standardized data's covariance; together they are the full-covariance normal of
-/// <see cref="MultivariateNormal.Fit{T}(T[,])"/>. Both initialize from the first non-empty batch scored:
+/// is exactly the distribution named here. The Gaussian starts add data-initialized affine layers: a fixed
+/// <see cref="Standardization{T}"/> next to the data, which standardizes each feature (the diagonal Gaussian), then a
+/// trainable <see cref="ActNorm{T}"/> in standardized units, and for <see cref="Full"/> a
+/// <see cref="LowerTriangularAffine{T}"/> next to the base, which takes the Cholesky factor of the standardized data's
+/// covariance; together they are the full-covariance normal of <see cref="MultivariateNormal.Fit{T}(T[,])"/>. Every
+/// trainable layer thus works in standardized units, so the same data in other units (1e-4 or 1e4) gives the same fit,
+/// its log-likelihood shifted by exactly the change of units: a trainable shift in the data's units would take Adam
+/// steps of the learning rate's size in those units, ten standard deviations at a scale of 1e-4. Both initialize from the first non-empty batch scored:
 /// <c>Fit</c> passes them its training data (up to 4,096 rows) before any step, and initializes them again if only a
 /// probe of the untrained flow had. They save that they did, and a loaded flow never re-initializes.</para>
 /// <para>The nonlinear layers thus act on standardized features, and with a Gaussian start their conditioners see their
@@ -30,11 +33,12 @@ public enum GaussianStart
     /// The choice for variational inference, which has no data to start from.</summary>
     None,
 
-    /// <summary>The maximum-likelihood normal with diagonal covariance: an <see cref="ActNorm{T}"/> next to the data.</summary>
+    /// <summary>The maximum-likelihood normal with diagonal covariance: a <see cref="Standardization{T}"/> next to the data
+    /// and an <see cref="ActNorm{T}"/> after it.</summary>
     Diagonal,
 
-    /// <summary>The maximum-likelihood normal with full covariance: an <see cref="ActNorm{T}"/> next to the data and a
-    /// <see cref="LowerTriangularAffine{T}"/> next to the base.</summary>
+    /// <summary>The maximum-likelihood normal with full covariance: a <see cref="Standardization{T}"/> and an
+    /// <see cref="ActNorm{T}"/> next to the data and a <see cref="LowerTriangularAffine{T}"/> next to the base.</summary>
     Full,
 }
 
@@ -56,8 +60,8 @@ internal static class PresetStart
         int d = layers[0].Dimension;
         return Check(gaussianStart) switch
         {
-            GaussianStart.Full => new Chain<T>([new LowerTriangularAffine<T>(d, initializeFromData: true), .. layers, new ActNorm<T>(d)]),
-            GaussianStart.Diagonal => new Chain<T>([.. layers, new ActNorm<T>(d)]),
+            GaussianStart.Full => new Chain<T>([new LowerTriangularAffine<T>(d, initializeFromData: true), .. layers, new ActNorm<T>(d), new Standardization<T>(d)]),
+            GaussianStart.Diagonal => new Chain<T>([.. layers, new ActNorm<T>(d), new Standardization<T>(d)]),
             _ => new Chain<T>(layers),
         };
     }

@@ -26,6 +26,22 @@ internal static class Batch
         }
     }
 
+    /// <summary>The rows a data-initialized layer's <c>Initialize</c> takes, as a row-major span: throws unless
+    /// <paramref name="data"/> holds at least one row of <paramref name="dimension"/> features, all finite.</summary>
+    public static ReadOnlySpan<T> InitializationRows<T>(T[,] data, int dimension)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.GetLength(1) != dimension || data.GetLength(0) == 0)
+        {
+            throw new ArgumentException($"data is {data.GetLength(0)} × {data.GetLength(1)}; expected at least one row of {dimension} features.", nameof(data));
+        }
+
+        ReadOnlySpan<T> rows = AsSpan(data);
+        CheckFinite(rows, dimension, nameof(data), "initialization");
+        return rows;
+    }
+
     /// <summary>Throws unless <paramref name="length"/> is a whole number of rows of <paramref name="columns"/> features.</summary>
     public static int RowCount(int length, int columns, string name)
     {

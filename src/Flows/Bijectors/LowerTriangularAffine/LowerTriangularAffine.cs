@@ -78,14 +78,7 @@ public sealed class LowerTriangularAffine<T> : Bijector<T>, IHasSavedForm<T, IBi
     /// <exception cref="ArgumentException"><paramref name="data"/> has the wrong width, no rows, or a non-finite value.</exception>
     public void Initialize(T[,] data)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (data.GetLength(1) != Dimension || data.GetLength(0) == 0)
-        {
-            throw new ArgumentException($"data is {data.GetLength(0)} × {data.GetLength(1)}; expected at least one row of {Dimension} features.", nameof(data));
-        }
-
-        Batch.CheckFinite<T>(Batch.AsSpan(data), Dimension, nameof(data), "initialization");
-        InitializeFrom(Batch.AsSpan(data));
+        InitializeFrom(Batch.InitializationRows(data, Dimension));
         Initialization.Keep();
     }
 

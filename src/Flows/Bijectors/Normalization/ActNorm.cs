@@ -98,30 +98,13 @@ public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, II
     /// <exception cref="InvalidOperationException">The layer is already initialized.</exception>
     public void Initialize(T[,] data)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (data.GetLength(1) != Dimension || data.GetLength(0) == 0)
-        {
-            throw new ArgumentException($"data is {data.GetLength(0)} × {data.GetLength(1)}; expected at least one row of {Dimension} features.", nameof(data));
-        }
-
+        ReadOnlySpan<T> rows = Batch.InitializationRows(data, Dimension);
         if (IsInitialized)
         {
             throw new InvalidOperationException($"{this} is already initialized; ActNorm initializes exactly once.");
         }
 
-        var values = new T[data.Length];
-        int k = 0;
-        foreach (T value in data)
-        {
-            if (!T.IsFinite(value))
-            {
-                throw new ArgumentException($"data[{k / Dimension}, {k % Dimension}] is {value}; initialization needs finite data.", nameof(data));
-            }
-
-            values[k++] = value;
-        }
-
-        InitializeFrom(values);
+        InitializeFrom(rows);
     }
 
     // The initialized flag is saved, so a loaded layer never re-initializes from data.

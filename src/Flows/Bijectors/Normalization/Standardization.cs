@@ -55,19 +55,13 @@ public sealed class Standardization<T> : Bijector<T>, IHasSavedForm<T, IBijector
     /// <exception cref="InvalidOperationException">The layer is already initialized.</exception>
     public void Initialize(T[,] data)
     {
-        ArgumentNullException.ThrowIfNull(data);
-        if (data.GetLength(1) != Dimension || data.GetLength(0) == 0)
-        {
-            throw new ArgumentException($"data is {data.GetLength(0)} × {data.GetLength(1)}; expected at least one row of {Dimension} features.", nameof(data));
-        }
-
+        ReadOnlySpan<T> rows = Batch.InitializationRows(data, Dimension);
         if (IsInitialized)
         {
             throw new InvalidOperationException($"{this} is already initialized; a standardization is set once.");
         }
 
-        Batch.CheckFinite<T>(Batch.AsSpan(data), Dimension, nameof(data), "initialization");
-        _standardization.InitializeFrom(Batch.AsSpan(data));
+        _standardization.InitializeFrom(rows);
     }
 
     static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(

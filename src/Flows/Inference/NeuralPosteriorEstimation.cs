@@ -47,7 +47,7 @@ public static class NeuralPosteriorEstimation
                 nameof(options));
         }
 
-        FitReport report = flow.Fit(theta, x, options.FitOptions ?? new FitOptions { Seed = options.Seed });
+        FitReport report = flow.Fit(theta, x, options.FitOptions ?? NeuralPosteriorOptions<T>.DefaultFitOptions with { Seed = options.Seed });
         return new NeuralPosterior<T>(flow, prior, options.MinimumAcceptanceRate, report);
     }
 

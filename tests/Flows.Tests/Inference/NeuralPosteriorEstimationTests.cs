@@ -34,6 +34,21 @@ public sealed class NeuralPosteriorEstimationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Fit_ByDefault_FitsTheNeuralSplineFlowPreset_AndSamplesInsideThePriorsBox()
+    {
+        var prior = new UniformPrior<double>([-1.0, -1.0], [1.0, 1.0]);
+        var options = new NeuralPosteriorOptions<double> { Seed = 3, FitOptions = new FitOptions { Epochs = 2, Seed = 3 } };
+
+        NeuralPosterior<double> posterior = NeuralPosteriorEstimation.Fit(prior, (double[] t, Random r) => [t[0] + (0.1 * r.NextDouble()), t[1]], 300, options);
+        PosteriorSample<double> sample = posterior.Sample(500, [0.9, 0.9], new Random(1));
+
+        Assert.Equal(NeuralSplineFlow.Create<double>(2, contextDimension: 2, seed: 3).ToString(), posterior.Flow.ToString());
+        Assert.Same(prior, posterior.Prior);
+        Assert.Equal(2, posterior.FitReport!.History.Count);
+        Assert.All(TestData.Flatten(sample.Draws), v => Assert.InRange(v, -1.0, 1.0));
+    }
+
+    [Fact]
     public void Simulate_DropsPairsWhoseObservationIsNotFinite()
     {
         var prior = NormalPrior<double>.Isotropic(1, 1.0);

@@ -29,6 +29,8 @@ public static class NeuralPosteriorEstimation
     /// <returns>The fitted posterior, with the fit's report.</returns>
     /// <exception cref="ArgumentException">The simulator returned the wrong number of rows, or no finite row; the flow's
     /// dimensions do not match the prior's and the simulator's.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="simulations"/> is not positive, or the options'
+    /// MinimumAcceptanceRate is outside (0, 1].</exception>
     public static NeuralPosterior<T> Fit<T>(IPrior<T> prior, Func<T[,], Random, T[,]> simulator, int simulations,
         NeuralPosteriorOptions<T>? options = null)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -37,6 +39,19 @@ public static class NeuralPosteriorEstimation
         ArgumentNullException.ThrowIfNull(simulator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(simulations);
         options ??= new NeuralPosteriorOptions<T>();
+        // What can be checked before simulating is, so that a wrong setting does not cost the simulations.
+        if (options.Flow is { } given && (given.Dimension != prior.Dimension || given.ContextDimension == 0))
+        {
+            throw new ArgumentException(
+                $"The flow is {given.Dimension}-dimensional with ContextDimension {given.ContextDimension}, but θ has {prior.Dimension} features and a posterior needs a context.",
+                nameof(options));
+        }
+
+        if (!(options.MinimumAcceptanceRate > 0 && options.MinimumAcceptanceRate <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MinimumAcceptanceRate, "MinimumAcceptanceRate must lie in (0, 1].");
+        }
+
         (T[,] theta, T[,] x) = Simulate(prior, simulator, simulations, new Random(options.Seed));
         TransformedDistribution<T> flow = options.Flow
             ?? NeuralSplineFlow.Create<T>(prior.Dimension, contextDimension: x.GetLength(1), seed: options.Seed);

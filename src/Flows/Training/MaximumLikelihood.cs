@@ -20,7 +20,7 @@ public static class MaximumLikelihood
     /// <see cref="FitOptions.ValidationInterval"/> steps within one. The flow ends with the parameters — and BatchNorm
     /// running statistics — of the best of these checks, so it never scores worse on the watched loss than before the
     /// fit (unless <see cref="FitOptions.RestoreBest"/> is false).</para>
-    /// <para><b>Divergence.</b> A non-finite minibatch loss or gradient, or a check scoring more than
+    /// <para><b>Divergence.</b> A non-finite minibatch loss or gradient, a step that leaves a parameter non-finite, or a check scoring more than
     /// <see cref="FitOptions.DivergenceTolerance"/> × max(Dimension, |best|) above the best, stops the fit and restores
     /// the best parameters. The report's status is then <see cref="FitStatus.Diverged"/> and its
     /// <see cref="FitReport.Divergence"/> names the rows the flow fits worst (by their index in <paramref name="data"/>),
@@ -299,6 +299,14 @@ public static class MaximumLikelihood
 
                     optimizer.Step();
                     _steps++;
+                    // A finite gradient can still give a non-finite step (a huge learning rate); say so, not what it breaks next.
+                    if (_flow.Layers.FirstNonFiniteParameter() is string nonFinite)
+                    {
+                        WorstOfBatch(logDensity, rows);
+                        return Diverged(string.Create(CultureInfo.InvariantCulture,
+                            $"The Adam step made a parameter non-finite at epoch {_epoch}, batch {batches + 1} (step {_steps}): {nonFinite}"));
+                    }
+
                     lossSum += double.CreateTruncating(lossValue);
                     batches++;
                     sinceCheck++;

@@ -107,6 +107,21 @@ public sealed class FitReliabilityTests
         AssertParametersEqual(before, flow, "parameters after divergence");
     }
 
+    // Issue 12 fuzz finding: a valid learning rate can overflow the step itself (α/(1 − β₁) = +∞ here); the fit then
+    // blamed the next minibatch's NaN loss instead of the step, and named no parameter.
+    [Fact]
+    public void Fit_WhoseStepMakesAParameterNonFinite_ReportsDivergenceNamingTheParameter_AndRestoresTheStart()
+    {
+        TransformedDistribution<double> flow = TwoLayers("MAF");
+        double[][] before = Snapshot(flow);
+
+        FitReport report = flow.Fit(Moons(200), new FitOptions { Epochs = 2, Optimizer = new AdamOptions { LearningRate = double.MaxValue } });
+
+        Assert.Equal(FitStatus.Diverged, report.Status);
+        Assert.Contains("The Adam step made a parameter non-finite at epoch 1, batch 1 (step 1): Parameter '", report.Divergence, StringComparison.Ordinal);
+        AssertParametersEqual(before, flow, "parameters after divergence");
+    }
+
     [Fact]
     public void Fit_WithThrowOnDivergence_ThrowsTheSameAdvice_AfterRestoringTheStart()
     {

@@ -41,12 +41,13 @@ public static class MaximumLikelihood
     /// them; a second fit of the same flow from there throws an <see cref="InvalidOperationException"/>.</para>
     /// </remarks>
     /// <param name="flow">The flow; its parameters are updated in place.</param>
-    /// <param name="data">n × Dimension training data, all finite.</param>
+    /// <param name="data">n × Dimension training data, all finite and at most T's largest value / 1024 in magnitude.</param>
     /// <param name="options">The settings; null for the defaults.</param>
     /// <param name="cancellationToken">Stops the fit between minibatches; the best parameters so far are restored first.</param>
     /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
-    /// <exception cref="ArgumentException">The data are empty, have the wrong width or hold a non-finite value (named by
-    /// row and column); or, with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column).</exception>
+    /// <exception cref="ArgumentException">The data are empty, have the wrong width, hold a non-finite value or one within
+    /// a factor 1024 of T's largest value, whose fitted flow would sample beyond T's range (named by row and column); or,
+    /// with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column).</exception>
     /// <exception cref="InvalidOperationException">A parameter of the flow is not finite before the fit; the flow is
     /// already being fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged (the best
     /// parameters are restored first).</exception>
@@ -58,13 +59,14 @@ public static class MaximumLikelihood
 
     /// <summary>Fits a conditional flow to (x, context) pairs; see <see cref="Fit{T}(TransformedDistribution{T}, T[,], FitOptions?, CancellationToken)"/>.</summary>
     /// <param name="flow">The flow; its parameters are updated in place.</param>
-    /// <param name="data">n × Dimension training data, all finite.</param>
+    /// <param name="data">n × Dimension training data, all finite and at most T's largest value / 1024 in magnitude.</param>
     /// <param name="context">n × ContextDimension context rows, all finite; null for an unconditional flow.</param>
     /// <param name="options">The settings; null for the defaults.</param>
     /// <param name="cancellationToken">Stops the fit between minibatches; the best parameters so far are restored first.</param>
     /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
     /// <exception cref="ArgumentException">The data or context are empty, have the wrong width or hold a non-finite
-    /// value (named by row and column); or, with <see cref="DataRangeCheck.Throw"/>, the data lie far outside the flow's range.</exception>
+    /// value (named by row and column), the data hold a value within a factor 1024 of T's largest; or, with
+    /// <see cref="DataRangeCheck.Throw"/>, the data lie far outside the flow's range.</exception>
     /// <exception cref="InvalidOperationException">A parameter is not finite before the fit; the flow is already being
     /// fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged.</exception>
     /// <exception cref="FitCanceledException{FitReport}">The fit was cancelled; the exception carries the report so far.</exception>
@@ -121,6 +123,26 @@ public static class MaximumLikelihood
         return data.GetLength(0) > 0 && FitDiagnostics.DataRange(flow, Batch.AsSpan(data), data.GetLength(0)) is string advice ? [advice] : [];
     }
 
+    // A fit starts data-initialized layers (ActNorm, a Gaussian start) from the data's mean and spread, each up to the
+    // largest |value| M, and a flow samples its mean plus its spread times base draws, which never pass 8.6 in magnitude
+    // (Box–Muller on 53-bit uniforms): M ≤ MaxValue/1024 keeps such samples finite with room to spare, larger M would not.
+    private const int OverflowMargin = 1024;
+
+    private static void CheckBelowOverflow<T>(ReadOnlySpan<T> data, int columns) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T largest = T.BitDecrement(T.PositiveInfinity);
+        T limit = largest / T.CreateTruncating(OverflowMargin);
+        for (int i = 0; i < data.Length; i++)
+        {
+            if (T.Abs(data[i]) > limit)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"data[{i / columns}, {i % columns}] = {data[i]:G6} lies within a factor {OverflowMargin} of the largest {typeof(T).Name} ({largest:G6}): a flow fitted to it would sample beyond that range. Scale the column (divide it by its largest magnitude) and undo that on samples."),
+                    nameof(data));
+            }
+        }
+    }
+
     private static int CheckData<T>(TransformedDistribution<T> flow, T[,] data, T[,]? context)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -136,6 +158,7 @@ public static class MaximumLikelihood
         }
 
         Batch.CheckFinite<T>(Batch.AsSpan(data), flow.Dimension, nameof(data), "fitting and densities");
+        CheckBelowOverflow<T>(Batch.AsSpan(data), flow.Dimension);
         if (flow.ContextDimension == 0)
         {
             if (context is not null)

@@ -122,6 +122,24 @@ public sealed class FitReliabilityTests
         AssertParametersEqual(before, flow, "parameters after divergence");
     }
 
+    // Issue 12 fuzz finding: an NSF fitted to 5 rows, one holding 1.8e308, started (as its Gaussian start does) from
+    // their mean and spread, about 3.6e307 and 7e307, and returned Completed with a flow whose samples overflowed to ±∞.
+    // Data that close to overflow are refused, naming the value.
+    [Theory]
+    [InlineData(double.MaxValue)]
+    [InlineData(-1e306)]
+    public void Fit_OnDataWithinAFactor1024OfOverflow_ThrowsNamingTheValue(double extreme)
+    {
+        TransformedDistribution<double> flow = NeuralSplineFlow.Create<double>(3, transforms: 1, hiddenFeatures: [8], seed: 0);
+        double[,] data = TestData.StandardNormal(20, 3, seed: 1);
+        data[7, 2] = extreme;
+
+        var error = Assert.Throws<ArgumentException>("data", () => flow.Fit(data, new FitOptions { Epochs = 1 }));
+
+        Assert.Contains("data[7, 2] = ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("within a factor 1024 of the largest Double", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Fit_WithThrowOnDivergence_ThrowsTheSameAdvice_AfterRestoringTheStart()
     {

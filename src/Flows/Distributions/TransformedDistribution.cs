@@ -181,6 +181,11 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     }
 
     /// <summary>log p(x) for each row of <paramref name="x"/>, written to <paramref name="destination"/>.</summary>
+    /// <remarks>A finite row so far out that a layer maps it beyond T's range (a value near T's largest, standardized or
+    /// scaled up) gets −∞: its density underflows there, and the layers after it keep it at ±∞ rather than turn it into
+    /// NaN — a soft-clipped conditioner input at ±∞ is ±B, and a coupling layer masks by selection, not by a product
+    /// with 0. Conditioners without a soft clip (the presets with <c>GaussianStart.None</c>) can still overflow inside
+    /// on such rows.</remarks>
     /// <param name="x">n × Dimension values, row-major, all finite.</param>
     /// <param name="destination">n values.</param>
     /// <param name="context">n × ContextDimension values, row-major; empty when unconditional.</param>

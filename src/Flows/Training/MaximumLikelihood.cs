@@ -26,8 +26,9 @@ public static class MaximumLikelihood
     /// <see cref="FitReport.Divergence"/> names the rows the flow fits worst (by their index in <paramref name="data"/>),
     /// says whether they are outliers of the data, and what to try; with <see cref="FitOptions.ThrowOnDivergence"/> the same
     /// text comes as an <see cref="InvalidOperationException"/>.</para>
-    /// <para><b>Data range.</b> Before fitting, data far outside the range the flow's layers are built for are reported
-    /// as <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,])"/> describes, per
+    /// <para><b>Data range.</b> Before fitting, data far outside the range the flow's layers are built for, and a context
+    /// far outside unit scale as the conditioners receive it, are reported as
+    /// <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,], T[,])"/> describes, per
     /// <see cref="FitOptions.DataRangeCheck"/>.</para>
     /// <para><b>Modes and data-initialized layers.</b> Training steps run on a tape in training mode
     /// (<see cref="Tape{T}.IsTraining"/>): BatchNorm normalizes with batch statistics and updates its running averages.
@@ -66,7 +67,8 @@ public static class MaximumLikelihood
     /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
     /// <exception cref="ArgumentException">The data or context are empty, have the wrong width or hold a non-finite
     /// value (named by row and column), the data hold a value within a factor 1024 of T's largest; or, with
-    /// <see cref="DataRangeCheck.Throw"/>, the data lie far outside the flow's range.</exception>
+    /// <see cref="DataRangeCheck.Throw"/>, the data lie far outside the flow's range, or the context, as the conditioners
+    /// receive it, far outside unit scale (see <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,], T[,])"/>).</exception>
     /// <exception cref="InvalidOperationException">A parameter is not finite before the fit; the flow is already being
     /// fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged.</exception>
     /// <exception cref="FitCanceledException{FitReport}">The fit was cancelled; the exception carries the report so far.</exception>
@@ -80,18 +82,31 @@ public static class MaximumLikelihood
         options.Validate();
         int rows = CheckData(flow, data, context);
         var warnings = new List<string>();
-        if (options.DataRangeCheck != DataRangeCheck.Off && FitDiagnostics.DataRange(flow, Batch.AsSpan(data), rows) is string advice)
+        if (options.DataRangeCheck != DataRangeCheck.Off)
         {
-            if (options.DataRangeCheck == DataRangeCheck.Throw)
-            {
-                throw new ArgumentException(advice, nameof(data));
-            }
-
-            warnings.Add(advice);
+            ReadOnlySpan<T> contextValues = context is null ? default : Batch.AsSpan(context);
+            RangeAdvice(FitDiagnostics.DataRange(flow, Batch.AsSpan(data), rows), nameof(data), options.DataRangeCheck, warnings);
+            RangeAdvice(FitDiagnostics.ContextRange(flow, contextValues, rows), nameof(context), options.DataRangeCheck, warnings);
         }
 
         var trainer = new Trainer<T>(flow, Batch.AsSpan(data), context is null ? default : Batch.AsSpan(context), rows, options, warnings);
         return trainer.Run(cancellationToken);
+    }
+
+    // Throws or records the advice of a range check, per DataRangeCheck.
+    private static void RangeAdvice(string? advice, string name, DataRangeCheck check, List<string> warnings)
+    {
+        if (advice is null)
+        {
+            return;
+        }
+
+        if (check == DataRangeCheck.Throw)
+        {
+            throw new ArgumentException(advice, name);
+        }
+
+        warnings.Add(advice);
     }
 
     /// <summary>
@@ -141,6 +156,48 @@ public static class MaximumLikelihood
                     nameof(data));
             }
         }
+    }
+
+    /// <summary>
+    /// Says whether <paramref name="data"/> lie far outside the range the layers of <paramref name="flow"/> are built
+    /// for, as <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,])"/> does, and whether
+    /// <paramref name="context"/> lies far outside unit scale as the conditioners receive it; <c>Fit</c> checks both.
+    /// </summary>
+    /// <remarks>
+    /// Conditioners take the context unscaled (without the soft clip of their inputs) into their first layer, whose
+    /// weights start for inputs of about unit scale; a context column is reported when more than a tenth of its rows lie
+    /// beyond ±100. A flow built by <c>WithContextEmbedding</c> with standardization feeds its conditioners the
+    /// standardized context: that is checked once the standardization is set, and never reported while it waits to be
+    /// set from the context of the coming fit.
+    /// </remarks>
+    /// <param name="flow">The flow.</param>
+    /// <param name="data">n × Dimension data, all finite.</param>
+    /// <param name="context">n × ContextDimension contexts, all finite; null for an unconditional flow.</param>
+    /// <returns>The advice for the data, then for the context, each naming the columns, their range and what to do;
+    /// empty when both are in range.</returns>
+    /// <exception cref="ArgumentException">The data or context have the wrong shape or hold a non-finite value.</exception>
+    public static IReadOnlyList<string> CheckDataRange<T>(this TransformedDistribution<T> flow, T[,] data, T[,]? context)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        List<string> advice = [.. CheckDataRange(flow, data)];
+        if (flow.ContextDimension == 0 && context is null)
+        {
+            return advice;
+        }
+
+        if (context is null || context.GetLength(0) != data.GetLength(0) || context.GetLength(1) != flow.ContextDimension)
+        {
+            string got = context is null ? "none" : $"{context.GetLength(0)} × {context.GetLength(1)}";
+            throw new ArgumentException($"context must be {data.GetLength(0)} × {flow.ContextDimension}, got {got}.", nameof(context));
+        }
+
+        Batch.CheckFinite<T>(Batch.AsSpan(context), flow.ContextDimension, nameof(context), "the range check");
+        if (context.GetLength(0) > 0 && FitDiagnostics.ContextRange(flow, Batch.AsSpan(context), context.GetLength(0)) is string contextAdvice)
+        {
+            advice.Add(contextAdvice);
+        }
+
+        return advice;
     }
 
     private static int CheckData<T>(TransformedDistribution<T> flow, T[,] data, T[,]? context)

@@ -35,16 +35,12 @@ public static partial class TapeOps
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = mask.Length;
-        for (int i = 0; i < source.Length; i++)
+        for (int offset = 0; offset < source.Length; offset += width)
         {
-            bool keep = mask[i % width] != T.Zero;
-            if (accumulate)
+            for (int j = 0; j < width; j++)
             {
-                destination[i] += keep ? source[i] : T.Zero;
-            }
-            else
-            {
-                destination[i] = keep ? source[i] : T.Zero;
+                T kept = mask[j] != T.Zero ? source[offset + j] : T.Zero;
+                destination[offset + j] = accumulate ? destination[offset + j] + kept : kept;
             }
         }
     }

@@ -204,7 +204,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
         using (EnterEvaluation())
         {
             _layers.CheckParametersFinite("densities");
-            CheckInitializationRows(rows);
+            CheckInitializationData(x, rows);
             for (int start = 0; start < rows; start += EvaluationChunkRows)
             {
                 int count = Math.Min(EvaluationChunkRows, rows - start);
@@ -300,23 +300,38 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     public override string ToString() => $"TransformedDistribution({BaseDistribution}, {Bijector})";
 
     // An uninitialized data-initialized layer takes its shift and scale from the first rows it scores; from one row, or a
-    // handful, they would be the row itself and no scale at all (issue 12: a probe at (1e6, −1e6) left a shift of 1e6).
-    private void CheckInitializationRows(int rows)
+    // handful, they would be the row itself and no scale at all (issue 12: a probe at (1e6, −1e6) left a shift of 1e6),
+    // and from a value near overflow a spread whose samples overflow, or NaN (issue 12 fuzz: float.MaxValue).
+    private void CheckInitializationData(ReadOnlySpan<T> x, int rows)
     {
-        if (rows == 0 || rows >= ActNorm<T>.MinimumEvaluationRows)
+        if (rows == 0)
         {
             return;
         }
 
         foreach (FlowLayer<T> layer in _layers.DataInitialized)
         {
-            if (!((IInitializesFromData)layer.Layer).Initialization.IsInitialized)
+            if (((IInitializesFromData)layer.Layer).Initialization.IsInitialized)
+            {
+                continue;
+            }
+
+            if (rows < ActNorm<T>.MinimumEvaluationRows)
             {
                 throw new InvalidOperationException(
                     $"{layer.Layer} at {layer.Path} has not been initialized, and it would initialize from the {rows} row{(rows == 1 ? "" : "s")} " +
                     $"of this call, too few to estimate each feature's mean and spread (it takes at least {ActNorm<T>.MinimumEvaluationRows}). " +
                     "Fit the flow first (Fit initializes it from the training data), call the layer's Initialize with representative data, " +
                     $"or score at least {ActNorm<T>.MinimumEvaluationRows} rows at once.");
+            }
+
+            if (Batch.FirstNearOverflow(x) is int near and >= 0)
+            {
+                throw new InvalidOperationException(
+                    $"{layer.Layer} at {layer.Path} has not been initialized, and it would initialize from the rows of this call, where " +
+                    $"{Batch.DescribeNearOverflow(x, near, Dimension, "x")}: a start that wide would sample beyond that range. " +
+                    "Fit the flow first (Fit initializes it from the training data), call the layer's Initialize with representative data, " +
+                    "or score representative rows first.");
             }
         }
     }

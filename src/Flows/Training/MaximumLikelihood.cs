@@ -138,26 +138,6 @@ public static class MaximumLikelihood
         return data.GetLength(0) > 0 && FitDiagnostics.DataRange(flow, Batch.AsSpan(data), data.GetLength(0)) is string advice ? [advice] : [];
     }
 
-    // A fit starts data-initialized layers (ActNorm, a Gaussian start) from the data's mean and spread, each up to the
-    // largest |value| M, and a flow samples its mean plus its spread times base draws, which never pass 8.6 in magnitude
-    // (Box–Muller on 53-bit uniforms): M ≤ MaxValue/1024 keeps such samples finite with room to spare, larger M would not.
-    private const int OverflowMargin = 1024;
-
-    private static void CheckBelowOverflow<T>(ReadOnlySpan<T> data, int columns) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        T largest = T.BitDecrement(T.PositiveInfinity);
-        T limit = largest / T.CreateTruncating(OverflowMargin);
-        for (int i = 0; i < data.Length; i++)
-        {
-            if (T.Abs(data[i]) > limit)
-            {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                    $"data[{i / columns}, {i % columns}] = {data[i]:G6} lies within a factor {OverflowMargin} of the largest {typeof(T).Name} ({largest:G6}): a flow fitted to it would sample beyond that range. Scale the column (divide it by its largest magnitude) and undo that on samples."),
-                    nameof(data));
-            }
-        }
-    }
-
     /// <summary>
     /// Says whether <paramref name="data"/> lie far outside the range the layers of <paramref name="flow"/> are built
     /// for, as <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,])"/> does, and whether
@@ -215,7 +195,15 @@ public static class MaximumLikelihood
         }
 
         Batch.CheckFinite<T>(Batch.AsSpan(data), flow.Dimension, nameof(data), "fitting and densities");
-        CheckBelowOverflow<T>(Batch.AsSpan(data), flow.Dimension);
+        // A fit starts its data-initialized layers from the data's mean and spread; a flow fitted to data this close to
+        // overflow would sample beyond T's range.
+        if (Batch.FirstNearOverflow<T>(Batch.AsSpan(data)) is int near and >= 0)
+        {
+            throw new ArgumentException(
+                $"{Batch.DescribeNearOverflow<T>(Batch.AsSpan(data), near, flow.Dimension, nameof(data))}: a flow fitted to it would sample beyond that range. " +
+                "Scale the column (divide it by its largest magnitude) and undo that on samples.", nameof(data));
+        }
+
         if (flow.ContextDimension == 0)
         {
             if (context is not null)

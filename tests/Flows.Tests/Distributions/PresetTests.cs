@@ -92,6 +92,26 @@ public sealed class PresetTests
         }
     }
 
+    // Issue 12 fuzz finding: the first DensityLn of a float MAF, 33 rows one of which held float.MaxValue, initialized
+    // its Gaussian start from them and left its shift NaN (in a RealNVP, a scale of 1e37 whose samples were −∞). The
+    // start is not initialized from data that close to overflow: the call throws, naming the value, as Fit refuses it.
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void DensityLn_ThatWouldInitializeTheStartFromAValueNearOverflow_Throws_AndLeavesTheStartUninitialized(string preset)
+    {
+        TransformedDistribution<double> flow = Create(preset, GaussianStart.Full);
+        double[,] data = Data(33, seed: 1);
+        data[5, 1] = -double.MaxValue / 2;
+
+        var error = Assert.Throws<InvalidOperationException>(() => flow.DensityLn(data));
+
+        Assert.Contains("x[5, 1] = ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("within a factor 1024 of the largest Double", error.Message, StringComparison.Ordinal);
+        Assert.All(flow.Parameters.SelectMany(p => p.Values), v => Assert.True(double.IsFinite(v)));
+        double[,] next = Data(60, seed: 2);
+        AssertClose.All(MultivariateNormal.Fit(next).DensityLn(next), flow.DensityLn(next), 1e-10, "the start, initialized from the next data");
+    }
+
     [Theory]
     [MemberData(nameof(Presets))]
     public void Create_WithTheFullStart_StartsAsTheMaximumLikelihoodGaussianOfTheFirstDataScored(string preset)

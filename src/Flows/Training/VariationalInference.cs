@@ -240,8 +240,8 @@ public static class VariationalInference
                 }
 
                 optimizer.Step();
-                // A step can overflow even from a finite gradient (a huge learning rate); judged only by the next
-                // step's ELBO, the last one would go unjudged.
+                // A step can overflow even from a finite gradient (a huge learning rate): say so here, naming the
+                // parameter, rather than as the next estimate's NaN.
                 if (flow.Layers.FirstNonFiniteParameter() is string nonFinite)
                 {
                     return Diverged($"The Adam step made a parameter non-finite at step {step}: {nonFinite}");

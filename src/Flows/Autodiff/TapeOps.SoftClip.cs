@@ -5,7 +5,8 @@ namespace Flows.Autodiff;
 public static partial class TapeOps
 {
     /// <summary>Elementwise soft clip <c>y = x / (1 + |x|/B)</c>: the identity near 0 (slope 1), within (−B, B) everywhere.</summary>
-    /// <remarks>dy/dx = 1/(1 + |x|/B)², which never reaches 0, so a clipped input still gets a gradient. Each element is
+    /// <remarks>dy/dx = 1/(1 + |x|/B)², which reaches 0 only where |x|/B overflows, so a clipped input still gets a
+    /// gradient. y = ±B at x = ±∞: a layer that overflowed to ∞ feeds the next conditioner a bounded input, not NaN. Each element is
     /// computed by <see cref="SoftClip{T}(T, T)"/>, which code outside the tape (a sequential pass) can call for the same bits.</remarks>
     /// <param name="tape">The tape.</param>
     /// <param name="x">The input.</param>
@@ -35,8 +36,14 @@ public static partial class TapeOps
     }
 
     /// <summary>x / (1 + |x|·<paramref name="inverseBound"/>), the one formula both the tape op and sequential passes use.</summary>
+    /// <remarks>Where |x|/B overflows (x = ±∞, or x near overflow with B &lt; 1) the quotient would be ∞/∞ = NaN or
+    /// x/∞ = 0; the value there is its limit ±B, exact to rounding since the omitted factor 1/(1 + B/|x|) differs from 1
+    /// by less than 1/MaxValue. NaN stays NaN.</remarks>
     internal static T SoftClip<T>(T x, T inverseBound) where T : unmanaged, IFloatingPointIeee754<T>
-        => x / (T.One + (T.Abs(x) * inverseBound));
+    {
+        T scaled = T.Abs(x) * inverseBound;
+        return T.IsPositiveInfinity(scaled) ? T.CopySign(T.One / inverseBound, x) : x / (T.One + scaled);
+    }
 
     private static class SoftClipBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -47,6 +47,18 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <param name="what">What cannot be done with such a flow, for the message.</param>
     public void CheckParametersFinite(string what)
     {
+        if (FirstNonFiniteParameter() is string where)
+        {
+            throw new InvalidOperationException(
+                $"{where}; {what} of a flow with non-finite parameters would be meaningless. Was it left by a diverged custom training loop? " +
+                "Refit it or load a saved copy.");
+        }
+    }
+
+    /// <summary>The first parameter value that is NaN or ±∞, described by parameter, owner, path and index; null when all
+    /// are finite. Allocates only when it finds one.</summary>
+    public string? FirstNonFiniteParameter()
+    {
         foreach ((Parameter<T> parameter, object owner, string path) in _owners)
         {
             // One vectorized sum per parameter: finite unless an element is NaN or ±∞ (or the finite values overflow,
@@ -61,12 +73,12 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
             {
                 if (!T.IsFinite(values[i]))
                 {
-                    throw new InvalidOperationException(
-                        $"Parameter '{parameter.Name}' of {owner} at {path} holds {values[i]} at index {i}; {what} of a flow with non-finite parameters " +
-                        "would be meaningless. Was it left by a diverged custom training loop? Refit it or load a saved copy.");
+                    return $"Parameter '{parameter.Name}' of {owner} at {path} holds {values[i]} at index {i}";
                 }
             }
         }
+
+        return null;
     }
 
     private static void Add(TransformedDistribution<T> flow, string prefix, List<FlowLayer<T>> layers, List<(Parameter<T>, object, string)> owners,

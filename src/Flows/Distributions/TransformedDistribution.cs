@@ -181,6 +181,11 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     }
 
     /// <summary>log p(x) for each row of <paramref name="x"/>, written to <paramref name="destination"/>.</summary>
+    /// <remarks>A finite row so far out that a layer maps it beyond T's range (a value near T's largest, standardized or
+    /// scaled up) gets −∞: its density underflows there, and the layers after it keep it at ±∞ rather than turn it into
+    /// NaN — a soft-clipped conditioner input at ±∞ is ±B, and a coupling layer masks by selection, not by a product
+    /// with 0. Conditioners without a soft clip (the presets with <c>GaussianStart.None</c>) can still overflow inside
+    /// on such rows.</remarks>
     /// <param name="x">n × Dimension values, row-major, all finite.</param>
     /// <param name="destination">n values.</param>
     /// <param name="context">n × ContextDimension values, row-major; empty when unconditional.</param>
@@ -199,7 +204,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
         using (EnterEvaluation())
         {
             _layers.CheckParametersFinite("densities");
-            CheckInitializationRows(rows);
+            CheckInitializationData(x, rows);
             for (int start = 0; start < rows; start += EvaluationChunkRows)
             {
                 int count = Math.Min(EvaluationChunkRows, rows - start);
@@ -295,23 +300,38 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     public override string ToString() => $"TransformedDistribution({BaseDistribution}, {Bijector})";
 
     // An uninitialized data-initialized layer takes its shift and scale from the first rows it scores; from one row, or a
-    // handful, they would be the row itself and no scale at all (issue 12: a probe at (1e6, −1e6) left a shift of 1e6).
-    private void CheckInitializationRows(int rows)
+    // handful, they would be the row itself and no scale at all (issue 12: a probe at (1e6, −1e6) left a shift of 1e6),
+    // and from a value near overflow a spread whose samples overflow, or NaN (issue 12 fuzz: float.MaxValue).
+    private void CheckInitializationData(ReadOnlySpan<T> x, int rows)
     {
-        if (rows == 0 || rows >= ActNorm<T>.MinimumEvaluationRows)
+        if (rows == 0)
         {
             return;
         }
 
         foreach (FlowLayer<T> layer in _layers.DataInitialized)
         {
-            if (!((IInitializesFromData)layer.Layer).Initialization.IsInitialized)
+            if (((IInitializesFromData)layer.Layer).Initialization.IsInitialized)
+            {
+                continue;
+            }
+
+            if (rows < ActNorm<T>.MinimumEvaluationRows)
             {
                 throw new InvalidOperationException(
                     $"{layer.Layer} at {layer.Path} has not been initialized, and it would initialize from the {rows} row{(rows == 1 ? "" : "s")} " +
                     $"of this call, too few to estimate each feature's mean and spread (it takes at least {ActNorm<T>.MinimumEvaluationRows}). " +
                     "Fit the flow first (Fit initializes it from the training data), call the layer's Initialize with representative data, " +
                     $"or score at least {ActNorm<T>.MinimumEvaluationRows} rows at once.");
+            }
+
+            if (Batch.FirstNearOverflow(x) is int near and >= 0)
+            {
+                throw new InvalidOperationException(
+                    $"{layer.Layer} at {layer.Path} has not been initialized, and it would initialize from the rows of this call, where " +
+                    $"{Batch.DescribeNearOverflow(x, near, Dimension, "x")}: a start that wide would sample beyond that range. " +
+                    "Fit the flow first (Fit initializes it from the training data), call the layer's Initialize with representative data, " +
+                    "or score representative rows first.");
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -41,6 +42,33 @@ internal static class Batch
         CheckFinite(rows, dimension, nameof(data), "initialization");
         return rows;
     }
+
+    /// <summary>
+    /// How far below overflow data that set a flow's scale must stay: a data-initialized layer (ActNorm, a Gaussian start)
+    /// takes its shift and spread, each at most the largest |value| M, from data, and samples shift + spread · z with
+    /// Box–Muller draws |z| ≤ 8.6 (53-bit uniforms), so M ≤ MaxValue/1024 keeps its samples finite with room to spare.
+    /// </summary>
+    public const int OverflowMargin = 1024;
+
+    /// <summary>The index of the first value larger in magnitude than T's largest / <see cref="OverflowMargin"/>, or −1.</summary>
+    public static int FirstNearOverflow<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T limit = T.BitDecrement(T.PositiveInfinity) / T.CreateTruncating(OverflowMargin);
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (T.Abs(values[i]) > limit)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>"x[5, 1] = -8.98847E+307 lies within a factor 1024 of the largest Double (1.79769E+308)", for messages.</summary>
+    public static string DescribeNearOverflow<T>(ReadOnlySpan<T> values, int index, int columns, string name) where T : unmanaged, IFloatingPointIeee754<T>
+        => string.Create(CultureInfo.InvariantCulture,
+            $"{name}[{index / columns}, {index % columns}] = {values[index]:G6} lies within a factor {OverflowMargin} of the largest {typeof(T).Name} ({T.BitDecrement(T.PositiveInfinity):G6})");
 
     /// <summary>Throws unless <paramref name="length"/> is a whole number of rows of <paramref name="columns"/> features.</summary>
     public static int RowCount(int length, int columns, string name)

@@ -24,12 +24,12 @@ public sealed class Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Creates an optimizer over <paramref name="parameters"/>.</summary>
     /// <param name="parameters">The parameters to update.</param>
     /// <param name="options">The settings; null for the defaults.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range, or <see cref="AdamOptions.Epsilon"/> rounds to 0 in T.</exception>
     public Adam(IReadOnlyList<Parameter<T>> parameters, AdamOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         _options = options ?? new AdamOptions();
-        _options.Validate();
+        _options.Validate<T>();
         _parameters = [.. parameters];
         _firstMoments = [.. _parameters.Select(p => new T[p.Values.Length])];
         _secondMoments = [.. _parameters.Select(p => new T[p.Values.Length])];

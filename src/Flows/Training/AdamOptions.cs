@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Numerics;
+
 namespace Flows.Training;
 
 /// <summary>Settings of <see cref="Adam{T}"/>, with the defaults of Kingma &amp; Ba (2015).</summary>
@@ -12,7 +15,8 @@ public sealed record AdamOptions
     /// <summary>Decay of the second-moment estimate β₂. Default 0.999. Range: [0, 1).</summary>
     public double Beta2 { get; init; } = 0.999;
 
-    /// <summary>ε added to √v̂. Default 1e-8. Range: &gt; 0.</summary>
+    /// <summary>ε added to √v̂. Default 1e-8. Range: &gt; 0, and not rounding to 0 in the element type (for
+    /// <see cref="float"/>, at least about 1.4e-45); <see cref="Adam{T}"/>, and so every fit, refuses it otherwise.</summary>
     public double Epsilon { get; init; } = 1e-8;
 
     /// <summary>
@@ -52,6 +56,17 @@ public sealed record AdamOptions
         if (WeightDecay is double decay && !(decay >= 0 && double.IsFinite(decay)))
         {
             throw new ArgumentOutOfRangeException(nameof(WeightDecay), decay, "WeightDecay must be finite and ≥ 0, or null.");
+        }
+    }
+
+    // As Validate, and ε must not round to 0 in T: checked in double only, a zero gradient would step by 0/0 = NaN.
+    internal void Validate<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Validate();
+        if (T.CreateTruncating(Epsilon) == T.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon,
+                $"Epsilon = {Epsilon.ToString(CultureInfo.InvariantCulture)} rounds to 0 in {typeof(T).Name}; it must be at least {T.Epsilon.ToString(null, CultureInfo.InvariantCulture)}, the smallest positive {typeof(T).Name}.");
         }
     }
 

@@ -1,7 +1,8 @@
 namespace Flows.Training;
 
 /// <summary>What <c>MaximumLikelihood.Fit</c> does when the data lie far outside the range the flow's layers are built
-/// for (see <see cref="MaximumLikelihood.CheckDataRange{T}(Distributions.TransformedDistribution{T}, T[,])"/>).</summary>
+/// for, or the context far outside unit scale (see
+/// <see cref="MaximumLikelihood.CheckDataRange{T}(Distributions.TransformedDistribution{T}, T[,], T[,])"/>).</summary>
 public enum DataRangeCheck
 {
     /// <summary>Fit anyway and put the advice in <see cref="FitReport.Warnings"/>.</summary>

@@ -48,7 +48,69 @@ internal static class FitDiagnostics
         }
 
         double window = tailBound ?? UnitScaleWindow;
-        int d = flow.Dimension;
+        List<string> flagged = ColumnsOutside(data, rows, flow.Dimension, window, "column");
+        if (flagged.Count == 0)
+        {
+            return null;
+        }
+
+        string why = tailBound is double b
+            ? string.Create(CultureInfo.InvariantCulture, $"The flow's spline layers act on [{-b:G3}, {b:G3}] (tail bound {b:G3}) and are the identity outside it, so they never see these values and the fit learns little.")
+            : string.Create(CultureInfo.InvariantCulture, $"The flow's layers start near the identity on a standard normal base, so they are built for data of about unit scale; values beyond ±{window:G3} take thousands of steps to reach, if they are reached at all.");
+        return $"The data lie far outside the range the flow is built for: {string.Join("; ", flagged)}. {why} " +
+            "Standardize each column (subtract its mean, divide by its standard deviation, and undo that on samples), or put an ActNorm " +
+            "or BatchNorm layer next to the data.";
+    }
+
+    /// <summary>The advice when the context, as the conditioners receive it, lies far outside unit scale, or null.</summary>
+    /// <remarks>Conditioners take the context into their first layer (and a MADE's direct context-to-output weights)
+    /// without a soft clip, with weights started for unit-scale inputs, so the window is ±<see cref="UnitScaleWindow"/>.
+    /// A context embedding that standardizes the context (<c>WithContextEmbedding</c>) feeds them (c − m) ⊘ s: that is
+    /// checked once m and s are set, and not at all while they wait for this fit's context to set them.</remarks>
+    public static string? ContextRange<T>(TransformedDistribution<T> flow, ReadOnlySpan<T> context, int rows)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int c = flow.ContextDimension;
+        if (c == 0 || context.IsEmpty)
+        {
+            return null;
+        }
+
+        string seen = "";
+        if (flow.Bijector is EmbeddedContext<T> embedded && embedded.ContextMean.Length == c)
+        {
+            if (!embedded.IsStandardizationInitialized)
+            {
+                return null;
+            }
+
+            var standardized = new T[rows * c];
+            for (int i = 0; i < standardized.Length; i++)
+            {
+                standardized[i] = (context[i] - embedded.ContextMean[i % c]) / embedded.ContextScale[i % c];
+            }
+
+            context = standardized;
+            seen = " (after the embedding's standardization)";
+        }
+
+        List<string> flagged = ColumnsOutside(context, rows, c, UnitScaleWindow, "context column");
+        if (flagged.Count == 0)
+        {
+            return null;
+        }
+
+        string why = string.Create(CultureInfo.InvariantCulture,
+            $"The conditioners take the context unscaled into their first layer, whose weights start for inputs of about unit scale, so values beyond ±{UnitScaleWindow:G3} swamp the data's contribution until the fit has shrunk those weights.");
+        return $"The context lies far outside unit scale{seen}: {string.Join("; ", flagged)}. {why} " +
+            "Standardize each context column (subtract its mean, divide by its standard deviation, and do the same to contexts you sample or score with), " +
+            "or give the flow a context embedding that standardizes it (WithContextEmbedding).";
+    }
+
+    // Each column with more than OutsideShare of its rows outside [−window, window], with its range, mean and standard deviation.
+    private static List<string> ColumnsOutside<T>(ReadOnlySpan<T> values, int rows, int d, double window, string label)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         var flagged = new List<string>();
         for (int j = 0; j < d; j++)
         {
@@ -56,7 +118,7 @@ internal static class FitDiagnostics
             int outside = 0;
             for (int i = 0; i < rows; i++)
             {
-                double v = double.CreateTruncating(data[(i * d) + j]);
+                double v = double.CreateTruncating(values[(i * d) + j]);
                 min = Math.Min(min, v);
                 max = Math.Max(max, v);
                 sum += v;
@@ -72,25 +134,15 @@ internal static class FitDiagnostics
             double squares = 0;
             for (int i = 0; i < rows; i++)
             {
-                double c = double.CreateTruncating(data[(i * d) + j]) - mean;
-                squares += c * c;
+                double centred = double.CreateTruncating(values[(i * d) + j]) - mean;
+                squares += centred * centred;
             }
 
-            flagged.Add(string.Create(CultureInfo.InvariantCulture, $"column {j} spans [{min:G3}, {max:G3}] (mean {mean:G3}, standard deviation {Math.Sqrt(squares / rows):G3}) " +
+            flagged.Add(string.Create(CultureInfo.InvariantCulture, $"{label} {j} spans [{min:G3}, {max:G3}] (mean {mean:G3}, standard deviation {Math.Sqrt(squares / rows):G3}) " +
                 $"with {100.0 * outside / rows:F0} % of its rows outside [{-window:G3}, {window:G3}]"));
         }
 
-        if (flagged.Count == 0)
-        {
-            return null;
-        }
-
-        string why = tailBound is double b
-            ? string.Create(CultureInfo.InvariantCulture, $"The flow's spline layers act on [{-b:G3}, {b:G3}] (tail bound {b:G3}) and are the identity outside it, so they never see these values and the fit learns little.")
-            : string.Create(CultureInfo.InvariantCulture, $"The flow's layers start near the identity on a standard normal base, so they are built for data of about unit scale; values beyond ±{window:G3} take thousands of steps to reach, if they are reached at all.");
-        return $"The data lie far outside the range the flow is built for: {string.Join("; ", flagged)}. {why} " +
-            "Standardize each column (subtract its mean, divide by its standard deviation, and undo that on samples), or put an ActNorm " +
-            "or BatchNorm layer next to the data.";
+        return flagged;
     }
 
     private static double? TailBound<T>(IBijector<T> layer) where T : unmanaged, IFloatingPointIeee754<T> => layer switch

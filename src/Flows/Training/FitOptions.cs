@@ -99,8 +99,9 @@ public sealed record FitOptions
     public bool RestoreBest { get; init; } = true;
 
     /// <summary>
-    /// What to do when the data lie far outside the range the flow's layers are built for (see
-    /// <see cref="MaximumLikelihood.CheckDataRange{T}(Distributions.TransformedDistribution{T}, T[,])"/>). Default
+    /// What to do when the data lie far outside the range the flow's layers are built for, or the context far outside
+    /// unit scale as the conditioners receive it (see
+    /// <see cref="MaximumLikelihood.CheckDataRange{T}(Distributions.TransformedDistribution{T}, T[,], T[,])"/>). Default
     /// <see cref="DataRangeCheck.Warn"/>: a warning in <see cref="FitReport.Warnings"/>.
     /// </summary>
     public DataRangeCheck DataRangeCheck { get; init; } = DataRangeCheck.Warn;

@@ -20,14 +20,15 @@ public static class MaximumLikelihood
     /// <see cref="FitOptions.ValidationInterval"/> steps within one. The flow ends with the parameters — and BatchNorm
     /// running statistics — of the best of these checks, so it never scores worse on the watched loss than before the
     /// fit (unless <see cref="FitOptions.RestoreBest"/> is false).</para>
-    /// <para><b>Divergence.</b> A non-finite minibatch loss or gradient, or a check scoring more than
+    /// <para><b>Divergence.</b> A non-finite minibatch loss or gradient, a step that leaves a parameter non-finite, or a check scoring more than
     /// <see cref="FitOptions.DivergenceTolerance"/> × max(Dimension, |best|) above the best, stops the fit and restores
     /// the best parameters. The report's status is then <see cref="FitStatus.Diverged"/> and its
     /// <see cref="FitReport.Divergence"/> names the rows the flow fits worst (by their index in <paramref name="data"/>),
     /// says whether they are outliers of the data, and what to try; with <see cref="FitOptions.ThrowOnDivergence"/> the same
     /// text comes as an <see cref="InvalidOperationException"/>.</para>
-    /// <para><b>Data range.</b> Before fitting, data far outside the range the flow's layers are built for are reported
-    /// as <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,])"/> describes, per
+    /// <para><b>Data range.</b> Before fitting, data far outside the range the flow's layers are built for, and a context
+    /// far outside unit scale as the conditioners receive it, are reported as
+    /// <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,], T[,])"/> describes, per
     /// <see cref="FitOptions.DataRangeCheck"/>.</para>
     /// <para><b>Modes and data-initialized layers.</b> Training steps run on a tape in training mode
     /// (<see cref="Tape{T}.IsTraining"/>): BatchNorm normalizes with batch statistics and updates its running averages.
@@ -41,12 +42,13 @@ public static class MaximumLikelihood
     /// them; a second fit of the same flow from there throws an <see cref="InvalidOperationException"/>.</para>
     /// </remarks>
     /// <param name="flow">The flow; its parameters are updated in place.</param>
-    /// <param name="data">n × Dimension training data, all finite.</param>
+    /// <param name="data">n × Dimension training data, all finite and at most T's largest value / 1024 in magnitude.</param>
     /// <param name="options">The settings; null for the defaults.</param>
     /// <param name="cancellationToken">Stops the fit between minibatches; the best parameters so far are restored first.</param>
     /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
-    /// <exception cref="ArgumentException">The data are empty, have the wrong width or hold a non-finite value (named by
-    /// row and column); or, with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column).</exception>
+    /// <exception cref="ArgumentException">The data are empty, have the wrong width, hold a non-finite value or one within
+    /// a factor 1024 of T's largest value, whose fitted flow would sample beyond T's range (named by row and column); or,
+    /// with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column).</exception>
     /// <exception cref="InvalidOperationException">A parameter of the flow is not finite before the fit; the flow is
     /// already being fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged (the best
     /// parameters are restored first).</exception>
@@ -58,13 +60,15 @@ public static class MaximumLikelihood
 
     /// <summary>Fits a conditional flow to (x, context) pairs; see <see cref="Fit{T}(TransformedDistribution{T}, T[,], FitOptions?, CancellationToken)"/>.</summary>
     /// <param name="flow">The flow; its parameters are updated in place.</param>
-    /// <param name="data">n × Dimension training data, all finite.</param>
+    /// <param name="data">n × Dimension training data, all finite and at most T's largest value / 1024 in magnitude.</param>
     /// <param name="context">n × ContextDimension context rows, all finite; null for an unconditional flow.</param>
     /// <param name="options">The settings; null for the defaults.</param>
     /// <param name="cancellationToken">Stops the fit between minibatches; the best parameters so far are restored first.</param>
     /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
     /// <exception cref="ArgumentException">The data or context are empty, have the wrong width or hold a non-finite
-    /// value (named by row and column); or, with <see cref="DataRangeCheck.Throw"/>, the data lie far outside the flow's range.</exception>
+    /// value (named by row and column), the data hold a value within a factor 1024 of T's largest; or, with
+    /// <see cref="DataRangeCheck.Throw"/>, the data lie far outside the flow's range, or the context, as the conditioners
+    /// receive it, far outside unit scale (see <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,], T[,])"/>).</exception>
     /// <exception cref="InvalidOperationException">A parameter is not finite before the fit; the flow is already being
     /// fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged.</exception>
     /// <exception cref="FitCanceledException{FitReport}">The fit was cancelled; the exception carries the report so far.</exception>
@@ -78,18 +82,31 @@ public static class MaximumLikelihood
         options.Validate();
         int rows = CheckData(flow, data, context);
         var warnings = new List<string>();
-        if (options.DataRangeCheck != DataRangeCheck.Off && FitDiagnostics.DataRange(flow, Batch.AsSpan(data), rows) is string advice)
+        if (options.DataRangeCheck != DataRangeCheck.Off)
         {
-            if (options.DataRangeCheck == DataRangeCheck.Throw)
-            {
-                throw new ArgumentException(advice, nameof(data));
-            }
-
-            warnings.Add(advice);
+            ReadOnlySpan<T> contextValues = context is null ? default : Batch.AsSpan(context);
+            RangeAdvice(FitDiagnostics.DataRange(flow, Batch.AsSpan(data), rows), nameof(data), options.DataRangeCheck, warnings);
+            RangeAdvice(FitDiagnostics.ContextRange(flow, contextValues, rows), nameof(context), options.DataRangeCheck, warnings);
         }
 
         var trainer = new Trainer<T>(flow, Batch.AsSpan(data), context is null ? default : Batch.AsSpan(context), rows, options, warnings);
         return trainer.Run(cancellationToken);
+    }
+
+    // Throws or records the advice of a range check, per DataRangeCheck.
+    private static void RangeAdvice(string? advice, string name, DataRangeCheck check, List<string> warnings)
+    {
+        if (advice is null)
+        {
+            return;
+        }
+
+        if (check == DataRangeCheck.Throw)
+        {
+            throw new ArgumentException(advice, name);
+        }
+
+        warnings.Add(advice);
     }
 
     /// <summary>
@@ -121,6 +138,48 @@ public static class MaximumLikelihood
         return data.GetLength(0) > 0 && FitDiagnostics.DataRange(flow, Batch.AsSpan(data), data.GetLength(0)) is string advice ? [advice] : [];
     }
 
+    /// <summary>
+    /// Says whether <paramref name="data"/> lie far outside the range the layers of <paramref name="flow"/> are built
+    /// for, as <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,])"/> does, and whether
+    /// <paramref name="context"/> lies far outside unit scale as the conditioners receive it; <c>Fit</c> checks both.
+    /// </summary>
+    /// <remarks>
+    /// Conditioners take the context unscaled (without the soft clip of their inputs) into their first layer, whose
+    /// weights start for inputs of about unit scale; a context column is reported when more than a tenth of its rows lie
+    /// beyond ±100. A flow built by <c>WithContextEmbedding</c> with standardization feeds its conditioners the
+    /// standardized context: that is checked once the standardization is set, and never reported while it waits to be
+    /// set from the context of the coming fit.
+    /// </remarks>
+    /// <param name="flow">The flow.</param>
+    /// <param name="data">n × Dimension data, all finite.</param>
+    /// <param name="context">n × ContextDimension contexts, all finite; null for an unconditional flow.</param>
+    /// <returns>The advice for the data, then for the context, each naming the columns, their range and what to do;
+    /// empty when both are in range.</returns>
+    /// <exception cref="ArgumentException">The data or context have the wrong shape or hold a non-finite value.</exception>
+    public static IReadOnlyList<string> CheckDataRange<T>(this TransformedDistribution<T> flow, T[,] data, T[,]? context)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        List<string> advice = [.. CheckDataRange(flow, data)];
+        if (flow.ContextDimension == 0 && context is null)
+        {
+            return advice;
+        }
+
+        if (context is null || context.GetLength(0) != data.GetLength(0) || context.GetLength(1) != flow.ContextDimension)
+        {
+            string got = context is null ? "none" : $"{context.GetLength(0)} × {context.GetLength(1)}";
+            throw new ArgumentException($"context must be {data.GetLength(0)} × {flow.ContextDimension}, got {got}.", nameof(context));
+        }
+
+        Batch.CheckFinite<T>(Batch.AsSpan(context), flow.ContextDimension, nameof(context), "the range check");
+        if (context.GetLength(0) > 0 && FitDiagnostics.ContextRange(flow, Batch.AsSpan(context), context.GetLength(0)) is string contextAdvice)
+        {
+            advice.Add(contextAdvice);
+        }
+
+        return advice;
+    }
+
     private static int CheckData<T>(TransformedDistribution<T> flow, T[,] data, T[,]? context)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -136,6 +195,15 @@ public static class MaximumLikelihood
         }
 
         Batch.CheckFinite<T>(Batch.AsSpan(data), flow.Dimension, nameof(data), "fitting and densities");
+        // A fit starts its data-initialized layers from the data's mean and spread; a flow fitted to data this close to
+        // overflow would sample beyond T's range.
+        if (Batch.FirstNearOverflow<T>(Batch.AsSpan(data)) is int near and >= 0)
+        {
+            throw new ArgumentException(
+                $"{Batch.DescribeNearOverflow<T>(Batch.AsSpan(data), near, flow.Dimension, nameof(data))}: a flow fitted to it would sample beyond that range. " +
+                "Scale the column (divide it by its largest magnitude) and undo that on samples.", nameof(data));
+        }
+
         if (flow.ContextDimension == 0)
         {
             if (context is not null)
@@ -306,6 +374,14 @@ public static class MaximumLikelihood
 
                     optimizer.Step();
                     _steps++;
+                    // A finite gradient can still give a non-finite step (a huge learning rate); say so, not what it breaks next.
+                    if (_flow.Layers.FirstNonFiniteParameter() is string nonFinite)
+                    {
+                        WorstOfBatch(logDensity, rows);
+                        return Diverged(string.Create(CultureInfo.InvariantCulture,
+                            $"The Adam step made a parameter non-finite at epoch {_epoch}, batch {batches + 1} (step {_steps}): {nonFinite}"));
+                    }
+
                     lossSum += double.CreateTruncating(lossValue);
                     batches++;
                     sinceCheck++;

@@ -35,8 +35,10 @@ public static class VariationalInference
     /// <see cref="VariationalOptions.SmoothingWindow"/>). It keeps the parameters of the last step unless the smoothed
     /// ELBO ended below the estimate of the initial parameters; then it restores those of the best smoothed ELBO (a
     /// warning in the report says so, and <see cref="VariationalReport.KeptStep"/> which they are).</para>
-    /// <para><b>Divergence.</b> A target that returns NaN, +∞ or a non-finite gradient, a non-finite ELBO or gradient, or
-    /// a smoothed ELBO more than <see cref="VariationalOptions.DivergenceTolerance"/> × max(Dimension, |best|) below the
+    /// <para><b>Divergence.</b> A target that returns NaN, +∞ or a non-finite gradient, a non-finite ELBO or gradient, a
+    /// step that leaves a parameter non-finite, a non-finite ELBO in one more estimate of the parameters the last step
+    /// left (made after the last step, outside the trace, since no later step scores them), a smoothed ELBO — or that
+    /// last estimate — more than <see cref="VariationalOptions.DivergenceTolerance"/> × max(Dimension, |best|) below the
     /// best, stops the fit and restores the parameters of the best smoothed ELBO so far (the initial ones at step 1). The
     /// report's status is then <see cref="FitStatus.Diverged"/> and its <see cref="VariationalReport.Divergence"/> says
     /// what happened, at which step and sample; with <see cref="VariationalOptions.ThrowOnDivergence"/> the same text
@@ -227,11 +229,9 @@ public static class VariationalInference
                     _bestStep = step - 1;
                     _best.Take();
                 }
-                else if (_bestSmoothed - smoothedValue > _options.DivergenceTolerance * Math.Max(dimension, Math.Abs(_bestSmoothed)))
+                else if (FellTooFar(smoothedValue, dimension) is string fell)
                 {
-                    return Diverged(string.Create(CultureInfo.InvariantCulture,
-                        $"The smoothed ELBO fell to {smoothedValue:G6} at step {step} from a best of {_bestSmoothed:G6} after step {_bestStep}, more than " +
-                        $"DivergenceTolerance × max(Dimension, |best|) = {_options.DivergenceTolerance * Math.Max(dimension, Math.Abs(_bestSmoothed)):G3} below it"));
+                    return Diverged(string.Create(CultureInfo.InvariantCulture, $"The smoothed ELBO fell to {smoothedValue:G6} at step {step} {fell}"));
                 }
 
                 if (maxNorm is T limit)
@@ -240,10 +240,31 @@ public static class VariationalInference
                 }
 
                 optimizer.Step();
+                // A step can overflow even from a finite gradient (a huge learning rate): say so here, naming the
+                // parameter, rather than as the next estimate's NaN.
+                if (flow.Layers.FirstNonFiniteParameter() is string nonFinite)
+                {
+                    return Diverged($"The Adam step made a parameter non-finite at step {step}: {nonFinite}");
+                }
+
                 if (step % _options.ProgressInterval == 0 || step == _options.Steps)
                 {
                     _options.Progress?.Report(new VariationalProgress(step, current, smoothedValue, double.CreateTruncating(gradientNorm)));
                 }
+            }
+
+            // No later step scores the last one, so its parameters get one estimate of their own (outside the trace): a
+            // flow whose samples or log q are not finite is never kept.
+            (T last, string? lastFailure) = Evaluate(random);
+            if (lastFailure is not null)
+            {
+                return Diverged($"{lastFailure} after the last step (step {_options.Steps}), in the estimate that checks the parameters it left");
+            }
+
+            if (FellTooFar(double.CreateTruncating(last), dimension) is string lastFell)
+            {
+                return Diverged(string.Create(CultureInfo.InvariantCulture,
+                    $"The ELBO estimate of the parameters after the last step (step {_options.Steps}) is {double.CreateTruncating(last):G6}, {lastFell}"));
             }
 
             // Never worse than the start on the watched ELBO: the last parameters are kept unless the smoothed ELBO ended
@@ -262,6 +283,17 @@ public static class VariationalInference
                 ? flow.EstimateLogNormalizer(_objective.Target, _options.ImportanceSamples, new Random(random.Next()))
                 : null;
             return Report(FitStatus.Completed, keptStep, logNormalizer, divergence: null);
+        }
+
+        // Why an ELBO counts as diverged (more than DivergenceTolerance × max(Dimension, |best|) below the best smoothed
+        // ELBO), or null.
+        private string? FellTooFar(double elbo, int dimension)
+        {
+            double limit = _options.DivergenceTolerance * Math.Max(dimension, Math.Abs(_bestSmoothed));
+            return _bestSmoothed - elbo > limit
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"from a best of {_bestSmoothed:G6} after step {_bestStep}, more than DivergenceTolerance × max(Dimension, |best|) = {limit:G3} below it")
+                : null;
         }
 
         // A target that throws leaves the parameters as they were at the best smoothed ELBO, as a divergence does, and

@@ -44,6 +44,7 @@ public sealed class TapeOpsGradientTests
         ["Softplus"] = new([Free43], (t, n) => [t.Softplus(n[0])]),
         ["Relu"] = new([AwayFromZero43], (t, n) => [t.Relu(n[0])]),
         ["SoftClip"] = new([Free43], (t, n) => [t.SoftClip(n[0], 1.5)]),
+        ["MaskColumns"] = new([Free43], (t, n) => [t.MaskColumns(n[0], t.Constant(new double[] { 1, 0, 1 }, 1, 3))]),
         ["RowSums"] = new([Free43], (t, n) => [t.RowSums(n[0])]),
         ["ColumnSums"] = new([Free43], (t, n) => [t.ColumnSums(n[0])]),
         ["Sum"] = new([Free43], (t, n) => [t.Sum(n[0])]),

@@ -20,6 +20,32 @@ public sealed class TapeTests
         return tape.Sum(tape.Multiply(tape.Exp(node), node));
     }
 
+    // Issue 12: ∞/∞ made a soft-clipped ±∞ NaN, and x·(1/B) overflowing made a value near overflow 0 instead of ±B.
+    [Fact]
+    public void SoftClip_AtInfinityAndWhereXOverBOverflows_IsTheBound_AndNaNStaysNaN()
+    {
+        var tape = new Tape<double>(isRecording: false, isTraining: false);
+        double[] x = [double.PositiveInfinity, double.NegativeInfinity, double.MaxValue, -double.MaxValue, double.NaN];
+
+        double[] y = tape.SoftClip(tape.Constant(x, 1, x.Length), 0.5).Values.ToArray();
+
+        Assert.Equal([0.5, -0.5, 0.5, -0.5], y[..4]);
+        Assert.True(double.IsNaN(y[4]));
+    }
+
+    // Issue 12: a coupling layer masked its conditioner's input by multiplying with 0, so a transformed feature at ±∞
+    // gave 0 · ∞ = NaN in every parameter of the layer.
+    [Fact]
+    public void MaskColumns_GivesExactZeroOnMaskedColumns_WhateverTheirValue()
+    {
+        var tape = new Tape<double>(isRecording: false, isTraining: false);
+        double[] x = [double.PositiveInfinity, 2, double.NaN, -double.MaxValue, double.NegativeInfinity, -3];
+
+        double[] y = tape.MaskColumns(tape.Constant(x, 2, 3), tape.Constant(new double[] { 0, 1, 0 }, 1, 3)).Values.ToArray();
+
+        Assert.Equal([0, 2, 0, 0, double.NegativeInfinity, 0], y);
+    }
+
     [Fact]
     public void Backward_AccumulatesParameterGradientsAcrossCalls()
     {

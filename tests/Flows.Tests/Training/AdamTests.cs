@@ -194,4 +194,18 @@ public sealed class AdamTests
         var exception = Assert.Throws<ArgumentOutOfRangeException>(() => new Adam<double>([new Parameter<double>("p", 1, 1)], options));
         Assert.Equal(setting, exception.ParamName);
     }
+
+    // Issue 12 fuzz finding: ε = 1e-300 passed the check in double but is 0 in float, and a zero gradient then stepped
+    // by 0/0. The optimizer refuses it for float, and keeps it for double, where it is positive.
+    [Fact]
+    public void Constructor_RejectsAnEpsilonThatRoundsToZeroInTheElementType_NamingIt()
+    {
+        var options = new AdamOptions { Epsilon = 1e-300 };
+
+        var exception = Assert.Throws<ArgumentOutOfRangeException>(() => new Adam<float>([new Parameter<float>("p", 1, 1)], options));
+
+        Assert.Equal("Epsilon", exception.ParamName);
+        Assert.Contains("rounds to 0 in Single", exception.Message, StringComparison.Ordinal);
+        Assert.Equal(0, new Adam<double>([new Parameter<double>("p", 1, 1)], options).StepCount);
+    }
 }

@@ -107,6 +107,39 @@ public sealed class FitReliabilityTests
         AssertParametersEqual(before, flow, "parameters after divergence");
     }
 
+    // Issue 12 fuzz finding: a valid learning rate can overflow the step itself (α/(1 − β₁) = +∞ here); the fit then
+    // blamed the next minibatch's NaN loss instead of the step, and named no parameter.
+    [Fact]
+    public void Fit_WhoseStepMakesAParameterNonFinite_ReportsDivergenceNamingTheParameter_AndRestoresTheStart()
+    {
+        TransformedDistribution<double> flow = TwoLayers("MAF");
+        double[][] before = Snapshot(flow);
+
+        FitReport report = flow.Fit(Moons(200), new FitOptions { Epochs = 2, Optimizer = new AdamOptions { LearningRate = double.MaxValue } });
+
+        Assert.Equal(FitStatus.Diverged, report.Status);
+        Assert.Contains("The Adam step made a parameter non-finite at epoch 1, batch 1 (step 1): Parameter '", report.Divergence, StringComparison.Ordinal);
+        AssertParametersEqual(before, flow, "parameters after divergence");
+    }
+
+    // Issue 12 fuzz finding: an NSF fitted to 5 rows, one holding 1.8e308, started (as its Gaussian start does) from
+    // their mean and spread, about 3.6e307 and 7e307, and returned Completed with a flow whose samples overflowed to ±∞.
+    // Data that close to overflow are refused, naming the value.
+    [Theory]
+    [InlineData(double.MaxValue)]
+    [InlineData(-1e306)]
+    public void Fit_OnDataWithinAFactor1024OfOverflow_ThrowsNamingTheValue(double extreme)
+    {
+        TransformedDistribution<double> flow = NeuralSplineFlow.Create<double>(3, transforms: 1, hiddenFeatures: [8], seed: 0);
+        double[,] data = TestData.StandardNormal(20, 3, seed: 1);
+        data[7, 2] = extreme;
+
+        var error = Assert.Throws<ArgumentException>("data", () => flow.Fit(data, new FitOptions { Epochs = 1 }));
+
+        Assert.Contains("data[7, 2] = ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("within a factor 1024 of the largest Double", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Fit_WithThrowOnDivergence_ThrowsTheSameAdvice_AfterRestoringTheStart()
     {
@@ -258,6 +291,75 @@ public sealed class FitReliabilityTests
 
         Assert.Contains("outside [-5, 5]", exception.Message, StringComparison.Ordinal);
         AssertParametersEqual(before, flow, "parameters after a refused fit");
+    }
+
+    // Issue 12: the range check looked at the data only; a context at scale 1e4 goes unscaled into every conditioner's
+    // first layer, whose weights start for unit-scale inputs.
+    private static (double[,] Data, double[,] Context) WithContext(double contextScale)
+    {
+        double[,] moons = Moons(500);
+        double[,] context = TestData.StandardNormal(500, 2, seed: 3);
+        for (int i = 0; i < 500; i++)
+        {
+            context[i, 1] *= contextScale;
+        }
+
+        return (moons, context);
+    }
+
+    private static TransformedDistribution<double> Conditional()
+        => MaskedAutoregressiveFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16], contextDimension: 2, seed: 0);
+
+    [Fact]
+    public void Fit_OnAContextFarOutsideUnitScale_WarnsNamingTheContextColumn()
+    {
+        (double[,] data, double[,] context) = WithContext(1e4);
+
+        FitReport report = Conditional().Fit(data, context, new FitOptions { Epochs = 1 });
+
+        string warning = Assert.Single(report.Warnings, w => w.Contains("context", StringComparison.Ordinal));
+        Assert.Contains("context column 1 spans [", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("context column 0", warning, StringComparison.Ordinal);
+        Assert.Contains("Standardize each context column", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fit_WithDataRangeCheckThrow_RefusesAContextFarOutsideUnitScale_NamingContext()
+    {
+        (double[,] data, double[,] context) = WithContext(1e4);
+
+        var exception = Assert.Throws<ArgumentException>("context",
+            () => Conditional().Fit(data, context, new FitOptions { DataRangeCheck = DataRangeCheck.Throw }));
+
+        Assert.Contains("context column 1 spans [", exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckDataRange_WithAContext_NamesTheContextColumnOutsideUnitScale()
+    {
+        (double[,] data, double[,] context) = WithContext(1e4);
+
+        string advice = Assert.Single(Conditional().CheckDataRange(data, context));
+
+        Assert.Contains("The context lies far outside unit scale: context column 1 spans [", advice, StringComparison.Ordinal);
+        Assert.Empty(Conditional().CheckDataRange(data, WithContext(1).Context));
+    }
+
+    // A context embedding that standardizes the context (the default of WithContextEmbedding) takes it to unit scale
+    // itself, as an ActNorm next to the data does; so does a context already at unit scale.
+    [Fact]
+    public void Fit_DoesNotWarnAboutTheContext_WhenItIsAtUnitScaleOrAnEmbeddingStandardizesIt()
+    {
+        (double[,] data, double[,] unit) = WithContext(1);
+        (_, double[,] wide) = WithContext(1e4);
+        TransformedDistribution<double> embedded = MaskedAutoregressiveFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16], contextDimension: 3, seed: 0)
+            .WithContextEmbedding(new MultilayerPerceptronEmbedding<double>(2, 3, [8], seed: 1));
+
+        FitReport atUnitScale = Conditional().Fit(data, unit, new FitOptions { Epochs = 1 });
+        FitReport standardized = embedded.Fit(data, wide, new FitOptions { Epochs = 1 });
+
+        Assert.DoesNotContain(atUnitScale.Warnings, w => w.Contains("context", StringComparison.Ordinal));
+        Assert.DoesNotContain(standardized.Warnings, w => w.Contains("context", StringComparison.Ordinal));
     }
 
     [Fact]

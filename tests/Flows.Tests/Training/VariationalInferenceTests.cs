@@ -223,6 +223,50 @@ public sealed class VariationalInferenceTests
         Assert.Null(report.LogNormalizer);
     }
 
+    // Issue 12 fuzz finding: a valid learning rate whose step overflows (here α/(1 − β₁) = +∞) left NaN parameters after
+    // Fit returned normally, since a step's result was only ever judged by the next step's ELBO.
+    [Fact]
+    public void Fit_WhoseStepMakesAParameterNonFinite_ReportsDivergence_AndRestoresTheStart()
+    {
+        TransformedDistribution<double> flow = SmallFlow();
+        double[] initial = AllValues(flow);
+
+        VariationalReport report = flow.Fit(BananaTarget, new VariationalOptions
+        {
+            Steps = 1,
+            Optimizer = new AdamOptions { LearningRate = double.MaxValue },
+            ImportanceSamples = 0,
+        });
+
+        Assert.Equal(FitStatus.Diverged, report.Status);
+        Assert.Equal(0, report.KeptStep);
+        Assert.Contains("The Adam step made a parameter non-finite at step 1", report.Divergence, StringComparison.Ordinal);
+        AssertClose.Bitwise(initial, AllValues(flow), "parameters");
+    }
+
+    // Issue 12 fuzz finding: the last step is never scored by a later one, so a fit of one step at learning rate 1e10
+    // returned Completed with log-scales of ±1e10, whose samples are ±∞ (or collapse to the shift) and whose ELBO is
+    // not finite (or billions of nats below the start's).
+    [Fact]
+    public void Fit_WhoseLastStepWrecksTheFlow_ReportsDivergence_AndRestoresTheStart()
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Affine<double>(2));
+        double[] initial = AllValues(flow);
+
+        VariationalReport report = flow.Fit(BananaTarget, new VariationalOptions
+        {
+            Steps = 1,
+            Optimizer = new AdamOptions { LearningRate = 1e10 },
+            ImportanceSamples = 0,
+        });
+
+        Assert.Equal(FitStatus.Diverged, report.Status);
+        Assert.Equal(0, report.KeptStep);
+        Assert.Contains("after the last step (step 1)", report.Divergence, StringComparison.Ordinal);
+        AssertClose.Bitwise(initial, AllValues(flow), "parameters");
+        AssertClose.Finite(flow.Sample(100, new Random(1)), "samples");
+    }
+
     [Fact]
     public void Fit_ThatCompletes_KeepsTheLastStep_AndSaysSo()
     {

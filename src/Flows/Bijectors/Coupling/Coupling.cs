@@ -125,8 +125,10 @@ public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T :
         => Transform.Inverse(tape, x, TransformParameters(tape, x, context));
 
     // The conditioner sees only the fixed features; zeroing its outputs on the fixed features gives the identity there.
+    // Masking selects rather than multiplies, so that a transformed feature at ±∞ (an earlier layer's overflow) or a
+    // conditioner output at ±∞ gives 0 where masked out, not 0 · ∞ = NaN.
     private Node<T> TransformParameters(Tape<T> tape, Node<T> input, Node<T>? context)
-        => tape.Multiply(Conditioner.Apply(tape, tape.Multiply(input, _inputMask), context), _outputMask);
+        => tape.MaskColumns(Conditioner.Apply(tape, tape.MaskColumns(input, _inputMask), context), _outputMask);
 
     private static int CheckedLength(IReadOnlyList<bool> mask)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using Flows.Autodiff;
 
@@ -22,7 +23,7 @@ public sealed class RationalQuadraticTransform<T> : IConditionalTransform<T>, IH
 {
     /// <summary>Creates the transform.</summary>
     /// <param name="binCount">K. Default 8. Range: &gt; 0.</param>
-    /// <param name="tailBound">B. Default 5. Range: &gt; 0.</param>
+    /// <param name="tailBound">B. Default 5. Range: (0, <see cref="MaximumTailBound"/>].</param>
     /// <param name="minimumBinWidth">m_w, as a share of 2B. Default 1e-3. Range: [0, 1/K).</param>
     /// <param name="minimumBinHeight">m_h, as a share of 2B. Default 1e-3. Range: [0, 1/K).</param>
     /// <param name="minimumDerivative">m_δ. Default 1e-3. Range: (0, 1).</param>
@@ -31,9 +32,10 @@ public sealed class RationalQuadraticTransform<T> : IConditionalTransform<T>, IH
         double minimumBinHeight = 1e-3, double minimumDerivative = 1e-3)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(binCount);
-        if (!(tailBound > 0 && double.IsFinite(tailBound)))
+        if (!(tailBound > 0 && tailBound <= MaximumTailBound))
         {
-            throw new ArgumentOutOfRangeException(nameof(tailBound), tailBound, "tailBound must be finite and > 0.");
+            throw new ArgumentOutOfRangeException(nameof(tailBound), tailBound, string.Create(CultureInfo.InvariantCulture,
+                $"tailBound must be > 0 and at most {MaximumTailBound:G3} for {typeof(T).Name}: the spline multiplies lengths of up to 2 · tailBound by each other and by its slopes, which overflows beyond that."));
         }
 
         if (!(minimumBinWidth >= 0 && binCount * minimumBinWidth < 1))
@@ -63,6 +65,16 @@ public sealed class RationalQuadraticTransform<T> : IConditionalTransform<T>, IH
 
     /// <summary>B: the spline acts on [−B, B].</summary>
     public double TailBound { get; }
+
+    /// <summary>
+    /// The largest tail bound B for the element type: 2⁻¹⁶ √MaxValue, about 2.0e149 for <see cref="double"/> and 2.8e14 for
+    /// <see cref="float"/>.
+    /// </summary>
+    /// <remarks>The inverse solves a quadratic whose discriminant b² − 4ac is a product of two lengths (bin heights and
+    /// distances up to 2B) and of slopes and derivatives (bin slopes reach 1/minimumBinWidth, 1000 by default): it
+    /// overflows T, and the log-density turns NaN, once B² times those factors passes MaxValue. The margin 2³² on B²
+    /// covers factors up to about 10⁴.</remarks>
+    public static double MaximumTailBound { get; } = Math.ScaleB(Math.Sqrt(double.CreateTruncating(T.BitDecrement(T.PositiveInfinity))), -16);
 
     /// <summary>m_w, the smallest bin width as a share of 2B.</summary>
     public double MinimumBinWidth { get; }

@@ -25,14 +25,16 @@ public static class NeuralSplineFlow
     /// <param name="transforms">Spline layers. Default 5. Range: &gt; 0.</param>
     /// <param name="binCount">Bins per spline. Default 8.</param>
     /// <param name="hiddenFeatures">Conditioner hidden widths. Default [64, 64].</param>
-    /// <param name="tailBound">B: splines act on [−B, B]. Default 5.</param>
+    /// <param name="tailBound">B: splines act on [−B, B]. Default 5. Range: (0, <see cref="RationalQuadraticTransform{T}.MaximumTailBound"/>]
+    /// (about 2.0e149 in double, 2.8e14 in float), beyond which the spline's arithmetic overflows T.</param>
     /// <param name="coupling">Use coupling layers (alternating halves) instead of autoregressive ones.</param>
     /// <param name="contextDimension">Context features for a conditional flow. Default 0.</param>
     /// <param name="seed">Seed of the initial weights.</param>
     /// <param name="gaussianStart">Where the flow starts (see <see cref="GaussianStart"/>). Default
     /// <see cref="GaussianStart.Diagonal"/>; <see cref="GaussianStart.None"/> gives the plain chain of spline layers on the
     /// standard normal.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A size or setting is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size or setting is out of range; for <paramref name="tailBound"/>,
+    /// the message gives the largest value allowed for T.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, int binCount = 8, IReadOnlyList<int>? hiddenFeatures = null,
         double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Diagonal)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -23,6 +23,42 @@ public sealed class RationalQuadraticSplineTests : IFamilyCases
     private const double Bound = 3.0;
     private static readonly RationalQuadraticTransform<double> Settings = new(Bins, Bound);
 
+    // The largest tail bound the constructor accepts leaves room for the spline's products: with steep random bins
+    // (parameters of scale 3) both directions stay finite across [−B, B] in both element types.
+    [Fact]
+    public void AtTheMaximumTailBound_BothDirectionsAreFinite_InFloatAndDouble()
+    {
+        AssertFiniteAtTheMaximumTailBound<double>();
+        AssertFiniteAtTheMaximumTailBound<float>();
+    }
+
+    private static void AssertFiniteAtTheMaximumTailBound<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double bound = RationalQuadraticTransform<T>.MaximumTailBound;
+        var spline = new RationalQuadraticSpline<T>(2, new RationalQuadraticTransform<T>(binCount: 8, tailBound: bound));
+        var random = new Random(5);
+        foreach (Parameter<T> parameter in spline.Parameters)
+        {
+            for (int k = 0; k < parameter.Values.Length; k++)
+            {
+                parameter.Values[k] = T.CreateTruncating(3 * TestData.NextNormal(random));
+            }
+        }
+
+        var x = new T[201, 2];
+        for (int i = 0; i < 201; i++)
+        {
+            x[i, 0] = T.CreateTruncating(bound * ((i / 100.0) - 1));
+            x[i, 1] = T.CreateTruncating(-bound * ((i / 100.0) - 1) * 0.999);
+        }
+
+        foreach ((T[,] output, T[] logDet) in (ReadOnlySpan<(T[,], T[])>)[spline.Forward(x), spline.Inverse(x)])
+        {
+            Assert.All(output.Cast<T>(), v => Assert.True(T.IsFinite(v), $"{typeof(T).Name}: output {v}"));
+            Assert.All(logDet, v => Assert.True(T.IsFinite(v), $"{typeof(T).Name}: log-det {v}"));
+        }
+    }
+
     [Fact]
     public void ZeroParameters_GiveTheIdentity()
     {

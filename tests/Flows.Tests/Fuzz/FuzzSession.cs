@@ -104,7 +104,7 @@ internal sealed class FuzzSession<T> where T : unmanaged, IFloatingPointIeee754<
         T[] result = [];
         if (_log.Try("Density", what, () => result = _flow.Density(x, context)))
         {
-            _log.Require(NearOverflow(Flat(context)) || result.All(v => T.IsFinite(v) && v >= T.Zero), $"{what}: a density is {result.FirstOrDefault(v => !T.IsFinite(v) || v < T.Zero)}");
+            _log.Require(result.All(v => T.IsFinite(v) && v >= T.Zero), $"{what}: a density is {result.FirstOrDefault(v => !T.IsFinite(v) || v < T.Zero)}");
         }
     }
 
@@ -120,10 +120,7 @@ internal sealed class FuzzSession<T> where T : unmanaged, IFloatingPointIeee754<
             if (_log.Try("Sample(count)", what, () => samples = _flow.Sample(count, random, context)))
             {
                 _log.Require(samples.GetLength(0) == count && samples.GetLength(1) == _flow.Dimension, $"{what}: returned {samples.GetLength(0)} × {samples.GetLength(1)}");
-                if (!NearOverflow(Flat(context)))
-                {
-                    _log.RequireFinite<T>(Flat(samples), what);
-                }
+                _log.RequireFinite<T>(Flat(samples), what);
             }
             else
             {
@@ -138,10 +135,7 @@ internal sealed class FuzzSession<T> where T : unmanaged, IFloatingPointIeee754<
             string what = $"{name}.Sample(destination: {length} values, context: {contextValues.Length} values)";
             if (_log.Try("Sample(span)", what, () => _flow.Sample(destination, random, contextValues)))
             {
-                if (!NearOverflow(contextValues))
-                {
-                    _log.RequireFinite<T>(destination, what);
-                }
+                _log.RequireFinite<T>(destination, what);
             }
             else
             {
@@ -366,44 +360,21 @@ internal sealed class FuzzSession<T> where T : unmanaged, IFloatingPointIeee754<
         return matrix;
     }
 
-    // Log-densities are finite, or −∞ where the density underflows (a point near overflow); never NaN or +∞, except in a
-    // row whose context NearOverflow excuses.
+    // Log-densities are finite, or −∞ where the density underflows (a point near overflow); never NaN or +∞.
     private void RequireLogDensities(ReadOnlySpan<T> values, string what, T[] x, T[] context)
     {
         int d = values.Length == 0 ? 0 : x.Length / values.Length;
-        int c = values.Length == 0 ? 0 : context.Length / values.Length;
         for (int i = 0; i < values.Length; i++)
         {
             T v = values[i];
             ReadOnlySpan<T> row = x.AsSpan(i * d, d);
-            if (!(T.IsFinite(v) || v == T.NegativeInfinity) && !NearOverflow(context.AsSpan(i * c, c)))
+            if (!(T.IsFinite(v) || v == T.NegativeInfinity))
             {
                 string shown = string.Join(", ", row.ToArray().Select(value => value.ToString("R", CultureInfo.InvariantCulture)));
                 _log.Require(false, $"{what}: a log-density is {v} at row {i} = ({shown})");
                 return;
             }
         }
-    }
-
-    /// <summary>Whether <paramref name="values"/> (a context) hold a finite value within a factor 1e4 of overflow:
-    /// |v| ≥ MaxValue·1e-4 (about 1.8e304 in double and 3.4e34 in float).</summary>
-    /// <remarks>A known finding, not fixed (issue #12, pinned by <see cref="KnownFindingsTests"/>): conditioners take
-    /// the context without a soft clip, so such a value can overflow their outputs to ∞ of both signs and the
-    /// log-density or a sample is NaN. Data near overflow are no longer excused (their log-density is −∞); rows with
-    /// such a context are excused from the finiteness checks only: they must still not throw anything undocumented, and
-    /// the parameters must stay finite.</remarks>
-    internal static bool NearOverflow(ReadOnlySpan<T> values)
-    {
-        T limit = T.BitDecrement(T.PositiveInfinity) * T.CreateTruncating(1e-4);
-        foreach (T v in values)
-        {
-            if (T.IsFinite(v) && T.Abs(v) >= limit)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private static T[] Flat(T[,]? matrix) => matrix is null ? [] : [.. matrix.Cast<T>()];

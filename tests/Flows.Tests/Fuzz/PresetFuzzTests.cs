@@ -25,9 +25,7 @@ namespace Flows.Tests.Fuzz;
 /// fails with <see cref="FlowFormatException"/> or loads the same flow.</para>
 /// <para>A data value near overflow gets a log-density of −∞ (issue #12's findings, pinned by
 /// <see cref="KnownFindingsTests"/>), and a fit with a huge learning rate, a fit that diverges, or one given data near
-/// overflow leaves a flow whose results are as finite as any other's, or is refused. One exception remains, a known
-/// finding: a row whose context holds a value near overflow may get a NaN log-density or sample (see
-/// <see cref="FuzzSession{T}.NearOverflow"/>); such rows are excused from the finiteness check only.</para>
+/// overflow leaves a flow whose results are as finite as any other's, or is refused; so is a context near overflow.</para>
 /// <para>Seeded per preset and element type, so a finding is reproduced by rerunning its test; sample counts stay
 /// small (≤ 600 rows) so that no draw allocates a large array.</para>
 /// </remarks>

@@ -12,7 +12,8 @@ namespace Flows.Distributions;
 internal readonly record struct FlowLayer<T>(IBijector<T> Layer, string Path, bool Inverted) where T : unmanaged, IFloatingPointIeee754<T>;
 
 /// <summary>
-/// The leaves of a flow (its bijectors through <see cref="Chain{T}"/>, <see cref="Inverted{T}"/> and nested base flows)
+/// The leaves of a flow (its bijectors through <see cref="Chain{T}"/>, <see cref="Inverted{T}"/>, the inner bijector of an
+/// <see cref="EmbeddedContext{T}"/>, which is a layer itself too, and nested base flows)
 /// and the owner of every parameter, found once when the flow is built, for the checks made once per call.
 /// </summary>
 internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -113,6 +114,17 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
                 break;
             case Inverted<T> wrapper:
                 Walk(wrapper.Inner, $"{path}.Inner", !inverted, layers, owners);
+                break;
+            case EmbeddedContext<T> embedded:
+                // A layer of its own (its context standardization is data-initialized; it owns the embedding's
+                // parameters), then the layers it wraps, which initialize, check and own their parameters as anywhere else.
+                layers.Add(new FlowLayer<T>(embedded, path, inverted));
+                foreach (Parameter<T> parameter in embedded.Embedding.Parameters)
+                {
+                    owners.Add((parameter, embedded, path));
+                }
+
+                Walk(embedded.Inner, $"{path}.Inner", inverted, layers, owners);
                 break;
             default:
                 layers.Add(new FlowLayer<T>(bijector, path, inverted));

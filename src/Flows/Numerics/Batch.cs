@@ -29,17 +29,17 @@ internal static class Batch
 
     /// <summary>The rows a data-initialized layer's <c>Initialize</c> takes, as a row-major span: throws unless
     /// <paramref name="data"/> holds at least one row of <paramref name="dimension"/> features, all finite.</summary>
-    public static ReadOnlySpan<T> InitializationRows<T>(T[,] data, int dimension)
+    public static ReadOnlySpan<T> InitializationRows<T>(T[,] data, int dimension, string name = "data")
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(data, name);
         if (data.GetLength(1) != dimension || data.GetLength(0) == 0)
         {
-            throw new ArgumentException($"data is {data.GetLength(0)} × {data.GetLength(1)}; expected at least one row of {dimension} features.", nameof(data));
+            throw new ArgumentException($"{name} is {data.GetLength(0)} × {data.GetLength(1)}; expected at least one row of {dimension} features.", name);
         }
 
         ReadOnlySpan<T> rows = AsSpan(data);
-        CheckFinite(rows, dimension, nameof(data), "initialization");
+        CheckFinite(rows, dimension, name, "initialization");
         return rows;
     }
 

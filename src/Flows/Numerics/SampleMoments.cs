@@ -39,7 +39,7 @@ internal static class SampleMoments
             scale[j] = Math.Sqrt(squares / n);
         }
 
-        Unscale(mean, scale, unit, largest);
+        Unscale<T>(mean, scale, unit, largest);
         return (mean, scale);
     }
 
@@ -79,7 +79,7 @@ internal static class SampleMoments
         }
 
         Matrix<double>? lower = n > d ? Cholesky(covariance, scale) : null;
-        bool constant = Unscale(mean, scale, unit, largest);
+        bool constant = Unscale<T>(mean, scale, unit, largest);
         if (lower is not null)
         {
             for (int r = 0; r < d; r++)
@@ -111,7 +111,8 @@ internal static class SampleMoments
                 largest[j] = Math.Max(largest[j], Math.Abs(double.CreateTruncating(x[(i * d) + j])));
             }
 
-            unit[j] = largest[j] > 0 ? Math.ScaleB(1.0, -Math.ILogB(largest[j])) : 1;
+            // 2¹⁰²³ at most: a subnormal largest magnitude (ILogB down to −1074) is brought up as far as a double allows.
+            unit[j] = largest[j] > 0 ? Math.ScaleB(1.0, Math.Min(-Math.ILogB(largest[j]), 1023)) : 1;
             largest[j] *= unit[j];
         }
 
@@ -143,14 +144,16 @@ internal static class SampleMoments
     }
 
     // Back to the data's units. A feature whose standard deviation is at most ConstantFeatureThreshold of its largest
-    // magnitude (both scaled) is constant: its scale becomes 1. Returns whether any feature is constant.
-    private static bool Unscale(double[] mean, double[] scale, double[] unit, double[] largest)
+    // magnitude (both scaled), or is not a normal number of the element type (a spread of subnormals, whose reciprocal
+    // or logarithm would overflow a layer), is constant: its scale becomes 1. Returns whether any feature is constant.
+    private static bool Unscale<T>(double[] mean, double[] scale, double[] unit, double[] largest)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool constant = false;
         for (int j = 0; j < mean.Length; j++)
         {
             mean[j] /= unit[j];
-            if (scale[j] > ConstantFeatureThreshold * largest[j])
+            if (scale[j] > ConstantFeatureThreshold * largest[j] && T.IsNormal(T.CreateTruncating(scale[j] / unit[j])))
             {
                 scale[j] /= unit[j];
             }

@@ -22,7 +22,8 @@ public sealed record AdamOptions
     /// <summary>
     /// Decoupled weight decay λ (AdamW, Loshchilov &amp; Hutter 2019): θ ← θ − αλθ each step, for every parameter not
     /// marked <see cref="Autodiff.Parameter{T}.ExemptFromWeightDecay"/>. Default null: maximum-likelihood <c>Fit</c> uses
-    /// λ = 1000 / (training rows), an <see cref="Adam{T}"/> built directly and variational fitting use 0. Range: ≥ 0,
+    /// λ = 1000 / (training rows), capped so that αλ ≤ 0.1; an <see cref="Adam{T}"/> built directly and variational
+    /// fitting use 0. Range: ≥ 0,
     /// finite, or null.
     /// </summary>
     /// <remarks>
@@ -36,8 +37,10 @@ public sealed record AdamOptions
     /// </remarks>
     public double? WeightDecay { get; init; }
 
-    // The size-adapted default: λ = this / (training rows).
-    internal const double RowsForUnitWeightDecay = 1000;
+    /// <summary>The size-adapted default λ = min(1000 / rows, 0.1 / α): the cap keeps each step's shrink αλ at most 0.1,
+    /// where on a handful of rows 1000 / rows would zero or flip the weights every step.</summary>
+    internal static double SizeAdaptedWeightDecay(int trainingRows, double learningRate)
+        => Math.Min(1000.0 / trainingRows, 0.1 / learningRate);
 
     internal void Validate()
     {

@@ -58,8 +58,8 @@ internal static class FitDiagnostics
             ? string.Create(CultureInfo.InvariantCulture, $"The flow's spline layers act on [{-b:G3}, {b:G3}] (tail bound {b:G3}) and are the identity outside it, so they never see these values and the fit learns little.")
             : string.Create(CultureInfo.InvariantCulture, $"The flow's layers start near the identity on a standard normal base, so they are built for data of about unit scale; values beyond ±{window:G3} take thousands of steps to reach, if they are reached at all.");
         return $"The data lie far outside the range the flow is built for: {string.Join("; ", flagged)}. {why} " +
-            "Standardize each column (subtract its mean, divide by its standard deviation, and undo that on samples), or put an ActNorm " +
-            "or BatchNorm layer next to the data.";
+            "Standardize each column (subtract its mean, divide by its standard deviation, and undo that on samples), or put a " +
+            "Standardization, ActNorm or BatchNorm layer next to the data.";
     }
 
     /// <summary>The advice when the context, as the conditioners receive it, lies far outside unit scale, or null.</summary>

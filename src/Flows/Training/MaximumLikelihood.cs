@@ -295,7 +295,7 @@ public static class MaximumLikelihood
             _flow.Layers.CheckParametersFinite("fitting");
             // The size-adapted weight decay unless the caller chose one (see AdamOptions.WeightDecay).
             AdamOptions adam = _options.Optimizer.WeightDecay is null
-                ? _options.Optimizer with { WeightDecay = AdamOptions.RowsForUnitWeightDecay / _trainRows }
+                ? _options.Optimizer with { WeightDecay = AdamOptions.SizeAdaptedWeightDecay(_trainRows, _options.Optimizer.LearningRate) }
                 : _options.Optimizer;
             var optimizer = new Adam<T>(_parameters, adam);
             var tape = new Tape<T>(isRecording: true, isTraining: true);

@@ -82,6 +82,16 @@ public sealed class AdamTests
         Assert.Equal(start, exempt.Values);
     }
 
+    // Review finding: 1000 / rows unbounded zeroed the weights every step on one row at α = 1e-3 (αλ = 1), and flipped
+    // or blew them up above that; the cap keeps αλ ≤ 0.1.
+    [Theory]
+    [InlineData(96, 1e-3, 1000.0 / 96)]
+    [InlineData(20_000, 1e-3, 0.05)]
+    [InlineData(1, 1e-3, 100)]
+    [InlineData(40, 1e-1, 1)]
+    public void SizeAdaptedWeightDecay_IsAThousandOverTheRows_CappedAtATenthOverTheLearningRate(int rows, double learningRate, double expected)
+        => AssertClose.Relative(expected, AdamOptions.SizeAdaptedWeightDecay(rows, learningRate), 1e-15, "λ");
+
     [Fact]
     public void DataInitializedLayers_AreExemptFromWeightDecay_NetworksAreNot()
     {

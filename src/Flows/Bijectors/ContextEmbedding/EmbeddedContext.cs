@@ -1,5 +1,6 @@
 using System.Numerics;
 using Flows.Autodiff;
+using Flows.Numerics;
 
 namespace Flows.Bijectors;
 
@@ -72,31 +73,13 @@ public sealed class EmbeddedContext<T> : Bijector<T>, IHasSavedForm<T, IBijector
     /// <exception cref="InvalidOperationException">The standardization is already initialized.</exception>
     public void InitializeStandardization(T[,] context)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        if (context.GetLength(1) != ContextDimension || context.GetLength(0) == 0)
-        {
-            throw new ArgumentException(
-                $"context is {context.GetLength(0)} × {context.GetLength(1)}; expected at least one row of {ContextDimension} features.", nameof(context));
-        }
-
+        ReadOnlySpan<T> rows = Batch.InitializationRows(context, ContextDimension, nameof(context));
         if (IsStandardizationInitialized)
         {
             throw new InvalidOperationException($"The context standardization of {this} is already initialized; it is set once.");
         }
 
-        var values = new T[context.Length];
-        int k = 0;
-        foreach (T value in context)
-        {
-            if (!T.IsFinite(value))
-            {
-                throw new ArgumentException($"context[{k / ContextDimension}, {k % ContextDimension}] is {value}; standardization needs finite contexts.", nameof(context));
-            }
-
-            values[k++] = value;
-        }
-
-        _standardization.InitializeFrom(values);
+        _standardization.InitializeFrom(rows);
     }
 
     static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(

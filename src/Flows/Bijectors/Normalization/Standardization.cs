@@ -16,7 +16,7 @@ namespace Flows.Bijectors;
 /// ten standard deviations, and at 1e4 it barely moves. With this layer in front, a flow fitted to the same data in
 /// other units gives the same fit, its log-likelihood shifted by exactly the change of units.</para>
 /// <para><b>Initialization</b> follows <see cref="ActNorm{T}"/>'s rules: the first non-empty batch passed to
-/// <see cref="Bijector{T}.Inverse"/> outside a recording tape, or <see cref="Initialize"/>; <c>Fit</c> passes it up to
+/// <see cref="Bijector{T}.Inverse"/> on a tape that does not record or that trains, or <see cref="Initialize"/>; <c>Fit</c> passes it up to
 /// 4,096 training rows before any step, and initializes it again if only a probe of the untrained flow had; a recording
 /// tape outside training (variational fitting) adopts the identity. A feature whose standard deviation is at most
 /// 1e-10 of its largest magnitude is constant and only centred (s = 1). m, s and whether they are settled are saved with

@@ -65,6 +65,26 @@ public sealed class StandardizationTests : IFamilyCases
         Assert.True(layer.Scale[0] is > 0.5 and < 2);
     }
 
+    // Fuzz finding: a spread of subnormals scaled by 2^1074 overflowed to NaN moments; a scale that is not a normal
+    // number of T would also overflow the layer's reciprocal. Both count as constant features.
+    [Fact]
+    public void SubnormalSpread_CountsAsConstant_AndGivesFiniteResults()
+    {
+        var layer = new Standardization<double>(2);
+        layer.Initialize(new[,] { { 5e-324, 1.0 }, { 0.0, 2.0 }, { 1e-323, 3.0 } });
+        Assert.Equal(1.0, layer.Scale[0]);
+        Assert.True(double.IsFinite(layer.Mean[0]));
+
+        var single = new Standardization<float>(1);
+        single.Initialize(new[,] { { 1e-44f }, { 0f }, { 3e-44f } });
+        Assert.Equal(1f, single.Scale[0]);
+        Assert.True(float.IsFinite(single.Inverse(new[,] { { 2e-44f } }).Output[0, 0]), "float inverse");
+
+        var actNorm = new ActNorm<double>(1);
+        actNorm.Initialize(new[,] { { 5e-324 }, { 0.0 } });
+        Assert.Equal(0.0, actNorm.LogScale.Values[0]);
+    }
+
     [Fact]
     public void Initialization_HappensExactlyOnce_AndForwardBeforeItIsTheIdentity()
     {

@@ -14,9 +14,11 @@ internal static class SampleMoments
     // exact combination computed in double, so the threshold sits well above that.
     private const double CollinearityThreshold = 1e-6;
 
-    // A feature whose standard deviation is at most this share of its largest magnitude is constant (as in ActNorm):
-    // the mean of equal values need not equal them to the last bit, which leaves a spurious tiny spread.
-    private const double ConstantFeatureThreshold = 1e-10;
+    // A feature whose standard deviation is at most this many of T's machine epsilons times its largest magnitude is
+    // constant: the mean of equal values need not equal them to the last bit, which leaves a spread of a few ulps. A
+    // fixed share such as 1e-10 would call real data constant: Unix times near 1.7e9 s that vary by 0.1 s (6e-11 of
+    // their magnitude, yet 2.6e5 ulps in double).
+    private const double ConstantFeatureUlps = 64;
 
     /// <summary>The mean and per-feature scales of the rows of <paramref name="x"/>.</summary>
     /// <param name="x">n × d rows, row-major, all finite, n &gt; 0.</param>
@@ -143,7 +145,7 @@ internal static class SampleMoments
         return (centred, unit, largest, mean);
     }
 
-    // Back to the data's units. A feature whose standard deviation is at most ConstantFeatureThreshold of its largest
+    // Back to the data's units. A feature whose standard deviation is at most ConstantFeatureUlps ulps of its largest
     // magnitude (both scaled), or is not a normal number of the element type (a spread of subnormals, whose reciprocal
     // or logarithm would overflow a layer), is constant: its scale becomes 1. Returns whether any feature is constant.
     private static bool Unscale<T>(double[] mean, double[] scale, double[] unit, double[] largest)
@@ -153,7 +155,7 @@ internal static class SampleMoments
         for (int j = 0; j < mean.Length; j++)
         {
             mean[j] /= unit[j];
-            if (scale[j] > ConstantFeatureThreshold * largest[j] && T.IsNormal(T.CreateTruncating(scale[j] / unit[j])))
+            if (scale[j] > ConstantFeatureUlps * double.CreateTruncating(T.BitIncrement(T.One) - T.One) * largest[j] && T.IsNormal(T.CreateTruncating(scale[j] / unit[j])))
             {
                 scale[j] /= unit[j];
             }

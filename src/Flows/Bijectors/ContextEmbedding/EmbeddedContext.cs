@@ -19,7 +19,7 @@ namespace Flows.Bijectors;
 /// <c>MaximumLikelihood.Fit</c> starts: up to 4,096 training rows, again if only a probe of the untrained flow had
 /// initialized it; the array-level <c>DensityLn</c>, from at least 10 rows), or
 /// <see cref="InitializeStandardization"/> with the whole training context, sets m to each feature's mean and s to its
-/// population standard deviation (computed in double), once. A feature whose standard deviation is at most 1e-10 · max |c| is only centred
+/// population standard deviation (computed in double), once. A feature whose standard deviation is at most 64 ulps of max |c| is only centred
 /// (s = 1). A recording tape outside training (variational fitting) never initializes from its contexts: there the
 /// current m, s are adopted, as <see cref="ActNorm{T}"/> does. m, s and whether they are settled are saved with the
 /// flow, so a loaded flow never re-standardizes.</para>

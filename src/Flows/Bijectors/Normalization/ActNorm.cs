@@ -34,7 +34,7 @@ namespace Flows.Bijectors;
 /// as every Pyro or TFP flow starts variational fitting — and adopts them as its initialization
 /// (<see cref="IsInitialized"/> becomes true), so that the parameters gradient steps then learn are not overwritten by
 /// the first data scored afterwards. Use <see cref="Initialize"/> first for a data-dependent start.</para>
-/// <para>A feature whose batch standard deviation is at most 1e-10 · maxᵢ|xᵢⱼ| — every feature of a batch of one row,
+/// <para>A feature whose batch standard deviation is at most 64 ulps of maxᵢ|xᵢⱼ| (64 machine epsilons of T times it) — every feature of a batch of one row,
 /// or a constant feature — is treated as constant: it is centred (tⱼ = mean) but not scaled (sⱼ = 0), never NaN.</para>
 /// <para><see cref="Bijector{T}.Forward"/> before initialization (sampling an untrained flow) uses the current
 /// parameters — the identity for a new layer — and does not initialize from data (on a recording tape outside

@@ -19,7 +19,7 @@ namespace Flows.Bijectors;
 /// <see cref="Bijector{T}.Inverse"/> on a tape that does not record or that trains, or <see cref="Initialize"/>; <c>Fit</c> passes it up to
 /// 4,096 training rows before any step, and initializes it again if only a probe of the untrained flow had; a recording
 /// tape outside training (variational fitting) adopts the identity. A feature whose standard deviation is at most
-/// 1e-10 of its largest magnitude is constant and only centred (s = 1). m, s and whether they are settled are saved with
+/// 64 ulps of its largest magnitude (64 machine epsilons of T times it), or is not a normal number of T, is constant and only centred (s = 1). m, s and whether they are settled are saved with
 /// the flow, so a loaded flow never re-standardizes. Until initialized the layer is the identity.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>

@@ -85,6 +85,25 @@ public sealed class StandardizationTests : IFamilyCases
         Assert.Equal(0.0, actNorm.LogScale.Values[0]);
     }
 
+    // Review finding: a constant-feature rule of 1e-10 · max |x| called real data constant: Unix times near 1.7e9 s
+    // varying by 0.1 s (6e-11 of their magnitude, 2.6e5 ulps in double). The rule is now 64 ulps.
+    [Fact]
+    public void TimestampsThatVaryByATenthOfASecond_AreScaled_AndTheirGaussianFits()
+    {
+        double[,] data = TestData.StandardNormal(200, 2, seed: 7, scale: 0.1);
+        for (int i = 0; i < 200; i++)
+        {
+            data[i, 0] += 1.7e9;
+            data[i, 1] = (3 * data[i, 1]) + (data[i, 0] - 1.7e9);
+        }
+
+        var layer = new Standardization<double>(2);
+        layer.Initialize(data);
+        Assert.InRange(layer.Scale[0], 0.08, 0.12);
+
+        MultivariateNormal.Fit(data); // singular under the old rule
+    }
+
     [Fact]
     public void Initialization_HappensExactlyOnce_AndForwardBeforeItIsTheIdentity()
     {

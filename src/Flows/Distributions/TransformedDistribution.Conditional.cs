@@ -38,7 +38,7 @@ public sealed partial class TransformedDistribution<T>
                 $"context has {context.Length} values but the flow has ContextDimension {ContextDimension}; Given takes one context row.", nameof(context));
         }
 
-        Batch.CheckFinite(context, ContextDimension, nameof(context), "conditional flows");
+        Batch.CheckContextValues(context, ContextDimension, nameof(context));
         return new ConditionedDistribution<T>(this, context);
     }
 

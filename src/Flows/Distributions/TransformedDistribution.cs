@@ -362,13 +362,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
                 $"context has {context.Length} values; {rows} rows of ContextDimension {ContextDimension} need {rows * ContextDimension}.", nameof(context));
         }
 
-        Batch.CheckFinite(context, ContextDimension, nameof(context), "conditional flows");
-        // A conditioner takes the context unclipped, so a context near overflow overflows its units to ∞ of both signs
-        // and the result is NaN. Unlike a data row far out, such a context has no density of its own to report: refuse it.
-        if (Batch.FirstNearOverflow(context) is int k and >= 0)
-        {
-            throw new ArgumentException($"{Batch.DescribeNearOverflow(context, k, ContextDimension, nameof(context))}; a flow cannot condition on it.", nameof(context));
-        }
+        Batch.CheckContextValues(context, ContextDimension, nameof(context));
     }
 
     private Node<T>? ContextNode(Tape<T> tape, ReadOnlySpan<T> context, int start, int count)

@@ -65,6 +65,19 @@ internal static class Batch
         return -1;
     }
 
+    /// <summary>Throws unless every context value is finite and farther than <see cref="OverflowMargin"/> from overflow:
+    /// conditioners take the context unclipped, so such a value overflows their units to ∞ of both signs and the result
+    /// is NaN; unlike a data row far out, such a context has no density of its own to report.</summary>
+    public static void CheckContextValues<T>(ReadOnlySpan<T> context, int columns, string name)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckFinite(context, columns, name, "conditional flows");
+        if (FirstNearOverflow(context) is int k and >= 0)
+        {
+            throw new ArgumentException($"{DescribeNearOverflow(context, k, columns, name)}; a flow cannot condition on it.", name);
+        }
+    }
+
     /// <summary>"x[5, 1] = -8.98847E+307 lies within a factor 1024 of the largest Double (1.79769E+308)", for messages.</summary>
     public static string DescribeNearOverflow<T>(ReadOnlySpan<T> values, int index, int columns, string name) where T : unmanaged, IFloatingPointIeee754<T>
         => string.Create(CultureInfo.InvariantCulture,

@@ -220,7 +220,7 @@ public static class MaximumLikelihood
             throw new ArgumentException($"context must be {rows} × {flow.ContextDimension}, got {got}.", nameof(context));
         }
 
-        Batch.CheckFinite<T>(Batch.AsSpan(context), flow.ContextDimension, nameof(context), "conditional flows");
+        Batch.CheckContextValues<T>(Batch.AsSpan(context), flow.ContextDimension, nameof(context));
         return rows;
     }
 

@@ -98,5 +98,9 @@ public sealed class KnownFindingsTests
         var e = Assert.Throws<ArgumentException>("context", () => flow.DensityLn(x, context));
         Assert.Contains("context[0, 1]", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>("context", () => flow.Sample(10, new Random(1), context));
+        Assert.Throws<ArgumentException>("context", () => flow.Given(TestContextRow(context, 0)));
+        Assert.Throws<ArgumentException>("context", () => flow.Fit(x, context));
     }
+
+    private static float[] TestContextRow(float[,] context, int row) => [.. Enumerable.Range(0, context.GetLength(1)).Select(j => context[row, j])];
 }

@@ -163,8 +163,10 @@ public sealed class NeuralPosterior<T> : IPosterior<T> where T : unmanaged, IFlo
             return count;
         }
 
-        // Proposals at most: a rate at the floor finishes within this many on average.
-        long budget = (long)Math.Ceiling(count / MinimumAcceptanceRate);
+        // Proposals at most, a guard for termination only: four times what a rate at the floor needs on average, and never
+        // fewer than four times what ClearlyBelowFloor needs to judge, which decides a rate below the floor. A budget of
+        // count / floor alone failed one call in seven for one draw at twice the floor (review finding).
+        long budget = (long)Math.Ceiling(4 * (count / MinimumAcceptanceRate)) + (4L * MinimumProposalsToJudge);
         int accepted = 0;
         long proposed = 0;
         T[] buffer = [];

@@ -36,6 +36,22 @@ public sealed class NeuralPosteriorTests
         Assert.Contains("below the minimum 0.001", e.Message, StringComparison.Ordinal);
     }
 
+    // Review finding: a hard budget of count / floor proposals made Sample(1, …) at twice the floor's acceptance rate fail
+    // with probability e⁻² (13.5 %), although the rate is above the minimum it documents.
+    [Fact]
+    public void Sample_OfOneDrawAtTwiceTheMinimumRate_Succeeds()
+    {
+        // P(θ₁ ≥ 2.878) = 0.0020 under the standard normal, twice the default minimum of 0.001.
+        NeuralPosterior<double> posterior = new(StandardNormalFlow(), new UniformPrior<double>([2.878, -10.0], [12.0, 10.0]));
+        long proposals = 0;
+        for (int seed = 0; seed < 200; seed++)
+        {
+            proposals += posterior.Sample(1, Observation, new Random(seed)).Proposals;
+        }
+
+        Assert.InRange(proposals / 200.0, 300, 800); // about 1 / 0.002 = 500 proposals a draw
+    }
+
     [Fact]
     public void Sample_WithoutASupport_GivesTheFlowsDraws_BitForBit()
     {

@@ -30,16 +30,18 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         Layers = [.. layers];
         _owners = [.. owners];
         Flows = [.. flows];
-        DataInitialized = [.. layers.Where(l => l.Layer is IInitializesFromData && !l.Inverted)];
+        DataInitialized = [.. layers.Where(l => !l.Inverted && l.Layer is IInitializesFromData)
+            .Select(l => (l, ((IInitializesFromData)l.Layer).Initialization))];
     }
 
     /// <summary>Every leaf: those of a nested base flow first, then the flow's own in chain order, so that in a flow of
     /// chains without <see cref="Inverted{T}"/> the last leaf is the layer next to the data.</summary>
     public IReadOnlyList<FlowLayer<T>> Layers { get; }
 
-    /// <summary>The data-initialized layers (ActNorm, a LowerTriangularAffine that initializes from data) that density
-    /// evaluation runs in their inverse direction, the one that initializes from data.</summary>
-    public IReadOnlyList<FlowLayer<T>> DataInitialized { get; }
+    /// <summary>The data-initialized layers (Standardization, ActNorm, a LowerTriangularAffine that initializes from data,
+    /// an EmbeddedContext's context standardization) that density evaluation runs in their inverse direction, the one
+    /// that initializes from data, each with its initialization record.</summary>
+    public IReadOnlyList<(FlowLayer<T> Layer, DataInitialization Initialization)> DataInitialized { get; }
 
     /// <summary>The flow and the flows nested in it as base distributions, outermost first: the order their locks are taken in.</summary>
     public IReadOnlyList<TransformedDistribution<T>> Flows { get; }

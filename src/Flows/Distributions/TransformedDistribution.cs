@@ -309,9 +309,9 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
             return;
         }
 
-        foreach (FlowLayer<T> layer in _layers.DataInitialized)
+        foreach ((FlowLayer<T> layer, DataInitialization initialization) in _layers.DataInitialized)
         {
-            if (((IInitializesFromData)layer.Layer).Initialization.IsInitialized)
+            if (initialization.IsInitialized)
             {
                 continue;
             }

@@ -433,13 +433,13 @@ public static class MaximumLikelihood
         // from before the initialization.
         private void InitializeDataDependentLayers()
         {
-            IReadOnlyList<FlowLayer<T>> layers = _flow.Layers.DataInitialized;
-            foreach (FlowLayer<T> layer in layers)
+            DataInitialization[] initializations = [.. _flow.Layers.DataInitialized.Select(l => l.Initialization)];
+            foreach (DataInitialization initialization in initializations)
             {
-                ((IInitializesFromData)layer.Layer).Initialization.ForgetIfByEvaluation();
+                initialization.ForgetIfByEvaluation();
             }
 
-            if (layers.All(l => ((IInitializesFromData)l.Layer).Initialization.IsInitialized))
+            if (initializations.All(i => i.IsInitialized))
             {
                 return;
             }
@@ -449,9 +449,9 @@ public static class MaximumLikelihood
             Node<T>? context = _contextDimension == 0 ? null
                 : _evaluation.Constant(_trainContext.AsSpan(0, rows * _contextDimension), rows, _contextDimension);
             _flow.DensityLn(_evaluation, _evaluation.Constant(_train.AsSpan(0, rows * _dimension), rows, _dimension), context);
-            foreach (FlowLayer<T> layer in layers)
+            foreach (DataInitialization initialization in initializations)
             {
-                ((IInitializesFromData)layer.Layer).Initialization.Keep();
+                initialization.Keep();
             }
         }
 

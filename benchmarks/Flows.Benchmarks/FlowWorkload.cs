@@ -13,18 +13,22 @@ internal static class FlowWorkload
     /// <summary>Points scored per log-density measurement.</summary>
     public const int EvaluationPoints = 65_536;
 
-    /// <summary>The workloads, by name.</summary>
-    public static readonly string[] Names = ["MAF-8", "NSF-8", "MAF-64"];
+    /// <summary>The workloads, by name: the three of PEERS.md and the conditional NSF-8 of issue 14.</summary>
+    public static readonly string[] Names = ["MAF-8", "NSF-8", "MAF-64", "CNSF-8"];
 
     /// <summary>MAF-8 and NSF-8: d = 8, MADE 2 × 64, batch 512, 4,096 samples per draw; MAF-64: d = 64, MADE 2 × 512,
-    /// batch 1024, 128 samples (MAF sampling takes d sequential passes per layer).</summary>
+    /// batch 1024, 128 samples (MAF sampling takes d sequential passes per layer); CNSF-8: NSF-8 conditioned on a
+    /// 32-feature context (<see cref="ContextFeatures"/>).</summary>
     public static (int Features, int Hidden, int BatchSize, int SampleCount) Shape(string workload)
         => workload switch
         {
-            "MAF-8" or "NSF-8" => (8, 64, 512, 4096),
+            "MAF-8" or "NSF-8" or "CNSF-8" => (8, 64, 512, 4096),
             "MAF-64" => (64, 512, 1024, 128),
             _ => throw new ArgumentException($"Unknown workload '{workload}'; expected one of {string.Join(", ", Names)}.", nameof(workload)),
         };
+
+    /// <summary>Context features per row: 32 for CNSF-8, 0 for the unconditional workloads.</summary>
+    public static int ContextFeatures(string workload) => workload == "CNSF-8" ? 32 : 0;
 
     /// <summary>The workload's flow: 5 transforms on a standard normal base, alternating MADE orders.</summary>
     /// <remarks>The canonical workloads of PEERS.md are the plain chains, which the TorchSharp peer mirrors layer by
@@ -32,15 +36,15 @@ internal static class FlowWorkload
     public static TransformedDistribution<T> CreateFlow<T>(string workload) where T : unmanaged, IFloatingPointIeee754<T>
     {
         (int features, int hidden, _, _) = Shape(workload);
-        return workload == "NSF-8"
-            ? NeuralSplineFlow.Create<T>(features, transforms: 5, binCount: 8, hiddenFeatures: [hidden, hidden], tailBound: 5, seed: 1,
-                gaussianStart: GaussianStart.None)
+        return workload is "NSF-8" or "CNSF-8"
+            ? NeuralSplineFlow.Create<T>(features, transforms: 5, binCount: 8, hiddenFeatures: [hidden, hidden], tailBound: 5,
+                contextDimension: ContextFeatures(workload), seed: 1, gaussianStart: GaussianStart.None)
             : MaskedAutoregressiveFlow.Create<T>(features, transforms: 5, hiddenFeatures: [hidden, hidden], seed: 1, gaussianStart: GaussianStart.None);
     }
 }
 
 /// <summary>One workload, ready to run: a training step on consecutive batches, log-density of the evaluation points
-/// without gradients, and sampling.</summary>
+/// without gradients, and sampling; a conditional workload pairs every row with its row of <see cref="Context"/>.</summary>
 internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Adam<T> _optimizer;
@@ -56,6 +60,8 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
         Flow = FlowWorkload.CreateFlow<T>(workload);
         _optimizer = new Adam<T>(Flow.Parameters);
         Data = PeerWorkload.Data<T>(FlowWorkload.EvaluationPoints, Features, seed: 2);
+        ContextFeatures = FlowWorkload.ContextFeatures(workload);
+        Context = PeerWorkload.Data<T>(FlowWorkload.EvaluationPoints, ContextFeatures, seed: 7);
         _samples = new T[SampleCount * Features];
     }
 
@@ -65,6 +71,12 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
     public T[] Data { get; }
 
     public int Features { get; }
+
+    /// <summary>The context of every evaluation point, row-major (empty for an unconditional workload); sampling
+    /// conditions its i-th draw on row i.</summary>
+    public T[] Context { get; }
+
+    public int ContextFeatures { get; }
 
     public int BatchSize { get; }
 
@@ -89,7 +101,9 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
         int start = NextBatchStart();
         _tape.Reset();
         Node<T> x = _tape.Constant(Data.AsSpan(start * Features, BatchSize * Features), BatchSize, Features);
-        Node<T> loss = _tape.Negate(_tape.Mean(Flow.DensityLn(_tape, x)));
+        Node<T>? context = ContextFeatures == 0 ? null
+            : _tape.Constant(Context.AsSpan(start * ContextFeatures, BatchSize * ContextFeatures), BatchSize, ContextFeatures);
+        Node<T> loss = _tape.Negate(_tape.Mean(Flow.DensityLn(_tape, x, context)));
         _optimizer.ZeroGradients();
         _tape.Backward(loss);
         _optimizer.Step();
@@ -99,14 +113,14 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>log p(x) of the evaluation points, no gradients.</summary>
     public T DensityLn()
     {
-        Flow.DensityLn(Data, _densities);
+        Flow.DensityLn(Data, _densities, Context);
         return _densities[0];
     }
 
     /// <summary>Draws <see cref="SampleCount"/> samples.</summary>
     public T Sample()
     {
-        Flow.Sample(_samples, _random);
+        Flow.Sample(_samples, _random, Context.AsSpan(0, SampleCount * ContextFeatures));
         return _samples[0];
     }
 }

@@ -7,7 +7,8 @@ using static TorchSharp.torch;
 namespace Flows.Peers;
 
 /// <summary>
-/// The PEERS.md workloads (MAF-8, NSF-8, MAF-64) in Flows and in TorchSharp (libtorch CPU), one thread, in one run:
+/// The PEERS.md workloads (MAF-8, NSF-8, MAF-64) and the conditional NSF-8 with a 32-feature context (CNSF-8) in Flows
+/// and in TorchSharp (libtorch CPU), one thread, in one run:
 /// a training step (log-density of a batch, mean NLL, backward, Adam), log-density of 65,536 points without gradients,
 /// and sampling. The Flows side is FlowWorkloadBenchmarks' code; the torch model starts from the Flows model's
 /// parameters, so both train, score and sample the same function. Points per second = points / median time.
@@ -30,14 +31,19 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     private TorchFlow? _torchFlow;
     private optim.Optimizer? _torchOptimizer;
     private Tensor? _torchData;
+    private Tensor? _torchContext;
     private Generator? _generator;
 
-    /// <summary>MAF-8 and NSF-8 (d = 8, MADE 2 × 64, batch 512) or MAF-64 (d = 64, MADE 2 × 512, batch 1024).</summary>
+    /// <summary>MAF-8 and NSF-8 (d = 8, MADE 2 × 64, batch 512), MAF-64 (d = 64, MADE 2 × 512, batch 1024), or CNSF-8
+    /// (NSF-8 given a 32-feature context).</summary>
     [ParamsSource(nameof(Workloads))]
     public string Workload { get; set; } = "MAF-8";
 
-    /// <summary>The values of <see cref="Workload"/>: every workload of PEERS.md.</summary>
-    public static IEnumerable<string> Workloads => FlowWorkload.Names;
+    /// <summary>The values of <see cref="Workload"/>: every workload, or those named in the environment variable
+    /// FLOWS_PEER_WORKLOADS (comma-separated, such as <c>NSF-8,CNSF-8</c>).</summary>
+    public static IEnumerable<string> Workloads
+        => Environment.GetEnvironmentVariable("FLOWS_PEER_WORKLOADS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            ?? FlowWorkload.Names;
 
     /// <summary>Flows, or TorchSharp 0.107.0 on libtorch 2.10 (CPU).</summary>
     [Params("Flows", "TorchSharp")]
@@ -60,9 +66,8 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
             ScalarType dtype = typeof(T) == typeof(double) ? ScalarType.Float64 : ScalarType.Float32;
             _torchFlow = TorchFlow.From(_workload.Flow, dtype);
             _torchOptimizer = optim.Adam(_torchFlow.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8);
-            _torchData = _workload.Data is double[] values
-                ? torch.tensor(values, [FlowWorkload.EvaluationPoints, _workload.Features], dtype)
-                : torch.tensor((float[])(object)_workload.Data, [FlowWorkload.EvaluationPoints, _workload.Features], dtype);
+            _torchData = Tensor(_workload.Data, _workload.Features, dtype);
+            _torchContext = _workload.ContextFeatures == 0 ? null : Tensor(_workload.Context, _workload.ContextFeatures, dtype);
             _generator = new Generator(3);
         }
     }
@@ -73,6 +78,7 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
         _torchOptimizer?.Dispose();
         _torchFlow?.Dispose();
         _torchData?.Dispose();
+        _torchContext?.Dispose();
         _generator?.Dispose();
     }
 
@@ -87,7 +93,7 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
 
         int start = _workload.NextBatchStart();
         using DisposeScope scope = torch.NewDisposeScope();
-        Tensor torchLoss = -_torchFlow!.LogProb(_torchData!.narrow(0, start, _workload.BatchSize)).mean();
+        Tensor torchLoss = -_torchFlow!.LogProb(_torchData!.narrow(0, start, _workload.BatchSize), _torchContext?.narrow(0, start, _workload.BatchSize)).mean();
         _torchOptimizer!.zero_grad();
         torchLoss.backward();
         _torchOptimizer.step();
@@ -104,7 +110,8 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
             for (int start = 0; start < FlowWorkload.EvaluationPoints; start += TorchDensityChunkRows)
             {
                 using DisposeScope scope = torch.NewDisposeScope();
-                _torchFlow!.LogProb(_torchData!.narrow(0, start, TorchDensityChunkRows)).data<T>().CopyTo(_densities, start, 0);
+                _torchFlow!.LogProb(_torchData!.narrow(0, start, TorchDensityChunkRows), _torchContext?.narrow(0, start, TorchDensityChunkRows))
+                    .data<T>().CopyTo(_densities, start, 0);
             }
 
             return _densities[0];
@@ -121,10 +128,16 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
         {
             using IDisposable noGrad = torch.no_grad();
             using DisposeScope scope = torch.NewDisposeScope();
-            _torchFlow!.Sample(SampleCount, _generator!).data<T>().CopyTo(_samples, 0, 0);
+            _torchFlow!.Sample(SampleCount, _generator!, _torchContext?.narrow(0, 0, SampleCount)).data<T>().CopyTo(_samples, 0, 0);
             return _samples[0];
         }
 
         return _workload.Sample();
     }
+
+    // n × features rows of the workload's data as a tensor of the benchmark's element type.
+    private static Tensor Tensor(T[] values, int features, ScalarType dtype)
+        => values is double[] doubles
+            ? torch.tensor(doubles, [values.Length / features, features], dtype)
+            : torch.tensor((float[])(object)values, [values.Length / features, features], dtype);
 }

@@ -23,20 +23,20 @@ internal sealed class TorchAutoregressive : nn.Module
     public TorchMaskedAutoencoder Made => _made;
 
     /// <summary>Data → base in one MADE pass: the direction density needs.</summary>
-    public (Tensor Z, Tensor LogDet) Inverse(Tensor x)
+    public (Tensor Z, Tensor LogDet) Inverse(Tensor x, Tensor? context)
     {
-        (Tensor z, Tensor? logDet) = _transform.Apply(x, _made.call(x), inverse: true, logDet: true);
+        (Tensor z, Tensor? logDet) = _transform.Apply(x, _made.forward(x, context), inverse: true, logDet: true);
         return (z, logDet!);
     }
 
     /// <summary>Base → data in d MADE passes: pass k fixes the k-th feature of the order, as zuko samples a MAF.</summary>
-    public Tensor Forward(Tensor z)
+    public Tensor Forward(Tensor z, Tensor? context)
     {
         long d = z.shape[1];
         Tensor x = torch.zeros_like(z);
         for (long pass = 0; pass < d; pass++)
         {
-            x = _transform.Apply(z, _made.call(x), inverse: false, logDet: false).Output;
+            x = _transform.Apply(z, _made.forward(x, context), inverse: false, logDet: false).Output;
         }
 
         return x;
@@ -66,9 +66,8 @@ internal sealed class TorchFlow : nn.Module
 
     public IReadOnlyList<TorchAutoregressive> Layers => _layers;
 
-    /// <summary>The parameters in Flows' order: layer by layer, each MADE's layers weight then bias.</summary>
-    public IReadOnlyList<Parameter> OrderedParameters
-        => [.. _layers.SelectMany(l => l.Made.Layers).SelectMany(m => new[] { m.Weight, m.Bias })];
+    /// <summary>The parameters in Flows' order: layer by layer, each MADE's layers weight then bias, then its context weights.</summary>
+    public IReadOnlyList<Parameter> OrderedParameters => [.. _layers.SelectMany(l => l.Made.OrderedParameters)];
 
     /// <summary>Builds the same architecture as a Flows MAF or autoregressive NSF, starting from that flow's parameters.</summary>
     public static TorchFlow From<T>(TransformedDistribution<T> flow, ScalarType dtype) where T : unmanaged, IFloatingPointIeee754<T>
@@ -85,36 +84,38 @@ internal sealed class TorchFlow : nn.Module
                 _ => throw new NotSupportedException($"No TorchSharp version of {layer.Transform}."),
             };
             var made = new TorchMaskedAutoencoder(layer.Dimension, layer.Conditioner.HiddenFeatures, transform.ParametersPerFeature,
-                layer.Conditioner.Order, [.. layer.Parameters.Select(p => p.Values.Select(double.CreateTruncating).ToArray())], dtype);
+                layer.Conditioner.Order, [.. layer.Parameters.Select(p => p.Values.Select(double.CreateTruncating).ToArray())],
+                layer.Conditioner.ContextDimension, dtype);
             layers.Add(new TorchAutoregressive($"layer{layers.Count}", made, transform));
         }
 
         return new TorchFlow([.. layers], flow.Dimension, dtype);
     }
 
-    /// <summary>log p(x) of every row of n × d <paramref name="x"/>.</summary>
-    public Tensor LogProb(Tensor x)
+    /// <summary>log p(x | context) of every row of n × d <paramref name="x"/>.</summary>
+    public Tensor LogProb(Tensor x, Tensor? context = null)
     {
         Tensor z = x;
         Tensor? logDet = null;
         for (int i = _layers.Length - 1; i >= 0; i--)
         {
-            (z, Tensor layerLogDet) = _layers[i].Inverse(z);
+            (z, Tensor layerLogDet) = _layers[i].Inverse(z, context);
             logDet = logDet is null ? layerLogDet : logDet + layerLogDet;
         }
 
         return logDet! - (0.5 * z.square().sum(1)) - (0.5 * _features * Math.Log(2 * Math.PI));
     }
 
-    /// <summary>Draws <paramref name="count"/> samples.</summary>
-    public Tensor Sample(long count, Generator generator) => Transform(torch.randn(count, _features, _dtype, generator: generator));
+    /// <summary>Draws <paramref name="count"/> samples, the i-th given row i of the context.</summary>
+    public Tensor Sample(long count, Generator generator, Tensor? context = null)
+        => Transform(torch.randn(count, _features, _dtype, generator: generator), context);
 
     /// <summary>Base → data for given base points z.</summary>
-    public Tensor Transform(Tensor z)
+    public Tensor Transform(Tensor z, Tensor? context = null)
     {
         foreach (TorchAutoregressive layer in _layers)
         {
-            z = layer.Forward(z);
+            z = layer.Forward(z, context);
         }
 
         return z;

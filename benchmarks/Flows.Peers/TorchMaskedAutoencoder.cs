@@ -36,7 +36,8 @@ internal sealed class MaskedLinear : nn.Module<Tensor, Tensor>
 
 /// <summary>
 /// MADE (Germain et al. 2015, arXiv:1502.03509) in TorchSharp: masked linear layers with ReLU between them. Output
-/// column p·d + j is parameter p of feature j.
+/// column p·d + j is parameter p of feature j. A conditional MADE adds the context, unmasked and without bias, to the
+/// first hidden layer's pre-activation and directly to every output (as zuko's adjacency connects it).
 /// </summary>
 /// <remarks>
 /// The degrees follow the same rule as Flows' MaskedAutoencoder, derived here from the paper rather than read from
@@ -47,15 +48,19 @@ internal sealed class MaskedLinear : nn.Module<Tensor, Tensor>
 internal sealed class TorchMaskedAutoencoder : nn.Module<Tensor, Tensor>
 {
     private readonly MaskedLinear[] _layers;
+    private readonly Parameter? _contextWeight;
+    private readonly Parameter? _contextToOutputWeight;
 
     /// <param name="features">d.</param>
     /// <param name="hiddenFeatures">Hidden widths.</param>
     /// <param name="parametersPerFeature">Output blocks per feature.</param>
     /// <param name="order">The autoregressive order.</param>
-    /// <param name="initial">Initial weights and biases, layer by layer (weight outputs × inputs row-major, then bias).</param>
+    /// <param name="initial">Initial weights and biases, layer by layer (weight outputs × inputs row-major, then bias),
+    /// then, with a context, the context's weights into the first hidden layer and into the outputs.</param>
+    /// <param name="contextFeatures">Context features; 0 for none.</param>
     /// <param name="dtype">The element type.</param>
     public TorchMaskedAutoencoder(int features, IReadOnlyList<int> hiddenFeatures, int parametersPerFeature, IReadOnlyList<int> order,
-        IReadOnlyList<double[]> initial, ScalarType dtype) : base("made")
+        IReadOnlyList<double[]> initial, int contextFeatures, ScalarType dtype) : base("made")
     {
         int[] inputDegrees = new int[features];
         for (int k = 0; k < features; k++)
@@ -91,18 +96,40 @@ internal sealed class TorchMaskedAutoencoder : nn.Module<Tensor, Tensor>
                 torch.tensor(mask, [outputs.Length, inputs.Length], dtype));
             register_module($"layer{l}", _layers[l]);
         }
+
+        if (contextFeatures > 0)
+        {
+            int n = 2 * _layers.Length;
+            _contextWeight = nn.Parameter(torch.tensor(initial[n], [hiddenFeatures[0], contextFeatures], dtype));
+            _contextToOutputWeight = nn.Parameter(torch.tensor(initial[n + 1], [degrees[^1].Length, contextFeatures], dtype));
+            register_parameter("context", _contextWeight);
+            register_parameter("contextToOutput", _contextToOutputWeight);
+        }
     }
 
     public IReadOnlyList<MaskedLinear> Layers => _layers;
 
-    public override Tensor forward(Tensor input)
+    /// <summary>The parameters in Flows' order: each layer's weight and bias, then the context's two weights.</summary>
+    public IEnumerable<Parameter> OrderedParameters
+        => _layers.SelectMany(m => new[] { m.Weight, m.Bias })
+            .Concat(_contextWeight is null ? [] : [_contextWeight, _contextToOutputWeight!]);
+
+    public override Tensor forward(Tensor input) => forward(input, null);
+
+    /// <summary>n × d inputs (and n × context) → n × (parametersPerFeature · d).</summary>
+    public Tensor forward(Tensor input, Tensor? context)
     {
         Tensor h = _layers[0].call(input);
+        if (_contextWeight is not null)
+        {
+            h = h + nn.functional.linear(context!, _contextWeight);
+        }
+
         for (int l = 1; l < _layers.Length; l++)
         {
             h = _layers[l].call(nn.functional.relu(h));
         }
 
-        return h;
+        return _contextToOutputWeight is null ? h : h + nn.functional.linear(context!, _contextToOutputWeight);
     }
 }

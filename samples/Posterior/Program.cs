@@ -31,14 +31,13 @@ var linearPrior = NormalPrior<double>.Isotropic(LinearDimension, Math.Sqrt(0.1))
 // 0.011–0.024 instead of 0.015–0.037 (slightly over-confident at levels 0.6–0.85), and its KL 0.057–0.064 instead of 0.062–0.071.
 var linearFit = NeuralPosteriorOptions<double>.DefaultFitOptions with { Seed = 1, Optimizer = new Flows.Training.AdamOptions { LearningRate = 2e-4 } };
 var curves = new List<(string Name, CoverageReport Coverage)>();
-// The KL bounds: the 0.1 for the MAF (measured 0.065 on this machine). The NSF starts at the full-covariance
-// Gaussian here, not its preset's diagonal one: with the diagonal start it measured 0.13–0.19 over nine learning-rate,
-// width and depth variations, with the full one 0.107–0.127 over three seeds and two learning rates. The 0.1 is
-// not met; its check, 0.2, guards against regressions (the prior as posterior scores 6.5).
+// The KL bound, 0.1, for both. Both presets start at the linear-Gaussian regression of θ on x (their Gaussian
+// start with a context), which is this task's exact posterior family; before that start the NSF measured KL 0.107–0.19
+// and missed the bound.
 foreach ((string name, TransformedDistribution<double> flow, double klBound) in new[]
 {
     ("MAF", MaskedAutoregressiveFlow.Create<double>(LinearDimension, contextDimension: LinearDimension, seed: 1), 0.1),
-    ("NSF", NeuralSplineFlow.Create<double>(LinearDimension, contextDimension: LinearDimension, seed: 1, gaussianStart: GaussianStart.Full), 0.2),
+    ("NSF", NeuralSplineFlow.Create<double>(LinearDimension, contextDimension: LinearDimension, seed: 1), 0.1),
 })
 {
     var started = clock.Elapsed;

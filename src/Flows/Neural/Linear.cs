@@ -78,6 +78,9 @@ public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Output features.</summary>
     public int Outputs => Weight.Rows;
 
+    /// <summary>The outputs × inputs 0/1 mask, row-major; empty for a dense layer.</summary>
+    internal ReadOnlySpan<T> Mask => _mask is null ? default : _mask.Values;
+
     /// <summary>Applies the layer to an n × inputs batch.</summary>
     public Node<T> Apply(Tape<T> tape, Node<T> x) => Apply(tape, x, relu: false);
 

@@ -139,6 +139,9 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
     /// weights into the outputs.</summary>
     public IReadOnlyList<Parameter<T>> Parameters { get; }
 
+    /// <summary>The masked layers, input side first.</summary>
+    internal IReadOnlyList<Linear<T>> Layers => _network.Layers;
+
     /// <summary>The parameters stored by file format versions 1 and 2, which had no direct connection from the context
     /// to the outputs.</summary>
     internal IReadOnlyList<Parameter<T>> ParametersWithoutContextToOutput => _network.Parameters;

@@ -58,7 +58,17 @@ internal static class PresetStart
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = layers[0].Dimension;
-        return Check(gaussianStart) switch
+        int k = layers[0].ContextDimension;
+        GaussianStart start = Check(gaussianStart);
+        if (k > 0 && start != GaussianStart.None)
+        {
+            // A conditional flow starts at the regression of the standardized data on the context; the layers model the
+            // whitened residuals, so a scale that depends on the context does not move the regression's mean.
+            var regression = new LowerTriangularAffine<T>(d, initializeFromData: true, contextDimension: k, diagonalStart: start == GaussianStart.Diagonal);
+            return new Chain<T>([.. layers, regression, new ActNorm<T>(d), new Standardization<T>(d)]);
+        }
+
+        return start switch
         {
             GaussianStart.Full => new Chain<T>([new LowerTriangularAffine<T>(d, initializeFromData: true), .. layers, new ActNorm<T>(d), new Standardization<T>(d)]),
             GaussianStart.Diagonal => new Chain<T>([.. layers, new ActNorm<T>(d), new Standardization<T>(d)]),

@@ -13,6 +13,8 @@ public sealed class LowerTriangularAffineTests : IFamilyCases
     [
         new("LowerTriangularAffine(d=2)", s => BijectorCases.Randomized(new LowerTriangularAffine<double>(2), s), OutputRange.Real, 1e3),
         new("LowerTriangularAffine(d=5)", s => BijectorCases.Randomized(new LowerTriangularAffine<double>(5), s), OutputRange.Real, 1e3),
+        new("LowerTriangularAffine(d=3, context=2)",
+            s => BijectorCases.Randomized(new FixedContext(new LowerTriangularAffine<double>(3, contextDimension: 2), [0.7, -1.3]), s), OutputRange.Real, 1e3),
     ];
 
     static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
@@ -20,7 +22,49 @@ public sealed class LowerTriangularAffineTests : IFamilyCases
         new("LowerTriangularAffine", () => new LowerTriangularAffine<T>(3)),
         new("LowerTriangularAffine(initializeFromData, not yet)", () => new LowerTriangularAffine<T>(3, initializeFromData: true)),
         new("LowerTriangularAffine(initializeFromData, done)", () => InitializedOnData<T>(3)),
+        new("LowerTriangularAffine(context, diagonalStart, not yet)",
+            () => new LowerTriangularAffine<T>(3, initializeFromData: true, contextDimension: 2, diagonalStart: true)),
+        new("LowerTriangularAffine(context, done)", () => RegressionOnData<T>()),
     ];
+
+    // A conditional layer that initialized from data.
+    private static LowerTriangularAffine<T> RegressionOnData<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var bijector = new LowerTriangularAffine<T>(2, initializeFromData: true, contextDimension: 2);
+        (double[,] x, double[,] c) = RegressionData(100, seed: 5);
+        bijector.Inverse(Cast<T>(x), Cast<T>(c));
+        return bijector;
+    }
+
+    private static T[,] Cast<T>(double[,] values) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var result = new T[values.GetLength(0), values.GetLength(1)];
+        for (int i = 0; i < values.GetLength(0); i++)
+        {
+            for (int j = 0; j < values.GetLength(1); j++)
+            {
+                result[i, j] = T.CreateTruncating(values[i, j]);
+            }
+        }
+
+        return result;
+    }
+
+    // x = B c + 1 + correlated noise, with c on scales 1 and 100 and an offset: a regression with every coefficient nonzero.
+    private static (double[,] X, double[,] Context) RegressionData(int rows, int seed)
+    {
+        double[,] c = TestData.StandardNormal(rows, 2, seed);
+        double[,] noise = TestData.StandardNormal(rows, 2, seed + 1);
+        var x = new double[rows, 2];
+        for (int i = 0; i < rows; i++)
+        {
+            c[i, 1] = (100 * c[i, 1]) + 40;
+            x[i, 0] = 1 + (2 * c[i, 0]) - (0.01 * c[i, 1]) + (0.5 * noise[i, 0]);
+            x[i, 1] = (-c[i, 0]) + (0.03 * c[i, 1]) + (0.3 * noise[i, 0]) + (0.2 * noise[i, 1]);
+        }
+
+        return (x, c);
+    }
 
     // A layer that initialized from data, as a fitted preset holds it.
     private static LowerTriangularAffine<T> InitializedOnData<T>(int dimension) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
@@ -314,5 +358,101 @@ public sealed class LowerTriangularAffineTests : IFamilyCases
     {
         Assert.Equal("LowerTriangularAffine(dimension: 3)", new LowerTriangularAffine<double>(3).ToString());
         Assert.Equal("LowerTriangularAffine(dimension: 3, initializeFromData: true)", new LowerTriangularAffine<double>(3, initializeFromData: true).ToString());
+        Assert.Equal("LowerTriangularAffine(dimension: 3, contextDimension: 2, initializeFromData: true, diagonalStart: true)",
+            new LowerTriangularAffine<double>(3, initializeFromData: true, contextDimension: 2, diagonalStart: true).ToString());
     }
+
+    [Fact]
+    public void Conditional_ForwardIsShiftPlusContextWeightTimesContextPlusLTimesInput()
+    {
+        var bijector = BijectorCases.Randomized(new LowerTriangularAffine<double>(3, contextDimension: 2), seed: 3);
+        double[,] z = TestData.StandardNormal(5, 3, seed: 4);
+        double[,] c = TestData.StandardNormal(5, 2, seed: 5);
+
+        (double[,] x, double[] logDet) = bijector.Forward(z, c);
+
+        Matrix<double> l = Matrix<double>.Build.DenseOfArray(bijector.GetScaleMatrix());
+        Matrix<double> a = Matrix<double>.Build.Dense(3, 2, (i, j) => bijector.ContextWeight!.Values[(i * 2) + j]);
+        for (int row = 0; row < 5; row++)
+        {
+            Vector<double> expected = Vector<double>.Build.DenseOfArray(bijector.Shift.Values)
+                + (a * Vector<double>.Build.DenseOfArray(TestData.Row(c, row))) + (l * Vector<double>.Build.DenseOfArray(TestData.Row(z, row)));
+            AssertClose.All(expected.ToArray(), TestData.Row(x, row), Tolerance.ClosedForm, $"row {row}");
+            Assert.Equal(Math.Log(l.Determinant()), logDet[row], 1e-12);
+        }
+    }
+
+    [Fact]
+    public void Conditional_Initialize_IsTheLeastSquaresRegressionAndTheCholeskyFactorOfItsResidualCovariance()
+    {
+        const int n = 200;
+        (double[,] data, double[,] context) = RegressionData(n, seed: 6);
+        var bijector = new LowerTriangularAffine<double>(2, contextDimension: 2);
+
+        bijector.Initialize(data, context);
+
+        // An independent oracle: MathNet's QR least squares of x on [1, c], and the residuals' covariance (divisor n).
+        Matrix<double> design = Matrix<double>.Build.Dense(n, 3, (i, j) => j == 0 ? 1 : context[i, j - 1]);
+        Matrix<double> x = Matrix<double>.Build.DenseOfArray(data);
+        Matrix<double> coefficients = design.QR().Solve(x); // 3 × 2: intercept, then one row per context feature
+        Matrix<double> residuals = x - (design * coefficients);
+        Matrix<double> lower = (residuals.TransposeThisAndMultiply(residuals) / n).Cholesky().Factor;
+        AssertClose.All(coefficients.Row(0).ToArray(), bijector.Shift.Values, 1e-9, "μ");
+        AssertClose.All(coefficients.SubMatrix(1, 2, 0, 2).Transpose().ToRowMajorArray(), bijector.ContextWeight!.Values, 1e-9, "A");
+        AssertClose.All(TestData.Flatten(lower.ToArray()), TestData.Flatten(bijector.GetScaleMatrix()), 1e-9, "L");
+    }
+
+    [Fact]
+    public void Conditional_DiagonalStart_KeepsTheResidualStandardDeviationsOnly()
+    {
+        (double[,] data, double[,] context) = RegressionData(200, seed: 6);
+        var full = new LowerTriangularAffine<double>(2, contextDimension: 2);
+        var diagonal = new LowerTriangularAffine<double>(2, contextDimension: 2, diagonalStart: true);
+
+        full.Initialize(data, context);
+        diagonal.Initialize(data, context);
+
+        double[,] l = full.GetScaleMatrix();
+        double[,] d = diagonal.GetScaleMatrix();
+        Assert.Equal(0, d[1, 0]);
+        Assert.Equal(l[0, 0], d[0, 0], 1e-12);
+        Assert.Equal(Math.Sqrt((l[1, 0] * l[1, 0]) + (l[1, 1] * l[1, 1])), d[1, 1], 1e-12);
+        Assert.Equal(full.ContextWeight!.Values, diagonal.ContextWeight!.Values);
+    }
+
+    [Fact]
+    public void Conditional_Initialize_WithFewerThanTenRowsPerCoefficient_TakesThePlainGaussian()
+    {
+        (double[,] data, double[,] context) = RegressionData(29, seed: 7); // 3 coefficients per feature need 30 rows
+        var bijector = BijectorCases.Randomized(new LowerTriangularAffine<double>(2, contextDimension: 2), seed: 1);
+
+        bijector.Initialize(data, context);
+
+        Assert.All(bijector.ContextWeight!.Values, a => Assert.Equal(0, a));
+        var plain = new LowerTriangularAffine<double>(2);
+        plain.Initialize(data);
+        Assert.Equal(plain.Shift.Values, bijector.Shift.Values);
+    }
+
+    [Fact]
+    public void Conditional_Initialize_AFeatureTheContextDetermines_StartsAtAThousandthOfItsScale()
+    {
+        (double[,] data, double[,] context) = RegressionData(100, seed: 8);
+        for (int i = 0; i < 100; i++)
+        {
+            data[i, 1] = (3 * context[i, 0]) - 2; // exactly linear in the context
+        }
+
+        var bijector = new LowerTriangularAffine<double>(2, contextDimension: 2);
+        bijector.Initialize(data, context);
+
+        double featureScale = Math.Sqrt(Enumerable.Range(0, 100).Select(i => data[i, 1]).Select(v => v * v).Average()
+            - Math.Pow(Enumerable.Range(0, 100).Select(i => data[i, 1]).Average(), 2));
+        Assert.Equal(1e-3 * featureScale, bijector.GetScaleMatrix()[1, 1], 1e-9 * featureScale);
+        Assert.Equal(0, bijector.GetScaleMatrix()[1, 0]);
+    }
+
+    [Fact]
+    public void Conditional_Initialize_RefusesAMissingContext()
+        => Assert.Throws<ArgumentNullException>("context", () => new LowerTriangularAffine<double>(2, contextDimension: 2).Initialize(new double[40, 2]));
 }

@@ -195,6 +195,7 @@ public static class MaximumLikelihood
         }
 
         Batch.CheckFinite<T>(Batch.AsSpan(data), flow.Dimension, nameof(data), "fitting and densities");
+        flow.Layers.DataSupport?.CheckInside(Batch.AsSpan(data), nameof(data), "fitting and densities");
         // A fit starts its data-initialized layers from the data's mean and spread; a flow fitted to data this close to
         // overflow would sample beyond T's range.
         if (Batch.FirstNearOverflow<T>(Batch.AsSpan(data)) is int near and >= 0)

@@ -54,16 +54,38 @@ internal static class PresetStart
         => Check(gaussianStart) == GaussianStart.None ? null : ConditionerInputBound;
 
     /// <summary>The chain of <paramref name="layers"/> (the first next to the base) between the start's affine layers.</summary>
-    public static Chain<T> Compose<T>(IReadOnlyList<IBijector<T>> layers, GaussianStart gaussianStart)
+    /// <remarks>With <paramref name="supports"/> (not all real), a <see cref="ColumnSupports{T}"/> is the outermost layer,
+    /// next to the data: the start's Standardization then acts on the unconstrained values inside it.</remarks>
+    public static Chain<T> Compose<T>(IReadOnlyList<IBijector<T>> layers, GaussianStart gaussianStart, IReadOnlyList<Support>? supports = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = layers[0].Dimension;
-        return Check(gaussianStart) switch
+        IBijector<T>[] composed = Check(gaussianStart) switch
         {
-            GaussianStart.Full => new Chain<T>([new LowerTriangularAffine<T>(d, initializeFromData: true), .. layers, new ActNorm<T>(d), new Standardization<T>(d)]),
-            GaussianStart.Diagonal => new Chain<T>([.. layers, new ActNorm<T>(d), new Standardization<T>(d)]),
-            _ => new Chain<T>(layers),
+            GaussianStart.Full => [new LowerTriangularAffine<T>(d, initializeFromData: true), .. layers, new ActNorm<T>(d), new Standardization<T>(d)],
+            GaussianStart.Diagonal => [.. layers, new ActNorm<T>(d), new Standardization<T>(d)],
+            _ => [.. layers],
         };
+        return new Chain<T>(SupportLayer<T>(supports, d) is ColumnSupports<T> support ? [.. composed, support] : composed);
+    }
+
+    /// <summary>The preset's support layer: null when <paramref name="supports"/> is null or all real (the flow is then
+    /// built exactly as without it).</summary>
+    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column.</exception>
+    public static ColumnSupports<T>? SupportLayer<T>(IReadOnlyList<Support>? supports, int dimension)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (supports is null)
+        {
+            return null;
+        }
+
+        if (supports.Count != dimension)
+        {
+            throw new ArgumentException($"supports has {supports.Count} elements but the flow has Dimension {dimension}; give one support per column.", nameof(supports));
+        }
+
+        return supports.All(s => s is { Kind: SupportKind.Real }) ? null : new ColumnSupports<T>(supports);
     }
 
     private static GaussianStart Check(GaussianStart gaussianStart)

@@ -35,11 +35,17 @@ public sealed class ColumnSupports<T> : Bijector<T>, IHasSavedForm<T, IBijector<
     /// holds no value of T strictly inside.</exception>
     public ColumnSupports(IReadOnlyList<Support> supports) : base(CheckSupports(supports))
     {
-        Supports = [.. supports];
+        // The bounds as T holds them, so that Supports says what the map does and a saved and loaded map shows the same.
+        Supports = [.. supports.Select(s => s.Kind switch
+        {
+            SupportKind.Real => s,
+            SupportKind.Positive => Support.Positive(InT(s.Lower)),
+            _ => Support.Interval(InT(s.Lower), InT(s.Upper)),
+        })];
         _layout = new SupportLayout<T>(Supports);
     }
 
-    /// <summary>The support of each column.</summary>
+    /// <summary>The support of each column, its bounds rounded to T.</summary>
     public IReadOnlyList<Support> Supports { get; }
 
     /// <summary>None: the map is fixed.</summary>
@@ -127,6 +133,8 @@ public sealed class ColumnSupports<T> : Bijector<T>, IHasSavedForm<T, IBijector<
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
         => tape.ColumnSupportMap(x, _layout, inverse: true);
+
+    private static double InT(double bound) => double.CreateTruncating(T.CreateTruncating(bound));
 
     private static int CheckSupports(IReadOnlyList<Support> supports)
     {

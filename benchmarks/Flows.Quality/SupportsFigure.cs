@@ -4,7 +4,6 @@ using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
 using Flows.Training;
-using MathNet.Numerics.Distributions;
 
 namespace Flows.Quality;
 
@@ -20,8 +19,6 @@ namespace Flows.Quality;
 /// </remarks>
 internal static class SupportsFigure
 {
-    private static readonly Support[] Supports = [Support.Positive(0), Support.Interval(0, 1), Support.Real];
-
     public static void Run(string[] args)
     {
         int seeds = 3;
@@ -54,19 +51,19 @@ internal static class SupportsFigure
         {
             for (int seed = 0; seed < seeds; seed++)
             {
-                double[,] train = Data(rows, seed: 1000 + seed);
-                double[,] test = Data(5000, seed: 2000 + seed);
+                double[,] train = SupportsTruth.Sample(rows, seed: 1000 + seed);
+                double[,] test = SupportsTruth.Sample(5000, seed: 2000 + seed);
                 TransformedDistribution<double> flow = model switch
                 {
-                    "maf" => MaskedAutoregressiveFlow.Create<double>(3, seed: seed, supports: Supports),
-                    "nsf" => NeuralSplineFlow.Create<double>(3, seed: seed, supports: Supports),
+                    "maf" => MaskedAutoregressiveFlow.Create<double>(3, seed: seed, supports: SupportsTruth.Supports),
+                    "nsf" => NeuralSplineFlow.Create<double>(3, seed: seed, supports: SupportsTruth.Supports),
                     _ => throw new ArgumentException($"Unknown model {model}; maf or nsf."),
                 };
                 var clock = Stopwatch.StartNew();
                 FitReport report = flow.Fit(train, new FitOptions { Seed = seed });
                 double seconds = clock.Elapsed.TotalSeconds;
                 double[] fitted = flow.DensityLn(test);
-                double[] gaps = [.. Enumerable.Range(0, 5000).Select(i => TrueDensityLn(test, i) - fitted[i])];
+                double[] gaps = [.. Enumerable.Range(0, 5000).Select(i => SupportsTruth.DensityLn(test, i) - fitted[i])];
                 double gap = gaps.Average();
                 double se = Math.Sqrt(gaps.Sum(g => (g - gap) * (g - gap)) / (gaps.Length - 1) / gaps.Length);
                 double[,] samples = flow.Sample(20_000, new Random(seed));
@@ -75,49 +72,14 @@ internal static class SupportsFigure
                 {
                     for (int j = 0; j < 3; j++)
                     {
-                        outside += Supports[j].Contains(samples[i, j]) ? 0 : 1;
+                        outside += SupportsTruth.Supports[j].Contains(samples[i, j]) ? 0 : 1;
                     }
                 }
 
-                double[] ks = KolmogorovSmirnov(samples);
+                double[] ks = SupportsTruth.KolmogorovSmirnov(samples);
                 Console.WriteLine(FormattableString.Invariant(
                     $"  {model,-5} {seed,4} {fitted.Average(),9:F4} {gaps.Select((g, i) => g + fitted[i]).Average(),9:F4} {gap,7:F4} {se,7:F4} {ks[0],7:F4} {ks[1],7:F4} {ks[2],7:F4} {outside,7} {report.Steps,6} {seconds,6:F0}"));
             }
         }
-    }
-
-    private static double[,] Data(int rows, int seed)
-    {
-        var random = new Random(seed);
-        var result = new double[rows, 3];
-        for (int i = 0; i < rows; i++)
-        {
-            result[i, 0] = LogNormal.Sample(random, 0.5, 0.6);
-            result[i, 1] = Beta.Sample(random, 2, 5);
-            result[i, 2] = Normal.Sample(random, 0, 1);
-        }
-
-        return result;
-    }
-
-    private static double TrueDensityLn(double[,] x, int i)
-        => LogNormal.PDFLn(0.5, 0.6, x[i, 0]) + Beta.PDFLn(2, 5, x[i, 1]) + Normal.PDFLn(0, 1, x[i, 2]);
-
-    private static double[] KolmogorovSmirnov(double[,] samples)
-    {
-        Func<double, double>[] cdfs = [v => LogNormal.CDF(0.5, 0.6, v), v => Beta.CDF(2, 5, v), v => Normal.CDF(0, 1, v)];
-        int n = samples.GetLength(0);
-        var result = new double[3];
-        for (int j = 0; j < 3; j++)
-        {
-            double[] column = [.. Enumerable.Range(0, n).Select(i => samples[i, j]).Order()];
-            for (int i = 0; i < n; i++)
-            {
-                double f = cdfs[j](column[i]);
-                result[j] = Math.Max(result[j], Math.Max(((i + 1.0) / n) - f, f - ((double)i / n)));
-            }
-        }
-
-        return result;
     }
 }

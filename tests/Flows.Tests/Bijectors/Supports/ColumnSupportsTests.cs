@@ -5,7 +5,7 @@ using Flows.Distributions;
 using Flows.Distributions.Presets;
 using Flows.Tests.Testing;
 using Flows.Training;
-using MathNet.Numerics.Distributions;
+using Flows.Quality;
 
 namespace Flows.Tests.Bijectors;
 
@@ -167,7 +167,7 @@ public sealed class ColumnSupportsTests : IFamilyCases
     public void Fit_ThrowsForDataOutsideTheSupport_NamingRowAndColumn()
     {
         TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(3, transforms: 1, hiddenFeatures: [8], supports: Mixed);
-        double[,] data = Shifted(TrueData(100, seed: 1));
+        double[,] data = Shifted(SupportsTruth.Sample(100, seed: 1));
         data[17, 1] = 1.5;
 
         ArgumentException e = Assert.Throws<ArgumentException>("data", () => flow.Fit(data));
@@ -247,7 +247,7 @@ public sealed class ColumnSupportsTests : IFamilyCases
     {
         TransformedDistribution<float> flow = Preset<float>(name, Mixed);
         // Standardization and ActNorm initialize from data inside the supports; wide parameters push samples to the edges.
-        float[,] data = ToFloat(Shifted(TrueData(300, seed: 2)));
+        float[,] data = ToFloat(Shifted(SupportsTruth.Sample(300, seed: 2)));
         _ = flow.DensityLn(data);
         foreach (Parameter<float> parameter in flow.Parameters)
         {
@@ -277,64 +277,26 @@ public sealed class ColumnSupportsTests : IFamilyCases
     public void Fit_OfPositiveBoundedAndRealColumns_MatchesTheTrueDensityAndMarginals()
     {
         const int n = 3000;
-        double[,] train = TrueData(n, seed: 11);
-        double[,] test = TrueData(2000, seed: 12);
+        double[,] train = SupportsTruth.Sample(n, seed: 11);
+        double[,] test = SupportsTruth.Sample(2000, seed: 12);
         TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(3, transforms: 2, hiddenFeatures: [16, 16], seed: 3,
-            supports: [Support.Positive(0), Support.Interval(0, 1), Support.Real]);
+            supports: SupportsTruth.Supports);
 
         flow.Fit(train, new FitOptions { Epochs = 40, Seed = 4 });
 
         double fitted = flow.DensityLn(test).Average();
-        double truth = Enumerable.Range(0, 2000).Average(i => TrueDensityLn(test, i));
+        double truth = Enumerable.Range(0, 2000).Average(i => SupportsTruth.DensityLn(test, i));
         // Without the supports' Jacobian the gap would be E[log x₀] + E[log x₁(1 − x₁)] ≈ 0.5 − 2.2 nats; a Gaussian fit
         // of the raw columns is about 0.4 nats below the truth.
         Assert.InRange(truth - fitted, -0.05, 0.08);
         double[,] samples = flow.Sample(4000, new Random(5));
-        double[] ks = KolmogorovSmirnov(samples);
+        double[] ks = SupportsTruth.KolmogorovSmirnov(samples);
         // The KS distance of 4,000 draws from the true marginal has a 99.9 % quantile of 1.95/√4000 = 0.031; the rest of
         // the bound is the bias of a 40-epoch fit on 3,000 rows (measured: 0.031, 0.043, 0.014).
         Assert.True(ks.All(d => d < 0.06), $"KS distances {string.Join(", ", ks)}, fitted {fitted}, truth {truth}");
     }
 
-    /// <summary>Rows of (LogNormal(0.5, 0.6), Beta(2, 5), N(x₀ correlated, 1)), seeded.</summary>
-    internal static double[,] TrueData(int rows, int seed)
-    {
-        var random = new Random(seed);
-        var result = new double[rows, 3];
-        for (int i = 0; i < rows; i++)
-        {
-            result[i, 0] = LogNormal.Sample(random, 0.5, 0.6);
-            result[i, 1] = Beta.Sample(random, 2, 5);
-            result[i, 2] = Normal.Sample(random, 0, 1);
-        }
-
-        return result;
-    }
-
-    /// <summary>The true log-density of row <paramref name="i"/> of <see cref="TrueData"/>.</summary>
-    internal static double TrueDensityLn(double[,] x, int i)
-        => LogNormal.PDFLn(0.5, 0.6, x[i, 0]) + Beta.PDFLn(2, 5, x[i, 1]) + Normal.PDFLn(0, 1, x[i, 2]);
-
-    /// <summary>The Kolmogorov–Smirnov distance of each column of <paramref name="samples"/> to its true marginal.</summary>
-    internal static double[] KolmogorovSmirnov(double[,] samples)
-    {
-        Func<double, double>[] cdfs = [v => LogNormal.CDF(0.5, 0.6, v), v => Beta.CDF(2, 5, v), v => Normal.CDF(0, 1, v)];
-        int n = samples.GetLength(0);
-        var result = new double[3];
-        for (int j = 0; j < 3; j++)
-        {
-            double[] column = [.. Enumerable.Range(0, n).Select(i => samples[i, j]).Order()];
-            for (int i = 0; i < n; i++)
-            {
-                double f = cdfs[j](column[i]);
-                result[j] = Math.Max(result[j], Math.Max(((i + 1.0) / n) - f, f - ((double)i / n)));
-            }
-        }
-
-        return result;
-    }
-
-    // TrueData moved into Mixed's supports: (normal, 2 + log-normal, −1 + 4 Beta) for (Real, Positive(2), Interval(-1, 3)).
+    // SupportsTruth's rows moved into Mixed's supports: (normal, 2 + log-normal, −1 + 4 Beta) for (Real, Positive(2), Interval(-1, 3)).
     private static double[,] Shifted(double[,] data)
     {
         var result = new double[data.GetLength(0), 3];

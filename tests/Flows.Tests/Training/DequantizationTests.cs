@@ -128,16 +128,29 @@ public sealed class DequantizationTests
     }
 
     [Fact]
-    public void Fit_WithIntegerColumns_IsTheSameForTheSameSeed_AndDequantizes()
+    public void Fit_WithIntegerColumns_IsTheSameForTheSameSeed_AndDequantizes_InDouble() => AssertDeterministicDequantizedFit<double>();
+
+    [Fact]
+    public void Fit_WithIntegerColumns_IsTheSameForTheSameSeed_AndDequantizes_InFloat() => AssertDeterministicDequantizedFit<float>();
+
+    private static void AssertDeterministicDequantizedFit<T>() where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double[] Fitted(IReadOnlyList<int>? integerColumns)
+        double[,] counts = Counts(300, seed: 2);
+        var data = new T[300, 2];
+        for (int i = 0; i < 300; i++)
         {
-            TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(2, transforms: 1, hiddenFeatures: [8], seed: 1);
-            flow.Fit(Counts(300, seed: 2), new FitOptions { Epochs = 3, IntegerColumns = integerColumns, Seed = 5 });
+            data[i, 0] = T.CreateTruncating(counts[i, 0]);
+            data[i, 1] = T.CreateTruncating(counts[i, 1]);
+        }
+
+        T[] Fitted(IReadOnlyList<int>? integerColumns)
+        {
+            TransformedDistribution<T> flow = MaskedAutoregressiveFlow.Create<T>(2, transforms: 1, hiddenFeatures: [8], seed: 1);
+            flow.Fit(data, new FitOptions { Epochs = 3, IntegerColumns = integerColumns, Seed = 5 });
             return [.. flow.Parameters.SelectMany(p => p.Values)];
         }
 
-        double[] once = Fitted([0]);
+        T[] once = Fitted([0]);
         Assert.Equal(once, Fitted([0]));
         Assert.NotEqual(once, Fitted(null));
     }
@@ -164,7 +177,8 @@ public sealed class DequantizationTests
 
             CellMassEstimate[] masses = flow.CellMassLn(x, [0], 64, random);
             double pk = Enumerable.Range(0, 200).Average(i => Math.Exp(masses[i].LogMass - Normal.PDFLn(0.5 * k, 1, x[i, 1])));
-            Assert.True(Math.Abs(pk - Poisson.PMF(3, k)) < 0.03, $"P({k}) = {pk}, Poisson {Poisson.PMF(3, k)}");
+            // Measured: at most 0.008 from the Poisson probabilities; the same fit without IntegerColumns is 0.038–0.042 off at k = 0, 1, 4.
+            Assert.True(Math.Abs(pk - Poisson.PMF(3, k)) < 0.02, $"P({k}) = {pk}, Poisson {Poisson.PMF(3, k)}");
         }
     }
 

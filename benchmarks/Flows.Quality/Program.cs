@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data all          # also two moons at 20,000 rows and sinh8-400
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris,mixture8-120 --seeds 3 --float --start full
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data supports --seeds 3   # issue 15: per-column supports at 20,000 rows
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris-species         # issue 15: species as an integer column
 //
 // The protocol is issue 13's, the one zuko's figures were measured with: standardize with the training split's mean and
 // standard deviation; presets at their defaults (5 transforms, hidden [64, 64]); Adam 1e-3; batch 256 or the whole
@@ -25,6 +26,12 @@ using Flows.Quality;
 if (args.Length >= 2 && args[0] == "--data" && args[1] == "supports")
 {
     SupportsFigure.Run(args);
+    return;
+}
+
+if (args is ["--data", "iris-species"])
+{
+    IntegerFigure.Run();
     return;
 }
 

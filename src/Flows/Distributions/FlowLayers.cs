@@ -88,9 +88,14 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         return null;
     }
 
-    // The layer next to the data: the last part of nested chains (an Inverted one is not looked into).
-    private static IBijector<T> Outermost(IBijector<T> bijector)
-        => bijector is Chain<T> { Parts.Count: > 0 } chain ? Outermost(chain.Parts[^1]) : bijector;
+    // The layer next to the data: the last part of nested chains, through a context embedding (an Inverted one is not
+    // looked into).
+    private static IBijector<T> Outermost(IBijector<T> bijector) => bijector switch
+    {
+        Chain<T> { Parts.Count: > 0 } chain => Outermost(chain.Parts[^1]),
+        EmbeddedContext<T> embedded => Outermost(embedded.Inner),
+        _ => bijector,
+    };
 
     private static void Add(TransformedDistribution<T> flow, string prefix, List<FlowLayer<T>> layers, List<(Parameter<T>, object, string)> owners,
         List<TransformedDistribution<T>> flows)

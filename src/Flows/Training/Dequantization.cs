@@ -70,6 +70,7 @@ public static class Dequantization
         ReadOnlySpan<T> rows = Batch.AsSpan(x);
         Batch.CheckFinite(rows, d, nameof(x), "cell masses");
         CheckIntegerColumns(rows, d, integerColumns, nameof(x), nameof(integerColumns));
+        flow.Layers.DataSupport?.CheckInside(rows, nameof(x), "cell masses");
         int[] columns = [.. integerColumns];
         var points = new T[sampleCount * d];
         var logDensity = new T[sampleCount];
@@ -90,8 +91,10 @@ public static class Dequantization
             }
             catch (ArgumentException e)
             {
-                // The points are the row's cell, not the caller's rows: say which row's cell left the supports.
-                throw new ArgumentException($"A point of the cell of x[{i}] lies outside the flow's supports: {e.Message}", nameof(x), e);
+                // The points are the row's cell, not the caller's rows: say which row's cell reaches beyond the supports.
+                throw new ArgumentException(
+                    $"The integer cell of row {i} of x (each integer column from its value up to the next integer) reaches outside the flow's supports; " +
+                    $"a support on an integer column must hold its cells. For a point of the cell: {e.Message}", nameof(x), e);
             }
 
             for (int s = 0; s < sampleCount; s++)

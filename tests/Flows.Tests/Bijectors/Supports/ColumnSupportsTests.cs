@@ -176,6 +176,20 @@ public sealed class ColumnSupportsTests : IFamilyCases
     }
 
     [Fact]
+    public void ConditionalPreset_RefusesDataOutsideTheSupports_AndSamplesInsideThem()
+    {
+        TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(3, transforms: 1, hiddenFeatures: [8], contextDimension: 1,
+            supports: Mixed, gaussianStart: GaussianStart.None);
+        double[,] x = { { 0.5, 2.5, 0.5 }, { 0.5, 2.5, 3.5 } };
+        double[,] context = { { 1 }, { -1 } };
+
+        ArgumentException e = Assert.Throws<ArgumentException>("x", () => flow.DensityLn(x, context));
+        Assert.Contains("x[1, 2]", e.Message, StringComparison.Ordinal);
+        double[,] samples = flow.Sample(2, new Random(1), context);
+        Assert.All(Enumerable.Range(0, 6), k => Assert.True(Mixed[k % 3].Contains(samples[k / 3, k % 3])));
+    }
+
+    [Fact]
     public void Constructor_ThrowsForEmptyOrNullSupports()
     {
         Assert.Throws<ArgumentException>("supports", () => new ColumnSupports<double>([]));

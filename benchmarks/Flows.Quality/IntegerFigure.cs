@@ -31,16 +31,13 @@ internal static class IntegerFigure
             iris[i, 4] = Array.IndexOf(species, cells[4]);
         }
 
-        int n = iris.GetLength(0);
-        int[] order = [.. Enumerable.Range(0, n)];
-        new Random(1).Shuffle(order);
+        Split[] folds = DataSets.Folds(iris, 5, seed: 1);
         Console.WriteLine("iris-species: 150 × (4 measurements + species as an integer column), MAF at Fit's defaults, 5-fold cross-validation");
         Console.WriteLine($"  {"fold",4} {"log P",9} {"± se",7} {"row se",7} {"bound",9} {"steps",6} {"s",5}");
         var all = new List<double>();
         for (int fold = 0; fold < 5; fold++)
         {
-            double[,] train = Take(iris, [.. order.Where((_, k) => k % 5 != fold)]);
-            double[,] test = Take(iris, [.. order.Where((_, k) => k % 5 == fold)]);
+            (double[,] train, double[,] test) = folds[fold];
             TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(5, seed: fold);
             var clock = Stopwatch.StartNew();
             FitReport report = flow.Fit(train, new FitOptions { IntegerColumns = [4], Seed = fold });
@@ -57,19 +54,5 @@ internal static class IntegerFigure
         double overall = all.Average();
         double overallSe = Math.Sqrt(all.Sum(v => (v - overall) * (v - overall)) / (all.Count - 1) / all.Count);
         Console.WriteLine(FormattableString.Invariant($"  all  {overall,9:F4} {overallSe,7:F4}  (nats per flower: density of the measurements × probability of the species)"));
-    }
-
-    private static double[,] Take(double[,] data, int[] rows)
-    {
-        var result = new double[rows.Length, data.GetLength(1)];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            for (int j = 0; j < data.GetLength(1); j++)
-            {
-                result[i, j] = data[rows[i], j];
-            }
-        }
-
-        return result;
     }
 }

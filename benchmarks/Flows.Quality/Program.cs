@@ -358,7 +358,7 @@ namespace Flows.Quality
             return result;
         }
 
-        private static Split[] Folds(double[,] data, int k, int seed)
+        internal static Split[] Folds(double[,] data, int k, int seed)
         {
             int[] order = [.. Enumerable.Range(0, data.GetLength(0))];
             new Random(seed).Shuffle(order);

@@ -121,7 +121,9 @@ public sealed record FitOptions
     /// <para>After the fit, <see cref="Dequantization.CellMassLn{T}(Distributions.TransformedDistribution{T}, T[,], IReadOnlyList{int}, int, Random)"/>
     /// estimates log P(x) with its standard error; <c>DensityLn</c> still gives the continuous density p, and
     /// ⌊·⌋ of a sample's integer columns is a draw from P. A support on such a column must hold its cells
-    /// (<c>Support.Positive(-1)</c> for counts from 0). With float data, integers beyond 2²³ have no room for the noise.</para>
+    /// (<c>Support.Positive(-1)</c> for counts from 0). With float data, integers beyond 2²³ have no room for the noise.
+    /// <see cref="ModelSelection"/> scores held-out rows by <c>DensityLn</c>, not by cell mass: to compare models of
+    /// integer data, compare the mean <c>CellMassLn</c> of held-out rows instead.</para>
     /// </remarks>
     public IReadOnlyList<int>? IntegerColumns { get; init; }
 

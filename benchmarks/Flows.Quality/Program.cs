@@ -3,6 +3,8 @@
 //   dotnet run -c Release --project benchmarks/Flows.Quality                        # the small tables, 5 seeds, double (a few minutes)
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data all          # also two moons at 20,000 rows and sinh8-400
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris,mixture8-120 --seeds 3 --float --start full
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data supports --seeds 3   # issue 15: per-column supports at 20,000 rows
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris-species         # issue 15: species as an integer column
 //
 // The protocol is issue 13's, the one zuko's figures were measured with: standardize with the training split's mean and
 // standard deviation; presets at their defaults (5 transforms, hidden [64, 64]); Adam 1e-3; batch 256 or the whole
@@ -20,6 +22,18 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
 using Flows.Quality;
+
+if (args.Length >= 2 && args[0] == "--data" && args[1] == "supports")
+{
+    SupportsFigure.Run(args);
+    return;
+}
+
+if (args is ["--data", "iris-species"])
+{
+    IntegerFigure.Run();
+    return;
+}
 
 var settings = Settings.Parse(args);
 Console.WriteLine($"Flows.Quality: {settings}");
@@ -344,7 +358,7 @@ namespace Flows.Quality
             return result;
         }
 
-        private static Split[] Folds(double[,] data, int k, int seed)
+        internal static Split[] Folds(double[,] data, int k, int seed)
         {
             int[] order = [.. Enumerable.Range(0, data.GetLength(0))];
             new Random(seed).Shuffle(order);

@@ -32,7 +32,11 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         Flows = [.. flows];
         DataInitialized = [.. layers.Where(l => !l.Inverted && l.Layer is IInitializesFromData)
             .Select(l => (l, ((IInitializesFromData)l.Layer).Initialization))];
+        DataSupport = Outermost(flow.Bijector) as ColumnSupports<T>;
     }
+
+    /// <summary>The <see cref="ColumnSupports{T}"/> next to the data, whose supports the data must lie in, or null.</summary>
+    public ColumnSupports<T>? DataSupport { get; }
 
     /// <summary>Every leaf: those of a nested base flow first, then the flow's own in chain order, so that in a flow of
     /// chains without <see cref="Inverted{T}"/> the last leaf is the layer next to the data.</summary>
@@ -83,6 +87,15 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
 
         return null;
     }
+
+    // The layer next to the data: the last part of nested chains, through a context embedding (an Inverted one is not
+    // looked into).
+    private static IBijector<T> Outermost(IBijector<T> bijector) => bijector switch
+    {
+        Chain<T> { Parts.Count: > 0 } chain => Outermost(chain.Parts[^1]),
+        EmbeddedContext<T> embedded => Outermost(embedded.Inner),
+        _ => bijector,
+    };
 
     private static void Add(TransformedDistribution<T> flow, string prefix, List<FlowLayer<T>> layers, List<(Parameter<T>, object, string)> owners,
         List<TransformedDistribution<T>> flows)

@@ -74,6 +74,7 @@ public sealed partial class TransformedDistribution<T>
     {
         int rows = Batch.RowCount(x.Length, Dimension, nameof(x));
         Batch.CheckFinite(x, Dimension, nameof(x), "densities");
+        _layers.DataSupport?.CheckInside(x, nameof(x), "densities");
         if (destination.Length != rows)
         {
             throw new ArgumentException($"destination has {destination.Length} elements but x has {rows} rows.", nameof(destination));

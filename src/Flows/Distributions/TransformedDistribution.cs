@@ -189,7 +189,9 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     /// <param name="x">n × Dimension values, row-major, all finite.</param>
     /// <param name="destination">n values.</param>
     /// <param name="context">n × ContextDimension values, row-major; empty when unconditional.</param>
-    /// <exception cref="ArgumentException">A shape is wrong or <paramref name="x"/> holds a non-finite value.</exception>
+    /// <exception cref="ArgumentException">A shape is wrong or <paramref name="x"/> holds a non-finite value, or a value
+    /// outside (or on a bound of) its column's support when the layer next to the data is a <see cref="ColumnSupports{T}"/>
+    /// (the message names row, column and support).</exception>
     /// <exception cref="InvalidOperationException">A parameter holds NaN or ±∞ (the message names it), or an ActNorm that
     /// has not been initialized would initialize from fewer than <see cref="ActNorm{T}.MinimumEvaluationRows"/> rows
     /// (the message names the layer and the remedies).</exception>
@@ -340,6 +342,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     {
         int rows = Batch.RowCount(x.Length, Dimension, name);
         Batch.CheckFinite(x, Dimension, name, "densities");
+        _layers.DataSupport?.CheckInside(x, name, "densities");
         CheckContext(context, rows);
         return rows;
     }

@@ -32,7 +32,8 @@ internal static class FitDiagnostics
         IReadOnlyList<FlowLayer<T>> layers = flow.Layers.Layers;
         // A normalizing layer next to the data takes the data to unit scale itself (Standardization and ActNorm from the
         // training data, BatchNorm from every batch), so whatever the data's range, the layers beyond it see standardized values.
-        FlowLayer<T> dataSide = layers[^1];
+        // A ColumnSupports next to the data maps it to the unconstrained values that the layer inside it sees.
+        FlowLayer<T> dataSide = layers[^1].Layer is ColumnSupports<T> && layers.Count > 1 ? layers[^2] : layers[^1];
         if (!dataSide.Inverted && dataSide.Layer is Standardization<T> or ActNorm<T> or BatchNorm<T>)
         {
             return null;

@@ -19,6 +19,37 @@ public sealed record LogNormalizerEstimate(double LogNormalizer, double Standard
     /// <summary>ESS / N, in (0, 1]: 1 when q equals the normalized target.</summary>
     public double EffectiveSampleSizeFraction => EffectiveSampleSize / SampleCount;
 
+    /// <summary>The estimate from N log-weights lwᵢ = log p̃(zᵢ) − log q(zᵢ), of which at least one is finite.</summary>
+    internal static LogNormalizerEstimate FromLogWeights(ReadOnlySpan<double> logWeights)
+    {
+        double max = double.NegativeInfinity;
+        foreach (double w in logWeights)
+        {
+            max = Math.Max(max, w);
+        }
+
+        // Log-sum-exp about the largest log-weight: every exp(lw − max) lies in [0, 1] and the largest is 1.
+        double sum = 0;
+        double sumOfSquares = 0;
+        double meanLogWeight = 0;
+        foreach (double lw in logWeights)
+        {
+            double w = Math.Exp(lw - max);
+            sum += w;
+            sumOfSquares += w * w;
+            meanLogWeight += lw;
+        }
+
+        int sampleCount = logWeights.Length;
+        double n = sampleCount;
+        double logNormalizer = max + Math.Log(sum) - Math.Log(n);
+        // (Σw)²/Σw² ≤ N by Cauchy–Schwarz; clamp the last-digit excess of equal weights.
+        double ess = Math.Min(sum * sum / sumOfSquares, n);
+        // Var(w)/mean(w)² = N·Σw²/(Σw)² − 1 = N/ESS − 1 (with the N/(N − 1) correction of the sample variance).
+        double standardError = sampleCount > 1 ? Math.Sqrt(Math.Max(0, (1 / ess) - (1 / n)) * n / (n - 1)) : double.NaN;
+        return new LogNormalizerEstimate(logNormalizer, standardError, ess, sampleCount, meanLogWeight / n);
+    }
+
     /// <inheritdoc/>
     public override string ToString()
         => $"LogNormalizerEstimate(logZ: {LogNormalizer:G6} ± {StandardError:G2}, ess: {EffectiveSampleSize:F0}/{SampleCount} ({EffectiveSampleSizeFraction:P1}), elbo: {Elbo:G6})";

@@ -48,7 +48,10 @@ public static class MaximumLikelihood
     /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
     /// <exception cref="ArgumentException">The data are empty, have the wrong width, hold a non-finite value or one within
     /// a factor 1024 of T's largest value, whose fitted flow would sample beyond T's range (named by row and column); or,
-    /// with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column).</exception>
+    /// with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column); or a column of
+    /// <see cref="FitOptions.IntegerColumns"/> is beyond Dimension or holds a value that is not a whole number (named by
+    /// row and column). A value outside its column's support, when the layer next to the data is a
+    /// <see cref="ColumnSupports{T}"/>, is refused likewise.</exception>
     /// <exception cref="InvalidOperationException">A parameter of the flow is not finite before the fit; the flow is
     /// already being fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged (the best
     /// parameters are restored first).</exception>
@@ -68,7 +71,8 @@ public static class MaximumLikelihood
     /// <exception cref="ArgumentException">The data or context are empty, have the wrong width or hold a non-finite
     /// value (named by row and column), the data hold a value within a factor 1024 of T's largest; or, with
     /// <see cref="DataRangeCheck.Throw"/>, the data lie far outside the flow's range, or the context, as the conditioners
-    /// receive it, far outside unit scale (see <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,], T[,])"/>).</exception>
+    /// receive it, far outside unit scale (see <see cref="CheckDataRange{T}(TransformedDistribution{T}, T[,], T[,])"/>); or
+    /// the data break <see cref="FitOptions.IntegerColumns"/> or a <see cref="ColumnSupports{T}"/> next to the data.</exception>
     /// <exception cref="InvalidOperationException">A parameter is not finite before the fit; the flow is already being
     /// fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged.</exception>
     /// <exception cref="FitCanceledException{FitReport}">The fit was cancelled; the exception carries the report so far.</exception>
@@ -81,6 +85,11 @@ public static class MaximumLikelihood
         options ??= new FitOptions();
         options.Validate();
         int rows = CheckData(flow, data, context);
+        if (options.IntegerColumns is { Count: > 0 } integerColumns)
+        {
+            Dequantization.CheckIntegerColumns<T>(Batch.AsSpan(data), flow.Dimension, integerColumns, nameof(data), nameof(options));
+        }
+
         var warnings = new List<string>();
         if (options.DataRangeCheck != DataRangeCheck.Off)
         {
@@ -195,6 +204,7 @@ public static class MaximumLikelihood
         }
 
         Batch.CheckFinite<T>(Batch.AsSpan(data), flow.Dimension, nameof(data), "fitting and densities");
+        flow.Layers.DataSupport?.CheckInside(Batch.AsSpan(data), nameof(data), "fitting and densities");
         // A fit starts its data-initialized layers from the data's mean and spread; a flow fitted to data this close to
         // overflow would sample beyond T's range.
         if (Batch.FirstNearOverflow<T>(Batch.AsSpan(data)) is int near and >= 0)
@@ -236,6 +246,11 @@ public static class MaximumLikelihood
         private readonly int _dimension;
         private readonly int _contextDimension;
         private readonly T[] _train;
+        // The training rows that checks and initialization score: _train itself, or with integer columns a copy
+        // dequantized once (see FitOptions.IntegerColumns).
+        private readonly T[] _trainScored;
+        private readonly int[] _integerColumns;
+        private readonly Random _noise;
         private readonly T[] _trainContext;
         private readonly T[] _validation;
         private readonly T[] _validationContext;
@@ -286,6 +301,16 @@ public static class MaximumLikelihood
             _validation = Gather(data, _validationOriginal, _dimension);
             _trainContext = Gather(context, _trainOriginal, _contextDimension);
             _validationContext = Gather(context, _validationOriginal, _contextDimension);
+            // Dequantization noise from its own stream, so that a fit without integer columns draws exactly as before.
+            _integerColumns = [.. options.IntegerColumns ?? []];
+            _noise = new Random(options.Seed ^ 0x5EED_D0E5);
+            _trainScored = _train;
+            if (_integerColumns.Length > 0)
+            {
+                Dequantization.AddNoise<T>(_validation, _dimension, _integerColumns, _noise);
+                _trainScored = [.. _train];
+                Dequantization.AddNoise<T>(_trainScored, _dimension, _integerColumns, _noise);
+            }
         }
 
         public FitReport Run(CancellationToken cancellationToken)
@@ -303,7 +328,7 @@ public static class MaximumLikelihood
             _best = new ParameterSnapshot<T>(_parameters, _flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>());
 
             // Epoch 0: the start is a check like any other, so a fit whose every epoch is worse keeps it.
-            double initialTrain = MeanNegativeLogLikelihood(_train, _trainContext, _trainRows, validation: false);
+            double initialTrain = MeanNegativeLogLikelihood(_trainScored, _trainContext, _trainRows, validation: false);
             double? initialValidation = _validationRows > 0
                 ? MeanNegativeLogLikelihood(_validation, _validationContext, _validationRows, validation: true)
                 : null;
@@ -342,6 +367,7 @@ public static class MaximumLikelihood
                     int count = Math.Min(batchSize, _trainRows - start);
                     ReadOnlySpan<int> rows = order.AsSpan(start, count);
                     Fill(_train, rows, _dimension, batch);
+                    Dequantization.AddNoise<T>(batch.AsSpan(0, count * _dimension), _dimension, _integerColumns, _noise);
                     Fill(_trainContext, rows, _contextDimension, batchContext);
 
                     tape.Reset();
@@ -448,7 +474,7 @@ public static class MaximumLikelihood
             _evaluation.Reset();
             Node<T>? context = _contextDimension == 0 ? null
                 : _evaluation.Constant(_trainContext.AsSpan(0, rows * _contextDimension), rows, _contextDimension);
-            _flow.DensityLn(_evaluation, _evaluation.Constant(_train.AsSpan(0, rows * _dimension), rows, _dimension), context);
+            _flow.DensityLn(_evaluation, _evaluation.Constant(_trainScored.AsSpan(0, rows * _dimension), rows, _dimension), context);
             foreach (DataInitialization initialization in initializations)
             {
                 initialization.Keep();
@@ -457,7 +483,7 @@ public static class MaximumLikelihood
 
         private double WatchedLoss() => _validationRows > 0
             ? MeanNegativeLogLikelihood(_validation, _validationContext, _validationRows, validation: true)
-            : MeanNegativeLogLikelihood(_train, _trainContext, _trainRows, validation: false);
+            : MeanNegativeLogLikelihood(_trainScored, _trainContext, _trainRows, validation: false);
 
         // Records a check and keeps its parameters when it is the best; returns what happened when it diverged.
         private string? Check(double loss)

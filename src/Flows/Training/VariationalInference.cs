@@ -139,25 +139,7 @@ public static class VariationalInference
                 $"All {sampleCount} samples from q have zero target density (log p̃ = −∞), so log Z cannot be estimated.");
         }
 
-        // Log-sum-exp about the largest log-weight: every exp(lw − max) lies in [0, 1] and the largest is 1.
-        double sum = 0;
-        double sumOfSquares = 0;
-        double meanLogWeight = 0;
-        for (int i = 0; i < sampleCount; i++)
-        {
-            double w = Math.Exp(logWeights[i] - max);
-            sum += w;
-            sumOfSquares += w * w;
-            meanLogWeight += logWeights[i];
-        }
-
-        double n = sampleCount;
-        double logNormalizer = max + Math.Log(sum) - Math.Log(n);
-        // (Σw)²/Σw² ≤ N by Cauchy–Schwarz; clamp the last-digit excess of equal weights.
-        double ess = Math.Min(sum * sum / sumOfSquares, n);
-        // Var(w)/mean(w)² = N·Σw²/(Σw)² − 1 = N/ESS − 1 (with the N/(N − 1) correction of the sample variance).
-        double standardError = sampleCount > 1 ? Math.Sqrt(Math.Max(0, (1 / ess) - (1 / n)) * n / (n - 1)) : double.NaN;
-        return new LogNormalizerEstimate(logNormalizer, standardError, ess, sampleCount, meanLogWeight / n);
+        return LogNormalizerEstimate.FromLogWeights(logWeights);
     }
 
     // One fit: the objective, the optimizer, the ELBO trace and the parameters of the best smoothed ELBO so far.

@@ -23,6 +23,14 @@ namespace Flows.Distributions.Presets;
 /// <para>The nonlinear layers thus act on standardized features, and with a Gaussian start their conditioners see their
 /// inputs softly clipped at ±3 (x / (1 + |x|/3)): far outside the data the conditioners' outputs stay bounded instead of
 /// growing linearly and stretching a held-out outlier further at every layer.</para>
+/// <para><b>Conditional flows</b> (a context dimension k &gt; 0) start at the maximum-likelihood linear-Gaussian
+/// regression of the standardized data on the context instead: a <see cref="LowerTriangularAffine{T}"/> with a context,
+/// x = μ + A c + L z, placed inside the ActNorm next to the data and initialized by least squares, L the Cholesky factor
+/// of the residuals' covariance (<see cref="Full"/>) or its diagonal (<see cref="Diagonal"/>). The nonlinear layers then
+/// model the whitened residuals, and a fit cannot end below the regression on its validation split. On a linear-Gaussian
+/// posterior (samples/Posterior, d = 10) this is the exact family: KL(q‖p) fell from 0.063 to 0.017 (MAF) and from 0.126
+/// to 0.012 (NSF). The whole chain sits in an <see cref="EmbeddedContext{T}"/> with an <see cref="IdentityEmbedding{T}"/>,
+/// which standardizes the context from the training data (sbi z-scores observations the same way).</para>
 /// <para>Which start each preset takes by default is measured (benchmarks/Flows.Quality, held-out log-likelihood over
 /// five seeds on Iris and four small synthetic tables): the affine MAF gains most from the full covariance, the spline
 /// flow does better from the diagonal start, whose splines act on the standardized features themselves.</para>
@@ -53,27 +61,49 @@ internal static class PresetStart
     public static double? InputBound(GaussianStart gaussianStart)
         => Check(gaussianStart) == GaussianStart.None ? null : ConditionerInputBound;
 
-    /// <summary>The chain of <paramref name="layers"/> (the first next to the base) between the start's affine layers.</summary>
-    public static Chain<T> Compose<T>(IReadOnlyList<IBijector<T>> layers, GaussianStart gaussianStart)
+    /// <summary>The chain of <paramref name="layers"/> (the first next to the base) between the start's affine layers;
+    /// for a conditional flow with a Gaussian start, inside an <see cref="EmbeddedContext{T}"/> that standardizes the context.</summary>
+    /// <remarks>With <paramref name="supports"/> (not all real), a <see cref="ColumnSupports{T}"/> is the outermost layer,
+    /// next to the data: the start's Standardization then acts on the unconstrained values inside it.</remarks>
+    public static IBijector<T> Compose<T>(IReadOnlyList<IBijector<T>> layers, GaussianStart gaussianStart, IReadOnlyList<Support>? supports = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int d = layers[0].Dimension;
         int k = layers[0].ContextDimension;
         GaussianStart start = Check(gaussianStart);
-        if (k > 0 && start != GaussianStart.None)
+        IBijector<T>[] composed = start switch
         {
             // A conditional flow starts at the regression of the standardized data on the context; the layers model the
             // whitened residuals, so a scale that depends on the context does not move the regression's mean.
-            var regression = new LowerTriangularAffine<T>(d, initializeFromData: true, contextDimension: k, diagonalStart: start == GaussianStart.Diagonal);
-            return new Chain<T>([.. layers, regression, new ActNorm<T>(d), new Standardization<T>(d)]);
+            not GaussianStart.None when k > 0 => [.. layers,
+                new LowerTriangularAffine<T>(d, initializeFromData: true, contextDimension: k, diagonalStart: start == GaussianStart.Diagonal),
+                new ActNorm<T>(d), new Standardization<T>(d)],
+            GaussianStart.Full => [new LowerTriangularAffine<T>(d, initializeFromData: true), .. layers, new ActNorm<T>(d), new Standardization<T>(d)],
+            GaussianStart.Diagonal => [.. layers, new ActNorm<T>(d), new Standardization<T>(d)],
+            _ => [.. layers],
+        };
+        var chain = new Chain<T>(SupportLayer<T>(supports, d) is ColumnSupports<T> support ? [.. composed, support] : composed);
+        // The conditioners and the regression see the context standardized, as sbi z-scores observations by default.
+        return k > 0 && start != GaussianStart.None ? new EmbeddedContext<T>(chain, new IdentityEmbedding<T>(k)) : chain;
+    }
+
+    /// <summary>The preset's support layer: null when <paramref name="supports"/> is null or all real (the flow is then
+    /// built exactly as without it).</summary>
+    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column.</exception>
+    public static ColumnSupports<T>? SupportLayer<T>(IReadOnlyList<Support>? supports, int dimension)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (supports is null)
+        {
+            return null;
         }
 
-        return start switch
+        if (supports.Count != dimension)
         {
-            GaussianStart.Full => new Chain<T>([new LowerTriangularAffine<T>(d, initializeFromData: true), .. layers, new ActNorm<T>(d), new Standardization<T>(d)]),
-            GaussianStart.Diagonal => new Chain<T>([.. layers, new ActNorm<T>(d), new Standardization<T>(d)]),
-            _ => new Chain<T>(layers),
-        };
+            throw new ArgumentException($"supports has {supports.Count} elements but the flow has Dimension {dimension}; give one support per column.", nameof(supports));
+        }
+
+        return supports.All(s => s is { Kind: SupportKind.Real }) ? null : new ColumnSupports<T>(supports);
     }
 
     private static GaussianStart Check(GaussianStart gaussianStart)

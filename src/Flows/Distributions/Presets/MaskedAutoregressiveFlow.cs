@@ -27,14 +27,18 @@ public static class MaskedAutoregressiveFlow
     /// <param name="gaussianStart">Where the flow starts (see <see cref="GaussianStart"/>). Default
     /// <see cref="GaussianStart.Full"/>; <see cref="GaussianStart.None"/> gives the plain chain of autoregressive layers
     /// on the standard normal.</param>
+    /// <param name="supports">One <see cref="Support"/> per column, placed as a <see cref="ColumnSupports{T}"/> next to the
+    /// data so that samples lie in the supports and data outside them are refused; null (the default) or all
+    /// <see cref="Support.Real"/> leaves every column real.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="gaussianStart"/> is out of range.</exception>
-    /// <exception cref="ArgumentException">A hidden layer is narrower than dimension − 1.</exception>
+    /// <exception cref="ArgumentException">A hidden layer is narrower than dimension − 1, or <paramref name="supports"/>
+    /// does not hold one support per column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
-        int contextDimension = 0, bool randomOrders = false, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full)
+        int contextDimension = 0, bool randomOrders = false, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full, IReadOnlyList<Support>? supports = null)
         where T : unmanaged, IFloatingPointIeee754<T>
         => new(new StandardNormal<T>(dimension),
             PresetStart.Compose(Layers<T>(dimension, transforms, hiddenFeatures, contextDimension, randomOrders, seed,
-                PresetStart.InputBound(gaussianStart)), gaussianStart));
+                PresetStart.InputBound(gaussianStart)), gaussianStart, supports));
 
     /// <summary>The MAF layers, the first next to the base distribution.</summary>
     internal static MaskedAutoregressive<T>[] Layers<T>(int dimension, int transforms, IReadOnlyList<int>? hiddenFeatures,

@@ -33,10 +33,14 @@ public static class NeuralSplineFlow
     /// <param name="gaussianStart">Where the flow starts (see <see cref="GaussianStart"/>). Default
     /// <see cref="GaussianStart.Diagonal"/>; <see cref="GaussianStart.None"/> gives the plain chain of spline layers on the
     /// standard normal.</param>
+    /// <param name="supports">One <see cref="Support"/> per column, placed as a <see cref="ColumnSupports{T}"/> next to the
+    /// data so that samples lie in the supports and data outside them are refused; null (the default) or all
+    /// <see cref="Support.Real"/> leaves every column real.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or setting is out of range; for <paramref name="tailBound"/>,
     /// the message gives the largest value allowed for T.</exception>
+    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, int binCount = 8, IReadOnlyList<int>? hiddenFeatures = null,
-        double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Diagonal)
+        double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Diagonal, IReadOnlyList<Support>? supports = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
@@ -58,6 +62,6 @@ public static class NeuralSplineFlow
                     contextDimension, transform, random.Next(), inputBound);
         }
 
-        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), PresetStart.Compose(layers, gaussianStart));
+        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), PresetStart.Compose(layers, gaussianStart, supports));
     }
 }

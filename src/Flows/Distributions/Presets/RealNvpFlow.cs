@@ -21,9 +21,13 @@ public static class RealNvpFlow
     /// <param name="gaussianStart">Where the flow starts (see <see cref="GaussianStart"/>). Default
     /// <see cref="GaussianStart.Full"/>; <see cref="GaussianStart.None"/> gives the plain chain of coupling layers on the
     /// standard normal.</param>
+    /// <param name="supports">One <see cref="Support"/> per column, placed as a <see cref="ColumnSupports{T}"/> next to the
+    /// data so that samples lie in the supports and data outside them are refused; null (the default) or all
+    /// <see cref="Support.Real"/> leaves every column real.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="gaussianStart"/> is out of range.</exception>
+    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
-        int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full)
+        int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full, IReadOnlyList<Support>? supports = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 2);
@@ -36,6 +40,6 @@ public static class RealNvpFlow
                 conditionerInputBound: PresetStart.InputBound(gaussianStart));
         }
 
-        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), PresetStart.Compose(layers, gaussianStart));
+        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), PresetStart.Compose(layers, gaussianStart, supports));
     }
 }

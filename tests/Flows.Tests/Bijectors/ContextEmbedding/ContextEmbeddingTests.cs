@@ -28,6 +28,11 @@ public sealed class ContextEmbeddingTests : IFamilyCases
         // context, with unconditional permutation and LU layers between them.
         new("EmbeddedContext(Chain(MAF+context, Permutation, Coupling(spline)+context, LULinear, MAF(spline)+context), MultilayerPerceptronEmbedding)(d=3, c=4)",
             s => BijectorCases.Randomized(new FixedContext(Standardized(EmbeddedChain<double>(s)), [4.1, -0.7, 12.0, -0.4]), s, 0.3), OutputRange.Real, 10, 10),
+        // The context standardized only, with no network: WithContextEmbedding(new IdentityEmbedding(k)).
+        new("EmbeddedContext(MaskedAutoregressive+context, IdentityEmbedding)(d=3, c=4)",
+            s => BijectorCases.Randomized(new FixedContext(Standardized(new EmbeddedContext<double>(
+                new MaskedAutoregressive<double>(3, [8], Orders.Natural(3), contextDimension: 4, seed: s), new IdentityEmbedding<double>(4))),
+                [4.1, -0.7, 12.0, -0.4]), s, 0.3), OutputRange.Real, 10, 10),
     ];
 
     static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
@@ -36,6 +41,8 @@ public sealed class ContextEmbeddingTests : IFamilyCases
         // Not yet standardized when saved: the flag is saved too, and both flows then standardize from the same data.
         new("EmbeddedContext(unstandardized)", () => Embedded<T>(4)),
         new("EmbeddedContext(chain, standardized)", () => Standardized(EmbeddedChain<T>(5))),
+        new("EmbeddedContext(IdentityEmbedding, standardized)", () => Standardized(new EmbeddedContext<T>(
+            new MaskedAutoregressive<T>(3, [8], Orders.Natural(3), contextDimension: 4, seed: 2), new IdentityEmbedding<T>(4)))),
     ];
 
     [Fact]
@@ -188,6 +195,35 @@ public sealed class ContextEmbeddingTests : IFamilyCases
 
         Assert.Empty(NeuralSplineFlow.Create<double>(2, transforms: 1, hiddenFeatures: [8], contextDimension: 2, seed: 0)
             .WithContextEmbedding(new MultilayerPerceptronEmbedding<double>(10, 2, [8], seed: 0)).CheckDataRange(far));
+    }
+
+    [Fact]
+    public void IdentityEmbedding_StandardizesTheContextOnly_TheInnerFlowSeesUnitScaleContexts()
+    {
+        // Contexts at scale 1e4 around 5e4: through an IdentityEmbedding the inner bijector sees exactly (c − m) ⊘ s.
+        double[,] c = TestData.StandardNormal(200, 2, seed: 3, scale: 1e4);
+        for (int i = 0; i < 200; i++)
+        {
+            c[i, 1] += 5e4;
+        }
+
+        var inner = BijectorCases.Randomized(new LowerTriangularAffine<double>(2, contextDimension: 2), seed: 4);
+        var embedded = new EmbeddedContext<double>(inner, new IdentityEmbedding<double>(2));
+        embedded.InitializeStandardization(c);
+        double[,] x = TestData.StandardNormal(200, 2, seed: 5);
+
+        var standardized = new double[200, 2];
+        for (int i = 0; i < 200; i++)
+        {
+            for (int j = 0; j < 2; j++)
+            {
+                standardized[i, j] = (c[i, j] - embedded.ContextMean[j]) / embedded.ContextScale[j];
+            }
+        }
+
+        AssertClose.All(inner.Inverse(x, standardized).Output, embedded.Inverse(x, c).Output, 1e-12, "inner at the standardized context");
+        Assert.Empty(new IdentityEmbedding<double>(2).Parameters);
+        Assert.Throws<ArgumentOutOfRangeException>("contextDimension", () => new IdentityEmbedding<double>(0));
     }
 
     [Fact]

@@ -24,6 +24,8 @@ namespace Flows.Distributions;
 /// shuffle), after the data-initialized layers between the data and the base, so a fit is deterministic given its
 /// seed and the mixture's. A tape that records gradients outside training (variational fitting) adopts the current
 /// parameters instead, as ActNorm does. <see cref="IsInitialized"/> is saved with the model.</para>
+/// <para>Every parameter is exempt from weight decay (<see cref="Parameter{T}.ExemptFromWeightDecay"/>): the start is the
+/// data's, and decay would pull it back to the standard normal.</para>
 /// <para>Before initialization the means are drawn from N(0, I) by a generator seeded by <see cref="Seed"/> (distinct
 /// components must start apart, or their equal gradients keep them together), the scales are 1 and the weights equal.</para>
 /// <para>Reference: the GMM base of zuko (probabilists/zuko, <c>zuko.flows.mixture.GMM</c>); k-means++: D. Arthur and
@@ -50,7 +52,7 @@ public sealed class GaussianMixture<T> : IDistribution<T>, IInitializesFromData 
         var random = new Random(seed);
         for (int k = 0; k < componentCount; k++)
         {
-            _components[k] = new DiagonalNormal<T>(dimension);
+            _components[k] = new DiagonalNormal<T>(dimension, exemptFromWeightDecay: true);
             Gaussian.Fill<T>(_components[k].Mean.Values, random);
         }
 

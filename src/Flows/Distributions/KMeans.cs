@@ -10,7 +10,11 @@ internal static class KMeans
 {
     /// <summary>Clusters the <paramref name="rows"/> × <paramref name="d"/> values of <paramref name="x"/> into
     /// <paramref name="k"/> clusters; returns the centres (k × d, row-major) and each row's cluster.</summary>
-    public static (double[] Centers, int[] Assignment) Run<T>(ReadOnlySpan<T> x, int rows, int d, int k, Random random, int maxIterations = 100)
+    /// <remarks>k-means++ can seed two centres in one cluster, which Lloyd's iterations cannot undo; so, as scikit-learn's
+    /// <c>n_init</c>, it runs <paramref name="attempts"/> times from successive draws of <paramref name="random"/> and
+    /// keeps the clustering of least within-cluster sum of squares (the first on a tie).</remarks>
+    public static (double[] Centers, int[] Assignment) Run<T>(ReadOnlySpan<T> x, int rows, int d, int k, Random random, int attempts = 8,
+        int maxIterations = 100)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var data = new double[rows * d];
@@ -19,6 +23,29 @@ internal static class KMeans
             data[i] = double.CreateTruncating(x[i]);
         }
 
+        (double[] Centers, int[] Assignment) best = default;
+        double bestInertia = double.PositiveInfinity;
+        for (int attempt = 0; attempt < attempts; attempt++)
+        {
+            (double[] centers, int[] assignment) = Lloyd(data, rows, d, k, random, maxIterations);
+            double inertia = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                inertia += Nearest(data.AsSpan(i * d, d), centers, k).Distance;
+            }
+
+            if (inertia < bestInertia || best.Centers is null)
+            {
+                best = (centers, assignment);
+                bestInertia = inertia;
+            }
+        }
+
+        return best;
+    }
+
+    private static (double[] Centers, int[] Assignment) Lloyd(double[] data, int rows, int d, int k, Random random, int maxIterations)
+    {
         double[] centers = Seed(data, rows, d, k, random);
         var assignment = new int[rows];
         Array.Fill(assignment, -1);

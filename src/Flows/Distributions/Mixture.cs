@@ -11,7 +11,9 @@ namespace Flows.Distributions;
 /// <remarks>
 /// <para><b>Density.</b> log p(x) = log Σₖ exp(log wₖ + log pₖ(x)), computed stably on the tape
 /// (<see cref="TapeOps.WeightedLogSumExp{T}"/>), exact, and differentiable in the logits and in every component's
-/// parameters. All-zero logits give equal weights.</para>
+/// parameters. All-zero logits give equal weights. The logits are exempt from weight decay; the components'
+/// parameters are decayed or not as each component says (a fit's size-adapted decay pulls a component flow's affine
+/// shift toward 0, which can hold separated components together: set <c>AdamOptions.WeightDecay</c> to 0 then).</para>
 /// <para><b>Sampling.</b> Each row picks a component with probability wₖ (one uniform draw per row, in row order), then
 /// the rows of each component are drawn by that component's own sampler (component 0 first) and put back in row order.
 /// Sampling is reparameterized in each component's parameters, as far as the component's own sampling is, but
@@ -65,7 +67,8 @@ public sealed class Mixture<T> : IDistribution<T> where T : unmanaged, IFloating
         _components = [.. components];
         Dimension = _components[0].Dimension;
         ContextDimension = _components[0].ContextDimension;
-        _logits = new Parameter<T>("logits", 1, _components.Length);
+        // The weights are a distribution's, not a network's: weight decay would pull them toward equal weights.
+        _logits = new Parameter<T>("logits", 1, _components.Length) { ExemptFromWeightDecay = true };
         Parameters = [.. new[] { _logits }.Concat(_components.SelectMany(c => c.Parameters)).Distinct()];
     }
 

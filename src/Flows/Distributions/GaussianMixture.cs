@@ -140,11 +140,7 @@ public sealed class GaussianMixture<T> : IDistribution<T>, IInitializesFromData 
 
     /// <inheritdoc/>
     public void Sample(Span<T> destination, Random random, ReadOnlySpan<T> context = default)
-    {
-        int rows = BaseDistributions.SampleRows(Dimension, destination, random, context);
-        var tape = new Tape<T>(isRecording: false);
-        SampleWithDensityLn(tape, rows, random).X.Values.CopyTo(destination);
-    }
+        => BaseDistributions.Sample(this, destination, random, context);
 
     /// <inheritdoc/>
     public override string ToString() => $"GaussianMixture(dimension: {Dimension}, componentCount: {ComponentCount})";

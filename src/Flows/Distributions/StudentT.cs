@@ -88,10 +88,7 @@ public sealed class StudentT<T> : IDistribution<T> where T : unmanaged, IFloatin
     /// <remarks>Reparameterized in μ and σ, not in ν; see the class remarks.</remarks>
     public (Node<T> X, Node<T> DensityLn) SampleWithDensityLn(Tape<T> tape, int count, Random random, Node<T>? context = null)
     {
-        ArgumentNullException.ThrowIfNull(tape);
-        ArgumentNullException.ThrowIfNull(random);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        BaseDistributions.CheckNoContext(context);
+        BaseDistributions.CheckSample(tape, count, random, context);
         Node<T> t = tape.Allocate(count, Dimension);
         Fill(t.Values, random);
         Node<T> x = tape.AffineElementwise(t, tape.Use(_location), tape.Use(_logScale), inverse: false).Output;
@@ -104,16 +101,12 @@ public sealed class StudentT<T> : IDistribution<T> where T : unmanaged, IFloatin
 
     /// <inheritdoc/>
     public void Sample(Span<T> destination, Random random, ReadOnlySpan<T> context = default)
-    {
-        int rows = BaseDistributions.SampleRows(Dimension, destination, random, context);
-        var tape = new Tape<T>(isRecording: false);
-        SampleWithDensityLn(tape, rows, random).X.Values.CopyTo(destination);
-    }
+        => BaseDistributions.Sample(this, destination, random, context);
 
     /// <inheritdoc/>
     public override string ToString() => $"StudentT(dimension: {Dimension})";
 
-    private static double DegreesOfFreedomOf(double r) => (r > 30 ? r : Math.Log(1 + Math.Exp(r))) + MinimumDegreesOfFreedom;
+    private static double DegreesOfFreedomOf(double r) => StudentTOps.Softplus(r) + MinimumDegreesOfFreedom;
 
     // Standard t draws, row-major: all normals first, then one χ² draw per element.
     private void Fill(Span<T> destination, Random random)

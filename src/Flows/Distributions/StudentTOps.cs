@@ -53,7 +53,7 @@ internal static class StudentTOps
         return y;
     }
 
-    private static double Softplus(double r) => r > 30 ? r : Math.Log(1 + Math.Exp(r));
+    internal static double Softplus(double r) => r > 30 ? r : Math.Log(1 + Math.Exp(r));
 
     private static class Backward<T> where T : unmanaged, IFloatingPointIeee754<T>
     {

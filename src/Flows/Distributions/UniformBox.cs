@@ -82,10 +82,7 @@ public sealed class UniformBox<T> : IDistribution<T> where T : unmanaged, IFloat
     /// <inheritdoc/>
     public (Node<T> X, Node<T> DensityLn) SampleWithDensityLn(Tape<T> tape, int count, Random random, Node<T>? context = null)
     {
-        ArgumentNullException.ThrowIfNull(tape);
-        ArgumentNullException.ThrowIfNull(random);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        BaseDistributions.CheckNoContext(context);
+        BaseDistributions.CheckSample(tape, count, random, context);
         Node<T> x = tape.Allocate(count, Dimension);
         Fill(x.Values, random);
         return (x, DensityLn(tape, x));

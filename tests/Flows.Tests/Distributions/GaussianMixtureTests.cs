@@ -115,6 +115,28 @@ public sealed class GaussianMixtureTests
     }
 
     [Fact]
+    public void Fit_IsDeterministicGivenTheFitSeed_AndTheKMeansStartDependsOnIt()
+    {
+        double[,] data = FourClusters(600, seed: 6);
+        TransformedDistribution<double> Fitted(int seed)
+        {
+            var flow = new TransformedDistribution<double>(new GaussianMixture<double>(2, 4), new Affine<double>(2));
+            flow.Fit(data, new FitOptions { Epochs = 1, Seed = seed });
+            return flow;
+        }
+
+        TransformedDistribution<double> a = Fitted(1);
+        TransformedDistribution<double> b = Fitted(1);
+        for (int p = 0; p < a.Parameters.Count; p++)
+        {
+            AssertClose.Bitwise(a.Parameters[p].Values, b.Parameters[p].Values, a.Parameters[p].Name);
+        }
+
+        // Another fit seed shuffles and splits the rows differently, so k-means sees other rows.
+        Assert.NotEqual(a.Parameters[1].Values, Fitted(2).Parameters[1].Values);
+    }
+
+    [Fact]
     public void SampleGradient_ReachesTheMeansButNotTheLogits()
     {
         GaussianMixture<double> mixture = Randomized();

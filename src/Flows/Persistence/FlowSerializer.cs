@@ -26,7 +26,8 @@ namespace Flows.Persistence;
 /// as the flows are (readers older than this addition refuse such a file as having an unknown base type). The bases
 /// <c>StudentT</c>, <c>UniformBox</c> (with <c>lower</c> and <c>upper</c>), <c>Mixture</c> (its <c>logits</c> and its
 /// <c>components</c>, each a base as above, flows included) and <c>GaussianMixture</c> (<c>seed</c>,
-/// <c>initialized</c>, <c>logits</c> and its <c>DiagonalNormal</c> components) were added within version 3 in the same
+/// <c>fullCovariance</c>, <c>initialized</c>, <c>logits</c> and its components: <c>DiagonalNormal</c>s, or flows of a
+/// <c>LowerTriangularAffine</c> on a standard normal) were added within version 3 in the same
 /// way: a file that uses none of them is unchanged, and readers older than their addition refuse a file that uses one
 /// as having an unknown base type, which they report rather than misread.</para>
 /// <para>Compatibility policy: a file written by this version is loadable by every later version. A later version
@@ -260,6 +261,7 @@ public static class FlowSerializer
                 break;
             case GaussianMixture<T> gaussians:
                 writer.WriteNumber("seed", gaussians.Seed);
+                writer.WriteBoolean("fullCovariance", gaussians.FullCovariance);
                 writer.WriteBoolean("initialized", gaussians.IsInitialized);
                 WriteComponents(writer, gaussians.Components);
                 break;
@@ -382,31 +384,42 @@ public static class FlowSerializer
         }
     }
 
-    // The components are the mixture's own diagonal normals, read in place; each must be a DiagonalNormal of the
-    // mixture's dimension.
+    // Each component is read as a base and must be of the mixture's kind (a DiagonalNormal, or with full covariance a
+    // flow N(0, I) → LowerTriangularAffine) and dimension; its values go into the mixture's own component.
     private static GaussianMixture<T> ReadGaussianMixture<T>(JsonScope scope, int dimension) where T : unmanaged, IFloatingPointIeee754<T>
     {
         JsonScope[] components = [.. Components(scope)];
-        JsonElement initialized = scope.Property("initialized");
-        if (initialized.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-        {
-            throw JsonScope.Error($"{scope.Path}.initialized", $"expected true or false, found {JsonScope.Describe(initialized)}");
-        }
-
-        GaussianMixture<T> mixture = Build(scope.Path, () => new GaussianMixture<T>(dimension, components.Length, scope.Int32("seed")));
-        mixture.IsInitialized = initialized.ValueKind == JsonValueKind.True;
+        bool full = Boolean(scope, "fullCovariance");
+        bool initialized = Boolean(scope, "initialized");
+        GaussianMixture<T> mixture = Build(scope.Path, () => new GaussianMixture<T>(dimension, components.Length, scope.Int32("seed"), full));
+        mixture.IsInitialized = initialized;
         for (int k = 0; k < components.Length; k++)
         {
-            if (components[k].String("type") != "DiagonalNormal" || components[k].Int32("dimension") != dimension)
+            IDistribution<T> component = ReadBase<T>(components[k]);
+            bool matches = component.Dimension == dimension && (full
+                ? component is TransformedDistribution<T> { BaseDistribution: StandardNormal<T>, Bijector: LowerTriangularAffine<T> }
+                : component is DiagonalNormal<T>);
+            if (!matches)
             {
-                throw JsonScope.Error(components[k].Path, $"a GaussianMixture component must be a DiagonalNormal of dimension {dimension}");
+                throw JsonScope.Error(components[k].Path,
+                    $"a GaussianMixture component must be {(full ? "a flow N(0, I) → LowerTriangularAffine" : "a DiagonalNormal")} of dimension {dimension}");
             }
 
-            ReadParameters(components[k].Object("parameters"), mixture.Components[k].Parameters);
-            components[k].EnsureAllRead();
+            for (int p = 0; p < component.Parameters.Count; p++)
+            {
+                component.Parameters[p].Values.CopyTo(mixture.Components[k].Parameters[p].Values, 0);
+            }
         }
 
         return mixture;
+    }
+
+    private static bool Boolean(JsonScope scope, string name)
+    {
+        JsonElement value = scope.Property(name);
+        return value.ValueKind is JsonValueKind.True or JsonValueKind.False
+            ? value.ValueKind == JsonValueKind.True
+            : throw JsonScope.Error($"{scope.Path}.{name}", $"expected true or false, found {JsonScope.Describe(value)}");
     }
 
     private static IBijector<T> ReadBijector<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>

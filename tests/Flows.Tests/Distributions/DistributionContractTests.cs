@@ -34,6 +34,12 @@ public sealed class DistributionContractTests
             mixture.Initialize(TestData.StandardNormal(200, 3, seed: 9));
             return mixture;
         },
+        ["GaussianMixture(full)"] = () =>
+        {
+            var mixture = new GaussianMixture<double>(3, 2, seed: 3, fullCovariance: true);
+            mixture.Initialize(TestData.StandardNormal(200, 3, seed: 9));
+            return mixture;
+        },
         ["Mixture"] = () =>
         {
             var mixture = new Mixture<double>(

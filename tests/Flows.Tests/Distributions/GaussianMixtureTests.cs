@@ -29,7 +29,7 @@ public sealed class GaussianMixtureTests
         var mixture = new GaussianMixture<double>(2, 3, seed: 4);
         mixture.Initialize(TestData.StandardNormal(50, 2, seed: 5));
         TestData.StandardNormal(3, seed: 6).CopyTo(mixture.Logits.Values, 0);
-        TestData.StandardNormal(2, seed: 7, scale: 0.3).CopyTo(mixture.Components[1].LogStandardDeviation.Values, 0);
+        TestData.StandardNormal(2, seed: 7, scale: 0.3).CopyTo(Diagonal(mixture, 1).LogStandardDeviation.Values, 0);
         return mixture;
     }
 
@@ -51,7 +51,7 @@ public sealed class GaussianMixtureTests
                 for (int j = 0; j < 2; j++)
                 {
                     product *= MathNet.Numerics.Distributions.Normal.PDF(
-                        mixture.Components[k].Mean.Values[j], Math.Exp(mixture.Components[k].LogStandardDeviation.Values[j]), x[i, j]);
+                        Diagonal(mixture, k).Mean.Values[j], Math.Exp(Diagonal(mixture, k).LogStandardDeviation.Values[j]), x[i, j]);
                 }
 
                 expected += product;
@@ -66,13 +66,83 @@ public sealed class GaussianMixtureTests
         => DistributionGradients.AssertMatchFiniteDifferences(Randomized(), TestData.StandardNormal(10, 2, seed: 9, scale: 2));
 
     [Fact]
+    public void FullCovariance_DensityLn_EqualsTheWeightedSumOfMultivariateNormalDensities()
+    {
+        GaussianMixture<double> mixture = RandomizedFull();
+        double[,] x = TestData.StandardNormal(20, 2, seed: 8, scale: 2);
+        var actual = new double[20];
+        mixture.DensityLn(TestData.Flatten(x), actual);
+
+        double[] weights = mixture.Weights;
+        for (int i = 0; i < 20; i++)
+        {
+            double expected = 0;
+            for (int k = 0; k < 3; k++)
+            {
+                var affine = (LowerTriangularAffine<double>)((TransformedDistribution<double>)mixture.Components[k]).Bijector;
+                var lower = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(affine.GetScaleMatrix());
+                var normal = new MathNet.Numerics.Distributions.MatrixNormal(
+                    MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfColumnArrays(affine.Shift.Values),
+                    lower * lower.Transpose(), MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseIdentity(1));
+                expected += weights[k] * normal.Density(MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfColumnArrays([x[i, 0], x[i, 1]]));
+            }
+
+            AssertClose.Relative(Math.Log(expected), actual[i], 1e-10, $"row {i}");
+        }
+    }
+
+    [Fact]
+    public void FullCovariance_Gradients_EqualCentralDifferences()
+        => DistributionGradients.AssertMatchFiniteDifferences(RandomizedFull(), TestData.StandardNormal(10, 2, seed: 9, scale: 2));
+
+    [Fact]
+    public void FullCovariance_Initialize_FindsEachClustersCorrelation()
+    {
+        // Two clusters at (±4, 0), with correlations +0.8 and −0.8 between the features.
+        var random = new Random(3);
+        var data = new double[4000, 2];
+        for (int i = 0; i < 4000; i++)
+        {
+            double sign = i % 2 == 0 ? 1 : -1;
+            double a = TestData.NextNormal(random);
+            double b = TestData.NextNormal(random);
+            data[i, 0] = (4 * sign) + a;
+            data[i, 1] = sign * ((0.8 * a) + (0.6 * b));
+        }
+
+        var mixture = new GaussianMixture<double>(2, 2, fullCovariance: true);
+        mixture.Initialize(data);
+
+        foreach (IDistribution<double> component in mixture.Components)
+        {
+            var affine = (LowerTriangularAffine<double>)((TransformedDistribution<double>)component).Bijector;
+            double[,] l = affine.GetScaleMatrix();
+            double covariance = l[1, 0] * l[0, 0];
+            Assert.InRange(Math.Abs(covariance), 0.75, 0.85);
+            Assert.Equal(Math.Sign(affine.Shift.Values[0]), Math.Sign(covariance));
+        }
+    }
+
+    private static GaussianMixture<double> RandomizedFull()
+    {
+        var mixture = new GaussianMixture<double>(2, 3, seed: 4, fullCovariance: true);
+        mixture.Initialize(TestData.StandardNormal(50, 2, seed: 5));
+        TestData.StandardNormal(3, seed: 6).CopyTo(mixture.Logits.Values, 0);
+        var affine = (LowerTriangularAffine<double>)((TransformedDistribution<double>)mixture.Components[1]).Bijector;
+        affine.PackedScale.Values[1] = 0.6;
+        return mixture;
+    }
+
+    private static DiagonalNormal<double> Diagonal(GaussianMixture<double> mixture, int k) => (DiagonalNormal<double>)mixture.Components[k];
+
+    [Fact]
     public void Initialize_FindsTheClustersTheirSpreadsAndTheirWeights()
     {
         var mixture = new GaussianMixture<double>(2, 4);
         mixture.Initialize(FourClusters(4000, seed: 1));
 
         double[] weights = mixture.Weights;
-        var found = mixture.Components.Select((c, k) => (X: c.Mean.Values[0], Y: c.Mean.Values[1], Sigma: Math.Exp(c.LogStandardDeviation.Values[0]), W: weights[k]))
+        var found = mixture.Components.Cast<DiagonalNormal<double>>().Select((c, k) => (X: c.Mean.Values[0], Y: c.Mean.Values[1], Sigma: Math.Exp(c.LogStandardDeviation.Values[0]), W: weights[k]))
             .OrderBy(c => Math.Round(c.Y)).ThenBy(c => c.X).ToArray();
         double[] expectedWeights = [0.1, 0.2, 0.3, 0.4];
         for (int k = 0; k < 4; k++)
@@ -111,7 +181,7 @@ public sealed class GaussianMixtureTests
 
         var mixture = (GaussianMixture<double>)flow.BaseDistribution;
         Assert.True(mixture.IsInitialized);
-        Assert.All(mixture.Components, c => Assert.InRange(Math.Abs(c.Mean.Values[0]), 1.2, 1.8));
+        Assert.All(mixture.Components.Cast<DiagonalNormal<double>>(), c => Assert.InRange(Math.Abs(c.Mean.Values[0]), 1.2, 1.8));
     }
 
     [Fact]
@@ -146,7 +216,7 @@ public sealed class GaussianMixtureTests
 
         Assert.All(mixture.Logits.Gradients, g => Assert.Equal(0, g));
         // ∂Σx/∂μₖ = the number of rows drawn from component k, per feature; together every row.
-        Assert.Equal(400, mixture.Components.Sum(c => c.Mean.Gradients.Sum()), 10);
+        Assert.Equal(400, mixture.Components.Cast<DiagonalNormal<double>>().Sum(c => c.Mean.Gradients.Sum()), 10);
     }
 
     [Fact]

@@ -24,8 +24,8 @@ public sealed class BaseDistributionPersistenceTests
                 return t;
             case "UniformBox":
                 return new UniformBox<T>(3, -0.1, 1.3);
-            case "GaussianMixture":
-                var gaussians = new GaussianMixture<T>(3, 3, seed: 5);
+            case "GaussianMixture" or "GaussianMixture(full)":
+                var gaussians = new GaussianMixture<T>(3, 3, seed: 5, fullCovariance: name == "GaussianMixture(full)");
                 var data = new T[60, 3];
                 double[] values = TestData.StandardNormal(180, seed: 2, scale: 2);
                 for (int i = 0; i < 180; i++)
@@ -47,7 +47,7 @@ public sealed class BaseDistributionPersistenceTests
         }
     }
 
-    public static TheoryData<string> Names => ["StudentT", "UniformBox", "GaussianMixture", "Mixture"];
+    public static TheoryData<string> Names => ["StudentT", "UniformBox", "GaussianMixture", "GaussianMixture(full)", "Mixture"];
 
     [Theory]
     [MemberData(nameof(Names))]

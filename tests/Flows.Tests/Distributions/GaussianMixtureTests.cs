@@ -37,28 +37,10 @@ public sealed class GaussianMixtureTests
     public void DensityLn_EqualsTheWeightedSumOfNormalDensities()
     {
         GaussianMixture<double> mixture = Randomized();
-        double[,] x = TestData.StandardNormal(20, 2, seed: 8, scale: 2);
-        var actual = new double[20];
-        mixture.DensityLn(TestData.Flatten(x), actual);
-
-        double[] weights = mixture.Weights;
-        for (int i = 0; i < 20; i++)
-        {
-            double expected = 0;
-            for (int k = 0; k < 3; k++)
-            {
-                double product = weights[k];
-                for (int j = 0; j < 2; j++)
-                {
-                    product *= MathNet.Numerics.Distributions.Normal.PDF(
-                        Diagonal(mixture, k).Mean.Values[j], Math.Exp(Diagonal(mixture, k).LogStandardDeviation.Values[j]), x[i, j]);
-                }
-
-                expected += product;
-            }
-
-            AssertClose.Relative(Math.Log(expected), actual[i], Tolerance.ClosedForm, $"row {i}");
-        }
+        AssertDensityIsTheWeightedSum(mixture, (k, x0, x1) =>
+            MathNet.Numerics.Distributions.Normal.PDF(Diagonal(mixture, k).Mean.Values[0], Math.Exp(Diagonal(mixture, k).LogStandardDeviation.Values[0]), x0)
+            * MathNet.Numerics.Distributions.Normal.PDF(Diagonal(mixture, k).Mean.Values[1], Math.Exp(Diagonal(mixture, k).LogStandardDeviation.Values[1]), x1),
+            Tolerance.ClosedForm);
     }
 
     [Fact]
@@ -69,26 +51,15 @@ public sealed class GaussianMixtureTests
     public void FullCovariance_DensityLn_EqualsTheWeightedSumOfMultivariateNormalDensities()
     {
         GaussianMixture<double> mixture = RandomizedFull();
-        double[,] x = TestData.StandardNormal(20, 2, seed: 8, scale: 2);
-        var actual = new double[20];
-        mixture.DensityLn(TestData.Flatten(x), actual);
-
-        double[] weights = mixture.Weights;
-        for (int i = 0; i < 20; i++)
+        AssertDensityIsTheWeightedSum(mixture, (k, x0, x1) =>
         {
-            double expected = 0;
-            for (int k = 0; k < 3; k++)
-            {
-                var affine = (LowerTriangularAffine<double>)((TransformedDistribution<double>)mixture.Components[k]).Bijector;
-                var lower = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(affine.GetScaleMatrix());
-                var normal = new MathNet.Numerics.Distributions.MatrixNormal(
-                    MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfColumnArrays(affine.Shift.Values),
-                    lower * lower.Transpose(), MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseIdentity(1));
-                expected += weights[k] * normal.Density(MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfColumnArrays([x[i, 0], x[i, 1]]));
-            }
-
-            AssertClose.Relative(Math.Log(expected), actual[i], 1e-10, $"row {i}");
-        }
+            var affine = (LowerTriangularAffine<double>)((TransformedDistribution<double>)mixture.Components[k]).Bijector;
+            var lower = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(affine.GetScaleMatrix());
+            var normal = new MathNet.Numerics.Distributions.MatrixNormal(
+                MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfColumnArrays(affine.Shift.Values),
+                lower * lower.Transpose(), MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseIdentity(1));
+            return normal.Density(MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfColumnArrays([x0, x1]));
+        }, 1e-10);
     }
 
     [Fact]
@@ -131,6 +102,20 @@ public sealed class GaussianMixtureTests
         var affine = (LowerTriangularAffine<double>)((TransformedDistribution<double>)mixture.Components[1]).Bijector;
         affine.PackedScale.Values[1] = 0.6;
         return mixture;
+    }
+
+    // log Σₖ wₖ pₖ(x) at 20 points against the mixture's DensityLn, pₖ given by an oracle.
+    private static void AssertDensityIsTheWeightedSum(GaussianMixture<double> mixture, Func<int, double, double, double> componentDensity, double tolerance)
+    {
+        double[,] x = TestData.StandardNormal(20, 2, seed: 8, scale: 2);
+        var actual = new double[20];
+        mixture.DensityLn(TestData.Flatten(x), actual);
+        double[] weights = mixture.Weights;
+        for (int i = 0; i < 20; i++)
+        {
+            double expected = Enumerable.Range(0, mixture.ComponentCount).Sum(k => weights[k] * componentDensity(k, x[i, 0], x[i, 1]));
+            AssertClose.Relative(Math.Log(expected), actual[i], tolerance, $"row {i}");
+        }
     }
 
     private static DiagonalNormal<double> Diagonal(GaussianMixture<double> mixture, int k) => (DiagonalNormal<double>)mixture.Components[k];

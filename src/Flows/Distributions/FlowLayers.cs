@@ -13,7 +13,8 @@ internal readonly record struct FlowLayer<T>(IBijector<T> Layer, string Path, bo
 
 /// <summary>
 /// The leaves of a flow (its bijectors through <see cref="Chain{T}"/>, <see cref="Inverted{T}"/>, the inner bijector of an
-/// <see cref="EmbeddedContext{T}"/>, which is a layer itself too, and nested base flows)
+/// <see cref="EmbeddedContext{T}"/>, which is a layer itself too, and nested base flows, a <see cref="Mixture{T}"/> base's
+/// component flows included)
 /// and the owner of every parameter, found once when the flow is built, for the checks made once per call.
 /// </summary>
 internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T>

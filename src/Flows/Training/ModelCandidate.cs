@@ -39,8 +39,8 @@ public sealed class ModelCandidate<T> where T : unmanaged, IFloatingPointIeee754
     public override string ToString() => $"ModelCandidate({Name})";
 }
 
-/// <summary>The built-in candidates: the maximum-likelihood Gaussian, the MAF and NSF presets at their defaults, and the
-/// MAF on a Gaussian-mixture or Student-t base.</summary>
+/// <summary>The built-in candidates: the maximum-likelihood Gaussian, the MAF and NSF presets at their defaults, the
+/// MAF on a Gaussian-mixture or Student-t base, and a mixture of MAFs.</summary>
 public static class ModelCandidate
 {
     /// <summary>The maximum-likelihood Gaussian (<see cref="MultivariateNormal.Fit{T}(T[,])"/>), named <c>"Gaussian"</c>.</summary>
@@ -86,6 +86,31 @@ public static class ModelCandidate
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
         return OnBase("MAF+t", transforms, options, (d, _) => new StudentT<T>(d));
+    }
+
+    /// <summary>
+    /// A <see cref="Mixture{T}"/> of <paramref name="componentCount"/> <see cref="MaskedAutoregressiveFlow"/> presets
+    /// (each with its own seed drawn from the fold's), fitted jointly by maximum likelihood, named
+    /// <c>"MAF×{componentCount}"</c>. The model it returns is the flow whose base is the mixture and whose bijector is the
+    /// identity permutation (the flow <c>mixture.Fit</c> trains).
+    /// </summary>
+    /// <param name="componentCount">Component flows. Default 2. Range: &gt; 0.</param>
+    /// <param name="transforms">Autoregressive layers per component. Default 5. Range: &gt; 0.</param>
+    /// <param name="options">The fit's settings; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="componentCount"/> or <paramref name="transforms"/> is not positive.</exception>
+    public static ModelCandidate<T> MixtureOfFlows<T>(int componentCount = 2, int transforms = 5, FitOptions? options = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(componentCount);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
+        return new($"MAF×{componentCount}", (data, seed, cancellationToken) =>
+        {
+            var random = new Random(seed);
+            var mixture = new Mixture<T>([.. Enumerable.Range(0, componentCount).Select(_ =>
+                (IDistribution<T>)Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(data.GetLength(1), transforms, seed: random.Next()))]);
+            mixture.Fit(data, (options ?? new FitOptions()) with { Seed = seed }, cancellationToken);
+            return mixture.AsFlow;
+        });
     }
 
     // The MAF preset's bijector on another base, fitted with the options (their seed replaced by the fold's).

@@ -22,6 +22,21 @@ public sealed class ModelCandidateTests
     }
 
     [Fact]
+    public void MixtureOfFlows_JoinsCrossValidation_AndRefitsAMixtureOfItsComponentCount()
+    {
+        double[,] data = GaussianMixtureTests.FourClusters(300, seed: 7);
+
+        ModelSelectionReport<double> report = ModelSelection.CrossValidate(data,
+            [ModelCandidate.Gaussian<double>(), ModelCandidate.MixtureOfFlows<double>(3, transforms: 1, new FitOptions { Epochs = 2 })],
+            new ModelSelectionOptions { Folds = 2, RefitBest = false });
+
+        Assert.Equal("MAF×3", report.Scores[1].Name);
+        Assert.True(double.IsFinite(report.Scores[1].MeanLogLikelihood));
+        TransformedDistribution<double> model = ModelCandidate.MixtureOfFlows<double>(3, transforms: 1, new FitOptions { Epochs = 1 }).Fit(data, seed: 2);
+        Assert.Equal(3, Assert.IsType<Mixture<double>>(model.BaseDistribution).Components.Count);
+    }
+
+    [Fact]
     public void GaussianMixtureFlow_ThrowsForNonPositiveComponentCount()
         => Assert.Throws<ArgumentOutOfRangeException>("componentCount", () => ModelCandidate.GaussianMixtureFlow<double>(0));
 }

@@ -5,6 +5,8 @@
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris,mixture8-120 --seeds 3 --float --start full
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data supports --seeds 3   # issue 15: per-column supports at 20,000 rows
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris-species         # issue 15: species as an integer column
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data gmm4-20000 --models maf --base gmm4 --transforms 1   # issue 15's bases
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data student2-5000 --models maf --base studentt --patience-steps 10000 --max-steps 10000
 //
 // The protocol is issue 13's, the one zuko's figures were measured with: standardize with the training split's mean and
 // standard deviation; presets at their defaults (5 transforms, hidden [64, 64]); Adam 1e-3; batch 256 or the whole
@@ -16,7 +18,10 @@
 //
 // Data sets: iris (Fisher's 150 × 4, 5-fold cross-validation); moons-300 (300 rows of the two-moons training file);
 // sinh8-N (x = sinh(Az + b) in 8 dimensions: skewed, heavy-tailed, correlated); banana8-N (four curved pairs);
-// mixture8-N (three Gaussian clusters in 8 dimensions); moons (20,000 training rows). The synthetic sets are scored on
+// mixture8-N (three Gaussian clusters in 8 dimensions); moons (20,000 training rows); gmm4-N (four well-separated
+// Gaussian modes in 2-D); student2-N (x = A t, t with independent Student-t(2) features, in 4 dimensions).
+// --base swaps the flows' standard normal base ("normal", the default) for a K-component GaussianMixture ("gmmK") or a
+// StudentT ("studentt"), keeping each preset's bijector; --transforms sets the number of flow layers (default 5). The synthetic sets are scored on
 // 5,000 fresh rows and print their true mean log-density ("truth").
 using System.Diagnostics;
 using System.Globalization;
@@ -81,6 +86,12 @@ namespace Flows.Quality
 
         public bool Verbose { get; init; }
 
+        /// <summary>The flows' base: "normal" (the presets'), "gmmK" (a K-component GaussianMixture) or "studentt".</summary>
+        public string Base { get; init; } = "normal";
+
+        /// <summary>Flow layers (the presets' transforms).</summary>
+        public int Transforms { get; init; } = 5;
+
         public static Settings Parse(string[] args)
         {
             var s = new Settings();
@@ -102,6 +113,8 @@ namespace Flows.Quality
                     "--patience-steps" => s with { PatienceSteps = (int)Number() },
                     "--max-steps" => s with { MaxSteps = (int)Number() },
                     "--verbose" => s with { Verbose = true },
+                    "--base" => s with { Base = Next() },
+                    "--transforms" => s with { Transforms = (int)Number() },
                     _ => throw new ArgumentException($"Unknown argument {args[i]}."),
                 };
             }
@@ -110,7 +123,7 @@ namespace Flows.Quality
         }
 
         public override string ToString()
-            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps";
+            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms";
     }
 
     /// <summary>One train/test split in the data's own units.</summary>
@@ -202,8 +215,15 @@ namespace Flows.Quality
                 else
                 {
                     int modelSeed = (1000 * seed) + k;
-                    Flows.Distributions.TransformedDistribution<T> flow = Create(model, train.GetLength(1), modelSeed, settings.Start);
+                    Flows.Distributions.TransformedDistribution<T> flow = WithBase(
+                        Create(model, train.GetLength(1), modelSeed, settings.Start, settings.Transforms), settings.Base, modelSeed);
                     Flows.Training.FitReport report = Flows.Training.MaximumLikelihood.Fit(flow, train, Options(train.GetLength(0), modelSeed, settings));
+                    if (settings.Verbose)
+                    {
+                        bool finite = report.History.All(e => double.IsFinite(e.TrainLoss)) && report.Status != Flows.Training.FitStatus.Diverged;
+                        Console.WriteLine($"      {model} on {settings.Base}: {report}, {report.Steps} steps, every loss finite: {finite}");
+                    }
+
                     steps += report.History.Count * StepsPerEpoch(train.GetLength(0));
                     logDensity = flow.DensityLn(test);
                 }
@@ -221,13 +241,26 @@ namespace Flows.Quality
             return new Score(sum / count, worst, steps / splits.Count, stopwatch.Elapsed.TotalSeconds / splits.Count);
         }
 
-        private static Flows.Distributions.TransformedDistribution<T> Create(string model, int dimension, int seed, Flows.Distributions.Presets.GaussianStart? start)
+        private static Flows.Distributions.TransformedDistribution<T> Create(string model, int dimension, int seed, Flows.Distributions.Presets.GaussianStart? start,
+            int transforms)
             => model switch
             {
-                "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full),
-                "nsf" => Flows.Distributions.Presets.NeuralSplineFlow.Create<T>(dimension, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal),
-                "realnvp" => Flows.Distributions.Presets.RealNvpFlow.Create<T>(dimension, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full),
+                "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full),
+                "nsf" => Flows.Distributions.Presets.NeuralSplineFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal),
+                "realnvp" => Flows.Distributions.Presets.RealNvpFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full),
                 _ => throw new ArgumentException($"Unknown model {model}."),
+            };
+
+        // The preset's bijector on another base (issue 15): a k-component GaussianMixture, initialized by k-means on the
+        // data mapped to base space at the start of Fit, or a StudentT with learned degrees of freedom.
+        private static Flows.Distributions.TransformedDistribution<T> WithBase(Flows.Distributions.TransformedDistribution<T> flow, string name, int seed)
+            => name switch
+            {
+                "normal" => flow,
+                "studentt" => new(new Flows.Distributions.StudentT<T>(flow.Dimension), flow.Bijector),
+                _ when name.StartsWith("gmm", StringComparison.Ordinal) && int.TryParse(name[3..], out int k) =>
+                    new(new Flows.Distributions.GaussianMixture<T>(flow.Dimension, k, seed), flow.Bijector),
+                _ => throw new ArgumentException($"Unknown base {name}."),
             };
 
         // The rows Fit trains on: it holds out 20 % for validation.
@@ -302,6 +335,8 @@ namespace Flows.Quality
             _ when name.StartsWith("sinh8-", StringComparison.Ordinal) && int.TryParse(name[6..], out int rows) => Sinh8(rows),
             _ when name.StartsWith("banana8-", StringComparison.Ordinal) && int.TryParse(name[8..], out int rows) => Banana8(rows),
             _ when name.StartsWith("mixture8-", StringComparison.Ordinal) && int.TryParse(name[9..], out int rows) => Mixture8(rows),
+            _ when name.StartsWith("gmm4-", StringComparison.Ordinal) && int.TryParse(name[5..], out int rows) => Modes4(rows),
+            _ when name.StartsWith("student2-", StringComparison.Ordinal) && int.TryParse(name[9..], out int rows) => Student2(rows),
             _ => throw new ArgumentException($"Unknown data set {name}."),
         };
 
@@ -336,6 +371,73 @@ namespace Flows.Quality
                 seed => [new Split(mixture.Sample(rows, new Random(seed)), test)],
                 _ => mixture.LogDensity(test).Average());
         }
+
+        // Four well-separated modes in 2-D: N((±3, ±3), 0.5² I) with weights 0.1, 0.2, 0.3, 0.4 (issue 15's mixture-base figure).
+        private static DataSet Modes4(int rows)
+        {
+            double[] weights = [0.1, 0.2, 0.3, 0.4];
+            double[,] Sample(int count, Random random)
+            {
+                var x = new double[count, 2];
+                for (int i = 0; i < count; i++)
+                {
+                    double u = random.NextDouble();
+                    int k = u < 0.1 ? 0 : u < 0.3 ? 1 : u < 0.6 ? 2 : 3;
+                    x[i, 0] = (k % 2 == 0 ? -3 : 3) + (0.5 * Normal(random));
+                    x[i, 1] = (k < 2 ? -3 : 3) + (0.5 * Normal(random));
+                }
+
+                return x;
+            }
+
+            double LogDensity(double[,] x) => Enumerable.Range(0, x.GetLength(0)).Average(i => Math.Log(Enumerable.Range(0, 4).Sum(k =>
+                weights[k] * MathNet.Numerics.Distributions.Normal.PDF(k % 2 == 0 ? -3 : 3, 0.5, x[i, 0])
+                    * MathNet.Numerics.Distributions.Normal.PDF(k < 2 ? -3 : 3, 0.5, x[i, 1]))));
+
+            double[,] test = Sample(10_000, new Random(99));
+            return new DataSet($"gmm4-{rows}", $"{rows} training rows of four separated 2-D normal modes (σ 0.5 at (±3, ±3), weights 0.1-0.4), 10,000 test rows",
+                seed => [new Split(Sample(rows, new Random(seed)), test)],
+                _ => LogDensity(test));
+        }
+
+        // x = A t in 4 dimensions, tⱼ ~ Student-t(2) independent, A a fixed matrix with N(0, 1)/2 entries plus I:
+        // heavy tails (infinite variance) in every direction; log p(x) = Σⱼ log t₂((A⁻¹x)ⱼ) − log|det A|.
+        private static DataSet Student2(int rows)
+        {
+            const int d = 4;
+            var generator = new Random(2027);
+            var a = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(d, d, (i, j) => (i == j ? 1 : 0) + (0.5 * Normal(generator)));
+            var inverse = a.Inverse();
+            double logDet = Math.Log(Math.Abs(a.Determinant()));
+            double[,] Sample(int count, Random random)
+            {
+                var x = new double[count, d];
+                for (int i = 0; i < count; i++)
+                {
+                    var t = MathNet.Numerics.LinearAlgebra.Vector<double>.Build.Dense(d, _ => MathNet.Numerics.Distributions.StudentT.Sample(random, 0, 1, 2));
+                    var row = a * t;
+                    for (int j = 0; j < d; j++)
+                    {
+                        x[i, j] = row[j];
+                    }
+                }
+
+                return x;
+            }
+
+            double LogDensity(double[,] x) => Enumerable.Range(0, x.GetLength(0)).Average(i =>
+            {
+                var t = inverse * MathNet.Numerics.LinearAlgebra.Vector<double>.Build.Dense(d, j => x[i, j]);
+                return t.Sum(v => MathNet.Numerics.Distributions.StudentT.PDFLn(0, 1, 2, v)) - logDet;
+            });
+
+            double[,] test = Sample(10_000, new Random(99));
+            return new DataSet($"student2-{rows}", $"{rows} training rows of x = A t, t with Student-t(2) features, in 4 dimensions, 10,000 test rows",
+                seed => [new Split(Sample(rows, new Random(seed)), test)],
+                _ => LogDensity(test));
+        }
+
+        private static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
         private static double[,] Load(string file)
         {

@@ -32,6 +32,25 @@ internal static class BaseDistributions
         return Batch.RowCount(destination.Length, dimension, nameof(destination));
     }
 
+    // An array-level Sample through the distribution's tape-level sampler, on a tape of its own with recording off.
+    public static void Sample<T>(IDistribution<T> distribution, Span<T> destination, Random random, ReadOnlySpan<T> context)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rows = SampleRows(distribution.Dimension, destination, random, context);
+        var tape = new Tape<T>(isRecording: false);
+        distribution.SampleWithDensityLn(tape, rows, random).X.Values.CopyTo(destination);
+    }
+
+    // The checks of a tape-level SampleWithDensityLn of an unconditional base.
+    public static void CheckSample<T>(Tape<T> tape, int count, Random random, Node<T>? context)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        CheckNoContext(context);
+    }
+
     // O(1), as a bijector's checks: the data were checked at the entry point.
     public static void CheckBatch<T>(Tape<T> tape, Node<T> x, int dimension, Node<T>? context)
         where T : unmanaged, IFloatingPointIeee754<T>

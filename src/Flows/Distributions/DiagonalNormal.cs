@@ -15,12 +15,17 @@ public sealed class DiagonalNormal<T> : IDistribution<T> where T : unmanaged, IF
     /// <summary>Creates N(0, I) with trainable mean and log standard deviation.</summary>
     /// <param name="dimension">Features per sample. Range: &gt; 0.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is not positive.</exception>
-    public DiagonalNormal(int dimension)
+    public DiagonalNormal(int dimension) : this(dimension, exemptFromWeightDecay: false)
+    {
+    }
+
+    // A component of a GaussianMixture starts from k-means on the data, which weight decay would pull back to N(0, I).
+    internal DiagonalNormal(int dimension, bool exemptFromWeightDecay)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         Dimension = dimension;
-        _mean = new Parameter<T>("mean", 1, dimension);
-        _logStandardDeviation = new Parameter<T>("logStandardDeviation", 1, dimension);
+        _mean = new Parameter<T>("mean", 1, dimension) { ExemptFromWeightDecay = exemptFromWeightDecay };
+        _logStandardDeviation = new Parameter<T>("logStandardDeviation", 1, dimension) { ExemptFromWeightDecay = exemptFromWeightDecay };
         Parameters = [_mean, _logStandardDeviation];
     }
 

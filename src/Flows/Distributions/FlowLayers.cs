@@ -13,7 +13,8 @@ internal readonly record struct FlowLayer<T>(IBijector<T> Layer, string Path, bo
 
 /// <summary>
 /// The leaves of a flow (its bijectors through <see cref="Chain{T}"/>, <see cref="Inverted{T}"/>, the inner bijector of an
-/// <see cref="EmbeddedContext{T}"/>, which is a layer itself too, and nested base flows)
+/// <see cref="EmbeddedContext{T}"/>, which is a layer itself too, and nested base flows, a <see cref="Mixture{T}"/> base's
+/// component flows included)
 /// and the owner of every parameter, found once when the flow is built, for the checks made once per call.
 /// </summary>
 internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -26,12 +27,13 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         var layers = new List<FlowLayer<T>>();
         var owners = new List<(Parameter<T>, object, string)>();
         var flows = new List<TransformedDistribution<T>>();
-        Add(flow, "", layers, owners, flows);
+        var bases = new List<(object, string, DataInitialization)>();
+        Add(flow, "", layers, owners, flows, bases);
         Layers = [.. layers];
         _owners = [.. owners];
         Flows = [.. flows];
         DataInitialized = [.. layers.Where(l => !l.Inverted && l.Layer is IInitializesFromData)
-            .Select(l => (l, ((IInitializesFromData)l.Layer).Initialization))];
+            .Select(l => ((object)l.Layer, l.Path, ((IInitializesFromData)l.Layer).Initialization)), .. bases];
         DataSupport = Outermost(flow.Bijector) as ColumnSupports<T>;
     }
 
@@ -44,8 +46,9 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
 
     /// <summary>The data-initialized layers (Standardization, ActNorm, a LowerTriangularAffine that initializes from data,
     /// an EmbeddedContext's context standardization) that density evaluation runs in their inverse direction, the one
-    /// that initializes from data, each with its initialization record.</summary>
-    public IReadOnlyList<(FlowLayer<T> Layer, DataInitialization Initialization)> DataInitialized { get; }
+    /// that initializes from data, then the data-initialized base distributions (a GaussianMixture), each with where it
+    /// sits and its initialization record.</summary>
+    public IReadOnlyList<(object Owner, string Path, DataInitialization Initialization)> DataInitialized { get; }
 
     /// <summary>The flow and the flows nested in it as base distributions, outermost first: the order their locks are taken in.</summary>
     public IReadOnlyList<TransformedDistribution<T>> Flows { get; }
@@ -98,22 +101,45 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
     };
 
     private static void Add(TransformedDistribution<T> flow, string prefix, List<FlowLayer<T>> layers, List<(Parameter<T>, object, string)> owners,
-        List<TransformedDistribution<T>> flows)
+        List<TransformedDistribution<T>> flows, List<(object, string, DataInitialization)> bases)
     {
         flows.Add(flow);
-        if (flow.BaseDistribution is TransformedDistribution<T> inner)
-        {
-            Add(inner, $"{prefix}BaseDistribution.", layers, owners, flows);
-        }
-        else
-        {
-            foreach (Parameter<T> parameter in flow.BaseDistribution.Parameters)
-            {
-                owners.Add((parameter, flow.BaseDistribution, $"{prefix}BaseDistribution"));
-            }
-        }
-
+        AddBase(flow.BaseDistribution, $"{prefix}BaseDistribution", layers, owners, flows, bases);
         Walk(flow.Bijector, $"{prefix}Bijector", inverted: false, layers, owners);
+    }
+
+    // A base distribution: a nested flow is walked as a flow; a mixture owns its logits and each component is walked as
+    // a base (so the layers of component flows are checked, locked and initialized as a single flow's); any other base
+    // owns its parameters, and is data-initialized when it says so (a GaussianMixture).
+    private static void AddBase(IDistribution<T> distribution, string path, List<FlowLayer<T>> layers, List<(Parameter<T>, object, string)> owners,
+        List<TransformedDistribution<T>> flows, List<(object, string, DataInitialization)> bases)
+    {
+        switch (distribution)
+        {
+            case TransformedDistribution<T> inner:
+                Add(inner, $"{path}.", layers, owners, flows, bases);
+                break;
+            case Mixture<T> mixture:
+                owners.Add((mixture.Logits, mixture, path));
+                for (int k = 0; k < mixture.Components.Count; k++)
+                {
+                    AddBase(mixture.Components[k], $"{path}.Components[{k}]", layers, owners, flows, bases);
+                }
+
+                break;
+            default:
+                foreach (Parameter<T> parameter in distribution.Parameters)
+                {
+                    owners.Add((parameter, distribution, path));
+                }
+
+                if (distribution is IInitializesFromData initialized)
+                {
+                    bases.Add((distribution, path, initialized.Initialization));
+                }
+
+                break;
+        }
     }
 
     private static void Walk(IBijector<T> bijector, string path, bool inverted, List<FlowLayer<T>> layers, List<(Parameter<T>, object, string)> owners)

@@ -8,12 +8,14 @@ namespace Flows.Distributions;
 /// <see cref="ContextDimension"/> features: log-density and sampling on arrays (MathNet's words) and on a tape.
 /// </summary>
 /// <remarks>
-/// <para>The base distributions (<see cref="StandardNormal{T}"/>, <see cref="DiagonalNormal{T}"/>) and
+/// <para>The base distributions (<see cref="StandardNormal{T}"/>, <see cref="DiagonalNormal{T}"/>,
+/// <see cref="StudentT{T}"/>, <see cref="UniformBox{T}"/>, <see cref="GaussianMixture{T}"/>), <see cref="Mixture{T}"/> and
 /// <see cref="TransformedDistribution{T}"/> implement it, so any of them can be the base of a flow: a flow can serve as the
 /// base of another flow, its parameters trained with the outer ones.</para>
 /// <para>The array-level members check their inputs and evaluate with recording off. The tape-level members are what a
 /// flow and the training loops build on: they check shapes only and are differentiable in <see cref="Parameters"/>
-/// (sampling is reparameterized).</para>
+/// (sampling is reparameterized, except in a <see cref="StudentT{T}"/>'s degrees of freedom and in a mixture's weights,
+/// whose pathwise gradient is zero; those classes say so).</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public interface IDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>

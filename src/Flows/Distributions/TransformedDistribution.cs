@@ -311,7 +311,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
             return;
         }
 
-        foreach ((FlowLayer<T> layer, DataInitialization initialization) in _layers.DataInitialized)
+        foreach ((object layer, string path, DataInitialization initialization) in _layers.DataInitialized)
         {
             if (initialization.IsInitialized)
             {
@@ -321,7 +321,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
             if (rows < ActNorm<T>.MinimumEvaluationRows)
             {
                 throw new InvalidOperationException(
-                    $"{layer.Layer} at {layer.Path} has not been initialized, and it would initialize from the {rows} row{(rows == 1 ? "" : "s")} " +
+                    $"{layer} at {path} has not been initialized, and it would initialize from the {rows} row{(rows == 1 ? "" : "s")} " +
                     $"of this call, too few to estimate each feature's mean and spread (it takes at least {ActNorm<T>.MinimumEvaluationRows}). " +
                     "Fit the flow first (Fit initializes it from the training data), call the layer's Initialize with representative data, " +
                     $"or score at least {ActNorm<T>.MinimumEvaluationRows} rows at once.");
@@ -330,7 +330,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
             if (Batch.FirstNearOverflow(x) is int near and >= 0)
             {
                 throw new InvalidOperationException(
-                    $"{layer.Layer} at {layer.Path} has not been initialized, and it would initialize from the rows of this call, where " +
+                    $"{layer} at {path} has not been initialized, and it would initialize from the rows of this call, where " +
                     $"{Batch.DescribeNearOverflow(x, near, Dimension, "x")}: a start that wide would sample beyond that range. " +
                     "Fit the flow first (Fit initializes it from the training data), call the layer's Initialize with representative data, " +
                     "or score representative rows first.");

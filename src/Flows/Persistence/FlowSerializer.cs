@@ -23,7 +23,13 @@ namespace Flows.Persistence;
 /// conditional MADE, the direct weights from the context to every output (<c>….contextToOutput.weight</c>); files of
 /// versions 1 and 2 are read with those weights at zero, which gives their densities bit for bit. A flow whose base is
 /// another flow stores that base as <c>{"type": "TransformedDistribution", "base": …, "bijector": …}</c>, nested as deep
-/// as the flows are (readers older than this addition refuse such a file as having an unknown base type).</para>
+/// as the flows are (readers older than this addition refuse such a file as having an unknown base type). The bases
+/// <c>StudentT</c>, <c>UniformBox</c> (with <c>lower</c> and <c>upper</c>), <c>Mixture</c> (its <c>logits</c> and its
+/// <c>components</c>, each a base as above, flows included) and <c>GaussianMixture</c> (<c>seed</c>,
+/// <c>fullCovariance</c>, <c>initialized</c>, <c>logits</c> and its components: <c>DiagonalNormal</c>s, or flows of a
+/// <c>LowerTriangularAffine</c> on a standard normal) were added within version 3 in the same
+/// way: a file that uses none of them is unchanged, and readers older than their addition refuse a file that uses one
+/// as having an unknown base type, which they report rather than misread.</para>
 /// <para>Compatibility policy: a file written by this version is loadable by every later version. A later version
 /// that changes the format raises <see cref="CurrentVersion"/> and keeps reading every earlier version; a file of a
 /// newer version than the reader knows is refused with a <see cref="FlowFormatException"/>.</para>
@@ -235,13 +241,52 @@ public static class FlowSerializer
         {
             StandardNormal<T> => "StandardNormal",
             DiagonalNormal<T> => "DiagonalNormal",
+            StudentT<T> => "StudentT",
+            UniformBox<T> => "UniformBox",
+            Mixture<T> => "Mixture",
+            GaussianMixture<T> => "GaussianMixture",
             _ => throw new NotSupportedException($"The base distribution {distribution.GetType().Name} has no saved form."),
         };
         writer.WriteStartObject();
         writer.WriteString("type", type);
         writer.WriteNumber("dimension", distribution.Dimension);
-        WriteParameters(writer, distribution.Parameters, distribution.ToString()!);
+        switch (distribution)
+        {
+            case UniformBox<T> box:
+                writer.WriteNumber("lower", double.CreateTruncating(box.Lower));
+                writer.WriteNumber("upper", double.CreateTruncating(box.Upper));
+                break;
+            case Mixture<T> mixture:
+                WriteComponents(writer, mixture.Components);
+                break;
+            case GaussianMixture<T> gaussians:
+                writer.WriteNumber("seed", gaussians.Seed);
+                writer.WriteBoolean("fullCovariance", gaussians.FullCovariance);
+                writer.WriteBoolean("initialized", gaussians.IsInitialized);
+                WriteComponents(writer, gaussians.Components);
+                break;
+        }
+
+        // A mixture's own parameter is its logits; its components hold the rest.
+        IReadOnlyList<Parameter<T>> own = distribution switch
+        {
+            Mixture<T> mixture => [mixture.Logits],
+            GaussianMixture<T> gaussians => [gaussians.Logits],
+            _ => distribution.Parameters,
+        };
+        WriteParameters(writer, own, distribution.ToString()!);
         writer.WriteEndObject();
+    }
+
+    private static void WriteComponents<T>(Utf8JsonWriter writer, IEnumerable<IDistribution<T>> components) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        writer.WriteStartArray("components");
+        foreach (IDistribution<T> component in components)
+        {
+            WriteBase(writer, component);
+        }
+
+        writer.WriteEndArray();
     }
 
     private static void WriteBijector<T>(Utf8JsonWriter writer, IBijector<T> bijector) where T : unmanaged, IFloatingPointIeee754<T>
@@ -308,11 +353,73 @@ public static class FlowSerializer
         {
             "StandardNormal" => new StandardNormal<T>(dimension),
             "DiagonalNormal" => new DiagonalNormal<T>(dimension),
+            "StudentT" => new StudentT<T>(dimension),
+            "UniformBox" => Build(scope.Path, () => new UniformBox<T>(dimension, scope.Double("lower"), scope.Double("upper"))),
+            "Mixture" => Build(scope.Path, () => new Mixture<T>([.. Components(scope).Select(ReadBase<T>)])),
+            "GaussianMixture" => ReadGaussianMixture<T>(scope, dimension),
             _ => throw JsonScope.Error($"{scope.Path}.type", $"unknown base distribution type \"{type}\""),
         };
-        ReadParameters(scope.Object("parameters"), distribution.Parameters);
+        if (distribution.Dimension != dimension)
+        {
+            throw JsonScope.Error($"{scope.Path}.dimension", $"the components have Dimension {distribution.Dimension}, not {dimension}");
+        }
+
+        IReadOnlyList<Parameter<T>> own = distribution switch
+        {
+            Mixture<T> mixture => [mixture.Logits],
+            GaussianMixture<T> gaussians => [gaussians.Logits],
+            _ => distribution.Parameters,
+        };
+        ReadParameters(scope.Object("parameters"), own);
         scope.EnsureAllRead();
         return distribution;
+    }
+
+    private static IEnumerable<JsonScope> Components(JsonScope scope)
+    {
+        int k = 0;
+        foreach (JsonElement component in scope.Array("components").EnumerateArray())
+        {
+            yield return scope.Nested(component, $"{scope.Path}.components[{k++}]");
+        }
+    }
+
+    // Each component is read as a base and must be of the mixture's kind (a DiagonalNormal, or with full covariance a
+    // flow N(0, I) → LowerTriangularAffine) and dimension; its values go into the mixture's own component.
+    private static GaussianMixture<T> ReadGaussianMixture<T>(JsonScope scope, int dimension) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        JsonScope[] components = [.. Components(scope)];
+        bool full = Boolean(scope, "fullCovariance");
+        bool initialized = Boolean(scope, "initialized");
+        GaussianMixture<T> mixture = Build(scope.Path, () => new GaussianMixture<T>(dimension, components.Length, scope.Int32("seed"), full));
+        mixture.IsInitialized = initialized;
+        for (int k = 0; k < components.Length; k++)
+        {
+            IDistribution<T> component = ReadBase<T>(components[k]);
+            bool matches = component.Dimension == dimension && (full
+                ? component is TransformedDistribution<T> { BaseDistribution: StandardNormal<T>, Bijector: LowerTriangularAffine<T> }
+                : component is DiagonalNormal<T>);
+            if (!matches)
+            {
+                throw JsonScope.Error(components[k].Path,
+                    $"a GaussianMixture component must be {(full ? "a flow N(0, I) → LowerTriangularAffine" : "a DiagonalNormal")} of dimension {dimension}");
+            }
+
+            for (int p = 0; p < component.Parameters.Count; p++)
+            {
+                component.Parameters[p].Values.CopyTo(mixture.Components[k].Parameters[p].Values, 0);
+            }
+        }
+
+        return mixture;
+    }
+
+    private static bool Boolean(JsonScope scope, string name)
+    {
+        JsonElement value = scope.Property(name);
+        return value.ValueKind is JsonValueKind.True or JsonValueKind.False
+            ? value.ValueKind == JsonValueKind.True
+            : throw JsonScope.Error($"{scope.Path}.{name}", $"expected true or false, found {JsonScope.Describe(value)}");
     }
 
     private static IBijector<T> ReadBijector<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>

@@ -102,6 +102,27 @@ public static class MaximumLikelihood
         return trainer.Run(cancellationToken);
     }
 
+    /// <summary>
+    /// Fits a mixture (of flows, or of any distributions) to the rows of <paramref name="data"/> by maximum likelihood:
+    /// the same loop, checks, data-dependent initialization of component flows and report as
+    /// <see cref="Fit{T}(TransformedDistribution{T}, T[,], FitOptions?, CancellationToken)"/>, run on the flow whose base is
+    /// the mixture and whose bijector is the identity permutation (messages name that flow).
+    /// </summary>
+    /// <param name="mixture">The mixture; its logits and its components' parameters are updated in place.</param>
+    /// <param name="data">n × Dimension training data, all finite and at most T's largest value / 1024 in magnitude.</param>
+    /// <param name="options">The settings; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops the fit between minibatches; the best parameters so far are restored first.</param>
+    /// <returns>How the fit ended, the loss at the start and after each epoch, and the epoch kept.</returns>
+    /// <exception cref="ArgumentException">As for a flow: the data are empty, of the wrong width or not finite.</exception>
+    /// <exception cref="InvalidOperationException">As for a flow.</exception>
+    /// <exception cref="FitCanceledException{FitReport}">The fit was cancelled; the exception carries the report so far.</exception>
+    public static FitReport Fit<T>(this Mixture<T> mixture, T[,] data, FitOptions? options = null, CancellationToken cancellationToken = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(mixture);
+        return Fit(mixture.AsFlow, data, context: null, options, cancellationToken);
+    }
+
     // Throws or records the advice of a range check, per DataRangeCheck.
     private static void RangeAdvice(string? advice, string name, DataRangeCheck check, List<string> warnings)
     {

@@ -39,7 +39,8 @@ public sealed class ModelCandidate<T> where T : unmanaged, IFloatingPointIeee754
     public override string ToString() => $"ModelCandidate({Name})";
 }
 
-/// <summary>The built-in candidates: the maximum-likelihood Gaussian and the MAF and NSF presets at their defaults.</summary>
+/// <summary>The built-in candidates: the maximum-likelihood Gaussian, the MAF and NSF presets at their defaults, the
+/// MAF on a Gaussian-mixture or Student-t base, and a mixture of MAFs.</summary>
 public static class ModelCandidate
 {
     /// <summary>The maximum-likelihood Gaussian (<see cref="MultivariateNormal.Fit{T}(T[,])"/>), named <c>"Gaussian"</c>.</summary>
@@ -53,6 +54,73 @@ public static class ModelCandidate
         => new("MAF", (data, seed, cancellationToken) =>
         {
             TransformedDistribution<T> flow = Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(data.GetLength(1), seed: seed);
+            flow.Fit(data, (options ?? new FitOptions()) with { Seed = seed }, cancellationToken);
+            return flow;
+        });
+
+    /// <summary>
+    /// The <see cref="MaskedAutoregressiveFlow"/> preset's layers on a <see cref="GaussianMixture{T}"/> base of
+    /// <paramref name="componentCount"/> components (initialized by k-means on the training data mapped to base space),
+    /// named <c>"MAF+GMM{componentCount}"</c>: for multimodal data.
+    /// </summary>
+    /// <param name="componentCount">Mixture components. Default 4. Range: &gt; 0.</param>
+    /// <param name="transforms">Autoregressive layers. Default 5. Range: &gt; 0.</param>
+    /// <param name="options">The fit's settings; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="componentCount"/> or <paramref name="transforms"/> is not positive.</exception>
+    public static ModelCandidate<T> GaussianMixtureFlow<T>(int componentCount = 4, int transforms = 5, FitOptions? options = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(componentCount);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
+        return OnBase($"MAF+GMM{componentCount}", transforms, options, (d, seed) => new GaussianMixture<T>(d, componentCount, seed));
+    }
+
+    /// <summary>
+    /// The <see cref="MaskedAutoregressiveFlow"/> preset's layers on a <see cref="StudentT{T}"/> base with learned degrees
+    /// of freedom, named <c>"MAF+t"</c>: for heavy-tailed data.
+    /// </summary>
+    /// <param name="transforms">Autoregressive layers. Default 5. Range: &gt; 0.</param>
+    /// <param name="options">The fit's settings; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="transforms"/> is not positive.</exception>
+    public static ModelCandidate<T> StudentTFlow<T>(int transforms = 5, FitOptions? options = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
+        return OnBase("MAF+t", transforms, options, (d, _) => new StudentT<T>(d));
+    }
+
+    /// <summary>
+    /// A <see cref="Mixture{T}"/> of <paramref name="componentCount"/> <see cref="MaskedAutoregressiveFlow"/> presets
+    /// (each with its own seed drawn from the fold's), fitted jointly by maximum likelihood, named
+    /// <c>"MAF×{componentCount}"</c>. The model it returns is the flow whose base is the mixture and whose bijector is the
+    /// identity permutation (the flow <c>mixture.Fit</c> trains).
+    /// </summary>
+    /// <param name="componentCount">Component flows. Default 2. Range: &gt; 0.</param>
+    /// <param name="transforms">Autoregressive layers per component. Default 5. Range: &gt; 0.</param>
+    /// <param name="options">The fit's settings; null for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="componentCount"/> or <paramref name="transforms"/> is not positive.</exception>
+    public static ModelCandidate<T> MixtureOfFlows<T>(int componentCount = 2, int transforms = 5, FitOptions? options = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(componentCount);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transforms);
+        return new($"MAF×{componentCount}", (data, seed, cancellationToken) =>
+        {
+            var random = new Random(seed);
+            var mixture = new Mixture<T>([.. Enumerable.Range(0, componentCount).Select(_ =>
+                (IDistribution<T>)Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(data.GetLength(1), transforms, seed: random.Next()))]);
+            mixture.Fit(data, (options ?? new FitOptions()) with { Seed = seed }, cancellationToken);
+            return mixture.AsFlow;
+        });
+    }
+
+    // The MAF preset's bijector on another base, fitted with the options (their seed replaced by the fold's).
+    private static ModelCandidate<T> OnBase<T>(string name, int transforms, FitOptions? options, Func<int, int, IDistribution<T>> createBase)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => new(name, (data, seed, cancellationToken) =>
+        {
+            int d = data.GetLength(1);
+            var flow = new TransformedDistribution<T>(createBase(d, seed),
+                Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(d, transforms, seed: seed).Bijector);
             flow.Fit(data, (options ?? new FitOptions()) with { Seed = seed }, cancellationToken);
             return flow;
         });

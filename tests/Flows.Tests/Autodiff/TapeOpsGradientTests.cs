@@ -66,7 +66,10 @@ public sealed class TapeOpsGradientTests
         ["ElementwiseBijection<Sigmoid>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, SigmoidFunction<double>>(n[0], inverse: false))),
         ["ElementwiseBijection<Sigmoid>(inverse)"] = new([Unit43], (t, n) => Pair(t.ElementwiseBijection<double, SigmoidFunction<double>>(n[0], inverse: true))),
         ["ElementwiseBijection<Tanh>(forward)"] = new([Free43], (t, n) => Pair(t.ElementwiseBijection<double, TanhFunction<double>>(n[0], inverse: false))),
-        ["ElementwiseBijection<Tanh>(inverse)"] = new([Symmetric43], (t, n) => Pair(t.ElementwiseBijection<double, TanhFunction<double>>(n[0], inverse: true))),
+        ["ElementwiseBijection<Tanh>(inverse)"] = new([Symmetric43], (t, n) => Pair(t.ElementwiseBijection<double, TanhFunction<double>>(n[0], inverse: true))),        ["ConcatenateColumns"] = new([Free43, new(4, 2, v => v)], (t, n) => [t.ConcatenateColumns(n[0], n[1])]),
+        ["ConcatenateRows"] = new([Free43, new(2, 3, v => v)], (t, n) => [t.ConcatenateRows(n[0], n[1])]),
+        ["GatherRows"] = new([Free43], (t, n) => [t.GatherRows(n[0], [3, 0, 3, 1, 1])]),
+        ["WeightedLogSumExp"] = new([Free43, Row3], (t, n) => [t.WeightedLogSumExp(n[0], n[1])]),
     };
 
     // Known edge points: saturating and large arguments, where stable formulas take their other branch.
@@ -86,6 +89,7 @@ public sealed class TapeOpsGradientTests
         ["ElementwiseBijection<Softplus>(inverse) near 0"] = ("ElementwiseBijection<Softplus>(inverse)", [0.01, 30, 1, 0.05, 100, 1e-1]),
         ["ElementwiseBijection<Tanh>(forward) at ±8"] = ("ElementwiseBijection<Tanh>(forward)", [8, -8, 0, 5, -5, 1e-8]),
         ["ElementwiseBijection<Tanh>(inverse) near ±1"] = ("ElementwiseBijection<Tanh>(inverse)", [0.99, -0.99, 0, 0.95, -0.95, 1e-8]),
+        ["WeightedLogSumExp at ±30"] = ("WeightedLogSumExp", [30, -30, 0, 29, -29, 1e-8]),
         ["ElementwiseBijection<Exp>(forward) at ±30"] = ("ElementwiseBijection<Exp>(forward)", [30, -30, 0, 5, -5, 1e-8]),
     };
 

@@ -20,7 +20,34 @@ public sealed class DistributionContractTests
         },
         ["TransformedDistribution"] = () => new TransformedDistribution<double>(
             new StandardNormal<double>(3), BijectorCases.Randomized(new Chain<double>(new SinhArcsinh<double>(3), new LowerTriangularAffine<double>(3)), 3)),
-        ["ConditionedDistribution"] = () => ConditionedDistributionTests.ConditionalFlow().Given([0.8, -1.1]),
+        ["ConditionedDistribution"] = () => ConditionedDistributionTests.ConditionalFlow().Given([0.8, -1.1]),        ["StudentT"] = () =>
+        {
+            var t = new StudentT<double>(3, degreesOfFreedom: 3);
+            TestData.StandardNormal(3, 1, scale: 0.5).CopyTo(t.Location.Values, 0);
+            TestData.StandardNormal(3, 2, scale: 0.5).CopyTo(t.LogScale.Values, 0);
+            return t;
+        },
+        ["UniformBox"] = () => new UniformBox<double>(3, -2, 2),
+        ["GaussianMixture"] = () =>
+        {
+            var mixture = new GaussianMixture<double>(3, 4, seed: 3);
+            mixture.Initialize(TestData.StandardNormal(200, 3, seed: 9));
+            return mixture;
+        },
+        ["GaussianMixture(full)"] = () =>
+        {
+            var mixture = new GaussianMixture<double>(3, 2, seed: 3, fullCovariance: true);
+            mixture.Initialize(TestData.StandardNormal(200, 3, seed: 9));
+            return mixture;
+        },
+        ["Mixture"] = () =>
+        {
+            var mixture = new Mixture<double>(
+                new TransformedDistribution<double>(new StandardNormal<double>(3), BijectorCases.Randomized(new SinhArcsinh<double>(3), 3)),
+                new StudentT<double>(3));
+            mixture.Logits.Values[0] = 0.7;
+            return mixture;
+        },
     };
 
     public static TheoryData<string> Names => [.. Distributions.Keys];
@@ -69,6 +96,10 @@ public sealed class DistributionContractTests
     [Theory]
     [InlineData("StandardNormal")]
     [InlineData("DiagonalNormal")]
+    [InlineData("StudentT")]
+    [InlineData("UniformBox")]
+    [InlineData("GaussianMixture")]
+    [InlineData("Mixture")]
     public void BaseDistributions_ThrowForAContext(string name)
     {
         IDistribution<double> distribution = Distributions[name]();
@@ -80,6 +111,10 @@ public sealed class DistributionContractTests
     [Theory]
     [InlineData("StandardNormal")]
     [InlineData("DiagonalNormal")]
+    [InlineData("StudentT")]
+    [InlineData("UniformBox")]
+    [InlineData("GaussianMixture")]
+    [InlineData("Mixture")]
     public void BaseDistributions_ThrowForTheWrongWidth(string name)
     {
         IDistribution<double> distribution = Distributions[name]();

@@ -25,6 +25,7 @@ public sealed class FitReport
         BestEpoch = best.Epoch;
         BestStep = best.Step;
         BestLoss = best.Loss;
+        BestLossStandardError = best.StandardError;
         Steps = steps;
         Divergence = divergence;
         Warnings = warnings;
@@ -59,6 +60,10 @@ public sealed class FitReport
 
     /// <summary>The loss of the best check, in nats per row: the watched loss of the parameters the model holds now.</summary>
     public double BestLoss { get; }
+
+    /// <summary>The standard error of <see cref="BestLoss"/> over the rows it was scored on (see
+    /// <see cref="FitCheck.StandardError"/>): the held-out log-likelihood of the fitted model is −BestLoss ± this.</summary>
+    public double BestLossStandardError { get; }
 
     /// <summary>Optimizer steps taken in all.</summary>
     public int Steps { get; }

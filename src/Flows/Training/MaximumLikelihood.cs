@@ -289,6 +289,9 @@ public static class MaximumLikelihood
         private readonly List<FitCheck> _checks = [];
         private readonly WorstRows _worst = new();
         private bool _worstAreValidationRows;
+
+        // The standard error of the last mean computed by MeanNegativeLogLikelihood, which a check records with its loss.
+        private double _lastStandardError = double.NaN;
         private ParameterSnapshot<T> _best = null!;
         private FitCheck _bestCheck;
         private EpochReport _initial;
@@ -354,7 +357,7 @@ public static class MaximumLikelihood
                 ? MeanNegativeLogLikelihood(_validation, _validationContext, _validationRows, validation: true)
                 : null;
             _initial = new EpochReport(0, initialTrain, initialValidation);
-            _bestCheck = new FitCheck(0, 0, initialValidation ?? initialTrain);
+            _bestCheck = new FitCheck(0, 0, initialValidation ?? initialTrain) { StandardError = _lastStandardError };
             _checks.Add(_bestCheck);
             if (!double.IsFinite(_bestCheck.Loss))
             {
@@ -509,7 +512,7 @@ public static class MaximumLikelihood
         // Records a check and keeps its parameters when it is the best; returns what happened when it diverged.
         private string? Check(double loss)
         {
-            var check = new FitCheck(_epoch, _steps, loss);
+            var check = new FitCheck(_epoch, _steps, loss) { StandardError = _lastStandardError };
             _checks.Add(check);
             double best = _bestCheck.Loss;
             double limit = _options.DivergenceTolerance * Math.Max(_dimension, Math.Abs(best));
@@ -618,6 +621,10 @@ public static class MaximumLikelihood
             _worst.Clear();
             _worstAreValidationRows = validation;
             double sum = 0;
+            // Squares about the first row's value, so that a large common offset of the log-densities cancels exactly.
+            double shift = double.NaN;
+            double shiftedSum = 0;
+            double shiftedSquares = 0;
             for (int start = 0; start < rows; start += chunk)
             {
                 int count = Math.Min(chunk, rows - start);
@@ -628,11 +635,18 @@ public static class MaximumLikelihood
                 Node<T> logDensity = _flow.DensityLn(_evaluation, x, c);
                 for (int i = 0; i < count; i++)
                 {
-                    _worst.Offer(start + i, double.CreateTruncating(logDensity.Values[i]));
+                    double value = double.CreateTruncating(logDensity.Values[i]);
+                    _worst.Offer(start + i, value);
+                    shift = double.IsNaN(shift) ? value : shift;
+                    shiftedSum += value - shift;
+                    shiftedSquares += (value - shift) * (value - shift);
                 }
 
                 sum -= double.CreateTruncating(_evaluation.Sum(logDensity).Values[0]);
             }
+
+            double variance = (shiftedSquares - (shiftedSum * shiftedSum / rows)) / (rows - 1);
+            _lastStandardError = rows > 1 && double.IsFinite(sum) ? Math.Sqrt(Math.Max(variance, 0) / rows) : double.NaN;
 
             // A non-finite total is reported as +∞ (or NaN), which a check counts as divergence.
             return double.IsFinite(sum) ? sum / rows : double.IsNaN(sum) ? double.NaN : double.PositiveInfinity;

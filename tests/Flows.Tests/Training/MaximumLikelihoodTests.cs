@@ -388,4 +388,37 @@ public sealed class MaximumLikelihoodTests
         Assert.All(flow.DensityLn(data), v => Assert.True(double.IsFinite(v), $"log-density {v} after restoring"));
         AssertParametersEqual(before, flow, "parameters after divergence");
     }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.25)]
+    public void BestLossStandardError_IsTheStandardErrorOfTheWatchedRowsMeanNegativeLogLikelihood(double validationFraction)
+    {
+        // With a split the watched rows are the validation rows, otherwise the training rows; both are some subset of the
+        // data, so the oracle scores each subset that has the best loss's mean and checks its standard error.
+        double[,] data = TestData.StandardNormal(300, 2, seed: 3, scale: 2);
+        var flow = MaskedAutoregressiveFlow.Create<double>(2, transforms: 1, hiddenFeatures: [8], seed: 0);
+
+        FitReport report = flow.Fit(data, new FitOptions { Epochs = 3, ValidationFraction = validationFraction, Seed = 1 });
+
+        double[] logDensity = flow.DensityLn(data);
+        int watched = validationFraction == 0 ? 300 : (int)(300 * validationFraction);
+        Assert.True(report.BestLossStandardError > 0, $"standard error {report.BestLossStandardError}");
+        if (validationFraction == 0)
+        {
+            double mean = logDensity.Average();
+            double sd = Math.Sqrt(logDensity.Sum(v => (v - mean) * (v - mean)) / (watched - 1));
+            Assert.Equal(-mean, report.BestLoss, 1e-12);
+            Assert.Equal(sd / Math.Sqrt(watched), report.BestLossStandardError, 1e-12);
+        }
+        else
+        {
+            // The whole data's spread bounds the subset's only loosely; the figure must be of the order of sd / √rows.
+            double mean = logDensity.Average();
+            double sd = Math.Sqrt(logDensity.Sum(v => (v - mean) * (v - mean)) / 299);
+            Assert.InRange(report.BestLossStandardError, 0.5 * sd / Math.Sqrt(watched), 2 * sd / Math.Sqrt(watched));
+        }
+
+        Assert.Equal(report.Checks.Single(c => c.Epoch == report.BestEpoch && c.Step == report.BestStep).StandardError, report.BestLossStandardError);
+    }
 }

@@ -157,8 +157,19 @@ public sealed class GaussianMixture<T> : IDistribution<T>, IInitializesFromData 
     }
 
     /// <inheritdoc/>
+    /// <exception cref="InvalidOperationException">The mixture is not initialized: on its own it would cluster whatever
+    /// rows it is first asked to score (one row, say) and keep that start, so it refuses; fit it as the base of a flow, or
+    /// call <see cref="Initialize"/>.</exception>
     public void DensityLn(ReadOnlySpan<T> x, Span<T> destination, ReadOnlySpan<T> context = default)
-        => BaseDistributions.DensityLn(this, x, destination, context);
+    {
+        if (!IsInitialized)
+        {
+            throw new InvalidOperationException(
+                $"{this} is not initialized: its k-means start needs data. Call Initialize(data), or fit a flow with it as the base (Fit initializes it from the training rows).");
+        }
+
+        BaseDistributions.DensityLn(this, x, destination, context);
+    }
 
     /// <inheritdoc/>
     public void Sample(Span<T> destination, Random random, ReadOnlySpan<T> context = default)
@@ -278,7 +289,9 @@ public sealed class GaussianMixture<T> : IDistribution<T>, IInitializesFromData 
         var result = new double[d];
         for (int j = 0; j < d; j++)
         {
-            result[j] = n > 0 && square[j] > 0 ? Math.Sqrt(square[j] / n) : 1;
+            // A feature constant within a cluster gets 0, so that the floor (a thousandth of all rows' spread) applies; one
+            // constant over all rows gets 1, as everywhere else.
+            result[j] = n > 0 && square[j] > 0 ? Math.Sqrt(square[j] / n) : cluster >= 0 ? 0 : 1;
         }
 
         return result;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Numerics;
 
@@ -71,6 +72,7 @@ public static class Dequantization
         Batch.CheckFinite(rows, d, nameof(x), "cell masses");
         CheckIntegerColumns(rows, d, integerColumns, nameof(x), nameof(integerColumns));
         flow.Layers.DataSupport?.CheckInside(rows, nameof(x), "cell masses");
+        CheckCellsInside(flow.Layers.DataSupport, rows, d, [.. integerColumns], nameof(x));
         int[] columns = [.. integerColumns];
         var points = new T[sampleCount * d];
         var logDensity = new T[sampleCount];
@@ -143,6 +145,8 @@ public static class Dequantization
     }
 
     /// <summary>Adds u ~ U[0, 1) from <paramref name="random"/> to <paramref name="columns"/> of every row, in place.</summary>
+    /// <remarks>x + u is formed in double and rounded once, then kept below x + 1: in float, rounding alone would put a
+    /// point of the cell [x, x + 1) on x + 1, the next cell (or a support's bound), for u within half an ulp of 1.</remarks>
     internal static void AddNoise<T>(Span<T> rows, int dimension, int[] columns, Random random)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -155,8 +159,43 @@ public static class Dequantization
         {
             foreach (int c in columns)
             {
-                rows[k + c] += T.CreateTruncating(random.NextDouble());
+                T x = rows[k + c];
+                rows[k + c] = T.Min(T.CreateTruncating(double.CreateTruncating(x) + random.NextDouble()), CellTop(x));
             }
         }
     }
+
+    /// <summary>Throws unless the whole integer cell [x, x + 1) of every row's integer columns lies inside the flow's
+    /// supports (the values themselves were checked before), naming the row and column.</summary>
+    internal static void CheckCellsInside<T>(ColumnSupports<T>? supports, ReadOnlySpan<T> rows, int dimension, int[] columns, string name)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (supports is null || columns.Length == 0)
+        {
+            return;
+        }
+
+        T[] tops = rows.ToArray();
+        for (int k = 0; k < tops.Length; k += dimension)
+        {
+            foreach (int c in columns)
+            {
+                tops[k + c] = CellTop(tops[k + c]);
+            }
+        }
+
+        try
+        {
+            supports.CheckInside(tops, name, "integer cells");
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException(
+                $"An integer cell (each integer column from its value up to the next integer) reaches outside the flow's supports; a support on an integer column must hold its cells, so widen it by one. At the cell's top: {e.Message}",
+                name, e);
+        }
+    }
+
+    // The largest value of T below x + 1: the top of the cell [x, x + 1).
+    private static T CellTop<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.BitDecrement(x + T.One);
 }

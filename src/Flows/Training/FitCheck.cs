@@ -9,7 +9,7 @@ public readonly record struct FitCheck(int Epoch, int Step, double Loss)
 {
     /// <summary>The standard error of <see cref="Loss"/> as an estimate of the expected loss on rows like those scored:
     /// the sample standard deviation of the rows' negative log-likelihoods over √rows (NaN for one row or a non-finite
-    /// loss). Two checks on the same rows differ by much less than this, since their errors are correlated; it says how
+    /// loss, and for a check built without one; 0 in <c>default(FitCheck)</c>). Two checks on the same rows differ by much less than this, since their errors are correlated; it says how
     /// far the held-out figure is from the population's.</summary>
     public double StandardError { get; init; } = double.NaN;
 }

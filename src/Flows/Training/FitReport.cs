@@ -62,7 +62,9 @@ public sealed class FitReport
     public double BestLoss { get; }
 
     /// <summary>The standard error of <see cref="BestLoss"/> over the rows it was scored on (see
-    /// <see cref="FitCheck.StandardError"/>): the held-out log-likelihood of the fitted model is −BestLoss ± this.</summary>
+    /// <see cref="FitCheck.StandardError"/>): with a validation split, the held-out log-likelihood of the fitted model is
+    /// −BestLoss ± this. BestLoss is the best of several checks on the same rows, so it is slightly optimistic, by an
+    /// amount this does not include; without a split the rows are the training rows, and the figure is not held out.</summary>
     public double BestLossStandardError { get; }
 
     /// <summary>Optimizer steps taken in all.</summary>

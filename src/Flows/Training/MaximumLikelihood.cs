@@ -88,6 +88,7 @@ public static class MaximumLikelihood
         if (options.IntegerColumns is { Count: > 0 } integerColumns)
         {
             Dequantization.CheckIntegerColumns<T>(Batch.AsSpan(data), flow.Dimension, integerColumns, nameof(data), nameof(options));
+            Dequantization.CheckCellsInside(flow.Layers.DataSupport, Batch.AsSpan(data), flow.Dimension, [.. integerColumns], nameof(data));
         }
 
         var warnings = new List<string>();

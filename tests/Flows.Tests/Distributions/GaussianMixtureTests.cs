@@ -233,4 +233,40 @@ public sealed class GaussianMixtureTests
     [Fact]
     public void Initialize_ThrowsForDataOfTheWrongWidth()
         => Assert.Throws<ArgumentException>("data", () => new GaussianMixture<double>(2, 3).Initialize(new double[5, 3]));
+
+    [Fact]
+    public void DensityLn_OfAnUninitializedMixtureOnItsOwn_Refuses_InsteadOfClusteringTheRowsItScores()
+    {
+        // One row at (1e6, −1e6) used to become all three means (review finding).
+        var mixture = new GaussianMixture<double>(2, 3, seed: 1);
+        var destination = new double[1];
+
+        var exception = Assert.Throws<InvalidOperationException>(() => mixture.DensityLn([1e6, -1e6], destination));
+
+        Assert.Contains("not initialized", exception.Message, StringComparison.Ordinal);
+        Assert.False(mixture.IsInitialized);
+    }
+
+    [Fact]
+    public void Initialize_AClusterConstantInAFeature_TakesAThousandthOfAllRowsSpreadThere_NotOne()
+    {
+        // Two clusters far apart at scale 1e-4; in the first, feature 1 is constant (review finding: σ started at 1).
+        var random = new Random(4);
+        var data = new double[100, 2];
+        for (int i = 0; i < 100; i++)
+        {
+            bool first = i < 50;
+            data[i, 0] = (first ? 0 : 1e-2) + (1e-4 * random.NextDouble());
+            data[i, 1] = first ? 3e-3 : 3e-3 + (1e-4 * random.NextDouble());
+        }
+
+        var mixture = new GaussianMixture<double>(2, 2, seed: 1);
+        mixture.Initialize(data);
+
+        double mean = Enumerable.Range(0, 100).Average(i => data[i, 1]);
+        double overall = Math.Sqrt(Enumerable.Range(0, 100).Average(i => (data[i, 1] - mean) * (data[i, 1] - mean)));
+        var constant = (DiagonalNormal<double>)mixture.Components.Single(c => ((DiagonalNormal<double>)c).Mean.Values[0] < 5e-3);
+        Assert.Equal(1e-3 * overall, Math.Exp(constant.LogStandardDeviation.Values[1]), 1e-9 * overall);
+    }
 }
+

@@ -243,4 +243,34 @@ public sealed class DequantizationTests
 
         return result;
     }
+
+    [Fact]
+    public void AddNoise_InFloat_KeepsEveryPointInsideItsCell_WhereRoundingWouldReachTheNext()
+    {
+        // At 99,999 a float's ulp is 2^-7, so x + u rounds up to x + 1 for u above 1 − 2^-8: 0.4 % of draws (review finding).
+        float[] rows = new float[100_000];
+        Array.Fill(rows, 99_999f);
+
+        Dequantization.AddNoise<float>(rows, 1, [0], new Random(1));
+
+        Assert.All(rows, v => Assert.InRange(v, 99_999f, float.BitDecrement(100_000f)));
+    }
+
+    [Fact]
+    public void Fit_WithASupportThatHoldsTheValuesButNotTheirCells_ThrowsNamingTheIntegerCell()
+    {
+        // Counts 0–4 inside Interval(−0.5, 4.5): the values fit, the cell [4, 5) does not (review finding: the fit diverged).
+        var data = new double[50, 1];
+        for (int i = 0; i < 50; i++)
+        {
+            data[i, 0] = i % 5;
+        }
+
+        TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(1, transforms: 1, hiddenFeatures: [8], supports: [Support.Interval(-0.5, 4.5)]);
+
+        var exception = Assert.Throws<ArgumentException>("data", () => flow.Fit(data, new FitOptions { Epochs = 1, IntegerColumns = [0] }));
+        Assert.Contains("integer cell", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("Interval", exception.Message, StringComparison.Ordinal);
+    }
 }
+

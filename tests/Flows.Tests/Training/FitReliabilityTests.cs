@@ -188,7 +188,8 @@ public sealed class FitReliabilityTests
         Assert.Equal(0, report.Initial.Epoch);
         Assert.Null(report.Initial.ValidationLoss);
         AssertClose.Relative(start, report.InitialLoss, 1e-12, "the start's loss");
-        Assert.Equal(new FitCheck(0, 0, report.InitialLoss), report.Checks[0]);
+        Assert.Equal((0, 0, report.InitialLoss), (report.Checks[0].Epoch, report.Checks[0].Step, report.Checks[0].Loss));
+        Assert.True(report.Checks[0].StandardError > 0, $"standard error {report.Checks[0].StandardError}");
         Assert.Equal([1, 2], report.History.Select(r => r.Epoch));
         Assert.True(report.BestLoss <= report.InitialLoss, report.ToString());
     }

@@ -32,8 +32,9 @@ namespace Flows.Bijectors;
 /// standardized context, which only matters for a constant or exactly collinear context feature), L the Cholesky factor
 /// of the residuals' covariance, as ordinary regression gives it. Fewer than 10 rows per regression coefficient
 /// (10 (k + 1) rows) would fit the noise of the batch, so such a batch leaves A at zero and takes the plain Gaussian.
-/// A feature the context determines to within 1e-3 of its own scale starts with that residual scale (and L diagonal), so
-/// that a deterministic relation in the data does not start the flow as a near-delta that no gradient step survives.
+/// A feature the context (with the features before it) determines to within 1e-3 of its own scale starts with that
+/// residual scale (and L diagonal), so that a deterministic relation in the data does not start the flow as a near-delta
+/// that no gradient step survives.
 /// A conditional flow whose other layers start at the identity then starts at this regression, and a fit that keeps its
 /// best validation score cannot end below it (the presets' Gaussian starts with a context).</para>
 /// <para>With <c>diagonalStart</c> the data-dependent start keeps only the diagonal of L (the residuals' standard
@@ -249,7 +250,8 @@ public sealed class LowerTriangularAffine<T> : Bijector<T>, IHasSavedForm<T, IBi
         int rows = x.Length / Dimension;
         double[] intercept = new double[Dimension];
         double[] residuals;
-        if (_contextWeight is not null && rows >= RowsPerCoefficient * (ContextDimension + 1))
+        bool regressed = _contextWeight is not null && rows >= RowsPerCoefficient * (ContextDimension + 1);
+        if (regressed)
         {
             residuals = Regress(x, context, rows, intercept);
         }
@@ -263,17 +265,41 @@ public sealed class LowerTriangularAffine<T> : Bijector<T>, IHasSavedForm<T, IBi
             }
         }
 
+        if (regressed)
+        {
+            // Centred first, so that the moments judge a residual's spread against its own size, not the feature's mean:
+            // a feature near 1e6 that the context fixes to 1e-3 is not "constant".
+            for (int j = 0; j < Dimension; j++)
+            {
+                double residualMean = 0;
+                for (int i = j; i < residuals.Length; i += Dimension)
+                {
+                    residualMean += residuals[i] / rows;
+                }
+
+                for (int i = j; i < residuals.Length; i += Dimension)
+                {
+                    residuals[i] -= residualMean;
+                }
+
+                intercept[j] += residualMean;
+            }
+        }
+
         (double[] mean, double[] scale, Matrix<double>? lower) = SampleMoments.Of<double>(residuals, Dimension);
         if (_contextWeight is not null)
         {
-            // A feature the context (almost) determines would start as a near-delta that no gradient step survives: its
-            // residual scale is kept at least MinimumResidualScale of the feature's own (the diagonal start then).
+            // A feature the context (almost) determines, alone or with the features before it, would start as a near-delta
+            // that no gradient step survives: its residual scale, and its conditional one (Lⱼⱼ), are kept at least
+            // MinimumResidualScale of the feature's own, with the diagonal start then.
             (_, double[] featureScale) = SampleMoments.OfFeatures(x, Dimension);
             for (int j = 0; j < Dimension; j++)
             {
-                if (scale[j] < MinimumResidualScale * featureScale[j])
+                double floor = MinimumResidualScale * featureScale[j];
+                double spread = Math.Sqrt(Enumerable.Range(0, rows).Sum(i => residuals[(i * Dimension) + j] * residuals[(i * Dimension) + j]) / rows);
+                if (spread < floor || (lower is not null && lower[j, j] < floor))
                 {
-                    scale[j] = MinimumResidualScale * featureScale[j];
+                    scale[j] = Math.Max(spread, floor);
                     lower = null;
                 }
             }

@@ -453,6 +453,29 @@ public sealed class LowerTriangularAffineTests : IFamilyCases
     }
 
     [Fact]
+    public void Conditional_Initialize_AFeatureNearAMillionTheContextFixes_StartsAtAThousandthOfItsSpread()
+    {
+        // x = 1e6 + 1e-3 c: the residuals keep no spread but rounding; uncentred, their moments called the feature constant
+        // and gave L = 1, 1.7e6 times wider than the floor (review finding).
+        var random = new Random(2);
+        var x = new double[200, 1];
+        var c = new double[200, 1];
+        for (int i = 0; i < 200; i++)
+        {
+            c[i, 0] = (2 * random.NextDouble()) - 1;
+            x[i, 0] = 1e6 + (1e-3 * c[i, 0]);
+        }
+
+        var bijector = new LowerTriangularAffine<double>(1, contextDimension: 1);
+        bijector.Initialize(x, c);
+
+        double mean = Enumerable.Range(0, 200).Average(i => x[i, 0]);
+        double spread = Math.Sqrt(Enumerable.Range(0, 200).Average(i => (x[i, 0] - mean) * (x[i, 0] - mean)));
+        Assert.Equal(1e-3 * spread, bijector.GetScaleMatrix()[0, 0], 1e-6 * spread);
+        Assert.Equal(1e-3, bijector.ContextWeight!.Values[0], 1e-9);
+    }
+
+    [Fact]
     public void Conditional_Initialize_RefusesAMissingContext()
         => Assert.Throws<ArgumentNullException>("context", () => new LowerTriangularAffine<double>(2, contextDimension: 2).Initialize(new double[40, 2]));
 }

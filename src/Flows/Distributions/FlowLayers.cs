@@ -34,7 +34,7 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         Flows = [.. flows];
         DataInitialized = [.. layers.Where(l => !l.Inverted && l.Layer is IInitializesFromData)
             .Select(l => ((object)l.Layer, l.Path, ((IInitializesFromData)l.Layer).Initialization)), .. bases];
-        DataSupport = Outermost(flow.Bijector) as ColumnSupports<T>;
+        DataSupport = Outermost(flow.Bijector) as ColumnSupports<T> ?? SharedComponentSupport(flow);
     }
 
     /// <summary>The <see cref="ColumnSupports{T}"/> next to the data, whose supports the data must lie in, or null.</summary>
@@ -89,6 +89,21 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         }
 
         return null;
+    }
+
+    // A mixture's door (its base the mixture, its bijector the identity permutation) takes the supports of its component
+    // flows when they all have the same ones next to their data, so that data outside them get the named refusal rather
+    // than density −∞ from every component. Components with different supports, or none, are not checked here.
+    private static ColumnSupports<T>? SharedComponentSupport(TransformedDistribution<T> flow)
+    {
+        if (flow.BaseDistribution is not Mixture<T> mixture || flow.Bijector is not Permutation<T> permutation
+            || !permutation.Order.Select((o, i) => o == i).All(same => same))
+        {
+            return null;
+        }
+
+        ColumnSupports<T>?[] supports = [.. mixture.Components.Select(c => (c as TransformedDistribution<T>)?.Layers.DataSupport)];
+        return supports.Length > 0 && supports.All(s => s is not null && s.Supports.SequenceEqual(supports[0]!.Supports)) ? supports[0] : null;
     }
 
     // The layer next to the data: the last part of nested chains, through a context embedding (an Inverted one is not

@@ -138,4 +138,28 @@ public sealed class MixtureTests
         single.DensityLn([.. x.Select(v => (float)v)], actual);
         AssertClose.All(expected, [.. actual.Select(v => (double)v)], 1e-5, "float vs double");
     }
+
+    [Fact]
+    public void AMixtureOfFlowsSharingSupports_RefusesDataOutsideThem_NamingRowAndColumn_AsOneFlowDoes()
+    {
+        // Review finding: the mixture gave density −∞ for (−1, 0) and its fit diverged, where one such flow names the value.
+        Support[] supports = [Support.Positive(0), Support.Real];
+        var mixture = new Mixture<double>([
+            Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<double>(2, transforms: 1, hiddenFeatures: [8], seed: 1, supports: supports),
+            Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<double>(2, transforms: 1, hiddenFeatures: [8], seed: 2, supports: supports)]);
+        double[,] data = TestData.StandardNormal(40, 2, seed: 3);
+        for (int i = 0; i < 40; i++)
+        {
+            data[i, 0] = Math.Exp(data[i, 0]);
+        }
+
+        data[7, 0] = -1;
+
+        var densities = Assert.Throws<ArgumentException>("x", () => mixture.DensityLn(new double[,] { { -1, 0 } }));
+        var fit = Assert.Throws<ArgumentException>("data", () => mixture.Fit(data, new FitOptions { Epochs = 1 }));
+
+        Assert.Contains("x[0, 0] = -1 lies outside its column's support Positive(0)", densities.Message, StringComparison.Ordinal);
+        Assert.Contains("data[7, 0] = -1", fit.Message, StringComparison.Ordinal);
+    }
 }
+

@@ -13,10 +13,13 @@ namespace Flows.Inference;
 /// </summary>
 /// <remarks>
 /// Maximizing E[log q(θ | x)] over (θ, x) from the joint p(θ) p(x | θ) makes q(θ | x) approach p(θ | x) for every x the
-/// simulator produces. The observations reach the flow's conditioners as they are: put observations far from unit
-/// scale, or long ones, through a context embedding (<see cref="TransformedDistribution{T}.WithContextEmbedding"/>),
-/// which standardizes them, and pass that flow as <see cref="NeuralPosteriorOptions{T}.Flow"/>. Check the result with
-/// <see cref="PosteriorDiagnostics"/> on fresh simulations.
+/// simulator produces. The default flow, the NSF preset, starts at the linear-Gaussian regression of θ on x (see
+/// <see cref="Distributions.Presets.GaussianStart"/>), so a fit cannot end below that regression on its validation split.
+/// The observations reach the flow's conditioners as they are: put observations far from unit scale through
+/// <c>WithContextEmbedding(new IdentityEmbedding&lt;T&gt;(k))</c>, which standardizes them, and long ones through a learned
+/// embedding (<see cref="TransformedDistribution{T}.WithContextEmbedding"/>, which standardizes them too), and pass that
+/// flow as <see cref="NeuralPosteriorOptions{T}.Flow"/>. Check the result with <see cref="PosteriorDiagnostics"/> on fresh
+/// simulations.
 /// </remarks>
 public static class NeuralPosteriorEstimation
 {

@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris,mixture8-120 --seeds 3 --float --start full
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data supports --seeds 3   # issue 15: per-column supports at 20,000 rows
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris-species         # issue 15: species as an integer column
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --models maf --defensive 0.01   # issue 13's lead: flows mixed with the Gaussian
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data gmm4-20000 --models maf --base gmm4 --transforms 1   # issue 15's bases
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data student2-5000 --models maf --base studentt --patience-steps 10000 --max-steps 10000
 //
@@ -92,6 +93,10 @@ namespace Flows.Quality
         /// <summary>Flow layers (the presets' transforms).</summary>
         public int Transforms { get; init; } = 5;
 
+        /// <summary>ε of a defensive mixture scored after the fit, (1 − ε)·flow + ε·(the Gaussian fitted to the same
+        /// training rows), or 0 for the flow alone. No row can then score more than log(1/ε) below its Gaussian density.</summary>
+        public double Defensive { get; init; }
+
         public static Settings Parse(string[] args)
         {
             var s = new Settings();
@@ -115,6 +120,7 @@ namespace Flows.Quality
                     "--verbose" => s with { Verbose = true },
                     "--base" => s with { Base = Next() },
                     "--transforms" => s with { Transforms = (int)Number() },
+                    "--defensive" => s with { Defensive = Number() },
                     _ => throw new ArgumentException($"Unknown argument {args[i]}."),
                 };
             }
@@ -123,7 +129,7 @@ namespace Flows.Quality
         }
 
         public override string ToString()
-            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms";
+            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms{(Defensive > 0 ? $", flows scored as a defensive mixture with the Gaussian at ε = {Defensive}" : "")}";
     }
 
     /// <summary>One train/test split in the data's own units.</summary>
@@ -226,6 +232,10 @@ namespace Flows.Quality
 
                     steps += report.History.Count * StepsPerEpoch(train.GetLength(0));
                     logDensity = flow.DensityLn(test);
+                    if (settings.Defensive > 0)
+                    {
+                        MixWithGaussian(logDensity, gaussian, settings.Defensive);
+                    }
                 }
 
                 for (int i = 0; i < logDensity.Length; i++)
@@ -239,6 +249,18 @@ namespace Flows.Quality
             }
 
             return new Score(sum / count, worst, steps / splits.Count, stopwatch.Elapsed.TotalSeconds / splits.Count);
+        }
+
+        // log((1 − ε) p_flow + ε p_Gaussian) per row, in place, by log-sum-exp.
+        private static void MixWithGaussian(T[] logDensity, T[] gaussian, double epsilon)
+        {
+            for (int i = 0; i < logDensity.Length; i++)
+            {
+                double flow = double.CreateTruncating(logDensity[i]);
+                double normal = double.CreateTruncating(gaussian[i]);
+                double top = Math.Max(flow, normal);
+                logDensity[i] = T.CreateTruncating(top + Math.Log(((1 - epsilon) * Math.Exp(flow - top)) + (epsilon * Math.Exp(normal - top))));
+            }
         }
 
         private static Flows.Distributions.TransformedDistribution<T> Create(string model, int dimension, int seed, Flows.Distributions.Presets.GaussianStart? start,

@@ -72,8 +72,8 @@ public static class Dequantization
         Batch.CheckFinite(rows, d, nameof(x), "cell masses");
         CheckIntegerColumns(rows, d, integerColumns, nameof(x), nameof(integerColumns));
         flow.Layers.DataSupport?.CheckInside(rows, nameof(x), "cell masses");
-        CheckCellsInside(flow.Layers.DataSupport, rows, d, [.. integerColumns], nameof(x));
         int[] columns = [.. integerColumns];
+        CheckCellsInside(flow.Layers.DataSupport, rows, d, columns, nameof(x));
         var points = new T[sampleCount * d];
         var logDensity = new T[sampleCount];
         var logWeights = new double[sampleCount];
@@ -87,18 +87,8 @@ public static class Dequantization
             }
 
             AddNoise<T>(points, d, columns, random);
-            try
-            {
-                flow.DensityLn(points, logDensity);
-            }
-            catch (ArgumentException e)
-            {
-                // The points are the row's cell, not the caller's rows: say which row's cell reaches beyond the supports.
-                throw new ArgumentException(
-                    $"The integer cell of row {i} of x (each integer column from its value up to the next integer) reaches outside the flow's supports; " +
-                    $"a support on an integer column must hold its cells. For a point of the cell: {e.Message}", nameof(x), e);
-            }
-
+            // CheckCellsInside refused every cell that reaches beyond the supports, so the points score without a refusal.
+            flow.DensityLn(points, logDensity);
             for (int s = 0; s < sampleCount; s++)
             {
                 logWeights[s] = double.CreateTruncating(logDensity[s]);

@@ -29,7 +29,10 @@ namespace Flows.Persistence;
 /// <c>fullCovariance</c>, <c>initialized</c>, <c>logits</c> and its components: <c>DiagonalNormal</c>s, or flows of a
 /// <c>LowerTriangularAffine</c> on a standard normal) were added within version 3 in the same
 /// way: a file that uses none of them is unchanged, and readers older than their addition refuse a file that uses one
-/// as having an unknown base type, which they report rather than misread.</para>
+/// as having an unknown base type, which they report rather than misread. A flow with a defensive share (see
+/// <see cref="DefensiveShare"/>) adds, within version 3 likewise, <c>defensiveShare</c>: <c>automatic</c>, <c>weight</c>
+/// (the share as chosen), <c>weightInUse</c> and <c>gaussian</c> (its bijector); readers older than this addition refuse
+/// such a file as having an unexpected property.</para>
 /// <para>Compatibility policy: a file written by this version is loadable by every later version. A later version
 /// that changes the format raises <see cref="CurrentVersion"/> and keeps reading every earlier version; a file of a
 /// newer version than the reader knows is refused with a <see cref="FlowFormatException"/>.</para>
@@ -219,6 +222,18 @@ public static class FlowSerializer
         WriteBase(writer, flow.BaseDistribution);
         writer.WritePropertyName("bijector");
         WriteBijector(writer, flow.Bijector);
+        if (flow.DefensiveComponent is { } defensive)
+        {
+            // The share as chosen, the share in use, and the fitted Gaussian (its LowerTriangularAffine, and the flow's
+            // ColumnSupports when it has them).
+            writer.WriteStartObject("defensiveShare");
+            writer.WriteBoolean("automatic", flow.DefensiveShare.IsAutomatic);
+            writer.WriteNumber("weight", flow.DefensiveShare.Weight);
+            writer.WriteNumber("weightInUse", flow.DefensiveWeight);
+            writer.WritePropertyName("gaussian");
+            WriteBijector(writer, defensive.Bijector);
+            writer.WriteEndObject();
+        }
     }
 
     private static void WriteBase<T>(Utf8JsonWriter writer, IDistribution<T> distribution) where T : unmanaged, IFloatingPointIeee754<T>
@@ -336,8 +351,27 @@ public static class FlowSerializer
     {
         IDistribution<T> distribution = ReadBase<T>(scope.Object("base"));
         IBijector<T> bijector = ReadBijector<T>(scope.Object("bijector"));
+        if (!scope.Has("defensiveShare"))
+        {
+            scope.EnsureAllRead();
+            return Build(scope.Path, () => new TransformedDistribution<T>(distribution, bijector));
+        }
+
+        JsonScope defensive = scope.Object("defensiveShare");
+        bool automatic = Boolean(defensive, "automatic");
+        double weight = defensive.Double("weight");
+        double weightInUse = defensive.Double("weightInUse");
+        IBijector<T> gaussian = ReadBijector<T>(defensive.Object("gaussian"));
+        defensive.EnsureAllRead();
         scope.EnsureAllRead();
-        return Build(scope.Path, () => new TransformedDistribution<T>(distribution, bijector));
+        if (!(weightInUse is >= 0 and <= 0.5) || (!automatic && weightInUse != weight))
+        {
+            throw JsonScope.Error($"{defensive.Path}.weightInUse",
+                $"the share in use must lie in [0, 0.5] and equal a fixed share's weight ({weight}), found {weightInUse}");
+        }
+
+        DefensiveShare share = automatic ? DefensiveShare.Automatic : Build(defensive.Path, () => DefensiveShare.Fixed(weight));
+        return Build(scope.Path, () => new TransformedDistribution<T>(distribution, bijector, share, weightInUse, gaussian));
     }
 
     private static IDistribution<T> ReadBase<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>

@@ -17,8 +17,10 @@ namespace Flows.Distributions;
 /// goes to whichever of base and bijector takes one (both, when both do).</para>
 /// <para><b>Defensive share.</b> Built with a <see cref="Distributions.DefensiveShare"/> (the density presets' default),
 /// the flow is the mixture (1 − ε) p_flow + ε N of its own density and the Gaussian that <c>Fit</c> fits to its training
-/// data, at every level: tape and arrays, density and sampling, training and validation. Before the first fit to data an
-/// automatic share is 0, so an unfitted preset is the plain flow.</para>
+/// data, at every level (tape and arrays, density and sampling, validation) except on a training tape
+/// (<see cref="Tape{T}.IsTraining"/>), where <see cref="DensityLn(Tape{T}, Node{T}, Node{T})"/> is the flow's own, which
+/// is what Fit's steps train. Before the first fit to data an automatic share is 0, so an unfitted preset is the plain
+/// flow.</para>
 /// <para>The array-level members (<see cref="DensityLn(T[,], T[,])"/>, <see cref="Sample(int, Random, T[,])"/>, …)
 /// check their inputs once, and once per call that every parameter is finite (throwing an
 /// <see cref="InvalidOperationException"/> that names the parameter otherwise), then evaluate in chunks on an internal
@@ -152,6 +154,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     public IReadOnlyList<Parameter<T>> Parameters { get; }
 
     /// <summary>log p(x) per row on a tape: n × Dimension → n × 1.</summary>
+    /// <remarks>On a training tape the defensive share is left out: the flow's own log-density, which training fits.</remarks>
     /// <param name="tape">The tape.</param>
     /// <param name="x">n × Dimension data.</param>
     /// <param name="context">n × ContextDimension, or null when unconditional.</param>
@@ -160,7 +163,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
         ArgumentNullException.ThrowIfNull(tape);
         (Node<T> z, Node<T> logDet) = Bijector.Inverse(tape, x, _bijectorTakesContext ? context : null);
         Node<T> flowDensityLn = tape.Add(BaseDistribution.DensityLn(tape, z, _baseTakesContext ? context : null), logDet);
-        return ActiveDefensive is null ? flowDensityLn : WithDefensiveShare(tape, flowDensityLn, x, context);
+        return ActiveDefensive is null || tape.IsTraining ? flowDensityLn : WithDefensiveShare(tape, flowDensityLn, x, context);
     }
 
     /// <summary>Draws samples on a tape, differentiable in the parameters.</summary>

@@ -38,8 +38,9 @@ public static class MaximumLikelihood
     /// a probe of the untrained flow — from the training data: its first 4,096 rows, or a minibatch if that is larger.</para>
     /// <para><b>Defensive share.</b> A flow built with a <see cref="DefensiveShare"/> (the density presets' default) takes
     /// its share ε from the training rows when the fit starts, and fits its Gaussian, once, to the training and validation
-    /// rows together (up to 65,536): the steps train the flow inside the mixture (1 − ε) p_flow + ε N, and the checks
-    /// score the mixture, so no validation row can cost more than log(1/ε) nats below its Gaussian log-density.</para>
+    /// rows together (up to 65,536). The steps train the flow on its own log-density (a training tape leaves the share
+    /// out); the checks score the mixture (1 − ε) p_flow + ε N, so no validation row can cost more than log(1/ε) nats
+    /// below its Gaussian log-density.</para>
     /// <para><b>Threads.</b> The fit holds the flow's evaluation lock (and those of flows nested in it) from start to end:
     /// <c>DensityLn</c>, <c>Sample</c> and <c>Save</c> on other threads wait for it to return and then see the flow it
     /// leaves, and the fit gives the same bits as when run alone. On the fitting thread, a progress handler may call

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
@@ -64,6 +65,23 @@ public sealed class DefensiveShareTests
 
         // The Gaussian is the maximum-likelihood normal of the training rows (all of them: no validation split here).
         AssertClose.All(MultivariateNormal.Fit(data).DensityLn(probe), gaussianPart, 1e-9, "the defensive Gaussian");
+    }
+
+    [Fact]
+    public void DensityLn_OnATrainingTape_IsTheFlowsOwn_AndOnAnEvaluationTapeTheMixture()
+    {
+        (TransformedDistribution<double> flow, _) = FittedFlow(DefensiveShare.Fixed(0.4), contextDimension: 0);
+        double[,] probe = TestData.StandardNormal(30, 3, seed: 5);
+        var alone = new TransformedDistribution<double>(flow.BaseDistribution, flow.Bijector);
+        var training = new Tape<double>(isRecording: true, isTraining: true);
+        var evaluation = new Tape<double>(isRecording: false);
+
+        double[] trained = [.. flow.DensityLn(training, training.Constant(TestData.Flatten(probe), 30, 3)).Values];
+        double[] evaluated = [.. flow.DensityLn(evaluation, evaluation.Constant(TestData.Flatten(probe), 30, 3)).Values];
+
+        AssertClose.Bitwise(alone.DensityLn(probe), trained, "training tape");
+        AssertClose.Bitwise(flow.DensityLn(probe), evaluated, "evaluation tape");
+        Assert.True(evaluated.Zip(trained).Any(p => p.First != p.Second), "the share changes the evaluated density");
     }
 
     [Fact]

@@ -15,13 +15,16 @@ namespace Flows.Persistence;
 /// permutations), the base distribution, the element type and every parameter, stored exactly.
 /// </summary>
 /// <remarks>
-/// <para>Format (version 3): a JSON object with <c>format</c>, <c>version</c>, <c>elementType</c>, <c>sha256</c> and
+/// <para>Format (version 4): a JSON object with <c>format</c>, <c>version</c>, <c>elementType</c>, <c>sha256</c> and
 /// <c>flow</c>; <c>sha256</c> is the SHA-256 of the UTF-8 text of <c>flow</c> as stored, so any corruption or edit
 /// is detected before anything is built. Numbers are written in their shortest round-trip form, so a double or float
 /// parameter reads back bit for bit. Version 2 differs from version 1 only in the order of MADE's hidden units (sorted by
 /// degree instead of cyclic); version-1 files are read and reordered, giving the same densities. Version 3 adds, to a
 /// conditional MADE, the direct weights from the context to every output (<c>….contextToOutput.weight</c>); files of
-/// versions 1 and 2 are read with those weights at zero, which gives their densities bit for bit. A flow whose base is
+/// versions 1 and 2 are read with those weights at zero, which gives their densities bit for bit. Version 4 groups the
+/// output units of MADE's last layer (and the rows of its direct context weights) by feature, unit k·P + p being
+/// parameter p of the k-th feature in the order, where earlier versions laid them out by parameter block (unit p·d + j);
+/// files of versions 1 to 3 are read and reordered, giving the same densities. A flow whose base is
 /// another flow stores that base as <c>{"type": "TransformedDistribution", "base": …, "bijector": …}</c>, nested as deep
 /// as the flows are (readers older than this addition refuse such a file as having an unknown base type). The bases
 /// <c>StudentT</c>, <c>UniformBox</c> (with <c>lower</c> and <c>upper</c>), <c>Mixture</c> (its <c>logits</c> and its
@@ -43,7 +46,7 @@ namespace Flows.Persistence;
 public static class FlowSerializer
 {
     /// <summary>The format version this library writes.</summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     private const string FormatName = "Flows.TransformedDistribution";
     private const string NestedFlowType = "TransformedDistribution";

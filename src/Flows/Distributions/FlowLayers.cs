@@ -21,6 +21,7 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
 {
     // Each parameter with the layer or base distribution that holds it and where that sits; formatted only for a message.
     private readonly (Parameter<T> Parameter, object Owner, string Path)[] _owners;
+    private readonly DataInitialization[] _allInitializations;
 
     public FlowLayers(TransformedDistribution<T> flow)
     {
@@ -34,7 +35,24 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         Flows = [.. flows];
         DataInitialized = [.. layers.Where(l => !l.Inverted && l.Layer is IInitializesFromData)
             .Select(l => ((object)l.Layer, l.Path, ((IInitializesFromData)l.Layer).Initialization)), .. bases];
+        _allInitializations = [.. layers.Where(l => l.Layer is IInitializesFromData)
+            .Select(l => ((IInitializesFromData)l.Layer).Initialization), .. bases.Select(b => b.Item3)];
         DataSupport = Outermost(flow.Bijector) as ColumnSupports<T> ?? SharedComponentSupport(flow);
+    }
+
+    /// <summary>Whether any data-initialized layer or base, in either direction, is still to initialize: the next
+    /// evaluation then changes the flow, so it runs alone and in row order.</summary>
+    public bool AnyUninitialized()
+    {
+        foreach (DataInitialization initialization in _allInitializations)
+        {
+            if (!initialization.IsInitialized)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The <see cref="ColumnSupports{T}"/> next to the data, whose supports the data must lie in, or null.</summary>

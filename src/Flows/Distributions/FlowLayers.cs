@@ -38,7 +38,13 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         _allInitializations = [.. layers.Where(l => l.Layer is IInitializesFromData)
             .Select(l => ((IInitializesFromData)l.Layer).Initialization), .. bases.Select(b => b.Item3)];
         DataSupport = Outermost(flow.Bijector) as ColumnSupports<T> ?? SharedComponentSupport(flow);
+        DrawsWhileEvaluating = layers.Any(l => l.Layer is InvertibleResidual<T> { IsLogDetExact: false });
     }
+
+    /// <summary>Whether a layer draws from its own random stream on every pass (an <see cref="InvertibleResidual{T}"/>
+    /// with a Hutchinson log-det estimate): its results depend on the order of the passes, so the flow evaluates on one
+    /// thread at a time, in row order, and trains on the whole batch at once.</summary>
+    public bool DrawsWhileEvaluating { get; }
 
     /// <summary>Whether any data-initialized layer or base, in either direction, is still to initialize: the next
     /// evaluation then changes the flow, so it runs alone and in row order.</summary>

@@ -115,11 +115,12 @@ public sealed partial class TransformedDistribution<T>
     }
 
     // A shared scope, or an exclusive one when a data-initialized layer is still to initialize (checked again once
-    // the shared locks are held, since a fit may have reset a layer meanwhile).
+    // the shared locks are held, since a fit may have reset a layer meanwhile) or a layer draws random numbers as it
+    // evaluates (whose draws must keep their order, as before threads).
     private EvaluationScope<T> EnterEvaluation(out bool exclusive)
     {
         exclusive = false;
-        if (!_layers.AnyUninitialized())
+        if (!_layers.DrawsWhileEvaluating && !_layers.AnyUninitialized())
         {
             var shared = new EvaluationScope<T>(_layers.Flows, exclusive: false);
             if (!_layers.AnyUninitialized())

@@ -28,7 +28,9 @@ namespace Flows.Distributions;
 /// evaluation lock (and those of the flows nested in it, outermost first) shared, and lazily refreshed state
 /// (InvertibleResidual's spectral-norm vectors) is refreshed under its own lock. A call that would initialize a
 /// data-initialized layer (an ActNorm's first data) holds the locks exclusively and runs on its thread alone, in row
-/// order, as it changes the flow. <c>MaximumLikelihood.Fit</c> and <c>VariationalInference.Fit</c> hold the locks
+/// order, as it changes the flow; so does every call on a flow with a layer that draws random numbers as it evaluates
+/// (an <see cref="InvertibleResidual{T}"/> with a Hutchinson log-det estimate), whose results depend on the order of
+/// the draws. <c>MaximumLikelihood.Fit</c> and <c>VariationalInference.Fit</c> hold the locks
 /// exclusively for their whole run: a call on another thread waits until the fit has returned and then sees the flow
 /// as the fit left it, never a half-trained one; a call made before the fit began sees the flow before it. Readers therefore never change a fit, which gives the same bits as when run alone
 /// from the same state. A second fit of the same flow on another thread waits likewise; on the fitting thread (in a

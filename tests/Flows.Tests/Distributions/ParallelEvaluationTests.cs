@@ -1,6 +1,7 @@
 using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
+using Flows.Distributions.Presets;
 using Flows.Numerics;
 using Flows.Tests.Testing;
 
@@ -49,7 +50,7 @@ public sealed class ParallelEvaluationTests
         }
     }
 
-    private static double[,]? Context(IDistribution<double> flow, int rows)
+    private static double[,]? Context(TransformedDistribution<double> flow, int rows)
         => flow.ContextDimension == 0 ? null : TestData.StandardNormal(rows, flow.ContextDimension, seed: 4);
 
     private static double[] DensityLnAt(TransformedDistribution<double> flow, int degree, double[,] x, double[,]? context)
@@ -283,7 +284,7 @@ public sealed class ConcurrentCallerTests
     }
 
     [Fact]
-    public void DensityLn_OnTwoThreads_RunsBothCallsAtOnce()
+    public async Task DensityLn_OnTwoThreads_RunsBothCallsAtOnce()
     {
         var rendezvous = new Rendezvous(2);
         var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), rendezvous) { MaxDegreeOfParallelism = 1 };
@@ -292,7 +293,7 @@ public sealed class ConcurrentCallerTests
         rendezvous.Barrier = barrier;
 
         Task<double[]>[] calls = [Task.Run(() => flow.DensityLn(x)), Task.Run(() => flow.DensityLn(x))];
-        Task.WaitAll(calls);
+        await Task.WhenAll(calls);
 
         Assert.True(rendezvous.Met, "the two calls never were inside the flow at the same time");
     }

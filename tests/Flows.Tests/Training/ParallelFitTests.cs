@@ -217,3 +217,60 @@ public sealed class ParallelLoopTests
         Assert.All(work.Runs, r => Assert.Equal(1, r));
     }
 }
+
+/// <summary>Runs alone: it reads the library's process-wide count of busy threads.</summary>
+[CollectionDefinition(nameof(ParallelismBudgetRunsAlone), DisableParallelization = true)]
+public sealed class ParallelismBudgetRunsAlone;
+
+/// <summary>No oversubscription: a loop started while every core already works for the library runs on its own thread.</summary>
+[Collection(nameof(ParallelismBudgetRunsAlone))]
+public sealed class ParallelismBudgetTests
+{
+    // Items that hold their thread until released, counting how many have started.
+    private sealed class Hold(ManualResetEventSlim gate) : IParallelWork
+    {
+        public int Started;
+
+        public void Run(int index, int worker)
+        {
+            Interlocked.Increment(ref Started);
+            gate.Wait(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    private sealed class Threads : IParallelWork
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<int, bool> Seen { get; } = new();
+
+        public void Run(int index, int worker)
+        {
+            Seen[Environment.CurrentManagedThreadId] = true;
+            Thread.Sleep(2); // long enough for a helper to join if one were granted
+        }
+    }
+
+    [Fact]
+    public void For_WhileEveryCoreIsBusy_RunsOnTheCallingThreadAlone()
+    {
+        int cores = Environment.ProcessorCount;
+        using var gate = new ManualResetEventSlim(false);
+        var hold = new Hold(gate);
+        var holder = new Thread(() => ParallelLoop.For(hold, cores, cores));
+        holder.Start();
+        try
+        {
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref hold.Started) == cores, TimeSpan.FromSeconds(30)),
+                $"precondition: the holding loop runs {cores} items at once");
+
+            var threads = new Threads();
+            ParallelLoop.For(threads, 16, cores);
+
+            Assert.Equal([Environment.CurrentManagedThreadId], threads.Seen.Keys);
+        }
+        finally
+        {
+            gate.Set();
+            holder.Join();
+        }
+    }
+}

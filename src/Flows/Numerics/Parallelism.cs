@@ -132,8 +132,14 @@ internal sealed class ParallelLoop
 
             for (int h = 0; h < helpers; h++)
             {
-                Interlocked.Exchange(ref _helpers[h].State, Queued);
-                ThreadPool.UnsafeQueueUserWorkItem(_helpers[h], preferLocal: false);
+                Helper helper = _helpers[h];
+                Interlocked.Exchange(ref helper.State, Queued);
+                // A helper cancelled by an earlier run may still sit in the pool's queue: that entry will serve this
+                // run, so it is not queued again (queued anew, such entries would pile up while the pool is busy).
+                if (Interlocked.Exchange(ref helper.Pending, 1) == 0)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(helper, preferLocal: false);
+                }
             }
 
             Work(0);
@@ -210,9 +216,14 @@ internal sealed class ParallelLoop
     {
         public int State = Finished;
 
+        // 1 while a queue entry of this helper has not started executing.
+        public int Pending;
+
         public void Execute()
         {
-            // A stale queue entry (its run cancelled it) finds the state taken and leaves.
+            Volatile.Write(ref Pending, 0);
+            // An entry whose run cancelled it finds the state taken and leaves; one whose run ended and a later run
+            // queued the helper again serves that later run.
             if (Interlocked.CompareExchange(ref State, Running, Queued) != Queued)
             {
                 return;

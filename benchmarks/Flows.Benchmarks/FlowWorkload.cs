@@ -103,7 +103,7 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
     }
 
     /// <summary>Log-density of the next batch, mean NLL, backward, Adam: the step <c>Fit</c> takes, data-parallel over
-    /// 64-row blocks on up to <see cref="Threads"/> threads.</summary>
+    /// 128-row blocks on up to <see cref="Threads"/> threads.</summary>
     public T TrainingStep()
     {
         int start = NextBatchStart();

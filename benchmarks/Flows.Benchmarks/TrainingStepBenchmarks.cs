@@ -106,7 +106,7 @@ public class TrainingStepBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     /// <summary>log p(x) of 65,536 points into a caller's buffer, no gradients (span overload).</summary>
-    /// <summary>The step <c>Fit</c> takes: the batch in 64-row blocks on all cores, gradients reduced in block order.</summary>
+    /// <summary>The step <c>Fit</c> takes: the batch in 128-row blocks on all cores, gradients reduced in block order.</summary>
     [Benchmark]
     public T ParallelTrainingStep()
     {

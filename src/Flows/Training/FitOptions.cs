@@ -137,9 +137,9 @@ public sealed record FitOptions
     /// (all cores), 1 runs the fit on the calling thread. Range: null or ≥ 1.
     /// </summary>
     /// <remarks>
-    /// A minibatch is cut into blocks of 64 rows, whatever the thread count; each block runs forward and backward on its
+    /// A minibatch is cut into blocks of 128 rows, whatever the thread count; each block runs forward and backward on its
     /// own tape, and the blocks' losses and gradients are summed in block order. So the same <see cref="Seed"/> gives the
-    /// same fit, bit for bit, with any value here. (A batch of more than 64 rows therefore sums its loss and gradient in
+    /// same fit, bit for bit, with any value here. (A batch of more than 128 rows therefore sums its loss and gradient in
     /// blocks, which differs in the last bits from the single pass of versions without threads.) A flow with a
     /// <c>BatchNorm</c> that trains, whose statistics are over the whole batch, or with a layer that draws random numbers
     /// as it evaluates trains on the whole batch on one thread.

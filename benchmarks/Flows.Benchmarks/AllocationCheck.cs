@@ -24,6 +24,7 @@ internal static class AllocationCheck
             var benchmarks = new TrainingStepBenchmarks<T> { Flow = flow };
             benchmarks.Setup();
             Report<T>(flow, "TrainingStep", 1000, () => benchmarks.TrainingStep());
+            Report<T>(flow, "ParallelTrainingStep", 1000, () => benchmarks.ParallelTrainingStep());
             Report<T>(flow, "DensityLnSpan", 5, () => benchmarks.DensityLnSpan());
             Report<T>(flow, "SampleSpan", 5, () => benchmarks.SampleSpan());
         }

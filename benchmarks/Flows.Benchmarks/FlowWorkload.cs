@@ -1,5 +1,4 @@
 using System.Numerics;
-using Flows.Autodiff;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
 using Flows.Training;
@@ -48,16 +47,22 @@ internal static class FlowWorkload
 internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Adam<T> _optimizer;
-    private readonly Tape<T> _tape = new();
+    private readonly DataParallelGradient<T> _gradient;
     private readonly T[] _densities = new T[FlowWorkload.EvaluationPoints];
     private readonly T[] _samples;
     private readonly Random _random = new(3);
     private int _batchStart;
 
-    public FlowWorkload(string workload)
+    /// <param name="workload">The workload's name.</param>
+    /// <param name="threads">Threads per call: the training step's blocks and the evaluations' chunks run on up to
+    /// this many (1 gives the one-thread numbers, as a fit with MaxDegreeOfParallelism 1).</param>
+    public FlowWorkload(string workload, int threads = 1)
     {
         (Features, _, BatchSize, SampleCount) = FlowWorkload.Shape(workload);
+        Threads = threads;
         Flow = FlowWorkload.CreateFlow<T>(workload);
+        Flow.MaxDegreeOfParallelism = threads;
+        _gradient = new DataParallelGradient<T>(Flow);
         _optimizer = new Adam<T>(Flow.Parameters);
         Data = PeerWorkload.Data<T>(FlowWorkload.EvaluationPoints, Features, seed: 2);
         ContextFeatures = FlowWorkload.ContextFeatures(workload);
@@ -66,6 +71,8 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
     }
 
     public TransformedDistribution<T> Flow { get; }
+
+    public int Threads { get; }
 
     /// <summary>The evaluation points, row-major; training batches are consecutive slices of them.</summary>
     public T[] Data { get; }
@@ -95,19 +102,14 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
         return start;
     }
 
-    /// <summary>Log-density of the next batch, mean NLL, backward, Adam.</summary>
+    /// <summary>Log-density of the next batch, mean NLL, backward, Adam: the step <c>Fit</c> takes, data-parallel over
+    /// 128-row blocks on up to <see cref="Threads"/> threads.</summary>
     public T TrainingStep()
     {
         int start = NextBatchStart();
-        _tape.Reset();
-        Node<T> x = _tape.Constant(Data.AsSpan(start * Features, BatchSize * Features), BatchSize, Features);
-        Node<T>? context = ContextFeatures == 0 ? null
-            : _tape.Constant(Context.AsSpan(start * ContextFeatures, BatchSize * ContextFeatures), BatchSize, ContextFeatures);
-        Node<T> loss = _tape.Negate(_tape.Mean(Flow.DensityLn(_tape, x, context)));
-        _optimizer.ZeroGradients();
-        _tape.Backward(loss);
+        T loss = _gradient.Run(Data, ContextFeatures == 0 ? null : Context, start, BatchSize, Threads);
         _optimizer.Step();
-        return loss.Values[0];
+        return loss;
     }
 
     /// <summary>log p(x) of the evaluation points, no gradients.</summary>

@@ -8,7 +8,7 @@ namespace Flows.Peers;
 
 /// <summary>
 /// The PEERS.md workloads (MAF-8, NSF-8, MAF-64) and the conditional NSF-8 with a 32-feature context (CNSF-8) in Flows
-/// and in TorchSharp (libtorch CPU), one thread, in one run:
+/// and in TorchSharp (libtorch CPU), at one thread and at all cores (<see cref="Threads"/>), in one run:
 /// a training step (log-density of a batch, mean NLL, backward, Adam), log-density of 65,536 points without gradients,
 /// and sampling. The Flows side is FlowWorkloadBenchmarks' code; the torch model starts from the Flows model's
 /// parameters, so both train, score and sample the same function. Points per second = points / median time.
@@ -49,6 +49,14 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     [Params("Flows", "TorchSharp")]
     public string Library { get; set; } = "Flows";
 
+    /// <summary>Threads each library may use: 1, and every core (<see cref="Environment.ProcessorCount"/>). Flows gets
+    /// it as the flow's MaxDegreeOfParallelism and the training step's degree, torch as <c>torch.set_num_threads</c>.</summary>
+    [ParamsSource(nameof(ThreadCounts))]
+    public int Threads { get; set; } = 1;
+
+    /// <summary>The values of <see cref="Threads"/>: 1 and the core count (just 1 on a one-core machine).</summary>
+    public static IEnumerable<int> ThreadCounts => Environment.ProcessorCount > 1 ? [1, Environment.ProcessorCount] : [1];
+
     /// <summary>Samples drawn per sampling invocation (MAF sampling takes d sequential passes per layer).</summary>
     public int SampleCount => FlowWorkload.Shape(Workload).SampleCount;
 
@@ -57,12 +65,12 @@ public class PeerWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     [GlobalSetup]
     public void Setup()
     {
-        _workload = new FlowWorkload<T>(Workload);
+        _workload = new FlowWorkload<T>(Workload, Threads);
         _densities = new T[FlowWorkload.EvaluationPoints];
         _samples = new T[SampleCount * _workload.Features];
         if (Torch)
         {
-            torch.set_num_threads(1);
+            torch.set_num_threads(Threads);
             ScalarType dtype = typeof(T) == typeof(double) ? ScalarType.Float64 : ScalarType.Float32;
             _torchFlow = TorchFlow.From(_workload.Flow, dtype);
             _torchOptimizer = optim.Adam(_torchFlow.parameters(), lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8);

@@ -26,6 +26,7 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     private int _nodeCount;
     private TapeEntry<T>[] _entries = new TapeEntry<T>[64];
     private int _entryCount;
+    private Dictionary<Parameter<T>, Node<T>>? _ownGradients;
 
     /// <summary>Creates a tape.</summary>
     /// <param name="isRecording">Whether operations record themselves for <see cref="Backward"/>.</param>
@@ -115,7 +116,40 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Node<T> Use(Parameter<T> parameter)
     {
         ArgumentNullException.ThrowIfNull(parameter);
-        return parameter.Node;
+        if (_ownGradients is null)
+        {
+            return parameter.Node;
+        }
+
+        if (!_ownGradients.TryGetValue(parameter, out Node<T>? node))
+        {
+            node = new Node<T>(parameter.Values, new T[parameter.Values.Length], parameter.Rows, parameter.Columns, isParameter: true);
+            _ownGradients.Add(parameter, node);
+        }
+
+        return node;
+    }
+
+    /// <summary>From now on <see cref="Use"/> gives nodes that share a parameter's values but accumulate into a
+    /// gradient buffer of this tape's own (made on first use, kept across resets): what lets several tapes back-propagate
+    /// one batch's blocks on several threads at once. <see cref="Backward"/> accumulates into them as into parameters.</summary>
+    internal void KeepOwnParameterGradients() => _ownGradients ??= [];
+
+    /// <summary>This tape's own gradient of <paramref name="parameter"/>, or an empty span when no pass on it used the
+    /// parameter (see <see cref="KeepOwnParameterGradients"/>).</summary>
+    internal ReadOnlySpan<T> OwnGradients(Parameter<T> parameter)
+        => _ownGradients is not null && _ownGradients.TryGetValue(parameter, out Node<T>? node) ? node.Gradients : default;
+
+    /// <summary>Zeroes this tape's own parameter gradients.</summary>
+    internal void ZeroOwnGradients()
+    {
+        if (_ownGradients is not null)
+        {
+            foreach (Node<T> node in _ownGradients.Values)
+            {
+                node.Gradients.Clear();
+            }
+        }
     }
 
     /// <summary>

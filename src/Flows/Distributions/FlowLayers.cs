@@ -21,6 +21,9 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
 {
     // Each parameter with the layer or base distribution that holds it and where that sits; formatted only for a message.
     private readonly (Parameter<T> Parameter, object Owner, string Path)[] _owners;
+    private readonly DataInitialization[] _allInitializations;
+    // The flows with a defensive Gaussian, whose initialization counts only while their share is in use.
+    private readonly List<TransformedDistribution<T>> _defended = [];
 
     public FlowLayers(TransformedDistribution<T> flow)
     {
@@ -29,12 +32,44 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         var flows = new List<TransformedDistribution<T>>();
         var bases = new List<(object, string, DataInitialization)>();
         Add(flow, "", layers, owners, flows, bases);
+        _defended.AddRange(flows.Where(f => f.DefensiveComponent is not null));
         Layers = [.. layers];
         _owners = [.. owners];
         Flows = [.. flows];
         DataInitialized = [.. layers.Where(l => !l.Inverted && l.Layer is IInitializesFromData)
             .Select(l => ((object)l.Layer, l.Path, ((IInitializesFromData)l.Layer).Initialization)), .. bases];
+        _allInitializations = [.. layers.Where(l => l.Layer is IInitializesFromData)
+            .Select(l => ((IInitializesFromData)l.Layer).Initialization), .. bases.Select(b => b.Item3)];
         DataSupport = Outermost(flow.Bijector) as ColumnSupports<T> ?? SharedComponentSupport(flow);
+        DrawsWhileEvaluating = layers.Any(l => l.Layer is InvertibleResidual<T> { IsLogDetExact: false });
+    }
+
+    /// <summary>Whether a layer draws from its own random stream on every pass (an <see cref="InvertibleResidual{T}"/>
+    /// with a Hutchinson log-det estimate): its results depend on the order of the passes, so the flow evaluates on one
+    /// thread at a time, in row order, and trains on the whole batch at once.</summary>
+    public bool DrawsWhileEvaluating { get; }
+
+    /// <summary>Whether any data-initialized layer or base, in either direction, is still to initialize: the next
+    /// evaluation then changes the flow, so it runs alone and in row order.</summary>
+    public bool AnyUninitialized()
+    {
+        foreach (DataInitialization initialization in _allInitializations)
+        {
+            if (!initialization.IsInitialized)
+            {
+                return true;
+            }
+        }
+
+        foreach (TransformedDistribution<T> flow in _defended)
+        {
+            if (flow.DefensiveWeight > 0 && flow.DefensiveComponent!.Layers.AnyUninitialized())
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The <see cref="ColumnSupports{T}"/> next to the data, whose supports the data must lie in, or null.</summary>

@@ -80,19 +80,7 @@ public sealed partial class TransformedDistribution<T>
             throw new ArgumentException($"destination has {destination.Length} elements but x has {rows} rows.", nameof(destination));
         }
 
-        lock (_evaluationLock)
-        {
-            for (int start = 0; start < rows; start += EvaluationChunkRows)
-            {
-                int count = Math.Min(EvaluationChunkRows, rows - start);
-                _evaluationTape.Reset();
-                Node<T> xNode = _evaluationTape.Constant(x.Slice(start * Dimension, count * Dimension), count, Dimension);
-                Node<T> contextNode = RepeatedRow(_evaluationTape, contextRow, count);
-                DensityLn(_evaluationTape, xNode, contextNode).Values.CopyTo(destination.Slice(start, count));
-            }
-
-            _evaluationTape.Reset();
-        }
+        DensityLnChunks(x, destination, contextRow, ContextKind.OneRow, checkInitialization: false);
     }
 
     // Sample(destination, random, context) with context the given row on every row: the same chunks, so the same bits.
@@ -100,18 +88,7 @@ public sealed partial class TransformedDistribution<T>
     {
         ArgumentNullException.ThrowIfNull(random);
         int rows = Batch.RowCount(destination.Length, Dimension, nameof(destination));
-        lock (_evaluationLock)
-        {
-            for (int start = 0; start < rows; start += EvaluationChunkRows)
-            {
-                int count = Math.Min(EvaluationChunkRows, rows - start);
-                _evaluationTape.Reset();
-                Node<T> contextNode = RepeatedRow(_evaluationTape, contextRow, count);
-                Sample(_evaluationTape, count, random, contextNode).Values.CopyTo(destination.Slice(start * Dimension, count * Dimension));
-            }
-
-            _evaluationTape.Reset();
-        }
+        SampleChunks(destination, random, contextRow, ContextKind.OneRow);
     }
 
     // rows × row.Length, every row a copy of row: a constant, so no gradient flows into it.

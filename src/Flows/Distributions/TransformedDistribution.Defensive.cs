@@ -86,14 +86,21 @@ public sealed partial class TransformedDistribution<T>
     // the Gaussian's draw costs a triangular product per row, little beside the flow's.
     private Node<T> SampleWithDefensiveShare(Tape<T> tape, int count, Random random, Node<T>? context)
     {
+        int[] take = DefensiveChoices(count, random);
+        Node<T> fromFlow = FlowSampleWithDensityLn(tape, count, random, context).X;
+        Node<T> fromGaussian = _defensive!.Sample(tape, count, random, context);
+        return tape.GatherRows(tape.ConcatenateRows(fromFlow, fromGaussian), take);
+    }
+
+    // Row i of the stacked (flow rows, Gaussian rows) draws that becomes sample i: count + i with probability ε.
+    private int[] DefensiveChoices(int count, Random random)
+    {
         var take = new int[count];
         for (int i = 0; i < count; i++)
         {
             take[i] = random.NextDouble() < _defensiveWeight ? count + i : i;
         }
 
-        Node<T> fromFlow = FlowSampleWithDensityLn(tape, count, random, context).X;
-        Node<T> fromGaussian = _defensive!.Sample(tape, count, random, context);
-        return tape.GatherRows(tape.ConcatenateRows(fromFlow, fromGaussian), take);
+        return take;
     }
 }

@@ -25,13 +25,20 @@ namespace Flows.Distributions;
 /// check their inputs once, and once per call that every parameter is finite (throwing an
 /// <see cref="InvalidOperationException"/> that names the parameter otherwise), then evaluate in chunks on an internal
 /// tape with recording off. The tape-level members are for training and custom losses.</para>
-/// <para><b>Threads.</b> The array-level members and <c>FlowSerializer.Save</c> are safe to call from several threads:
-/// each call holds the flow's evaluation lock (and those of the flows nested in it, outermost first), so calls are
-/// serialized and each sees one consistent state of every layer, lazily refreshed state included (InvertibleResidual's
-/// spectral-norm vectors, an ActNorm's data initialization). <c>MaximumLikelihood.Fit</c> and
-/// <c>VariationalInference.Fit</c> hold the same locks for their whole run: a call on another thread waits until the
-/// fit has returned and then sees the flow as the fit left it, never a half-trained one; a call made before the fit
-/// began sees the flow before it. Readers therefore never change a fit, which gives the same bits as when run alone
+/// <para><b>Threads.</b> An array-level call splits its rows into chunks of 512 and scores (or transforms) them on up
+/// to <see cref="MaxDegreeOfParallelism"/> threads (by default <see cref="Parallelism.MaxDegreeOfParallelism"/>, all
+/// cores), each chunk on its own tape; every chunk is computed alike on any thread, so the results are the same bits
+/// with any number of threads. Sampling draws every chunk's base noise on the calling thread in chunk order, so a
+/// <see cref="Random"/> gives the same samples whatever the thread count. The array-level members and
+/// <c>FlowSerializer.Save</c> are safe to call from several threads, and run concurrently: each call holds the flow's
+/// evaluation lock (and those of the flows nested in it, outermost first) shared, and lazily refreshed state
+/// (InvertibleResidual's spectral-norm vectors) is refreshed under its own lock. A call that would initialize a
+/// data-initialized layer (an ActNorm's first data) holds the locks exclusively and runs on its thread alone, in row
+/// order, as it changes the flow; so does every call on a flow with a layer that draws random numbers as it evaluates
+/// (an <see cref="InvertibleResidual{T}"/> with a Hutchinson log-det estimate), whose results depend on the order of
+/// the draws. <c>MaximumLikelihood.Fit</c> and <c>VariationalInference.Fit</c> hold the locks
+/// exclusively for their whole run: a call on another thread waits until the fit has returned and then sees the flow
+/// as the fit left it, never a half-trained one; a call made before the fit began sees the flow before it. Readers therefore never change a fit, which gives the same bits as when run alone
 /// from the same state. A second fit of the same flow on another thread waits likewise; on the fitting thread (in a
 /// synchronous progress handler, say) the array-level members work, as the lock is re-entrant, but a nested fit of the
 /// flow throws. The tape-level members take no lock: a custom training loop that shares a flow with other threads
@@ -43,14 +50,16 @@ namespace Flows.Distributions;
 /// data, so that a stray evaluation before the fit does not decide its start.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification =
+    "The evaluation lock lives as long as the flow; the wait handles it creates only under contention are released by their finalizers.")]
 public sealed partial class TransformedDistribution<T> : IDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Rows per evaluation chunk: bounds the memory of array-level calls and of validation in the fitting loops. 512 rows
     // keep a 64-unit layer's activations (256 KB in double) in L2: MAF-8 scores about 1.3x faster than with 4,096, while
     // MAF-64 (512 units) loses about 5 %, its weights being packed once per chunk.
     internal const int EvaluationChunkRows = 512;
-    private readonly Tape<T> _evaluationTape = new(isRecording: false);
-    private readonly Lock _evaluationLock = new();
+    // Shared by evaluations and saves, exclusive for fits; re-entrant, so the fitting thread may evaluate (see remarks).
+    private readonly ReaderWriterLockSlim _evaluationLock = new(LockRecursionPolicy.SupportsRecursion);
     private readonly bool _baseTakesContext;
     private readonly bool _bijectorTakesContext;
     private readonly FlowLayers<T> _layers;
@@ -109,22 +118,22 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     /// <summary>Features per sample.</summary>
     public int Dimension => Bijector.Dimension;
 
-    // Serializes the array-level evaluations with anything else that may touch lazily refreshed state (saving).
-    internal Lock EvaluationLock => _evaluationLock;
+    // Lets evaluations and saves run together and keeps fits (and evaluations that initialize a layer) apart from them.
+    internal ReaderWriterLockSlim EvaluationLock => _evaluationLock;
 
     // The layers, their paths and the owners of the parameters, for the checks made once per call and for fitting.
     internal FlowLayers<T> Layers => _layers;
 
-    // Takes the evaluation locks of this flow and of the flows nested in it, outermost first, so that every evaluation,
-    // save and fit takes them in one order and none can deadlock another.
-    internal EvaluationScope<T> EnterEvaluation() => new(_layers.Flows);
+    // Takes the evaluation locks of this flow and of the flows nested in it, shared, outermost first, so that every
+    // evaluation, save and fit takes them in one order and none can deadlock another.
+    internal EvaluationScope<T> EnterEvaluation() => new(_layers.Flows, exclusive: false);
 
     // Holds the flow for a whole fit (see the remarks on threads). The locks are re-entrant, so a fit started on the
     // thread that is already fitting the flow (from a progress handler or a target) would interleave its steps with
     // the running fit's: it is refused instead.
     internal EvaluationScope<T> BeginFit()
     {
-        var scope = new EvaluationScope<T>(_layers.Flows);
+        var scope = new EvaluationScope<T>(_layers.Flows, exclusive: true);
         if (_layers.Flows.Any(f => f._fitting))
         {
             scope.Dispose();
@@ -242,21 +251,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
             throw new ArgumentException($"destination has {destination.Length} elements but x has {rows} rows.", nameof(destination));
         }
 
-        using (EnterEvaluation())
-        {
-            _layers.CheckParametersFinite("densities");
-            CheckInitializationData(x, rows);
-            for (int start = 0; start < rows; start += EvaluationChunkRows)
-            {
-                int count = Math.Min(EvaluationChunkRows, rows - start);
-                _evaluationTape.Reset();
-                Node<T> xNode = _evaluationTape.Constant(x.Slice(start * Dimension, count * Dimension), count, Dimension);
-                Node<T>? contextNode = ContextNode(_evaluationTape, context, start, count);
-                DensityLn(_evaluationTape, xNode, contextNode).Values.CopyTo(destination.Slice(start, count));
-            }
-
-            _evaluationTape.Reset();
-        }
+        DensityLnChunks(x, destination, context, ContextDimension == 0 ? ContextKind.None : ContextKind.PerRow, checkInitialization: true);
     }
 
     /// <summary>log p(x) for each row of <paramref name="x"/>.</summary>
@@ -302,19 +297,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
         ArgumentNullException.ThrowIfNull(random);
         int rows = Batch.RowCount(destination.Length, Dimension, nameof(destination));
         CheckContext(context, rows);
-        using (EnterEvaluation())
-        {
-            _layers.CheckParametersFinite("sampling");
-            for (int start = 0; start < rows; start += EvaluationChunkRows)
-            {
-                int count = Math.Min(EvaluationChunkRows, rows - start);
-                _evaluationTape.Reset();
-                Node<T>? contextNode = ContextNode(_evaluationTape, context, start, count);
-                Sample(_evaluationTape, count, random, contextNode).Values.CopyTo(destination.Slice(start * Dimension, count * Dimension));
-            }
-
-            _evaluationTape.Reset();
-        }
+        SampleChunks(destination, random, context, ContextDimension == 0 ? ContextKind.None : ContextKind.PerRow);
     }
 
     /// <summary>Draws <paramref name="count"/> samples.</summary>
@@ -408,11 +391,6 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
 
         Batch.CheckContextValues(context, ContextDimension, nameof(context));
     }
-
-    private Node<T>? ContextNode(Tape<T> tape, ReadOnlySpan<T> context, int start, int count)
-        => ContextDimension == 0
-            ? null
-            : tape.Constant(context.Slice(start * ContextDimension, count * ContextDimension), count, ContextDimension);
 
     private static void CheckColumns(T[,] array, int columns, string name)
     {

@@ -27,6 +27,7 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
     private readonly T[] _v;
     private readonly T[] _next;
     private readonly T[] _refinedFor;
+    private readonly Lock _refineLock = new();
     private bool _hasRefined;
     private bool _adoptNext;
 
@@ -81,8 +82,11 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         get
         {
-            Refresh();
-            return SpectralNormOps.SpectralEstimate<T>(Weight.Values, _u, Weight.Rows, Weight.Columns);
+            lock (_refineLock)
+            {
+                Refresh();
+                return SpectralNormOps.SpectralEstimate<T>(Weight.Values, _u, Weight.Rows, Weight.Columns);
+            }
         }
     }
 
@@ -91,8 +95,15 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
     public Node<T> Apply(Tape<T> tape)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        Refresh();
-        return tape.SpectralNormalize(tape.Use(Weight), tape.Constant(_u, _u.Length, 1), T.CreateTruncating(Coefficient));
+        Node<T> u;
+        // Concurrent evaluations of one flow share u: one refines it, the others wait and copy the refined vector.
+        lock (_refineLock)
+        {
+            Refresh();
+            u = tape.Constant(_u, _u.Length, 1);
+        }
+
+        return tape.SpectralNormalize(tape.Use(Weight), u, T.CreateTruncating(Coefficient));
     }
 
     /// <summary>The current Ŵ as a dense out × in array.</summary>
@@ -114,6 +125,14 @@ public sealed class SpectralNorm<T> where T : unmanaged, IFloatingPointIeee754<T
 
     /// <summary>Refines u by warm-started power iteration if the weight changed since it was last refined.</summary>
     public void Refresh()
+    {
+        lock (_refineLock)
+        {
+            RefreshCore();
+        }
+    }
+
+    private void RefreshCore()
     {
         T[] w = Weight.Values;
         if (_adoptNext)

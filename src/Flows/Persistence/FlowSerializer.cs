@@ -63,8 +63,8 @@ public static class FlowSerializer
         ArgumentNullException.ThrowIfNull(flow);
         ArgumentNullException.ThrowIfNull(stream);
         byte[] payload;
-        // Writing may refresh lazily computed state (spectral-norm vectors), so it takes the lock evaluations take.
-        lock (flow.EvaluationLock)
+        // Shared with evaluations (spectral-norm vectors refresh under their own lock), exclusive of fits.
+        using (flow.EnterEvaluation())
         {
             payload = WriteFlow(flow);
         }
@@ -246,7 +246,7 @@ public static class FlowSerializer
             // A flow as the base of another: its own base and bijector, nested, under the type name of a flow.
             writer.WriteStartObject();
             writer.WriteString("type", NestedFlowType);
-            lock (inner.EvaluationLock)
+            using (inner.EnterEvaluation())
             {
                 WriteFlowProperties(writer, inner);
             }

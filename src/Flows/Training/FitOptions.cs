@@ -1,3 +1,5 @@
+using Flows.Numerics;
+
 namespace Flows.Training;
 
 /// <summary>Settings of maximum-likelihood fitting (<see cref="MaximumLikelihood"/>), with documented defaults.</summary>
@@ -130,6 +132,20 @@ public sealed record FitOptions
     /// <summary>Seed of the validation split and the shuffling: the same seed gives the same fit, bit for bit. Default 0.</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// The most threads one training step uses; null (the default) takes <see cref="Parallelism.MaxDegreeOfParallelism"/>
+    /// (all cores), 1 runs the fit on the calling thread. Range: null or ≥ 1.
+    /// </summary>
+    /// <remarks>
+    /// A minibatch is cut into blocks of 128 rows, whatever the thread count; each block runs forward and backward on its
+    /// own tape, and the blocks' losses and gradients are summed in block order. So the same <see cref="Seed"/> gives the
+    /// same fit, bit for bit, with any value here. (A batch of more than 128 rows therefore sums its loss and gradient in
+    /// blocks, which differs in the last bits from the single pass of versions without threads.) A flow with a
+    /// <c>BatchNorm</c> that trains, whose statistics are over the whole batch, or with a layer that draws random numbers
+    /// as it evaluates trains on the whole batch on one thread.
+    /// </remarks>
+    public int? MaxDegreeOfParallelism { get; init; }
+
     /// <summary>Receives one report per epoch, from epoch 1 (the start is <see cref="FitReport.Initial"/>). Default null.</summary>
     /// <remarks>
     /// <see cref="IProgress{T}.Report"/> is called on the fitting thread while the fit holds the flow. A handler that
@@ -163,6 +179,7 @@ public sealed record FitOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
+        Parallelism.CheckOverride(MaxDegreeOfParallelism, nameof(MaxDegreeOfParallelism));
         if (Patience is int patience)
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(patience, nameof(Patience));

@@ -356,7 +356,8 @@ public static class MaximumLikelihood
                 ? _options.Optimizer with { WeightDecay = AdamOptions.SizeAdaptedWeightDecay(_trainRows, _options.Optimizer.LearningRate) }
                 : _options.Optimizer;
             var optimizer = new Adam<T>(_parameters, adam);
-            var tape = new Tape<T>(isRecording: true, isTraining: true);
+            var gradient = new DataParallelGradient<T>(_flow);
+            int degree = Parallelism.Resolve(_options.MaxDegreeOfParallelism);
             _flow.ResolveDefensiveShare(_trainRows);
             InitializeDataDependentLayers();
             _best = new ParameterSnapshot<T>(_parameters, _flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>());
@@ -404,25 +405,19 @@ public static class MaximumLikelihood
                     Dequantization.AddNoise<T>(batch.AsSpan(0, count * _dimension), _dimension, _integerColumns, _noise);
                     Fill(_trainContext, rows, _contextDimension, batchContext);
 
-                    tape.Reset();
-                    Node<T> x = tape.Constant(batch.AsSpan(0, count * _dimension), count, _dimension);
-                    Node<T>? c = _contextDimension == 0 ? null : tape.Constant(batchContext.AsSpan(0, count * _contextDimension), count, _contextDimension);
-                    Node<T> logDensity = _flow.DensityLn(tape, x, c);
-                    Node<T> loss = tape.Negate(tape.Mean(logDensity));
-                    T lossValue = loss.Values[0];
+                    // Forward and backward, in blocks on up to `degree` threads (the gradients are zeroed first).
+                    T lossValue = gradient.Run(batch, _contextDimension == 0 ? null : batchContext, 0, count, degree);
                     if (!T.IsFinite(lossValue))
                     {
-                        WorstOfBatch(logDensity, rows);
+                        WorstOfBatch(gradient.LogDensity, rows);
                         return Diverged(string.Create(CultureInfo.InvariantCulture, 
                             $"The training loss became {double.CreateTruncating(lossValue)} at epoch {_epoch}, batch {batches + 1} (step {_steps + 1})"));
                     }
 
-                    optimizer.ZeroGradients();
-                    tape.Backward(loss);
                     T gradientNorm = GradientClipping.GlobalNorm(_parameters);
                     if (!T.IsFinite(gradientNorm))
                     {
-                        WorstOfBatch(logDensity, rows);
+                        WorstOfBatch(gradient.LogDensity, rows);
                         return Diverged(string.Create(CultureInfo.InvariantCulture, 
                             $"A gradient became non-finite at epoch {_epoch}, batch {batches + 1} (step {_steps + 1}, loss {double.CreateTruncating(lossValue):G6})"));
                     }
@@ -437,7 +432,7 @@ public static class MaximumLikelihood
                     // A finite gradient can still give a non-finite step (a huge learning rate); say so, not what it breaks next.
                     if (_flow.Layers.FirstNonFiniteParameter() is string nonFinite)
                     {
-                        WorstOfBatch(logDensity, rows);
+                        WorstOfBatch(gradient.LogDensity, rows);
                         return Diverged(string.Create(CultureInfo.InvariantCulture,
                             $"The Adam step made a parameter non-finite at epoch {_epoch}, batch {batches + 1} (step {_steps}): {nonFinite}"));
                     }
@@ -656,13 +651,13 @@ public static class MaximumLikelihood
         private FitReport Report(FitStatus status, string? divergence)
             => new(status, _initial, [.. _history], [.. _checks], _bestCheck, _steps, divergence, [.. _warnings]);
 
-        private void WorstOfBatch(Node<T> logDensity, ReadOnlySpan<int> rows)
+        private void WorstOfBatch(ReadOnlySpan<T> logDensity, ReadOnlySpan<int> rows)
         {
             _worst.Clear();
             _worstAreValidationRows = false;
             for (int i = 0; i < rows.Length; i++)
             {
-                _worst.Offer(rows[i], double.CreateTruncating(logDensity.Values[i]));
+                _worst.Offer(rows[i], double.CreateTruncating(logDensity[i]));
             }
         }
 

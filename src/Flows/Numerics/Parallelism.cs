@@ -1,0 +1,236 @@
+using System.Runtime.ExceptionServices;
+
+namespace Flows.Numerics;
+
+/// <summary>
+/// The library-wide default degree of parallelism: how many threads one array-level evaluation
+/// (<c>DensityLn</c>, <c>Sample</c>) or one fit may use.
+/// </summary>
+/// <remarks>
+/// <para>The default is <see cref="Environment.ProcessorCount"/> (all cores). A flow's own
+/// <c>MaxDegreeOfParallelism</c> and <c>FitOptions.MaxDegreeOfParallelism</c> override it for that flow or that fit;
+/// 1 runs everything on the calling thread, as the library did before it had threads.</para>
+/// <para>Results never depend on the degree: work is split into chunks of fixed size, each chunk is computed the same
+/// way on whichever thread runs it, and anything summed over chunks is summed in chunk order.</para>
+/// <para><b>No oversubscription.</b> The library counts the threads doing its work process-wide (calling threads and
+/// the pool threads helping them). A call asks for helpers only up to the core count minus that number (or up to its
+/// own degree, when a degree above the core count is asked for explicitly): when the user's code already runs flows on
+/// every core, each call runs on its own thread alone.</para>
+/// </remarks>
+public static class Parallelism
+{
+    private static int s_maxDegreeOfParallelism = Environment.ProcessorCount;
+
+    /// <summary>The default maximum number of threads per call or fit. Default <see cref="Environment.ProcessorCount"/>.
+    /// Range: ≥ 1.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public static int MaxDegreeOfParallelism
+    {
+        get => Volatile.Read(ref s_maxDegreeOfParallelism);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            Volatile.Write(ref s_maxDegreeOfParallelism, value);
+        }
+    }
+
+    /// <summary>The degree a call uses: its own override, or the library default.</summary>
+    internal static int Resolve(int? maxDegreeOfParallelism) => maxDegreeOfParallelism ?? MaxDegreeOfParallelism;
+
+    /// <summary>Throws unless an override is null or positive.</summary>
+    internal static void CheckOverride(int? value, string name)
+    {
+        if (value is int degree)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(degree, name);
+        }
+    }
+}
+
+/// <summary>One piece of a parallel loop: <c>Run(index, worker)</c> for each index, worker in [0, degree).</summary>
+internal interface IParallelWork
+{
+    /// <summary>Runs item <paramref name="index"/> on the thread that is worker <paramref name="worker"/> of the loop
+    /// (0 is the calling thread; a worker runs its items one at a time).</summary>
+    void Run(int index, int worker);
+}
+
+/// <summary>
+/// A reusable parallel for-loop that allocates nothing once its helpers exist: the calling thread works as worker 0
+/// and up to degree − 1 pool threads join it, taking items in turn from a shared counter.
+/// </summary>
+/// <remarks>
+/// Which worker runs which item varies from run to run; callers make results independent of that (per-item outputs,
+/// reductions in item order). A helper that has not started when the items run out is cancelled rather than waited for,
+/// so a busy pool never delays a call.
+/// </remarks>
+internal sealed class ParallelLoop
+{
+    private const int Queued = 0;
+    private const int Running = 1;
+    private const int Finished = 2;
+    private const int Cancelled = 3;
+
+    // Threads doing the library's parallel work now, process-wide: callers of loops with helpers, and the helpers.
+    private static int s_busy;
+
+    [ThreadStatic]
+    private static ParallelLoop? t_loop;
+
+    private Helper[] _helpers = [];
+    private IParallelWork? _work;
+    private int _count;
+    private int _next;
+    private volatile bool _failed;
+    private ExceptionDispatchInfo? _error;
+    private bool _inUse;
+
+    /// <summary>The number of workers a loop of <paramref name="count"/> items may use at most with <paramref name="degree"/>.</summary>
+    public static int MaxWorkers(int count, int degree) => Math.Max(1, Math.Min(count, degree));
+
+    /// <summary>Runs <paramref name="work"/> for every index in [0, <paramref name="count"/>) on up to
+    /// <paramref name="degree"/> threads and returns when all have run; the first exception is rethrown.</summary>
+    public static void For(IParallelWork work, int count, int degree)
+    {
+        if (MaxWorkers(count, degree) <= 1)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                work.Run(i, 0);
+            }
+
+            return;
+        }
+
+        // One loop object per thread, reused; a loop started from inside another on the same thread gets its own.
+        ParallelLoop loop = t_loop is { _inUse: false } cached ? cached : new ParallelLoop();
+        t_loop ??= loop;
+        loop.Run(work, count, degree);
+    }
+
+    private void Run(IParallelWork work, int count, int degree)
+    {
+        _inUse = true;
+        Interlocked.Increment(ref s_busy);
+        int helpers = ReserveHelpers(Math.Min(degree, count) - 1, Math.Max(Environment.ProcessorCount, degree));
+        try
+        {
+            _work = work;
+            _count = count;
+            _next = 0;
+            _failed = false;
+            _error = null;
+            if (_helpers.Length < helpers)
+            {
+                int old = _helpers.Length;
+                Array.Resize(ref _helpers, helpers);
+                for (int h = old; h < helpers; h++)
+                {
+                    _helpers[h] = new Helper(this, h + 1);
+                }
+            }
+
+            for (int h = 0; h < helpers; h++)
+            {
+                Helper helper = _helpers[h];
+                Interlocked.Exchange(ref helper.State, Queued);
+                // A helper cancelled by an earlier run may still sit in the pool's queue: that entry will serve this
+                // run, so it is not queued again (queued anew, such entries would pile up while the pool is busy).
+                if (Interlocked.Exchange(ref helper.Pending, 1) == 0)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(helper, preferLocal: false);
+                }
+            }
+
+            Work(0);
+            for (int h = 0; h < helpers; h++)
+            {
+                if (Interlocked.CompareExchange(ref _helpers[h].State, Cancelled, Queued) == Queued)
+                {
+                    continue;
+                }
+
+                // Started: it is running its last item. Spin and yield, never sleep, as items take milliseconds at most.
+                var wait = new SpinWait();
+                while (Volatile.Read(ref _helpers[h].State) != Finished)
+                {
+                    wait.SpinOnce(sleep1Threshold: -1);
+                }
+            }
+        }
+        finally
+        {
+            _work = null;
+            Interlocked.Add(ref s_busy, -(helpers + 1));
+            _inUse = false;
+        }
+
+        ExceptionDispatchInfo? error = _error;
+        _error = null;
+        error?.Throw();
+    }
+
+    private static int ReserveHelpers(int wanted, int capacity)
+    {
+        while (true)
+        {
+            int busy = Volatile.Read(ref s_busy);
+            int take = Math.Min(wanted, capacity - busy);
+            if (take <= 0)
+            {
+                return 0;
+            }
+
+            if (Interlocked.CompareExchange(ref s_busy, busy + take, busy) == busy)
+            {
+                return take;
+            }
+        }
+    }
+
+    private void Work(int worker)
+    {
+        try
+        {
+            while (!_failed)
+            {
+                int index = Interlocked.Increment(ref _next) - 1;
+                if (index >= _count)
+                {
+                    return;
+                }
+
+                _work!.Run(index, worker);
+            }
+        }
+#pragma warning disable CA1031 // The first failure of any worker is rethrown on the calling thread.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            _failed = true;
+            Interlocked.CompareExchange(ref _error, ExceptionDispatchInfo.Capture(e), null);
+        }
+    }
+
+    private sealed class Helper(ParallelLoop loop, int worker) : IThreadPoolWorkItem
+    {
+        public int State = Finished;
+
+        // 1 while a queue entry of this helper has not started executing.
+        public int Pending;
+
+        public void Execute()
+        {
+            Volatile.Write(ref Pending, 0);
+            // An entry whose run cancelled it finds the state taken and leaves; one whose run ended and a later run
+            // queued the helper again serves that later run.
+            if (Interlocked.CompareExchange(ref State, Running, Queued) != Queued)
+            {
+                return;
+            }
+
+            loop.Work(worker);
+            Volatile.Write(ref State, Finished);
+        }
+    }
+}

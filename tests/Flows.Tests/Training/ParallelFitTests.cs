@@ -1,0 +1,276 @@
+using System.Security.Cryptography;
+using Flows.Autodiff;
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Distributions.Presets;
+using Flows.Numerics;
+using Flows.Persistence;
+using Flows.Tests.Testing;
+using Flows.Training;
+
+namespace Flows.Tests.Training;
+
+/// <summary>
+/// Data-parallel training (issue 16, part 2): a minibatch is cut into fixed blocks, each with its own tape and gradient
+/// buffers, reduced in block order, so a fit gives the same bits with any thread count.
+/// </summary>
+public sealed class ParallelFitTests
+{
+    public static TheoryData<string> Flows => ["MAF", "NSF", "RealNVP", "ConditionalMAF", "BatchNorm", "InvertibleResidual"];
+
+    private static TransformedDistribution<double> Create(string name) => name switch
+    {
+        "MAF" => MaskedAutoregressiveFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16, 16], seed: 1),
+        "NSF" => NeuralSplineFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16, 16], seed: 1),
+        "RealNVP" => RealNvpFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16], seed: 1),
+        "ConditionalMAF" => MaskedAutoregressiveFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16, 16], contextDimension: 1, seed: 1),
+        "BatchNorm" => new(new StandardNormal<double>(2), new Chain<double>(new MaskedAutoregressive<double>(2, [16, 16], seed: 1), new BatchNorm<double>(2))),
+        _ => new(new StandardNormal<double>(2), new Chain<double>(new InvertibleResidual<double>(2, 16, seed: 1), new ActNorm<double>(2))),
+    };
+
+    private static double[,] Data => TestData.Rows(TestData.LoadCsv("moons2d_train.csv"), 0, 600);
+
+    // A context that tells the moons apart a little: the first coordinate, rounded.
+    private static double[,] ContextOf(double[,] data)
+    {
+        var context = new double[data.GetLength(0), 1];
+        for (int i = 0; i < data.GetLength(0); i++)
+        {
+            context[i, 0] = Math.Round(data[i, 0]);
+        }
+
+        return context;
+    }
+
+    private static string Saved(TransformedDistribution<double> flow)
+    {
+        using var stream = new MemoryStream();
+        flow.Save(stream);
+        return Convert.ToHexString(SHA256.HashData(stream.ToArray()));
+    }
+
+    private static (FitReport Report, string Saved) FitWith(string name, int degree)
+    {
+        TransformedDistribution<double> flow = Create(name);
+        var options = new FitOptions { Epochs = 3, BatchSize = 300, Seed = 4, ValidationFraction = 0.1, MaxDegreeOfParallelism = degree };
+        FitReport report = name == "ConditionalMAF"
+            ? flow.Fit(Data, ContextOf(Data), options)
+            : flow.Fit(Data, options);
+        return (report, Saved(flow));
+    }
+
+    // 300-row batches are 3 blocks (the last of 44 rows); 16 threads is more than this machine's cores and more than
+    // the blocks, so some workers find nothing to do.
+    [Theory]
+    [MemberData(nameof(Flows))]
+    public void Fit_GivesTheSameBits_With1_2And16Threads(string name)
+    {
+        (FitReport report, string saved) one = FitWith(name, 1);
+
+        foreach (int degree in new[] { 2, 16 })
+        {
+            (FitReport report, string saved) many = FitWith(name, degree);
+            Assert.Equal(one.report.History, many.report.History);
+            Assert.Equal(one.saved, many.saved);
+        }
+    }
+
+    [Fact]
+    public void FitOptions_RefuseANonPositiveDegree()
+        => Assert.Throws<ArgumentOutOfRangeException>("MaxDegreeOfParallelism",
+            () => Create("MAF").Fit(Data, new FitOptions { Epochs = 1, MaxDegreeOfParallelism = 0 }));
+
+    // The reference: the single pass on one tape, −mean log p over the whole batch, back-propagated into the parameters.
+    private static (double Loss, double[][] Gradients) SinglePass(TransformedDistribution<double> flow, double[] data, int rows)
+    {
+        var tape = new Tape<double>(isRecording: true, isTraining: true);
+        Node<double> x = tape.Constant(data.AsSpan(0, rows * flow.Dimension), rows, flow.Dimension);
+        Node<double> loss = tape.Negate(tape.Mean(flow.DensityLn(tape, x)));
+        foreach (Parameter<double> p in flow.Parameters)
+        {
+            p.ZeroGradients();
+        }
+
+        tape.Backward(loss);
+        return (loss.Values[0], [.. flow.Parameters.Select(p => p.Gradients.ToArray())]);
+    }
+
+    [Theory]
+    [InlineData(DataParallelGradient<double>.BlockRows)]
+    [InlineData(DataParallelGradient<double>.BlockRows + 1)]
+    [InlineData(599)]
+    public void DataParallelGradient_MatchesTheSinglePass_AndHasTheSameBitsOnAnyThreads(int rows)
+    {
+        TransformedDistribution<double> flow = Create("NSF");
+        BijectorCases.Randomized(flow.Bijector, seed: 3, scale: 0.2);
+        flow.DensityLn(Data); // initializes the Gaussian start
+        double[] data = TestData.Flatten(Data);
+        (double expectedLoss, double[][] expected) = SinglePass(flow, data, rows);
+
+        var gradient = new DataParallelGradient<double>(flow);
+        double loss1 = gradient.Run(data, null, 0, rows, 1);
+        double[][] one = [.. flow.Parameters.Select(p => p.Gradients.ToArray())];
+        double loss3 = gradient.Run(data, null, 0, rows, 3);
+        double[][] three = [.. flow.Parameters.Select(p => p.Gradients.ToArray())];
+
+        AssertClose.Relative(expectedLoss, loss1, 1e-13, "loss");
+        for (int p = 0; p < expected.Length; p++)
+        {
+            AssertClose.All(expected[p], one[p], 1e-12, because: flow.Parameters[p].Name);
+            Assert.Equal(one[p], three[p]);
+        }
+
+        Assert.Equal(loss1, loss3);
+        if (rows <= DataParallelGradient<double>.BlockRows)
+        {
+            Assert.Equal(expectedLoss, loss1); // one block is the single pass itself
+        }
+    }
+
+    // A training BatchNorm normalizes with the whole batch's statistics: its batch is never split, so the step is the
+    // single pass bit for bit, running statistics included.
+    [Fact]
+    public void DataParallelGradient_OfATrainingBatchNorm_IsTheSinglePassBitForBit()
+    {
+        TransformedDistribution<double> reference = Create("BatchNorm");
+        TransformedDistribution<double> split = Create("BatchNorm");
+        double[] data = TestData.Flatten(Data);
+        (double expectedLoss, double[][] expected) = SinglePass(reference, data, 300);
+
+        double loss = new DataParallelGradient<double>(split).Run(data, null, 0, 300, 4);
+
+        Assert.Equal(expectedLoss, loss);
+        for (int p = 0; p < expected.Length; p++)
+        {
+            Assert.Equal(expected[p], split.Parameters[p].Gradients.ToArray());
+        }
+
+        Assert.Equal(Saved(reference), Saved(split)); // the running statistics are saved with the flow
+    }
+
+    [Fact]
+    public void DataParallelGradient_InTheSteadyState_AllocatesNothingOnTheCallingThread()
+    {
+        TransformedDistribution<double> flow = Create("MAF");
+        flow.DensityLn(Data);
+        double[] data = TestData.Flatten(Data);
+        var gradient = new DataParallelGradient<double>(flow);
+        for (int i = 0; i < 5; i++)
+        {
+            gradient.Run(data, null, 0, 256, 2);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++)
+        {
+            gradient.Run(data, null, 0, 256, 2);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
+
+/// <summary>The parallel loop under the evaluations and the training step.</summary>
+public sealed class ParallelLoopTests
+{
+    private sealed class Record(int count) : IParallelWork
+    {
+        public int[] Runs { get; } = new int[count];
+
+        public int? Throw { get; init; }
+
+        public void Run(int index, int worker)
+        {
+            Interlocked.Increment(ref Runs[index]);
+            if (index == Throw)
+            {
+                throw new InvalidOperationException($"item {index}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(0, 4)]
+    [InlineData(1, 4)]
+    [InlineData(7, 1)]
+    [InlineData(100, 3)]
+    [InlineData(100, 64)]
+    public void For_RunsEveryItemOnce(int count, int degree)
+    {
+        var work = new Record(count);
+
+        ParallelLoop.For(work, count, degree);
+
+        Assert.All(work.Runs, r => Assert.Equal(1, r));
+    }
+
+    [Fact]
+    public void For_RethrowsAWorkersException_AndStaysUsable()
+    {
+        var failing = new Record(50) { Throw = 17 };
+
+        var e = Assert.Throws<InvalidOperationException>(() => ParallelLoop.For(failing, 50, 4));
+        Assert.Equal("item 17", e.Message);
+
+        var work = new Record(50);
+        ParallelLoop.For(work, 50, 4);
+        Assert.All(work.Runs, r => Assert.Equal(1, r));
+    }
+}
+
+/// <summary>Runs alone: it reads the library's process-wide count of busy threads.</summary>
+[CollectionDefinition(nameof(ParallelismBudgetRunsAlone), DisableParallelization = true)]
+public sealed class ParallelismBudgetRunsAlone;
+
+/// <summary>No oversubscription: a loop started while every core already works for the library runs on its own thread.</summary>
+[Collection(nameof(ParallelismBudgetRunsAlone))]
+public sealed class ParallelismBudgetTests
+{
+    // Items that hold their thread until released, counting how many have started.
+    private sealed class Hold(ManualResetEventSlim gate) : IParallelWork
+    {
+        public int Started;
+
+        public void Run(int index, int worker)
+        {
+            Interlocked.Increment(ref Started);
+            gate.Wait(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    private sealed class Threads : IParallelWork
+    {
+        public System.Collections.Concurrent.ConcurrentDictionary<int, bool> Seen { get; } = new();
+
+        public void Run(int index, int worker)
+        {
+            Seen[Environment.CurrentManagedThreadId] = true;
+            Thread.Sleep(2); // long enough for a helper to join if one were granted
+        }
+    }
+
+    [Fact]
+    public void For_WhileEveryCoreIsBusy_RunsOnTheCallingThreadAlone()
+    {
+        int cores = Environment.ProcessorCount;
+        using var gate = new ManualResetEventSlim(false);
+        var hold = new Hold(gate);
+        var holder = new Thread(() => ParallelLoop.For(hold, cores, cores));
+        holder.Start();
+        try
+        {
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref hold.Started) == cores, TimeSpan.FromSeconds(30)),
+                $"precondition: the holding loop runs {cores} items at once");
+
+            var threads = new Threads();
+            ParallelLoop.For(threads, 16, cores);
+
+            Assert.Equal([Environment.CurrentManagedThreadId], threads.Seen.Keys);
+        }
+        finally
+        {
+            gate.Set();
+            holder.Join();
+        }
+    }
+}

@@ -4,6 +4,7 @@ using Flows.Distributions;
 using Flows.Inference;
 using Flows.Training;
 using ScottPlot;
+using ScottPlot.Plottables;
 
 namespace Flows.Plotting;
 
@@ -100,51 +101,17 @@ public static partial class FlowPlots
             throw new ArgumentException($"A density heat map needs a 2-D flow; this one has dimension {flow.Dimension}. Use Corner for more features.", nameof(flow));
         }
 
-        if (context.Length != flow.ContextDimension)
-        {
-            throw new ArgumentException($"The flow takes {flow.ContextDimension} context values; {context.Length} were given.", nameof(context));
-        }
-
         if (data is not null && data.GetLength(1) != 2)
         {
             throw new ArgumentException($"data has {data.GetLength(1)} columns; the heat map draws 2-D points.", nameof(data));
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(gridSize, 2);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(gridSize, 2000);
         CoordinateRect box = extent ?? (data is { Length: > 0 }
             ? new CoordinateRect(Range(Column(data, 0), 0.1), Range(Column(data, 1), 0.1))
             : new CoordinateRect(-4, 4, -4, 4));
 
-        // Heat map rows run from the top (y = box.Top) down; columns from the left; cell centres are evaluated.
-        var points = new T[gridSize * gridSize * 2];
-        for (int r = 0; r < gridSize; r++)
-        {
-            double y = box.Top - ((r + 0.5) * box.Height / gridSize);
-            for (int c = 0; c < gridSize; c++)
-            {
-                int i = (r * gridSize) + c;
-                points[2 * i] = T.CreateTruncating(box.Left + ((c + 0.5) * box.Width / gridSize));
-                points[(2 * i) + 1] = T.CreateTruncating(y);
-            }
-        }
-
-        var logDensity = new T[gridSize * gridSize];
-        T[] contextRows = context.IsEmpty ? [] : Repeat(context, gridSize * gridSize);
-        flow.DensityLn(points, logDensity, contextRows);
-        var density = new double[gridSize, gridSize];
-        for (int r = 0; r < gridSize; r++)
-        {
-            for (int c = 0; c < gridSize; c++)
-            {
-                density[r, c] = Math.Exp(double.CreateTruncating(logDensity[(r * gridSize) + c]));
-            }
-        }
-
         var plot = new Plot();
-        var heatmap = plot.Add.Heatmap(density);
-        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
-        heatmap.Extent = box;
+        Heatmap heatmap = AddDensity(plot, flow, box, gridSize, context);
         plot.Add.ColorBar(heatmap).Label = "density";
         if (data is not null)
         {
@@ -159,6 +126,88 @@ public static partial class FlowPlots
         plot.XLabel(names is { Count: 2 } ? names[0] : "x1");
         plot.YLabel(names is { Count: 2 } ? names[1] : "x2");
         return Single(plot, width, height);
+    }
+
+    /// <summary>Draws the density of a 2-D flow on <paramref name="plot"/> as a heat map over <paramref name="extent"/>
+    /// (viridis), for figures of the caller's own layout.</summary>
+    /// <param name="plot">The panel to draw on.</param>
+    /// <param name="flow">An unconditional flow of dimension 2, or a conditional one with <paramref name="context"/>.</param>
+    /// <param name="extent">The rectangle evaluated.</param>
+    /// <param name="gridSize">Grid cells per side. Range: [2, 2000].</param>
+    /// <param name="context">For a conditional flow, the one context row; empty otherwise.</param>
+    /// <returns>The heat map, for a colour bar or restyling.</returns>
+    /// <exception cref="ArgumentException">The flow is not 2-D, or the context does not match it.</exception>
+    public static Heatmap AddDensity<T>(Plot plot, TransformedDistribution<T> flow, CoordinateRect extent, int gridSize = 200, ReadOnlySpan<T> context = default)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(plot);
+        ArgumentNullException.ThrowIfNull(flow);
+        if (flow.Dimension != 2)
+        {
+            throw new ArgumentException($"A density heat map needs a 2-D flow; this one has dimension {flow.Dimension}. Use Corner for more features.", nameof(flow));
+        }
+
+        if (context.Length != flow.ContextDimension)
+        {
+            throw new ArgumentException($"The flow takes {flow.ContextDimension} context values; {context.Length} were given.", nameof(context));
+        }
+
+        CheckGrid(gridSize);
+        var points = new T[gridSize * gridSize * 2];
+        for (int i = 0; i < gridSize * gridSize; i++)
+        {
+            (double x, double y) = GridPoint(extent, gridSize, i);
+            points[2 * i] = T.CreateTruncating(x);
+            points[(2 * i) + 1] = T.CreateTruncating(y);
+        }
+
+        var logDensity = new T[gridSize * gridSize];
+        T[] contextRows = context.IsEmpty ? [] : Repeat(context, gridSize * gridSize);
+        flow.DensityLn(points, logDensity, contextRows);
+        return AddHeatmap(plot, extent, gridSize, i => double.CreateTruncating(logDensity[i]));
+    }
+
+    /// <summary>Draws exp(<paramref name="logDensity"/>) on <paramref name="plot"/> as a heat map over <paramref name="extent"/>:
+    /// a target density known in closed form, perhaps unnormalized (an energy exp(−U)), beside a flow's.</summary>
+    /// <param name="plot">The panel to draw on.</param>
+    /// <param name="logDensity">log p̃(x, y), evaluated at each grid cell's centre.</param>
+    /// <param name="extent">The rectangle evaluated.</param>
+    /// <param name="gridSize">Grid cells per side. Range: [2, 2000].</param>
+    /// <returns>The heat map, for a colour bar or restyling.</returns>
+    public static Heatmap AddDensity(Plot plot, Func<double, double, double> logDensity, CoordinateRect extent, int gridSize = 200)
+    {
+        ArgumentNullException.ThrowIfNull(plot);
+        ArgumentNullException.ThrowIfNull(logDensity);
+        CheckGrid(gridSize);
+        return AddHeatmap(plot, extent, gridSize, i =>
+        {
+            (double x, double y) = GridPoint(extent, gridSize, i);
+            return logDensity(x, y);
+        });
+    }
+
+    private static void CheckGrid(int gridSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(gridSize, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(gridSize, 2000);
+    }
+
+    // Heat map rows run from the top (y = extent.Top) down, columns from the left; cell i is row i / n, column i % n.
+    private static (double X, double Y) GridPoint(CoordinateRect extent, int gridSize, int i)
+        => (extent.Left + ((i % gridSize + 0.5) * extent.Width / gridSize), extent.Top - ((i / gridSize + 0.5) * extent.Height / gridSize));
+
+    private static Heatmap AddHeatmap(Plot plot, CoordinateRect extent, int gridSize, Func<int, double> logDensity)
+    {
+        var density = new double[gridSize, gridSize];
+        for (int i = 0; i < gridSize * gridSize; i++)
+        {
+            density[i / gridSize, i % gridSize] = Math.Exp(logDensity(i));
+        }
+
+        Heatmap heatmap = plot.Add.Heatmap(density);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.Extent = extent;
+        return heatmap;
     }
 
     /// <summary>Simulation-based calibration: for each coordinate, the histogram of the true parameter's rank among the

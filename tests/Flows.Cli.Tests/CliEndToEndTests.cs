@@ -94,7 +94,7 @@ public sealed class CliEndToEndTests : IDisposable
     }
 
     [Theory]
-    [InlineData("corner", "corner.png", 440, 440)]
+    [InlineData("corner", "corner.png", 600, 600)]
     [InlineData("density", "density.png", 700, 600)]
     [InlineData("curves", "curves.png", 800, 500)]
     public void Plot_WritesAPngOfTheExpectedSizeThatIsNotBlank(string kind, string file, int width, int height)

@@ -62,10 +62,12 @@ internal static class InfoCommand
         return command;
     }
 
-    // A layer's constructor-like text, cut where it would fill the screen (a chain inside lists its parts).
+    // A layer's constructor-like text; a long one (a MADE lists its widths, order and transform) is cut to its
+    // dimension, so that each layer keeps to one line of the table.
     private static string Short(IBijector<double> layer)
     {
         string text = layer.ToString() ?? layer.GetType().Name;
-        return text.Length <= 60 ? text : text[..57] + "...";
+        int cut = text.IndexOf(", ", StringComparison.Ordinal);
+        return text.Length <= 48 || cut < 0 ? text : text[..cut] + ", …)";
     }
 }

@@ -117,7 +117,10 @@ internal static class PlotCommand
             parseResult.InvocationConfiguration.Error.WriteLine($"Showing the first 8 of {model.Features.Count} features; choose others with --features.");
         }
 
-        return FlowPlots.Corner(x, samples, model.Features, new CornerOptions { Features = shown, DataLabel = Path.GetFileName(dataPath) });
+        // About 900 pixels across whatever the number of features, each panel between 150 and 300 pixels.
+        int panels = shown?.Length ?? Math.Min(model.Features.Count, new CornerOptions().MaxFeatures);
+        var options = new CornerOptions { Features = shown, DataLabel = Path.GetFileName(dataPath), PanelSize = Math.Clamp(900 / panels, 150, 300) };
+        return FlowPlots.Corner(x, samples, model.Features, options);
     }
 
     private static Figure Curves(ModelFile model, string modelPath)

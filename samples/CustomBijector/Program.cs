@@ -8,6 +8,23 @@ using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Training;
 
+const string usage = """
+    CustomBijector: The two ways to write a bijector outside the library (ShiftScale from public tape operations, TanhWarp with its own
+    fused operations), each checked numerically, then a flow of both fitted to synthetic data from known parameters.
+    Exits with 1 if a check fails.
+
+    Usage: dotnet run -c Release --project samples/CustomBijector
+
+    Options:
+      -h, --help  Show this help and exit. The sample takes no other options.
+    """;
+if (args.Length > 0)
+{
+    bool help = args is ["-h"] or ["--help"] or ["-?"];
+    (help ? Console.Out : Console.Error).WriteLine(help ? usage : $"CustomBijector: unknown argument(s) {string.Join(" ", args)}.\n{usage}");
+    return help ? 0 : 2;
+}
+
 int failures = 0;
 IBijector<double>[] bijectors = [Randomized(new ShiftScale<double>(3), seed: 1), Randomized(new TanhWarp<double>(3), seed: 2)];
 foreach (IBijector<double> bijector in bijectors)

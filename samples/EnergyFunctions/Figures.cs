@@ -1,45 +1,27 @@
 using Flows.Distributions;
 using Flows.Training;
+using Flows.Plotting;
 using ScottPlot;
 
 namespace EnergyFunctions;
 
-/// <summary>What one target's row of plots shows: densities on a grid over the box and samples from q.</summary>
-internal sealed record Figure(string Name, double[,] Target, double[,] Fitted, double[] SampleX, double[] SampleY, string Caption)
+/// <summary>What one target's row of plots shows: the target's and the flow's densities over the box, and samples from q.</summary>
+internal sealed record Figure(Energy Energy, TransformedDistribution<double> Flow, double[] SampleX, double[] SampleY, string Caption)
 {
     public const double Box = 4;
-    private const int GridSize = 200;
     private const int SampleCount = 3000;
 
     public static Figure Create(Energy energy, TransformedDistribution<double> flow, VariationalReport report)
     {
-        // Heatmap rows run from top (z₂ = +Box) to bottom, columns from left (z₁ = −Box) to right.
-        var target = new double[GridSize, GridSize];
-        var points = new double[GridSize * GridSize, 2];
-        for (int r = 0; r < GridSize; r++)
-        {
-            double z2 = Box - ((r + 0.5) * 2 * Box / GridSize);
-            for (int c = 0; c < GridSize; c++)
-            {
-                double z1 = -Box + ((c + 0.5) * 2 * Box / GridSize);
-                target[r, c] = Math.Exp(-energy.Evaluate(z1, z2).U);
-                points[(r * GridSize) + c, 0] = z1;
-                points[(r * GridSize) + c, 1] = z2;
-            }
-        }
-
-        double[] density = flow.Density(points);
-        var fitted = new double[GridSize, GridSize];
-        Buffer.BlockCopy(density, 0, fitted, 0, density.Length * sizeof(double));
         double[,] samples = flow.Sample(SampleCount, new Random(7));
         double[] x = [.. Enumerable.Range(0, SampleCount).Select(i => samples[i, 0])];
         double[] y = [.. Enumerable.Range(0, SampleCount).Select(i => samples[i, 1])];
         string caption = $"ELBO {report.FinalElbo:F3}, log Z ≈ {report.LogNormalizer!.LogNormalizer:F3}, ESS {report.LogNormalizer.EffectiveSampleSizeFraction:P0}";
-        return new Figure(energy.Name, target, fitted, x, y, caption);
+        return new Figure(energy, flow, x, y, caption);
     }
 }
 
-/// <summary>Plots with ScottPlot, and the quadrature reference for log Z.</summary>
+/// <summary>Plots (the heat maps drawn by Flows.Plotting), and the quadrature reference for log Z.</summary>
 internal static class Figures
 {
     private const int Panel = 360;
@@ -90,21 +72,16 @@ internal static class Figures
 
     private static void Fill(Multiplot multiplot, int first, Figure figure)
     {
-        Heatmap(multiplot.GetPlot(first), figure.Target, $"{figure.Name}: target exp(−U)");
-        Heatmap(multiplot.GetPlot(first + 1), figure.Fitted, $"{figure.Name}: fitted q");
+        var box = new CoordinateRect(-Figure.Box, Figure.Box, -Figure.Box, Figure.Box);
+        FlowPlots.AddDensity(multiplot.GetPlot(first), (z1, z2) => -figure.Energy.Evaluate(z1, z2).U, box);
+        Frame(multiplot.GetPlot(first), $"{figure.Energy.Name}: target exp(−U)");
+        FlowPlots.AddDensity(multiplot.GetPlot(first + 1), figure.Flow, box);
+        Frame(multiplot.GetPlot(first + 1), $"{figure.Energy.Name}: fitted q");
         Plot samples = multiplot.GetPlot(first + 2);
         var scatter = samples.Add.ScatterPoints(figure.SampleX, figure.SampleY);
         scatter.MarkerSize = 1.5f;
         scatter.Color = Colors.Navy.WithAlpha(0.5);
         Frame(samples, $"samples of q · {figure.Caption}");
-    }
-
-    private static void Heatmap(Plot plot, double[,] values, string title)
-    {
-        var heatmap = plot.Add.Heatmap(values);
-        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
-        heatmap.Extent = new CoordinateRect(-Figure.Box, Figure.Box, -Figure.Box, Figure.Box);
-        Frame(plot, title);
     }
 
     private static void Frame(Plot plot, string title)

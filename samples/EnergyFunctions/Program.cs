@@ -11,6 +11,37 @@ using EnergyFunctions;
 using Flows.Distributions;
 using Flows.Training;
 
+const string usage = """
+    EnergyFunctions: variational inference with normalizing flows on the four 2-D energy targets of Rezende & Mohamed (2015).
+    Prints each fit's ELBO and log Z (importance sampling vs quadrature) and writes PNGs of target, fitted density and samples.
+
+    Usage: dotnet run -c Release --project samples/EnergyFunctions [-- options]
+
+    Options:
+      --flow NAME       nsf, iaf, planarK (K planar layers, e.g. planar8), planar-sweep (1, 2, 4, ..., 32 planar layers in turn),
+                        or a comma-separated list of these. Default: the sample's default flow.
+      --steps N         Optimizer steps per target, 128 samples each. Default 2000.
+      --out FOLDER      Where the PNGs go. Default ./energy-functions.
+      --targets LIST    Which targets, comma-separated, from U1,U2,U3,U4. Default all four.
+      -h, --help        Show this help and exit.
+    """;
+string[] known = ["--flow", "--steps", "--out", "--targets"];
+if (args.Any(a => a is "-h" or "--help" or "-?"))
+{
+    Console.WriteLine(usage);
+    return 0;
+}
+
+for (int i = 0; i < args.Length; i += 2)
+{
+    if (!known.Contains(args[i]) || i + 1 >= args.Length)
+    {
+        Console.Error.WriteLine($"EnergyFunctions: {(known.Contains(args[i]) ? $"{args[i]} needs a value" : $"unknown option '{args[i]}'")}.");
+        Console.Error.WriteLine(usage);
+        return 2;
+    }
+}
+
 string flowOption = Option("--flow") ?? FlowFactory.Default;
 string[] flowNames = flowOption == "planar-sweep" ? ["planar1", "planar2", "planar4", "planar8", "planar16", "planar32"] : flowOption.Split(',');
 int steps = int.Parse(Option("--steps") ?? "2000", CultureInfo.InvariantCulture);
@@ -56,6 +87,8 @@ foreach (string flowName in flowNames)
     Figures.SaveGrid(figures, overview);
     Console.WriteLine($"Wrote {overview}: one row per target (target density, fitted density, samples).");
 }
+
+return 0;
 
 string? Option(string name)
 {

@@ -1,10 +1,31 @@
 // Iris: the seed talk's density-estimation example. An autoregressive flow on the four measurements of Fisher's 150
 // flowers in centimetres (the preset standardizes them itself, and reports densities in the data's units), its held-out
-// log-likelihood next to a fitted Gaussian's, and a pairwise scatter of data vs samples.
+// log-likelihood next to a fitted Gaussian's, and a corner plot of data vs samples (Flows.Plotting).
 using System.Globalization;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
+using Flows.Plotting;
 using Flows.Training;
+
+const string usage = """
+    Iris: A masked autoregressive flow on Fisher's Iris measurements: 5-fold held-out log-likelihood next to a fitted Gaussian's,
+    and a corner plot of the flowers against as many flow samples.
+
+    Usage: dotnet run -c Release --project samples/Iris [-- PNG]
+
+    Arguments:
+      PNG         The plot to write. Default: iris.png in the current folder.
+
+    Options:
+      -h, --help  Show this help and exit.
+    """;
+if (args.Length > 1 || args.Any(a => a.StartsWith('-')))
+{
+    bool help = args is ["-h"] or ["--help"] or ["-?"];
+    (help ? Console.Out : Console.Error).WriteLine(help ? usage : $"Iris: unexpected argument(s) {string.Join(" ", args)}.\n{usage}");
+    Environment.ExitCode = help ? 0 : 2;
+    return;
+}
 
 string[] names = ["sepal length", "sepal width", "petal length", "petal width"];
 double[,] iris = ReadIris(Path.Combine(AppContext.BaseDirectory, "data", "iris.csv"));
@@ -34,42 +55,8 @@ Console.WriteLine($"5-fold mean: flow {flowTotal / 5:F3} nats, Gaussian {gaussia
 TransformedDistribution<double> full = FitFlow(iris, seed: 7);
 double[,] samples = full.Sample(n, new Random(3));
 string path = Path.GetFullPath(args.Length > 0 ? args[0] : "iris.png");
-const int panelWidth = 500;
-const int panelHeight = 450;
-using (var surface = SkiaSharp.SKSurface.Create(new SkiaSharp.SKImageInfo(3 * panelWidth, 2 * panelHeight)))
-{
-    surface.Canvas.Clear(SkiaSharp.SKColors.White);
-    int panel = 0;
-    for (int a = 0; a < 4; a++)
-    {
-        for (int b = a + 1; b < 4; b++, panel++)
-        {
-            var plot = new ScottPlot.Plot();
-            var data = plot.Add.ScatterPoints(Column(iris, a), Column(iris, b));
-            data.LegendText = "flowers";
-            data.MarkerSize = 5;
-            var drawn = plot.Add.ScatterPoints(Column(samples, a), Column(samples, b));
-            drawn.LegendText = "flow samples";
-            drawn.MarkerSize = 5;
-            drawn.MarkerShape = ScottPlot.MarkerShape.OpenCircle;
-            plot.XLabel($"{names[a]} (cm)");
-            plot.YLabel($"{names[b]} (cm)");
-            if (panel == 0)
-            {
-                plot.ShowLegend();
-            }
-
-            // Each pair is rendered on its own and drawn into its cell of a 2 × 3 grid.
-            using SkiaSharp.SKBitmap cell = SkiaSharp.SKBitmap.Decode(plot.GetImage(panelWidth, panelHeight).GetImageBytes());
-            surface.Canvas.DrawBitmap(cell, panel % 3 * panelWidth, panel / 3 * panelHeight);
-        }
-    }
-
-    using SkiaSharp.SKImage image = surface.Snapshot();
-    using SkiaSharp.SKData png = image.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
-    File.WriteAllBytes(path, png.ToArray());
-}
-
+FlowPlots.Corner(iris, samples, [.. names.Select(name => $"{name} (cm)")], new CornerOptions { DataLabel = "flowers", SamplesLabel = "flow samples" })
+    .Save(path);
 Console.WriteLine($"Wrote {path} (flowers vs {n} samples, every pair of measurements, in cm).");
 
 // The masked autoregressive flow preset and Fit at their defaults. The flow starts as the Gaussian fitted to the
@@ -114,5 +101,3 @@ static double[,] Take(double[,] data, int[] rows)
     return result;
 }
 
-static double[] Column(double[,] values, int column)
-    => [.. Enumerable.Range(0, values.GetLength(0)).Select(i => values[i, column])];

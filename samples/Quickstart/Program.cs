@@ -1,10 +1,31 @@
 // Quickstart: fit a normalizing flow to the two-moons data shipped in samples/data, compare its held-out
-// log-likelihood with a fitted Gaussian's, draw samples and plot them next to the data.
+// log-likelihood with a fitted Gaussian's, draw samples and plot them against the data (Flows.Plotting).
 using System.Diagnostics;
 using System.Globalization;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
+using Flows.Plotting;
 using Flows.Training;
+
+const string usage = """
+    Quickstart: Fits a neural spline flow to the two-moons data in samples/data, prints its held-out log-likelihood next to a fitted
+    Gaussian's, and writes a corner plot of test points against flow samples.
+
+    Usage: dotnet run -c Release --project samples/Quickstart [-- PNG]
+
+    Arguments:
+      PNG         The plot to write. Default: quickstart.png in the current folder.
+
+    Options:
+      -h, --help  Show this help and exit.
+    """;
+if (args.Length > 1 || args.Any(a => a.StartsWith('-')))
+{
+    bool help = args is ["-h"] or ["--help"] or ["-?"];
+    (help ? Console.Out : Console.Error).WriteLine(help ? usage : $"Quickstart: unexpected argument(s) {string.Join(" ", args)}.\n{usage}");
+    Environment.ExitCode = help ? 0 : 2;
+    return;
+}
 
 string dataFolder = Path.Combine(AppContext.BaseDirectory, "data");
 double[,] train = ReadCsv(Path.Combine(dataFolder, "moons2d_train.csv"));
@@ -42,8 +63,13 @@ const int plotCount = 2000;
 double[,] samples = flow.Sample(plotCount, new Random(2));
 double[,] testSubset = RandomRows(test, plotCount, new Random(3));
 string plotPath = Path.GetFullPath(args.Length > 0 ? args[0] : "quickstart.png");
-Plot(testSubset, test.GetLength(0), samples, plotPath);
-Console.WriteLine($"Wrote {plotPath} (left: {plotCount:N0} of the {test.GetLength(0):N0} test points; right: {plotCount:N0} flow samples).");
+FlowPlots.Corner(testSubset, samples, ["x₁", "x₂"], new CornerOptions
+{
+    PanelSize = 320,
+    DataLabel = $"test data ({plotCount:N0} of {test.GetLength(0):N0})",
+    SamplesLabel = $"flow samples ({plotCount:N0})",
+}).Save(plotPath);
+Console.WriteLine($"Wrote {plotPath}: a corner plot of {plotCount:N0} of the {test.GetLength(0):N0} test points against {plotCount:N0} flow samples.");
 
 static double[,] ReadCsv(string path)
 {
@@ -79,46 +105,3 @@ static double[,] RandomRows(double[,] values, int count, Random random)
     return result;
 }
 
-// Two panels with the same axis limits, set by the data (a few far-out samples would otherwise shrink both moons).
-static void Plot(double[,] data, int dataTotal, double[,] samples, string path)
-{
-    double[] dataX = Column(data, 0), dataY = Column(data, 1);
-    double[] sampleX = Column(samples, 0), sampleY = Column(samples, 1);
-    (double xMin, double xMax) = PaddedRange(dataX);
-    (double yMin, double yMax) = PaddedRange(dataY);
-
-    var left = new ScottPlot.Plot();
-    var dataPoints = left.Add.ScatterPoints(dataX, dataY, ScottPlot.Colors.SteelBlue);
-    dataPoints.MarkerSize = 3;
-    left.Title($"Test data ({data.GetLength(0):N0} of {dataTotal:N0} points)");
-
-    var right = new ScottPlot.Plot();
-    var samplePoints = right.Add.ScatterPoints(sampleX, sampleY, ScottPlot.Colors.OrangeRed);
-    samplePoints.MarkerSize = 3;
-    right.Title($"Flow samples ({samples.GetLength(0):N0})");
-
-    foreach (ScottPlot.Plot panel in new[] { left, right })
-    {
-        panel.Axes.SetLimits(xMin, xMax, yMin, yMax);
-        panel.XLabel("x₁");
-        panel.YLabel("x₂");
-    }
-
-    // Multiplot's members are extension methods in the ScottPlot namespace, called by name here so that no
-    // `using ScottPlot;` brings its Plot and Colors types into this file.
-    var figure = new ScottPlot.Multiplot(left);
-    ScottPlot.IMultiplotExtensions.AddPlot(figure, right);
-    figure.Layout = new ScottPlot.MultiplotLayouts.Columns();
-    ScottPlot.IMultiplotExtensions.SavePng(figure, path, 1200, 560);
-}
-
-static (double Min, double Max) PaddedRange(double[] values)
-{
-    double min = values.Min();
-    double max = values.Max();
-    double pad = 0.1 * (max - min);
-    return (min - pad, max + pad);
-}
-
-static double[] Column(double[,] values, int column)
-    => [.. Enumerable.Range(0, values.GetLength(0)).Select(i => values[i, column])];

@@ -169,6 +169,16 @@ public sealed record FitOptions
         ? (int)Math.Round(rows * fraction)
         : (int)Math.Round(Math.Max(0.1 * rows, Math.Min(0.2 * rows, 500)));
 
+    /// <summary>The rows held out of <paramref name="rows"/>, leaving at least one training row.</summary>
+    internal int ValidationRowsKept(int rows) => Math.Min(ValidationRowsFor(rows), rows - 1);
+
+    /// <summary>The most epochs a fit of <paramref name="rows"/> rows may run (its progress bar's length).</summary>
+    internal int EpochBudget(int rows)
+    {
+        int train = rows - ValidationRowsKept(rows);
+        return EpochsFor(CeilingDivision(train, Math.Min(BatchSize, train)));
+    }
+
     private static int CeilingDivision(int a, int b) => (a + b - 1) / b;
 
     internal void Validate()

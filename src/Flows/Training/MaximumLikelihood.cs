@@ -321,11 +321,7 @@ public static class MaximumLikelihood
 
             int[] order = [.. Enumerable.Range(0, rows)];
             _random.Shuffle(order);
-            _validationRows = options.ValidationRowsFor(rows);
-            if (_validationRows >= rows)
-            {
-                _validationRows = rows - 1;
-            }
+            _validationRows = options.ValidationRowsKept(rows);
 
             _trainRows = rows - _validationRows;
             _trainOriginal = order[_validationRows..];

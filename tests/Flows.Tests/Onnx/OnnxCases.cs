@@ -1,0 +1,117 @@
+using System.Numerics;
+using Flows.Autodiff;
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Distributions.Presets;
+using Flows.Neural;
+using Flows.Tests.Testing;
+
+namespace Flows.Tests.Onnx;
+
+/// <summary>The flows the ONNX export tests run: every preset (unconditional and conditional) and a chain per bijector
+/// type, each with every parameter moved off its identity start so that no layer is trivially the identity.</summary>
+internal static class OnnxCases
+{
+    public const int Dimension = 3;
+    public const int ContextDimension = 2;
+    private static readonly int[] Hidden = [16, 16];
+
+    public static readonly string[] Presets =
+    [
+        "MaskedAutoregressiveFlow", "MaskedAutoregressiveFlow(context)",
+        "InverseAutoregressiveFlow", "InverseAutoregressiveFlow(context)",
+        "RealNvpFlow", "RealNvpFlow(context)",
+        "NeuralSplineFlow", "NeuralSplineFlow(context)",
+        "NeuralSplineFlow(coupling)", "NeuralSplineFlow(coupling, context)",
+    ];
+
+    public static readonly string[] BijectorTypes =
+    [
+        "Affine", "LowerTriangularAffine", "LowerTriangularAffine(context)", "Permutation", "ActNorm", "Standardization",
+        "MaskedAutoregressive", "MaskedAutoregressive(spline)", "MaskedAutoregressive(context)", "Inverted(MaskedAutoregressive)",
+        "AffineCoupling", "Coupling(spline)", "Coupling(spline, context)",
+    ];
+
+    public static bool IsConditional(string name) => name.Contains("context", StringComparison.Ordinal);
+
+    /// <summary>The named flow, initialized from <paramref name="data"/> and its parameters perturbed from a seed.</summary>
+    public static TransformedDistribution<T> Create<T>(string name, T[,] data, T[,]? context) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int d = Dimension;
+        int k = IsConditional(name) ? ContextDimension : 0;
+        TransformedDistribution<T> flow = name switch
+        {
+            "MaskedAutoregressiveFlow" or "MaskedAutoregressiveFlow(context)" => MaskedAutoregressiveFlow.Create<T>(d, 3, Hidden, k, seed: 1),
+            "InverseAutoregressiveFlow" or "InverseAutoregressiveFlow(context)" => InverseAutoregressiveFlow.Create<T>(d, 3, Hidden, k, seed: 2),
+            "RealNvpFlow" or "RealNvpFlow(context)" => RealNvpFlow.Create<T>(d, 3, Hidden, k, seed: 3),
+            "NeuralSplineFlow" or "NeuralSplineFlow(context)" => NeuralSplineFlow.Create<T>(d, 3, hiddenFeatures: Hidden, contextDimension: k, seed: 4),
+            "NeuralSplineFlow(coupling)" or "NeuralSplineFlow(coupling, context)" =>
+                NeuralSplineFlow.Create<T>(d, 3, hiddenFeatures: Hidden, coupling: true, contextDimension: k, seed: 5),
+            _ => new TransformedDistribution<T>(new StandardNormal<T>(d), new Chain<T>(
+                new Affine<T>(d), Bijector<T>(name, d, k), Permutation<T>.Reverse(d), new Affine<T>(d))),
+        };
+
+        flow.DensityLn(data, context); // initializes the data-initialized layers, as a fit's first step does
+        var random = new Random(Seeds.Of(name));
+        foreach (Parameter<T> parameter in flow.Parameters)
+        {
+            for (int i = 0; i < parameter.Values.Length; i++)
+            {
+                parameter.Values[i] += T.CreateTruncating(0.3 * TestData.NextNormal(random));
+            }
+        }
+
+        return flow;
+    }
+
+    private static IBijector<T> Bijector<T>(string name, int d, int k) where T : unmanaged, IFloatingPointIeee754<T> => name switch
+    {
+        "Affine" => new Affine<T>(d),
+        "LowerTriangularAffine" => new LowerTriangularAffine<T>(d),
+        "LowerTriangularAffine(context)" => new LowerTriangularAffine<T>(d, contextDimension: k),
+        "Permutation" => new Permutation<T>([1, 2, 0]),
+        "ActNorm" => new ActNorm<T>(d),
+        "Standardization" => new Standardization<T>(d),
+        "MaskedAutoregressive" => new MaskedAutoregressive<T>(d, Hidden, Orders.Random(d, 3), seed: 6),
+        "MaskedAutoregressive(spline)" => new MaskedAutoregressive<T>(d, Hidden, transform: new RationalQuadraticTransform<T>(5, 3), seed: 7),
+        "MaskedAutoregressive(context)" => new MaskedAutoregressive<T>(d, Hidden, contextDimension: k, seed: 8, conditionerInputBound: 3),
+        "Inverted(MaskedAutoregressive)" => new Inverted<T>(new MaskedAutoregressive<T>(d, Hidden, transform: new RationalQuadraticTransform<T>(4, 4), seed: 9)),
+        "AffineCoupling" => new AffineCoupling<T>([true, false, true], Hidden, seed: 10),
+        "Coupling(spline)" => new Coupling<T>([false, true, false], Hidden, transform: new RationalQuadraticTransform<T>(6, 4), seed: 11),
+        "Coupling(spline, context)" => new Coupling<T>([true, false, false], Hidden, k, new RationalQuadraticTransform<T>(), seed: 12, conditionerInputBound: 3),
+        _ => throw new ArgumentException($"No ONNX case named {name}.", nameof(name)),
+    };
+
+    /// <summary>n rows of skewed, correlated data with a few rows far out (so spline tails are crossed too).</summary>
+    public static T[,] Data<T>(int rows, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double[,] z = TestData.StandardNormal(rows, Dimension, seed);
+        var x = new T[rows, Dimension];
+        for (int i = 0; i < rows; i++)
+        {
+            double far = i % 16 == 5 ? 6 : 1;
+            for (int j = 0; j < Dimension; j++)
+            {
+                double previous = j == 0 ? 0 : z[i, j - 1];
+                x[i, j] = T.CreateTruncating(far * ((1.5 * z[i, j]) + (0.4 * previous * previous) + j));
+            }
+        }
+
+        return x;
+    }
+
+    public static T[,] Normal<T>(int rows, int columns, int seed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double[,] z = TestData.StandardNormal(rows, columns, seed);
+        var result = new T[rows, columns];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                result[i, j] = T.CreateTruncating(z[i, j]);
+            }
+        }
+
+        return result;
+    }
+}

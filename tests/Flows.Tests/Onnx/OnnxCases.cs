@@ -29,8 +29,16 @@ internal static class OnnxCases
     [
         "Affine", "LowerTriangularAffine", "LowerTriangularAffine(context)", "Permutation", "ActNorm", "Standardization",
         "MaskedAutoregressive", "MaskedAutoregressive(spline)", "MaskedAutoregressive(context)", "Inverted(MaskedAutoregressive)",
-        "AffineCoupling", "Coupling(spline)", "Coupling(spline, context)",
+        "AffineCoupling", "Coupling(spline)", "Coupling(spline, context)", "SinhArcsinh", "LeakyReLU",
+        "Elementwise.Exp", "Elementwise.Softplus", "Elementwise.Sigmoid", "Elementwise.Tanh",
     ];
+
+    /// <summary>Bijectors whose inverse is solved numerically: only their sampling graph exists.</summary>
+    public static readonly string[] SamplingOnly = ["Planar"];
+
+    /// <summary>Cases with a constrained elementwise layer: their density is checked on their own samples, which lie in
+    /// its range.</summary>
+    public static bool UsesOwnSamples(string name) => name.StartsWith("Elementwise.", StringComparison.Ordinal);
 
     public static bool IsConditional(string name) => name.Contains("context", StringComparison.Ordinal);
 
@@ -51,7 +59,11 @@ internal static class OnnxCases
                 new Affine<T>(d), Bijector<T>(name, d, k), Permutation<T>.Reverse(d), new Affine<T>(d))),
         };
 
-        flow.DensityLn(data, context); // initializes the data-initialized layers, as a fit's first step does
+        if (!UsesOwnSamples(name) && !SamplingOnly.Contains(name))
+        {
+            flow.DensityLn(data, context); // initializes the data-initialized layers, as a fit's first step does
+        }
+
         var random = new Random(Seeds.Of(name));
         foreach (Parameter<T> parameter in flow.Parameters)
         {
@@ -79,6 +91,13 @@ internal static class OnnxCases
         "AffineCoupling" => new AffineCoupling<T>([true, false, true], Hidden, seed: 10),
         "Coupling(spline)" => new Coupling<T>([false, true, false], Hidden, transform: new RationalQuadraticTransform<T>(6, 4), seed: 11),
         "Coupling(spline, context)" => new Coupling<T>([true, false, false], Hidden, k, new RationalQuadraticTransform<T>(), seed: 12, conditionerInputBound: 3),
+        "SinhArcsinh" => new SinhArcsinh<T>(d),
+        "LeakyReLU" => new LeakyReLU<T>(d),
+        "Elementwise.Exp" => Elementwise.Exp<T>(d),
+        "Elementwise.Softplus" => Elementwise.Softplus<T>(d),
+        "Elementwise.Sigmoid" => Elementwise.Sigmoid<T>(d),
+        "Elementwise.Tanh" => Elementwise.Tanh<T>(d),
+        "Planar" => new Planar<T>(d, seed: 13),
         _ => throw new ArgumentException($"No ONNX case named {name}.", nameof(name)),
     };
 

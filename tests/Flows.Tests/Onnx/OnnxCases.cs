@@ -22,14 +22,14 @@ internal static class OnnxCases
         "InverseAutoregressiveFlow", "InverseAutoregressiveFlow(context)",
         "RealNvpFlow", "RealNvpFlow(context)",
         "NeuralSplineFlow", "NeuralSplineFlow(context)",
-        "NeuralSplineFlow(coupling)", "NeuralSplineFlow(coupling, context)",
+        "NeuralSplineFlow(coupling)", "NeuralSplineFlow(coupling, context)", "MaskedAutoregressiveFlow(supports)",
     ];
 
     public static readonly string[] BijectorTypes =
     [
         "Affine", "LowerTriangularAffine", "LowerTriangularAffine(context)", "Permutation", "ActNorm", "Standardization",
         "MaskedAutoregressive", "MaskedAutoregressive(spline)", "MaskedAutoregressive(context)", "Inverted(MaskedAutoregressive)",
-        "AffineCoupling", "Coupling(spline)", "Coupling(spline, context)", "SinhArcsinh", "LeakyReLU",
+        "AffineCoupling", "Coupling(spline)", "Coupling(spline, context)", "SinhArcsinh", "LeakyReLU", "LULinear", "BatchNorm", "ColumnSupports",
         "Elementwise.Exp", "Elementwise.Softplus", "Elementwise.Sigmoid", "Elementwise.Tanh",
     ];
 
@@ -38,7 +38,10 @@ internal static class OnnxCases
 
     /// <summary>Cases with a constrained elementwise layer: their density is checked on their own samples, which lie in
     /// its range.</summary>
-    public static bool UsesOwnSamples(string name) => name.StartsWith("Elementwise.", StringComparison.Ordinal);
+    public static bool UsesOwnSamples(string name)
+        => name.StartsWith("Elementwise.", StringComparison.Ordinal) || name.Contains("upports", StringComparison.Ordinal);
+
+    private static readonly Support[] Supports = [Support.Positive(1), Support.Interval(-2, 3), Support.Real];
 
     public static bool IsConditional(string name) => name.Contains("context", StringComparison.Ordinal);
 
@@ -50,6 +53,7 @@ internal static class OnnxCases
         TransformedDistribution<T> flow = name switch
         {
             "MaskedAutoregressiveFlow" or "MaskedAutoregressiveFlow(context)" => MaskedAutoregressiveFlow.Create<T>(d, 3, Hidden, k, seed: 1),
+            "MaskedAutoregressiveFlow(supports)" => MaskedAutoregressiveFlow.Create<T>(d, 3, Hidden, seed: 6, supports: Supports),
             "InverseAutoregressiveFlow" or "InverseAutoregressiveFlow(context)" => InverseAutoregressiveFlow.Create<T>(d, 3, Hidden, k, seed: 2),
             "RealNvpFlow" or "RealNvpFlow(context)" => RealNvpFlow.Create<T>(d, 3, Hidden, k, seed: 3),
             "NeuralSplineFlow" or "NeuralSplineFlow(context)" => NeuralSplineFlow.Create<T>(d, 3, hiddenFeatures: Hidden, contextDimension: k, seed: 4),
@@ -59,7 +63,11 @@ internal static class OnnxCases
                 new Affine<T>(d), Bijector<T>(name, d, k), Permutation<T>.Reverse(d), new Affine<T>(d))),
         };
 
-        if (!UsesOwnSamples(name) && !SamplingOnly.Contains(name))
+        if (name == "MaskedAutoregressiveFlow(supports)")
+        {
+            flow.DensityLn(IntoSupports(data), context); // initializes the start from data inside the supports
+        }
+        else if (!UsesOwnSamples(name) && !SamplingOnly.Contains(name))
         {
             flow.DensityLn(data, context); // initializes the data-initialized layers, as a fit's first step does
         }
@@ -98,8 +106,38 @@ internal static class OnnxCases
         "Elementwise.Sigmoid" => Elementwise.Sigmoid<T>(d),
         "Elementwise.Tanh" => Elementwise.Tanh<T>(d),
         "Planar" => new Planar<T>(d, seed: 13),
+        "LULinear" => new LULinear<T>(d, seed: 14),
+        "ColumnSupports" => new ColumnSupports<T>(Supports),
+        "BatchNorm" => WithRunningStatistics(new BatchNorm<T>(d)),
         _ => throw new ArgumentException($"No ONNX case named {name}.", nameof(name)),
     };
+
+    // Column 0 to 1 + exp(x/3), column 1 to −2 + 5σ(x/2), column 2 unchanged: inside Supports.
+    private static T[,] IntoSupports<T>(T[,] data) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var result = (T[,])data.Clone();
+        for (int i = 0; i < data.GetLength(0); i++)
+        {
+            double x0 = double.CreateTruncating(data[i, 0]);
+            double x1 = double.CreateTruncating(data[i, 1]);
+            result[i, 0] = T.CreateTruncating(1 + Math.Exp(x0 / 3));
+            result[i, 1] = T.CreateTruncating(-2 + (5 / (1 + Math.Exp(-x1 / 2))));
+        }
+
+        return result;
+    }
+
+    // Running statistics away from their start (mean 0, variance 1 − ε), as after training.
+    private static BatchNorm<T> WithRunningStatistics<T>(BatchNorm<T> batchNorm) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int j = 0; j < batchNorm.Dimension; j++)
+        {
+            batchNorm.RunningMean[j] = T.CreateTruncating(0.5 * (j + 1));
+            batchNorm.RunningVariance[j] = T.CreateTruncating(2.0 + j);
+        }
+
+        return batchNorm;
+    }
 
     /// <summary>n rows of skewed, correlated data with a few rows far out (so spline tails are crossed too).</summary>
     public static T[,] Data<T>(int rows, int seed) where T : unmanaged, IFloatingPointIeee754<T>

@@ -51,6 +51,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         T[,] data = OnnxCases.Data<T>(Rows, seed: 21);
         T[,]? context = OnnxCases.IsConditional(name) ? OnnxCases.Normal<T>(Rows, OnnxCases.ContextDimension, seed: 22) : null;
         TransformedDistribution<T> flow = OnnxCases.Create(name, data, context);
+        TransformedDistribution<double> reference = DoubleTwin(name, flow, data, context);
         if (OnnxCases.UsesOwnSamples(name))
         {
             data = flow.Sample(Rows, new Random(24), context);
@@ -59,7 +60,6 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         byte[] model = flow.ToOnnxDensityModel();
         Dictionary<string, T[]> outputs = OnnxRunner.Run<T>(model, context is null ? [("x", data)] : [("x", data), ("context", context)]);
 
-        TransformedDistribution<double> reference = DoubleTwin(name, flow, data, context);
         double[,] x = ToDouble(data);
         double[,]? c = context is null ? null : ToDouble(context);
         string logDensity = Compare($"{name} log p", reference.DensityLn(x, c), [.. flow.DensityLn(data, context).Select(double.CreateTruncating)],

@@ -66,7 +66,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
             outputs["log_prob"], tolerance);
         string z = Compare($"{name} z", Flat(reference.Bijector.Inverse(x, c).Output), Flat(flow.Bijector.Inverse(data, context).Output),
             outputs["z"], tolerance);
-        output.WriteLine($"{name} {typeof(T).Name} density graph: log p {logDensity}; z {z}; {model.Length} bytes");
+        output.WriteLine($"{name} {typeof(T).Name} density graph: log p {logDensity}; z {z}; {NodeCount(model)} nodes, {model.Length} bytes");
     }
 
     private void CheckSampling<T>(string name, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
@@ -82,7 +82,7 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         (double[] flowsX, double[] flowsLogDensity) = Sampled(flow, z, context);
         string samples = Compare($"{name} x", referenceX, flowsX, outputs["x"], tolerance);
         string logDensity = Compare($"{name} log p", referenceLogDensity, flowsLogDensity, outputs["log_prob"], tolerance);
-        output.WriteLine($"{name} {typeof(T).Name} sampling graph: x {samples}; log p {logDensity}; {model.Length} bytes");
+        output.WriteLine($"{name} {typeof(T).Name} sampling graph: x {samples}; log p {logDensity}; {NodeCount(model)} nodes, {model.Length} bytes");
     }
 
     // x = T(z) and log p(x) = log p_Z(z) − log|det J_T(z)| by Flows, as doubles.
@@ -123,6 +123,8 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
 
         return typeof(T) == typeof(double) ? $"{worst:E2}" : $"{worst:E2} (against Flows in float {worstSameType:E2})";
     }
+
+    private static int NodeCount(byte[] model) => Flows.Onnx.Schema.ModelProto.Parser.ParseFrom(model).Graph.Node.Count;
 
     private static double[] Flat<T>(T[,] values) where T : unmanaged, IFloatingPointIeee754<T>
         => [.. values.Cast<T>().Select(double.CreateTruncating)];

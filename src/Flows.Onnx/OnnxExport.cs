@@ -45,10 +45,13 @@ public sealed record OnnxExportReport(string? DensityPath, string? SamplingPath,
 /// <para>N is symbolic (any batch size); values are float or double as the flow's element type. Unlike the flow's own
 /// <c>DensityLn</c>, a graph does not check its inputs: NaN in gives NaN out.</para>
 /// <para>Covered: <c>Chain</c>, <c>Inverted</c>, <c>Affine</c>, <c>LowerTriangularAffine</c> (with or without a context),
-/// <c>Permutation</c>, <c>ActNorm</c> and <c>Standardization</c> (initialized), <c>MaskedAutoregressive</c> with an affine
-/// or rational-quadratic transform (the one-pass direction as one MADE pass, the other unrolled over the d features),
-/// <c>Coupling</c> and <c>AffineCoupling</c>, on a <c>StandardNormal</c> base: every preset. Any other bijector or base
-/// throws <see cref="NotSupportedException"/> naming it.</para>
+/// <c>Permutation</c>, <c>LULinear</c>, <c>ActNorm</c> and <c>Standardization</c> (initialized), <c>BatchNorm</c>
+/// (evaluation mode), <c>SinhArcsinh</c>, <c>LeakyReLU</c>, the built-in <c>Elementwise</c> functions, <c>ColumnSupports</c>,
+/// <c>MaskedAutoregressive</c> with an affine or rational-quadratic transform (the one-pass direction as one MADE pass,
+/// the other unrolled over the d features), <c>Coupling</c> and <c>AffineCoupling</c>, and <c>Planar</c>'s forward
+/// direction, on a <c>StandardNormal</c> base: every preset. Any other bijector or base throws
+/// <see cref="NotSupportedException"/> naming it, as does a direction that is solved numerically (<c>Planar</c>'s
+/// inverse).</para>
 /// </remarks>
 public static class OnnxExport
 {
@@ -70,7 +73,7 @@ public static class OnnxExport
     /// <exception cref="ArgumentException"><paramref name="path"/> does not end in <c>.onnx</c>, or
     /// <paramref name="graphs"/> names no graph.</exception>
     /// <exception cref="NotSupportedException">A bijector or the base distribution has no ONNX form, or a direction asked
-    /// for is solved numerically (planar, radial, Sylvester and residual inverses).</exception>
+    /// for is solved numerically (Planar's inverse).
     /// <exception cref="InvalidOperationException">A data-initialized layer has not been initialized.</exception>
     public static OnnxExportReport ExportOnnx<T>(this TransformedDistribution<T> flow, string path, OnnxGraphs graphs = OnnxGraphs.Both)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -73,7 +73,7 @@ public static class OnnxExport
     /// <exception cref="ArgumentException"><paramref name="path"/> does not end in <c>.onnx</c>, or
     /// <paramref name="graphs"/> names no graph.</exception>
     /// <exception cref="NotSupportedException">A bijector or the base distribution has no ONNX form, or a direction asked
-    /// for is solved numerically (Planar's inverse).
+    /// for is solved numerically (Planar's inverse).</exception>
     /// <exception cref="InvalidOperationException">A data-initialized layer has not been initialized.</exception>
     public static OnnxExportReport ExportOnnx<T>(this TransformedDistribution<T> flow, string path, OnnxGraphs graphs = OnnxGraphs.Both)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -5,7 +5,7 @@
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris,mixture8-120 --seeds 3 --float --start full
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data supports --seeds 3   # issue 15: per-column supports at 20,000 rows
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris-species         # issue 15: species as an integer column
-//   dotnet run -c Release --project benchmarks/Flows.Quality -- --models maf --defensive 0.01   # issue 13's lead: flows mixed with the Gaussian
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --models maf --defensive none   # the flows without the defensive Gaussian share
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data gmm4-20000 --models maf --base gmm4 --transforms 1   # issue 15's bases
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data student2-5000 --models maf --base studentt --patience-steps 10000 --max-steps 10000
 //
@@ -93,9 +93,9 @@ namespace Flows.Quality
         /// <summary>Flow layers (the presets' transforms).</summary>
         public int Transforms { get; init; } = 5;
 
-        /// <summary>ε of a defensive mixture scored after the fit, (1 − ε)·flow + ε·(the Gaussian fitted to the same
-        /// training rows), or 0 for the flow alone. No row can then score more than log(1/ε) below its Gaussian density.</summary>
-        public double Defensive { get; init; }
+        /// <summary>The flows' defensive share (the Gaussian fitted to the training rows mixed in at ε): null for the
+        /// presets' default (automatic), else "none", "auto" or a fixed ε.</summary>
+        public Flows.Distributions.DefensiveShare? Defensive { get; init; }
 
         public static Settings Parse(string[] args)
         {
@@ -120,7 +120,15 @@ namespace Flows.Quality
                     "--verbose" => s with { Verbose = true },
                     "--base" => s with { Base = Next() },
                     "--transforms" => s with { Transforms = (int)Number() },
-                    "--defensive" => s with { Defensive = Number() },
+                    "--defensive" => s with
+                    {
+                        Defensive = Next() switch
+                        {
+                            "none" => Flows.Distributions.DefensiveShare.None,
+                            "auto" => Flows.Distributions.DefensiveShare.Automatic,
+                            string value => Flows.Distributions.DefensiveShare.Fixed(double.Parse(value, CultureInfo.InvariantCulture)),
+                        },
+                    },
                     _ => throw new ArgumentException($"Unknown argument {args[i]}."),
                 };
             }
@@ -129,7 +137,7 @@ namespace Flows.Quality
         }
 
         public override string ToString()
-            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms{(Defensive > 0 ? $", flows scored as a defensive mixture with the Gaussian at ε = {Defensive}" : "")}";
+            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms, defensive share {(Defensive is null ? "the presets' default" : Defensive.ToString())}";
     }
 
     /// <summary>One train/test split in the data's own units.</summary>
@@ -222,7 +230,7 @@ namespace Flows.Quality
                 {
                     int modelSeed = (1000 * seed) + k;
                     Flows.Distributions.TransformedDistribution<T> flow = WithBase(
-                        Create(model, train.GetLength(1), modelSeed, settings.Start, settings.Transforms), settings.Base, modelSeed);
+                        Create(model, train.GetLength(1), modelSeed, settings.Start, settings.Transforms, settings.Defensive), settings.Base, modelSeed);
                     Flows.Training.FitReport report = Flows.Training.MaximumLikelihood.Fit(flow, train, Options(train.GetLength(0), modelSeed, settings));
                     if (settings.Verbose)
                     {
@@ -232,10 +240,6 @@ namespace Flows.Quality
 
                     steps += report.History.Count * StepsPerEpoch(train.GetLength(0));
                     logDensity = flow.DensityLn(test);
-                    if (settings.Defensive > 0)
-                    {
-                        MixWithGaussian(logDensity, gaussian, settings.Defensive);
-                    }
                 }
 
                 for (int i = 0; i < logDensity.Length; i++)
@@ -251,25 +255,13 @@ namespace Flows.Quality
             return new Score(sum / count, worst, steps / splits.Count, stopwatch.Elapsed.TotalSeconds / splits.Count);
         }
 
-        // log((1 − ε) p_flow + ε p_Gaussian) per row, in place, by log-sum-exp.
-        private static void MixWithGaussian(T[] logDensity, T[] gaussian, double epsilon)
-        {
-            for (int i = 0; i < logDensity.Length; i++)
-            {
-                double flow = double.CreateTruncating(logDensity[i]);
-                double normal = double.CreateTruncating(gaussian[i]);
-                double top = Math.Max(flow, normal);
-                logDensity[i] = T.CreateTruncating(top + Math.Log(((1 - epsilon) * Math.Exp(flow - top)) + (epsilon * Math.Exp(normal - top))));
-            }
-        }
-
         private static Flows.Distributions.TransformedDistribution<T> Create(string model, int dimension, int seed, Flows.Distributions.Presets.GaussianStart? start,
-            int transforms)
+            int transforms, Flows.Distributions.DefensiveShare? defensive)
             => model switch
             {
-                "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full),
-                "nsf" => Flows.Distributions.Presets.NeuralSplineFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal),
-                "realnvp" => Flows.Distributions.Presets.RealNvpFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full),
+                "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive),
+                "nsf" => Flows.Distributions.Presets.NeuralSplineFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
+                "realnvp" => Flows.Distributions.Presets.RealNvpFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive),
                 _ => throw new ArgumentException($"Unknown model {model}."),
             };
 
@@ -279,9 +271,9 @@ namespace Flows.Quality
             => name switch
             {
                 "normal" => flow,
-                "studentt" => new(new Flows.Distributions.StudentT<T>(flow.Dimension), flow.Bijector),
+                "studentt" => new(new Flows.Distributions.StudentT<T>(flow.Dimension), flow.Bijector, flow.DefensiveShare),
                 _ when name.StartsWith("gmm", StringComparison.Ordinal) && int.TryParse(name[3..], out int k) =>
-                    new(new Flows.Distributions.GaussianMixture<T>(flow.Dimension, k, seed), flow.Bijector),
+                    new(new Flows.Distributions.GaussianMixture<T>(flow.Dimension, k, seed), flow.Bijector, flow.DefensiveShare),
                 _ => throw new ArgumentException($"Unknown base {name}."),
             };
 
@@ -511,225 +503,5 @@ namespace Flows.Quality
 
             return result;
         }
-    }
-
-    /// <summary>A mixture of Gaussians with means ~ N(0, 2²I), factors A/√d with A ~ N(0, 1), and weights 0.5, 0.3, 0.2.</summary>
-    internal sealed class GaussianMixture
-    {
-        private readonly double[] _weights;
-        private readonly SinhGaussian[] _components;
-
-        public GaussianMixture(int dimension, int clusters, int seed)
-        {
-            _weights = clusters == 3 ? [0.5, 0.3, 0.2] : [.. Enumerable.Repeat(1.0 / clusters, clusters)];
-            _components = [.. Enumerable.Range(0, clusters).Select(c => new SinhGaussian(dimension, seed + c, linear: true, meanScale: 4))];
-        }
-
-        public double[,] Sample(int rows, Random random)
-        {
-            int d = _components[0].Dimension;
-            var x = new double[rows, d];
-            for (int r = 0; r < rows; r++)
-            {
-                double u = random.NextDouble();
-                int c = 0;
-                while (c < _weights.Length - 1 && u > _weights[c])
-                {
-                    u -= _weights[c];
-                    c++;
-                }
-
-                double[,] one = _components[c].Sample(1, random);
-                for (int j = 0; j < d; j++)
-                {
-                    x[r, j] = one[0, j];
-                }
-            }
-
-            return x;
-        }
-
-        public double[] LogDensity(double[,] x)
-        {
-            double[][] parts = [.. _components.Select(c => c.LogDensity(x))];
-            return [.. Enumerable.Range(0, x.GetLength(0)).Select(i =>
-            {
-                double max = parts.Max(p => p[i]);
-                return max + Math.Log(parts.Select((p, c) => _weights[c] * Math.Exp(p[i] - max)).Sum());
-            })];
-        }
-    }
-
-    /// <summary>Four independent curved pairs (x₂ₖ, x₂ₖ₊₁) = (u, 0.4·v + 0.9·(u² − 1)), u, v ~ N(0, 1).</summary>
-    internal static class Banana
-    {
-        public static double[,] Sample(int rows, Random random)
-        {
-            var x = new double[rows, 8];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int k = 0; k < 4; k++)
-                {
-                    double u = Normal(random);
-                    double v = Normal(random);
-                    x[r, 2 * k] = u;
-                    x[r, (2 * k) + 1] = (0.4 * v) + (0.9 * ((u * u) - 1));
-                }
-            }
-
-            return x;
-        }
-
-        public static double[] LogDensity(double[,] x)
-        {
-            var result = new double[x.GetLength(0)];
-            for (int r = 0; r < result.Length; r++)
-            {
-                for (int k = 0; k < 4; k++)
-                {
-                    double u = x[r, 2 * k];
-                    double v = (x[r, (2 * k) + 1] - (0.9 * ((u * u) - 1))) / 0.4;
-                    result[r] += -(u * u / 2) - (v * v / 2) - Math.Log(2 * Math.PI) - Math.Log(0.4);
-                }
-            }
-
-            return result;
-        }
-
-        private static double Normal(Random random)
-            => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-    }
-
-    /// <summary>x = sinh(A z + b) with z ~ N(0, I): y = asinh(x) ~ N(b, AAᵀ), so log p(x) = log N(asinh x; b, AAᵀ) − ½ Σ log(1 + xⱼ²).</summary>
-    internal sealed class SinhGaussian
-    {
-        private readonly int _d;
-        private readonly double[,] _a;
-        private readonly double[] _b;
-        private readonly double[,] _choleskyOfCovariance;
-
-        private readonly bool _linear;
-
-        public SinhGaussian(int dimension, int seed, bool linear = false, double meanScale = 0.5)
-        {
-            _d = dimension;
-            _linear = linear;
-            var random = new Random(seed);
-            _a = new double[dimension, dimension];
-            _b = new double[dimension];
-            for (int i = 0; i < dimension; i++)
-            {
-                for (int j = 0; j < dimension; j++)
-                {
-                    _a[i, j] = Normal(random) / Math.Sqrt(dimension);
-                }
-            }
-
-            for (int i = 0; i < dimension; i++)
-            {
-                _b[i] = meanScale * Normal(random);
-            }
-
-            var covariance = new double[dimension, dimension];
-            for (int i = 0; i < dimension; i++)
-            {
-                for (int j = 0; j < dimension; j++)
-                {
-                    for (int k = 0; k < dimension; k++)
-                    {
-                        covariance[i, j] += _a[i, k] * _a[j, k];
-                    }
-                }
-            }
-
-            _choleskyOfCovariance = Cholesky(covariance);
-        }
-
-        public int Dimension => _d;
-
-        public double[,] Sample(int rows, Random random)
-        {
-            var x = new double[rows, _d];
-            var z = new double[_d];
-            for (int r = 0; r < rows; r++)
-            {
-                for (int k = 0; k < _d; k++)
-                {
-                    z[k] = Normal(random);
-                }
-
-                for (int i = 0; i < _d; i++)
-                {
-                    double y = _b[i];
-                    for (int k = 0; k < _d; k++)
-                    {
-                        y += _a[i, k] * z[k];
-                    }
-
-                    x[r, i] = _linear ? y : Math.Sinh(y);
-                }
-            }
-
-            return x;
-        }
-
-        public double[] LogDensity(double[,] x)
-        {
-            int rows = x.GetLength(0);
-            var result = new double[rows];
-            double logDet = 0;
-            for (int i = 0; i < _d; i++)
-            {
-                logDet += Math.Log(_choleskyOfCovariance[i, i]);
-            }
-
-            var u = new double[_d];
-            for (int r = 0; r < rows; r++)
-            {
-                double quadratic = 0;
-                double jacobian = 0;
-                for (int i = 0; i < _d; i++)
-                {
-                    // Forward substitution: u = L⁻¹ (asinh x − b).
-                    double v = (_linear ? x[r, i] : Math.Asinh(x[r, i])) - _b[i];
-                    for (int k = 0; k < i; k++)
-                    {
-                        v -= _choleskyOfCovariance[i, k] * u[k];
-                    }
-
-                    u[i] = v / _choleskyOfCovariance[i, i];
-                    quadratic += u[i] * u[i];
-                    jacobian -= _linear ? 0 : 0.5 * Math.Log(1 + (x[r, i] * x[r, i]));
-                }
-
-                result[r] = (-0.5 * quadratic) - logDet - (0.5 * _d * Math.Log(2 * Math.PI)) + jacobian;
-            }
-
-            return result;
-        }
-
-        private static double[,] Cholesky(double[,] a)
-        {
-            int n = a.GetLength(0);
-            var l = new double[n, n];
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j <= i; j++)
-                {
-                    double sum = a[i, j];
-                    for (int k = 0; k < j; k++)
-                    {
-                        sum -= l[i, k] * l[j, k];
-                    }
-
-                    l[i, j] = i == j ? Math.Sqrt(sum) : sum / l[j, j];
-                }
-            }
-
-            return l;
-        }
-
-        private static double Normal(Random random)
-            => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
     }
 }

@@ -108,7 +108,7 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
 
     // The layer next to the data: the last part of nested chains, through a context embedding (an Inverted one is not
     // looked into).
-    private static IBijector<T> Outermost(IBijector<T> bijector) => bijector switch
+    internal static IBijector<T> Outermost(IBijector<T> bijector) => bijector switch
     {
         Chain<T> { Parts.Count: > 0 } chain => Outermost(chain.Parts[^1]),
         EmbeddedContext<T> embedded => Outermost(embedded.Inner),
@@ -121,6 +121,13 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         flows.Add(flow);
         AddBase(flow.BaseDistribution, $"{prefix}BaseDistribution", layers, owners, flows, bases);
         Walk(flow.Bijector, $"{prefix}Bijector", inverted: false, layers, owners);
+        if (flow.DefensiveComponent is { } defensive)
+        {
+            // The defensive Gaussian is locked, checked and data-initialized with the flow, but it is not one of the flow's
+            // layers (the last of those stays the layer next to the data).
+            flows.Add(defensive);
+            Walk(defensive.Bijector, $"{prefix}DefensiveComponent.Bijector", inverted: false, [], owners);
+        }
     }
 
     // A base distribution: a nested flow is walked as a flow; a mixture owns its logits and each component is walked as

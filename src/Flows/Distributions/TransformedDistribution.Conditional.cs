@@ -66,7 +66,7 @@ public sealed partial class TransformedDistribution<T>
                 $"An embedding feeds a conditional bijector on an unconditional base; this flow's bijector has ContextDimension {Bijector.ContextDimension} and its base {BaseDistribution.ContextDimension}.");
         }
 
-        return new TransformedDistribution<T>(BaseDistribution, new EmbeddedContext<T>(Bijector, embedding, standardize));
+        return new TransformedDistribution<T>(BaseDistribution, new EmbeddedContext<T>(Bijector, embedding, standardize), DefensiveShare);
     }
 
     // DensityLn(x, destination, context) with context the given row on every row: the same chunks, so the same bits.

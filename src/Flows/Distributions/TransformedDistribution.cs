@@ -15,6 +15,12 @@ namespace Flows.Distributions;
 /// log-determinant plus the inner flow's log-density, sampling runs the inner flow then the outer bijector, and
 /// <see cref="Parameters"/> holds the inner flow's parameters too, so fitting the outer flow trains them. The context
 /// goes to whichever of base and bijector takes one (both, when both do).</para>
+/// <para><b>Defensive share.</b> Built with a <see cref="Distributions.DefensiveShare"/> (the density presets' default),
+/// the flow is the mixture (1 − ε) p_flow + ε N of its own density and the Gaussian that <c>Fit</c> fits to its training
+/// data, at every level (tape and arrays, density and sampling, validation) except on a training tape
+/// (<see cref="Tape{T}.IsTraining"/>), where <see cref="DensityLn(Tape{T}, Node{T}, Node{T})"/> is the flow's own, which
+/// is what Fit's steps train. Before the first fit to data an automatic share is 0, so an unfitted preset is the plain
+/// flow.</para>
 /// <para>The array-level members (<see cref="DensityLn(T[,], T[,])"/>, <see cref="Sample(int, Random, T[,])"/>, …)
 /// check their inputs once, and once per call that every parameter is finite (throwing an
 /// <see cref="InvalidOperationException"/> that names the parameter otherwise), then evaluate in chunks on an internal
@@ -57,6 +63,13 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     /// <exception cref="ArgumentException">The dimensions differ, or base and bijector both take a context and their
     /// context dimensions differ.</exception>
     public TransformedDistribution(IDistribution<T> baseDistribution, IBijector<T> bijector)
+        : this(baseDistribution, bijector, DefensiveShare.None, 0, defensiveBijector: null)
+    {
+    }
+
+    // The constructors' common body; a loaded flow passes its saved share in use and its saved Gaussian.
+    internal TransformedDistribution(IDistribution<T> baseDistribution, IBijector<T> bijector, DefensiveShare defensiveShare,
+        double defensiveWeight, IBijector<T>? defensiveBijector)
     {
         ArgumentNullException.ThrowIfNull(baseDistribution);
         ArgumentNullException.ThrowIfNull(bijector);
@@ -81,6 +94,9 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
         _baseTakesContext = baseDistribution.ContextDimension != 0;
         _bijectorTakesContext = bijector.ContextDimension != 0 || !_baseTakesContext;
         Parameters = [.. baseDistribution.Parameters.Concat(bijector.Parameters).Distinct()];
+        DefensiveShare = defensiveShare;
+        _defensive = DefensiveGaussian(bijector, ContextDimension, defensiveShare, defensiveBijector);
+        _defensiveWeight = defensiveWeight;
         _layers = new FlowLayers<T>(this);
     }
 
@@ -138,6 +154,7 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     public IReadOnlyList<Parameter<T>> Parameters { get; }
 
     /// <summary>log p(x) per row on a tape: n × Dimension → n × 1.</summary>
+    /// <remarks>On a training tape the defensive share is left out: the flow's own log-density, which training fits.</remarks>
     /// <param name="tape">The tape.</param>
     /// <param name="x">n × Dimension data.</param>
     /// <param name="context">n × ContextDimension, or null when unconditional.</param>
@@ -145,7 +162,8 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     {
         ArgumentNullException.ThrowIfNull(tape);
         (Node<T> z, Node<T> logDet) = Bijector.Inverse(tape, x, _bijectorTakesContext ? context : null);
-        return tape.Add(BaseDistribution.DensityLn(tape, z, _baseTakesContext ? context : null), logDet);
+        Node<T> flowDensityLn = tape.Add(BaseDistribution.DensityLn(tape, z, _baseTakesContext ? context : null), logDet);
+        return ActiveDefensive is null || tape.IsTraining ? flowDensityLn : WithDefensiveShare(tape, flowDensityLn, x, context);
     }
 
     /// <summary>Draws samples on a tape, differentiable in the parameters.</summary>
@@ -154,7 +172,10 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     /// <param name="random">The source of randomness.</param>
     /// <param name="context">count × ContextDimension, or null when unconditional.</param>
     public Node<T> Sample(Tape<T> tape, int count, Random random, Node<T>? context = null)
-        => SampleWithDensityLn(tape, count, random, context).X;
+    {
+        CheckSampling(tape, count, random, context);
+        return ActiveDefensive is null ? FlowSampleWithDensityLn(tape, count, random, context).X : SampleWithDefensiveShare(tape, count, random, context);
+    }
 
     /// <summary>
     /// Draws samples and their log-density in one forward pass: log p(x) = log p_Z(z) − log|det J_T(z)|.
@@ -165,7 +186,21 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
     /// <param name="random">The source of randomness.</param>
     /// <param name="context">count × ContextDimension, or null when unconditional.</param>
     /// <returns>The count × Dimension samples and their count × 1 log-densities.</returns>
+    /// <remarks>With a defensive share the rows drawn from the Gaussian are scored by the mixture's density, which runs
+    /// the flow's inverse on all rows (see <see cref="Distributions.DefensiveShare"/>).</remarks>
     public (Node<T> X, Node<T> DensityLn) SampleWithDensityLn(Tape<T> tape, int count, Random random, Node<T>? context = null)
+    {
+        CheckSampling(tape, count, random, context);
+        if (ActiveDefensive is null)
+        {
+            return FlowSampleWithDensityLn(tape, count, random, context);
+        }
+
+        Node<T> x = SampleWithDefensiveShare(tape, count, random, context);
+        return (x, DensityLn(tape, x, context));
+    }
+
+    private static void CheckSampling(Tape<T> tape, int count, Random random, Node<T>? context)
     {
         ArgumentNullException.ThrowIfNull(tape);
         ArgumentNullException.ThrowIfNull(random);
@@ -174,7 +209,11 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
         {
             throw new ArgumentException($"context has {context.Rows} rows but {count} samples were asked for.", nameof(context));
         }
+    }
 
+    // The flow's own draw, in one forward pass: log p(x) = log p_Z(z) − log|det J_T(z)|.
+    private (Node<T> X, Node<T> DensityLn) FlowSampleWithDensityLn(Tape<T> tape, int count, Random random, Node<T>? context)
+    {
         (Node<T> z, Node<T> baseDensityLn) = BaseDistribution.SampleWithDensityLn(tape, count, random, _baseTakesContext ? context : null);
         (Node<T> x, Node<T> logDet) = Bijector.Forward(tape, z, _bijectorTakesContext ? context : null);
         return (x, tape.Subtract(baseDensityLn, logDet));
@@ -311,7 +350,9 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
             return;
         }
 
-        foreach ((object layer, string path, DataInitialization initialization) in _layers.DataInitialized)
+        foreach ((object layer, string path, DataInitialization initialization) in ActiveDefensive is { } defensive
+            ? _layers.DataInitialized.Concat(defensive.Layers.DataInitialized.Select(l => (l.Owner, $"DefensiveComponent.{l.Path}", l.Initialization)))
+            : _layers.DataInitialized)
         {
             if (initialization.IsInitialized)
             {

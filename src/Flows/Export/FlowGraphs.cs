@@ -37,13 +37,15 @@ internal static class FlowGraphs
         Lowered lowered = Lowering.Of(flow.Bijector).LowerInverse(graph, x, flow.Bijector.ContextDimension > 0 ? context : null);
         string logDensity = baseLowering.LowerDensityLn(graph, lowered.Output);
         logDensity = lowered.LogDet is null ? logDensity : graph.Add(logDensity, lowered.LogDet);
+        logDensity = WithDefensiveShare(graph, flow, logDensity, x, context);
         graph.Output(graph.Reshape(logDensity, -1), LogDensity, 0);
         graph.Output(lowered.Output, Base, flow.Dimension);
         return graph;
     }
 
     /// <summary>The sampling graph: inputs z (N × d, draws of the base distribution) and, for a conditional flow, context
-    /// (N × k); outputs x = T(z) (N × d) and log_prob (N), the flow's log-density at x, log p_Z(z) − log|det J_T(z)|.</summary>
+    /// (N × k); outputs x = T(z) (N × d) and log_prob (N), the model's log-density at x: log p_Z(z) − log|det J_T(z)|,
+    /// mixed with the defensive Gaussian's when the flow has a defensive share (x is then a draw of the flow component).</summary>
     /// <exception cref="NotSupportedException">A part of the flow has no closed-form forward graph, or the base has no graph.</exception>
     public static GraphBuilder Sampling<T>(TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -53,9 +55,36 @@ internal static class FlowGraphs
         Lowered lowered = Lowering.Of(flow.Bijector).LowerForward(graph, z, flow.Bijector.ContextDimension > 0 ? context : null);
         string logDensity = baseLowering.LowerDensityLn(graph, z);
         logDensity = lowered.LogDet is null ? logDensity : graph.Sub(logDensity, lowered.LogDet);
+        logDensity = WithDefensiveShare(graph, flow, logDensity, lowered.Output, context);
         graph.Output(lowered.Output, Data, flow.Dimension);
         graph.Output(graph.Reshape(logDensity, -1), LogDensity, 0);
         return graph;
+    }
+
+    // With a defensive share ε > 0 (a fitted preset's default) the model is the mixture (1 − ε) p_flow + ε N of the flow
+    // and the Gaussian fitted to its training data: log p = log((1 − ε) e^a + ε e^b), a the flow's and b the Gaussian's
+    // log-density at x, written as m + log((1 − ε) e^(a − m) + ε e^(b − m)) with m = max(a, b).
+    private static string WithDefensiveShare<T>(GraphBuilder graph, TransformedDistribution<T> flow, string logDensity, string x, string? context)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (flow.DefensiveWeight <= 0 || flow.DefensiveComponent is not TransformedDistribution<T> gaussian)
+        {
+            return logDensity;
+        }
+
+        if (gaussian.BaseDistribution is not IDistributionLowering gaussianBase)
+        {
+            throw new NotSupportedException($"The defensive component {gaussian} has no ONNX form.");
+        }
+
+        Lowered lowered = Lowering.Of(gaussian.Bijector).LowerInverse(graph, x, gaussian.Bijector.ContextDimension > 0 ? context : null);
+        string b = gaussianBase.LowerDensityLn(graph, lowered.Output);
+        b = lowered.LogDet is null ? b : graph.Add(b, lowered.LogDet);
+        double weight = flow.DefensiveWeight;
+        string m = graph.Max(logDensity, b);
+        string flowPart = graph.Mul(graph.Exp(graph.Sub(logDensity, m)), graph.Scalar(double.CreateTruncating(T.CreateTruncating(1 - weight))));
+        string gaussianPart = graph.Mul(graph.Exp(graph.Sub(b, m)), graph.Scalar(double.CreateTruncating(T.CreateTruncating(weight))));
+        return graph.Add(m, graph.Log(graph.Add(flowPart, gaussianPart)));
     }
 
     private static (GraphBuilder Graph, IDistributionLowering Base) Start<T>(TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>

@@ -56,7 +56,6 @@ public sealed partial class MaskedAutoencoder<T>
         Node<T>? contextPart = contextLayer is null ? null : tape.Allocate(n, HiddenFeatures[0]);
         Node<T> parameters = tape.Allocate(n, ParametersPerFeature);
         Node<T>? directContext = context is null || _contextToOutput is null ? null : tape.Allocate(n, ParametersPerFeature);
-        Node<T> featureBias = tape.Allocate(1, ParametersPerFeature);
         AddHiddenUnitsOfDegree(0);
         for (int k = 0; k < Dimension; k++)
         {
@@ -64,20 +63,18 @@ public sealed partial class MaskedAutoencoder<T>
             Linear<T> output = layers[^1];
             int last = HiddenFeatures[^1];
             int prefix = _unitsUpToDegree[^1][k];
-            // Output p·d + feature is parameter p of the feature (see Apply), so its biases are d apart.
-            for (int p = 0; p < ParametersPerFeature; p++)
-            {
-                featureBias.Values[p] = output.Bias!.Values[(p * Dimension) + feature];
-            }
-
-            Gemm.MultiplyTransposedB<T>(hidden[^1].Values, last, weights[^1].Values[(feature * last)..], Dimension * last,
-                parameters.Values, ParametersPerFeature, n, prefix, ParametersPerFeature, accumulate: false, featureBias.Values);
+            // The feature's outputs are units k·P … k·P + P − 1 of the last layer (grouped by feature, see Apply): P
+            // consecutive rows of its weight, P consecutive biases.
+            int firstOutput = k * ParametersPerFeature;
+            Gemm.MultiplyTransposedB<T>(hidden[^1].Values, last, weights[^1].Values[(firstOutput * last)..], last,
+                parameters.Values, ParametersPerFeature, n, prefix, ParametersPerFeature, accumulate: false,
+                output.Bias!.Values.AsSpan(firstOutput, ParametersPerFeature));
             if (directContext is not null)
             {
-                // The rows of the feature's outputs in the direct weights are d rows apart, as in the last layer. Formed
-                // on its own and then added, as Apply adds it: each element is the same dot product over the context.
+                // The same rows of the direct weights. Formed on its own and then added, as Apply adds it: each element
+                // is the same dot product over the context.
                 int c = ContextDimension;
-                Gemm.MultiplyTransposedB<T>(context!.Values, c, _contextToOutput!.Weight.Values.AsSpan(feature * c), Dimension * c,
+                Gemm.MultiplyTransposedB<T>(context!.Values, c, _contextToOutput!.Weight.Values.AsSpan(firstOutput * c), c,
                     directContext.Values, ParametersPerFeature, n, c, ParametersPerFeature, accumulate: false);
                 TensorPrimitives.Add<T>(parameters.Values, directContext.Values, parameters.Values);
             }

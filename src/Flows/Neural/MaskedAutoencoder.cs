@@ -13,8 +13,11 @@ namespace Flows.Neural;
 /// layer of at least d − 1 units holds every degree and every mask between hidden layers is a staircase whose zero
 /// part the matrix products skip. A weight from a unit of degree a into a
 /// hidden unit of degree b is kept when b ≥ a; into an output of feature j when m(j) &gt; a. Context features connect
-/// to every unit of the first hidden layer and, directly, to every output. Outputs are laid out by parameter block:
-/// column p·d + j is parameter p of feature j. With an input bound B the network sees the soft clip x / (1 + |x|/B) of
+/// to every unit of the first hidden layer and, directly, to every output. The output layer's units are grouped by
+/// feature, in the order: unit k·P + p (P = <see cref="ParametersPerFeature"/>) is parameter p of feature Order[k], so its
+/// mask is a staircase too and the products skip its zero part (a tile of output columns reads only the hidden units
+/// below its features' degrees); <see cref="Apply"/> hands the outputs out by parameter block, column p·d + j is
+/// parameter p of feature j, the layout <see cref="Flows.Bijectors.IConditionalTransform{T}"/> reads. With an input bound B the network sees the soft clip x / (1 + |x|/B) of
 /// its inputs (see <see cref="MultilayerPerceptron{T}"/>), which keeps its outputs bounded far from the data; the clip
 /// is elementwise, so the masks' dependencies are unchanged.</para>
 /// <para>The direct connection is what lets the first feature in the order depend on the context: hidden units hold
@@ -34,6 +37,11 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
 
     // _unitsUpToDegree[l][g]: how many units of hidden layer l have degree ≤ g (they come first: units are sorted).
     private readonly int[][] _unitsUpToDegree;
+
+    // _outputToBlock[k·P + p] = p·d + Order[k]: the block-layout column of each output unit; _blockToOutput is its inverse,
+    // the column permutation Apply ends with (null when it is the identity).
+    private readonly int[] _outputToBlock;
+    private readonly int[]? _blockToOutput;
 
     /// <summary>Creates a MADE.</summary>
     /// <param name="dimension">d, the features. Range: &gt; 0.</param>
@@ -96,7 +104,17 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
             degrees[l + 1] = HiddenDegrees(hiddenFeatures[l], dimension);
         }
 
-        degrees[^1] = [.. Enumerable.Range(0, parametersPerFeature * dimension).Select(c => inputDegrees[c % dimension])];
+        // Output unit k·P + p belongs to feature Order[k], of degree k + 1: grouped by feature, ascending in degree.
+        degrees[^1] = [.. Enumerable.Range(0, parametersPerFeature * dimension).Select(q => (q / parametersPerFeature) + 1)];
+        _outputToBlock = [.. Enumerable.Range(0, parametersPerFeature * dimension)
+            .Select(q => ((q % parametersPerFeature) * dimension) + _order[q / parametersPerFeature])];
+        var blockToOutput = new int[_outputToBlock.Length];
+        for (int q = 0; q < blockToOutput.Length; q++)
+        {
+            blockToOutput[_outputToBlock[q]] = q;
+        }
+
+        _blockToOutput = blockToOutput.Where((source, column) => source != column).Any() ? blockToOutput : null;
         _unitsUpToDegree = [.. Enumerable.Range(1, hiddenFeatures.Count)
             .Select(l => Enumerable.Range(0, dimension + 1).Select(g => degrees[l].Count(degree => degree <= g)).ToArray())];
         var masks = new IReadOnlyList<T>[degrees.Length - 1];
@@ -142,6 +160,10 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
     /// <summary>The masked layers, input side first.</summary>
     internal IReadOnlyList<Linear<T>> Layers => _network.Layers;
 
+    /// <summary>For each output unit k·P + p of the last layer (and row of the direct context weights), the block-layout
+    /// column p·d + Order[k] it becomes in <see cref="Apply"/>'s result.</summary>
+    internal IReadOnlyList<int> OutputColumns => _outputToBlock;
+
     /// <summary>The parameters stored by file format versions 1 and 2, which had no direct connection from the context
     /// to the outputs.</summary>
     internal IReadOnlyList<Parameter<T>> ParametersWithoutContextToOutput => _network.Parameters;
@@ -155,11 +177,31 @@ public sealed partial class MaskedAutoencoder<T> where T : unmanaged, IFloatingP
         Node<T> output = _network.Apply(tape, x, context);
         // The context's direct term is formed on its own and added last: RunSequentially adds it the same way, and with
         // zero weights (a file from before the connection) it adds exact zeros, leaving every output's bits unchanged.
-        return _contextToOutput is null || context is null ? output : tape.Add(output, _contextToOutput.Apply(tape, context));
+        if (_contextToOutput is not null && context is not null)
+        {
+            output = tape.Add(output, _contextToOutput.Apply(tape, context));
+        }
+
+        // From units grouped by feature to the parameter blocks the transforms read: a copy, so no bit changes.
+        return _blockToOutput is null ? output : tape.PermuteColumns(output, _blockToOutput);
     }
 
     /// <summary>Sets the direct context-to-output weights to zero: how a MADE saved before they existed is read.</summary>
     internal void ClearContextToOutput() => _contextToOutput?.Weight.Values.AsSpan().Clear();
+
+    /// <summary>
+    /// Brings output-layer parameters stored by file format versions 1 to 3, whose output units were laid out by parameter
+    /// block (unit p·d + j was parameter p of feature j), to the units grouped by feature: the same network, so the same
+    /// densities.
+    /// </summary>
+    internal void ReorderOutputsFromBlockLayout()
+    {
+        _network.ReorderOutputs(_outputToBlock);
+        if (_contextToOutput is not null)
+        {
+            MultilayerPerceptron<T>.Reorder(_contextToOutput.Weight, _outputToBlock, rows: true);
+        }
+    }
 
     /// <summary>
     /// Brings parameters stored in the hidden-unit order of file format version 1, where unit k had degree

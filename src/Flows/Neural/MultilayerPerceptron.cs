@@ -120,6 +120,18 @@ public sealed partial class MultilayerPerceptron<T> where T : unmanaged, IFloati
         Reorder(_layers[hiddenLayer + 1].Weight, source, rows: false);
     }
 
+    /// <summary>Reorders the output units (the rows of the last layer's weight and its bias): new output q is old output
+    /// <paramref name="source"/>[q]. The network computes the same outputs, permuted.</summary>
+    internal void ReorderOutputs(IReadOnlyList<int> source)
+    {
+        Linear<T> last = _layers[^1];
+        Reorder(last.Weight, source, rows: true);
+        if (last.Bias is not null)
+        {
+            Reorder(last.Bias, source, rows: false);
+        }
+    }
+
     /// <summary>Runs the network on n rows.</summary>
     /// <param name="tape">The tape.</param>
     /// <param name="x">n × Sizes[0].</param>
@@ -154,7 +166,8 @@ public sealed partial class MultilayerPerceptron<T> where T : unmanaged, IFloati
         return h;
     }
 
-    private static void Reorder(Parameter<T> parameter, IReadOnlyList<int> source, bool rows)
+    // New row (or column) s of the parameter is old row (or column) source[s].
+    internal static void Reorder(Parameter<T> parameter, IReadOnlyList<int> source, bool rows)
     {
         T[] old = [.. parameter.Values];
         for (int r = 0; r < parameter.Rows; r++)

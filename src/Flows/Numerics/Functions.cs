@@ -15,6 +15,9 @@ internal static class Functions
         public static T Derivative(T x, T y) => y;
 
         public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => y;
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        public static Vector512<T> Derivative(Vector512<T> x, Vector512<T> y) => y;
     }
 
     /// <summary><c>log(x)</c>; derivative <c>1/x</c>.</summary>
@@ -25,6 +28,9 @@ internal static class Functions
         public static T Derivative(T x, T y) => T.One / x;
 
         public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => Vector256<T>.One / x;
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        public static Vector512<T> Derivative(Vector512<T> x, Vector512<T> y) => Vector512<T>.One / x;
     }
 
     /// <summary><c>tanh(x)</c>; derivative <c>1 − y²</c>.</summary>
@@ -46,6 +52,9 @@ internal static class Functions
         public static T Derivative(T x, T y) => T.One - (y * y);
 
         public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => Vector256<T>.One - (y * y);
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        public static Vector512<T> Derivative(Vector512<T> x, Vector512<T> y) => Vector512<T>.One - (y * y);
     }
 
     /// <summary>The logistic sigmoid <c>1/(1 + exp(−x))</c>; derivative <c>y(1 − y)</c>.</summary>
@@ -56,6 +65,9 @@ internal static class Functions
         public static T Derivative(T x, T y) => y * (T.One - y);
 
         public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => y * (Vector256<T>.One - y);
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        public static Vector512<T> Derivative(Vector512<T> x, Vector512<T> y) => y * (Vector512<T>.One - y);
     }
 
     /// <summary><c>softplus(x) = log(1 + exp(x))</c>, computed without overflow; derivative <c>sigmoid(x)</c>.</summary>
@@ -66,6 +78,9 @@ internal static class Functions
         public static T Derivative(T x, T y) => Scalar.Sigmoid(x);
 
         public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y) => Kernels.Sigmoid<T>.Invoke(x);
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        public static Vector512<T> Derivative(Vector512<T> x, Vector512<T> y) => Kernels.Sigmoid<T>.Invoke(x);
     }
 
     /// <summary><c>max(x, 0)</c>; derivative 1 for x &gt; 0, else 0.</summary>
@@ -77,5 +92,9 @@ internal static class Functions
 
         public static Vector256<T> Derivative(Vector256<T> x, Vector256<T> y)
             => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), Vector256<T>.One, Vector256<T>.Zero);
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        public static Vector512<T> Derivative(Vector512<T> x, Vector512<T> y)
+            => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), Vector512<T>.One, Vector512<T>.Zero);
     }
 }

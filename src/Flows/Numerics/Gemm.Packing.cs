@@ -9,11 +9,11 @@ internal static partial class Gemm
 {
     // Packs rows pc..pc+kc and columns jc..jc+nc of B into micro-panels of kc × NR, each row of a panel contiguous,
     // columns past nc zero. Panel jr starts at jr·kc.
-    private static void PackB<T>(Operand<T> b, int pc, int jc, int kc, int nc, Span<T> destination)
+    private static void PackB<T>(Operand<T> b, int pc, int jc, int kc, int nc, int nr, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int nr = NR<T>();
-        int half = Vector256<T>.Count;
+        bool wide = nr == 2 * Vector512<T>.Count;
+        int half = nr / 2;
         ref T d = ref MemoryMarshal.GetReference(destination);
         for (int jr = 0; jr < nc; jr += nr)
         {
@@ -27,8 +27,16 @@ internal static partial class Gemm
                 {
                     ref T row = ref Unsafe.Add(ref source, p * b.RowStride);
                     ref T target = ref Unsafe.Add(ref panel, p * nr);
-                    Vector256.LoadUnsafe(ref row).StoreUnsafe(ref target);
-                    Vector256.LoadUnsafe(ref row, (nuint)half).StoreUnsafe(ref target, (nuint)half);
+                    if (wide)
+                    {
+                        Vector512.LoadUnsafe(ref row).StoreUnsafe(ref target);
+                        Vector512.LoadUnsafe(ref row, (nuint)half).StoreUnsafe(ref target, (nuint)half);
+                    }
+                    else
+                    {
+                        Vector256.LoadUnsafe(ref row).StoreUnsafe(ref target);
+                        Vector256.LoadUnsafe(ref row, (nuint)half).StoreUnsafe(ref target, (nuint)half);
+                    }
                 }
 
                 continue;

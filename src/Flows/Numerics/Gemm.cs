@@ -32,7 +32,10 @@ namespace Flows.Numerics;
 /// is always packed: its rows are m elements apart, often 4 KB, which would put a whole micro-panel in one L1 set.
 /// A ragged last row panel is always packed, zero-padded, so the micro-kernel never reads past A.</item>
 /// <item>The micro-kernel holds an <c>MR × NR</c> tile of C in registers: MR = 6 rows × 2 vectors, so 12 accumulators,
-/// 2 loads of B and 1 broadcast of A use 15 of the 16 AVX2 registers. Each step of k is 12 fused multiply-adds.</item>
+/// 2 loads of B and 1 broadcast of A use 15 of the 16 AVX2 registers. Each step of k is 12 fused multiply-adds. The
+/// vectors are 512 bits wide where the hardware has AVX-512 (<see cref="VectorWidth"/>, chosen at run time): the same
+/// tile shape with twice the columns (NR = 16 doubles or 32 floats), twice the multiply-adds per step. Each element of C
+/// is the same sum in the same order at every width, so the width changes no bit of a product.</item>
 /// <item>Ragged tiles of C (the last rows or columns) are computed in full into a stack tile and the valid part copied
 /// out, so nothing beyond the m × n elements of C is read or written.</item>
 /// </list>
@@ -55,8 +58,9 @@ internal static partial class Gemm
     /// <summary>Packed B blocks up to this many bytes are swept once per micro-panel of A (they stay in L2).</summary>
     private const int SmallPackedBBytes = 128 * 1024;
 
-    /// <summary>Columns of C per micro-kernel tile: two 256-bit vectors (8 doubles or 16 floats).</summary>
-    internal static int NR<T>() => 2 * Vector256<T>.Count;
+    /// <summary>Columns of C per micro-kernel tile at a width of <paramref name="bits"/>: two 256-bit vectors (8 doubles or
+    /// 16 floats), or two 512-bit vectors (16 or 32) at 512 bits. The 128-bit kernel covers a 256-bit tile in two halves.</summary>
+    internal static int NR<T>(int bits) => bits == 512 ? 2 * Vector512<T>.Count : 2 * Vector256<T>.Count;
 
     /// <summary><c>C (+)= A·B</c> with A m×k, B k×n, C m×n, all row-major.</summary>
     /// <remarks><paramref name="depths"/>, optional: for each column j of B, the rows outside which it is zero, so those steps of k are skipped.</remarks>
@@ -162,7 +166,9 @@ internal static partial class Gemm
             return;
         }
 
-        int nr = NR<T>();
+        // The width is read once per product: every tile, packed panel and band group of it agrees.
+        int bits = VectorWidth.Current;
+        int nr = NR<T>(bits);
         int mc = MC<T>();
         int nc = NC<T>();
         int kcMax = Math.Min(k, KC);
@@ -180,7 +186,7 @@ internal static partial class Gemm
             {
                 int kc = Math.Min(KC, k - pc);
                 bool add = accumulate || pc > 0;
-                PackB(b, pc, jc, kc, ncCur, packedB);
+                PackB(b, pc, jc, kc, ncCur, nr, packedB);
                 for (int ic = 0; ic < m; ic += mc)
                 {
                     int mcCur = Math.Min(mc, m - ic);
@@ -192,7 +198,7 @@ internal static partial class Gemm
                     // The bias starts C in the first block of k; ReLU ends it in the last.
                     ref T blockBias = ref add || bias.IsEmpty ? ref Unsafe.NullRef<T>() : ref Unsafe.AsRef(in bias[jc]);
                     var epilogue = new Epilogue<T>(ref blockBias, relu && pc + kc == k);
-                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), add, depths, neededColumns, epilogue);
+                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), bits, add, depths, neededColumns, epilogue);
                 }
             }
         }
@@ -200,12 +206,12 @@ internal static partial class Gemm
 
     // One block of C (mc × nc) from a packed block of B (kc × nc) and a block of A (mc × kc), packed or in place.
     private static void MacroKernel<T>(
-        Operand<T> a, bool packedAReady, Span<T> packedA, Span<T> packedB, ref T c, int ldc, Block block, bool add, Bands? depths, Bands? neededColumns,
-        Epilogue<T> epilogue)
+        Operand<T> a, bool packedAReady, Span<T> packedA, Span<T> packedB, ref T c, int ldc, Block block, int bits, bool add, Bands? depths,
+        Bands? neededColumns, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         (int ic, int jc, int pc, int mc, int nc, int kc) = block;
-        int nr = NR<T>();
+        int nr = NR<T>(bits);
         ref T pa = ref MemoryMarshal.GetReference(packedA);
         ref T pb = ref MemoryMarshal.GetReference(packedB);
         int fullRows = mc - (mc % MR);
@@ -267,11 +273,11 @@ internal static partial class Gemm
                 Epilogue<T> tileEpilogue = epilogue.At(jr);
                 if (rows == MR && columns == nr)
                 {
-                    MicroKernel(depth, ref microA, rsA, csA, ref microB, ref microC, ldc, add, tileEpilogue);
+                    MicroKernel(bits, depth, ref microA, rsA, csA, ref microB, ref microC, ldc, add, tileEpilogue);
                 }
                 else
                 {
-                    EdgeTile(depth, ref microA, rsA, csA, ref microB, ref microC, ldc, rows, columns, add, tileEpilogue);
+                    EdgeTile(bits, depth, ref microA, rsA, csA, ref microB, ref microC, ldc, rows, columns, add, tileEpilogue);
                 }
             }
         }
@@ -279,13 +285,13 @@ internal static partial class Gemm
 
     // A ragged tile: the micro-kernel writes a full tile to the stack and only the valid part reaches C.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void EdgeTile<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, int ldc, int rows, int columns, bool add, Epilogue<T> epilogue)
+    private static void EdgeTile<T>(int bits, int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, int ldc, int rows, int columns, bool add, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int nr = NR<T>();
-        Span<T> tile = stackalloc T[MR * nr];
+        int nr = NR<T>(bits);
+        Span<T> tile = stackalloc T[MR * 2 * Vector512<T>.Count];
         ref T t = ref MemoryMarshal.GetReference(tile);
-        MicroKernel(kc, ref a, rsA, csA, ref b, ref t, nr, add: false, default);
+        MicroKernel(bits, kc, ref a, rsA, csA, ref b, ref t, nr, add: false, default);
         bool hasBias = epilogue.HasBias;
         for (int r = 0; r < rows; r++)
         {
@@ -312,8 +318,9 @@ internal static partial class Gemm
     // A multiple of MR, so the tiles of every block line up with the bands' groups (Bands.GroupUnion).
     private static int MC<T>() => Unsafe.SizeOf<T>() == 8 ? 120 : 240;
 
-    // Column block: a multiple of NR for both element types; a packed B block of KC × NC sits in L3.
-    private static int NC<T>() => 4080;
+    // Column block: a multiple of NR for both element types and every width (127 tiles of 32 floats); a packed B block
+    // of KC × NC sits in L3.
+    private static int NC<T>() => 4064;
 
     private static bool Overlaps((int Start, int End) range, int first, int count) => range.Start < first + count && range.End > first;
 

@@ -17,6 +17,9 @@ internal interface IElementwiseKernel<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary><c>f</c> on each lane.</summary>
     static abstract Vector256<T> Invoke(Vector256<T> x);
+
+    // The 512-bit form of the member above, lane for lane the same operations.
+    static abstract Vector512<T> Invoke(Vector512<T> x);
 }
 
 /// <summary>A fused elementwise map of two inputs, <c>z = f(x, y)</c>, in scalar and vector form.</summary>
@@ -28,4 +31,7 @@ internal interface IBinaryElementwiseKernel<T> where T : unmanaged, IFloatingPoi
 
     /// <summary><c>f</c> on each pair of lanes.</summary>
     static abstract Vector256<T> Invoke(Vector256<T> x, Vector256<T> y);
+
+    // The 512-bit form of the member above, lane for lane the same operations.
+    static abstract Vector512<T> Invoke(Vector512<T> x, Vector512<T> y);
 }

@@ -18,6 +18,9 @@ internal interface IUnaryFunction<T> where T : unmanaged, IFloatingPointIeee754<
 
     /// <summary><c>f′(x)</c> on each lane, which may use the saved output <c>y = f(x)</c>.</summary>
     static abstract Vector256<T> Derivative(Vector256<T> x, Vector256<T> y);
+
+    // The 512-bit form of the member above, lane for lane the same operations.
+    static abstract Vector512<T> Derivative(Vector512<T> x, Vector512<T> y);
 }
 
 /// <summary>The derivative of <typeparamref name="TFunction"/> as a binary kernel <c>(x, y) ↦ f′(x)</c>.</summary>
@@ -30,4 +33,7 @@ internal readonly struct DerivativeOf<T, TFunction> : IBinaryElementwiseKernel<T
     public static T Invoke(T x, T y) => TFunction.Derivative(x, y);
 
     public static Vector256<T> Invoke(Vector256<T> x, Vector256<T> y) => TFunction.Derivative(x, y);
+
+    // The 512-bit form of the member above, lane for lane the same operations.
+    public static Vector512<T> Invoke(Vector512<T> x, Vector512<T> y) => TFunction.Derivative(x, y);
 }

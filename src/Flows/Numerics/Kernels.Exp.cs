@@ -18,5 +18,9 @@ internal static partial class Kernels
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<T> Invoke(Vector256<T> x) => VectorMath.Exp(x);
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Invoke(Vector512<T> x) => VectorMath.Exp(x);
     }
 }

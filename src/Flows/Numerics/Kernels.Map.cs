@@ -20,6 +20,12 @@ internal static partial class Kernels
         where TKernel : IElementwiseKernel<T>
     {
         Debug.Assert(x.Length == y.Length);
+        if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
+        {
+            Map512<T, TKernel>(x, y);
+            return;
+        }
+
         int length = x.Length;
         if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported)
         {
@@ -65,6 +71,12 @@ internal static partial class Kernels
         where TKernel : IBinaryElementwiseKernel<T>
     {
         Debug.Assert(x.Length == z.Length && y.Length == z.Length);
+        if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
+        {
+            Map512<T, TKernel>(x, y, z);
+            return;
+        }
+
         int length = z.Length;
         if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported)
         {
@@ -119,6 +131,12 @@ internal static partial class Kernels
         where TDerivative : IBinaryElementwiseKernel<T>
     {
         Debug.Assert(x.Length == gx.Length && y.Length == gx.Length && g.Length == gx.Length);
+        if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
+        {
+            MultiplyAddDerivative512<T, TDerivative>(x, y, g, gx);
+            return;
+        }
+
         int length = gx.Length;
         if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported)
         {
@@ -169,6 +187,134 @@ internal static partial class Kernels
         {
             Vector256<T> sum = Vector256.LoadUnsafe(ref gxr, i)
                 + (Vector256.LoadUnsafe(ref gr, i) * TDerivative.Invoke(Vector256.LoadUnsafe(ref xr, i), Vector256.LoadUnsafe(ref yr, i)));
+            sum.StoreUnsafe(ref gxr, i);
+        }
+
+        tail.StoreUnsafe(ref gxr, last);
+    }
+
+    // Map with 512-bit vectors: the same scheme, lane for lane the same operations.
+    private static void Map512<T, TKernel>(ReadOnlySpan<T> x, Span<T> y)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TKernel : IElementwiseKernel<T>
+    {
+        Debug.Assert(x.Length == y.Length);
+        int length = x.Length;
+
+        int count = Vector512<T>.Count;
+        if (length < count)
+        {
+            if (length > 0)
+            {
+                Span<T> buffer = stackalloc T[Vector512<T>.Count];
+                buffer.Clear();
+                x.CopyTo(buffer);
+                TKernel.Invoke(Vector512.Create<T>(buffer)).CopyTo(buffer);
+                buffer[..length].CopyTo(y);
+            }
+
+            return;
+        }
+
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        nuint last = (nuint)(length - count);
+        Vector512<T> tail = TKernel.Invoke(Vector512.LoadUnsafe(ref xr, last));
+        for (nuint i = 0; i < last; i += (nuint)count)
+        {
+            TKernel.Invoke(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+        }
+
+        tail.StoreUnsafe(ref yr, last);
+    }
+
+    // Map with 512-bit vectors: the same scheme, lane for lane the same operations.
+    private static void Map512<T, TKernel>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TKernel : IBinaryElementwiseKernel<T>
+    {
+        Debug.Assert(x.Length == z.Length && y.Length == z.Length);
+        int length = z.Length;
+
+        int count = Vector512<T>.Count;
+        if (length < count)
+        {
+            if (length > 0)
+            {
+                Span<T> buffer = stackalloc T[2 * Vector512<T>.Count];
+                Span<T> xb = buffer[..count];
+                Span<T> yb = buffer.Slice(count, count);
+                xb.Clear();
+                yb.Clear();
+                x.CopyTo(xb);
+                y.CopyTo(yb);
+                TKernel.Invoke(Vector512.Create<T>(xb), Vector512.Create<T>(yb)).CopyTo(xb);
+                xb[..length].CopyTo(z);
+            }
+
+            return;
+        }
+
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        ref T zr = ref MemoryMarshal.GetReference(z);
+        nuint last = (nuint)(length - count);
+        Vector512<T> tail = TKernel.Invoke(Vector512.LoadUnsafe(ref xr, last), Vector512.LoadUnsafe(ref yr, last));
+        for (nuint i = 0; i < last; i += (nuint)count)
+        {
+            TKernel.Invoke(Vector512.LoadUnsafe(ref xr, i), Vector512.LoadUnsafe(ref yr, i)).StoreUnsafe(ref zr, i);
+        }
+
+        tail.StoreUnsafe(ref zr, last);
+    }
+
+    // MultiplyAddDerivative with 512-bit vectors: the same scheme, lane for lane the same operations.
+    private static void MultiplyAddDerivative512<T, TDerivative>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> gx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TDerivative : IBinaryElementwiseKernel<T>
+    {
+        Debug.Assert(x.Length == gx.Length && y.Length == gx.Length && g.Length == gx.Length);
+        int length = gx.Length;
+
+        int count = Vector512<T>.Count;
+        if (length < count)
+        {
+            if (length > 0)
+            {
+                // Pads of x = y = 1 keep every f′ finite; pads of g = 0 contribute nothing and are not written back.
+                Span<T> buffer = stackalloc T[4 * Vector512<T>.Count];
+                Span<T> xb = buffer[..count];
+                Span<T> yb = buffer.Slice(count, count);
+                Span<T> gb = buffer.Slice(2 * count, count);
+                Span<T> gxb = buffer.Slice(3 * count, count);
+                xb.Fill(T.One);
+                yb.Fill(T.One);
+                gb.Clear();
+                gxb.Clear();
+                x.CopyTo(xb);
+                y.CopyTo(yb);
+                g.CopyTo(gb);
+                gx.CopyTo(gxb);
+                Vector512<T> sum = Vector512.Create<T>(gxb)
+                    + (Vector512.Create<T>(gb) * TDerivative.Invoke(Vector512.Create<T>(xb), Vector512.Create<T>(yb)));
+                sum.CopyTo(gxb);
+                gxb[..length].CopyTo(gx);
+            }
+
+            return;
+        }
+
+        ref T xr = ref MemoryMarshal.GetReference(x);
+        ref T yr = ref MemoryMarshal.GetReference(y);
+        ref T gr = ref MemoryMarshal.GetReference(g);
+        ref T gxr = ref MemoryMarshal.GetReference(gx);
+        nuint last = (nuint)(length - count);
+        Vector512<T> tail = Vector512.LoadUnsafe(ref gxr, last)
+            + (Vector512.LoadUnsafe(ref gr, last) * TDerivative.Invoke(Vector512.LoadUnsafe(ref xr, last), Vector512.LoadUnsafe(ref yr, last)));
+        for (nuint i = 0; i < last; i += (nuint)count)
+        {
+            Vector512<T> sum = Vector512.LoadUnsafe(ref gxr, i)
+                + (Vector512.LoadUnsafe(ref gr, i) * TDerivative.Invoke(Vector512.LoadUnsafe(ref xr, i), Vector512.LoadUnsafe(ref yr, i)));
             sum.StoreUnsafe(ref gxr, i);
         }
 

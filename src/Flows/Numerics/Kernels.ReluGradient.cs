@@ -13,7 +13,17 @@ internal static partial class Kernels
     {
         Debug.Assert(y.Length == g.Length);
         int i = 0;
-        if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+        if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
+        {
+            ref T yr = ref MemoryMarshal.GetReference(y);
+            ref T gr = ref MemoryMarshal.GetReference(g);
+            for (; i <= y.Length - Vector512<T>.Count; i += Vector512<T>.Count)
+            {
+                Vector512<T> active = Vector512.GreaterThan(Vector512.LoadUnsafe(ref yr, (nuint)i), Vector512<T>.Zero);
+                (Vector512.LoadUnsafe(ref gr, (nuint)i) & active).StoreUnsafe(ref gr, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
         {
             ref T yr = ref MemoryMarshal.GetReference(y);
             ref T gr = ref MemoryMarshal.GetReference(g);

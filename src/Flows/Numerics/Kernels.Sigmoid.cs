@@ -20,5 +20,15 @@ internal static partial class Kernels
             return Vector256.ConditionalSelect(
                 Vector256.GreaterThanOrEqual(x, Vector256<T>.Zero), Vector256<T>.One / denominator, e / denominator);
         }
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Invoke(Vector512<T> x)
+        {
+            Vector512<T> e = VectorMath.Exp(-Vector512.Abs(x));
+            Vector512<T> denominator = Vector512<T>.One + e;
+            return Vector512.ConditionalSelect(
+                Vector512.GreaterThanOrEqual(x, Vector512<T>.Zero), Vector512<T>.One / denominator, e / denominator);
+        }
     }
 }

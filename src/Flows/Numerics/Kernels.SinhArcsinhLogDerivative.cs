@@ -45,5 +45,29 @@ internal static partial class Kernels
             halfLog = Vector256.ConditionalSelect(inner | outer, halfLog, ax);
             return logCosh - halfLog;
         }
+
+        // The 512-bit form of the member above, lane for lane the same operations.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Invoke(Vector512<T> u, Vector512<T> x)
+        {
+            Vector512<T> half = Vector512.Create(Half);
+            Vector512<T> one = Vector512<T>.One;
+            Vector512<T> au = Vector512.Abs(u);
+            Vector512<T> logCosh = au + VectorMath.LogP1NonNegative(VectorMath.Exp(-(au + au))) - Vector512.Create(Log2);
+
+            // Each branch sees only arguments in its own range (the other lanes get a harmless 0 or 1), so the vector
+            // log never meets 0, ∞ or NaN; ∞ and NaN inputs are restored at the end.
+            Vector512<T> ax = Vector512.Abs(x);
+            Vector512<T> inner = Vector512.LessThanOrEqual(ax, one);
+            Vector512<T> small = Vector512.ConditionalSelect(inner, ax, Vector512<T>.Zero);
+            Vector512<T> outer = Vector512.AndNot(Vector512.LessThan(ax, Vector512.Create(T.PositiveInfinity)), inner);
+            Vector512<T> large = Vector512.ConditionalSelect(outer, ax, one);
+            Vector512<T> r = one / large;
+            Vector512<T> halfLog = Vector512.ConditionalSelect(inner,
+                half * VectorMath.LogP1NonNegative(small * small),
+                VectorMath.Log(large) + (half * VectorMath.LogP1NonNegative(r * r)));
+            halfLog = Vector512.ConditionalSelect(inner | outer, halfLog, ax);
+            return logCosh - halfLog;
+        }
     }
 }

@@ -26,6 +26,19 @@ internal static partial class VectorMath
         return Vector256.Log(x.AsSingle()).As<float, T>();
     }
 
+    // The 512-bit form of the member above, lane for lane the same operations.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Log<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double))
+        {
+            return Vector512.Log(x.AsDouble()).As<double, T>();
+        }
+
+        Debug.Assert(typeof(T) == typeof(float));
+        return Vector512.Log(x.AsSingle()).As<float, T>();
+    }
+
     /// <summary>
     /// <c>log(1 + x)</c> per lane for x ≥ 0 (+∞ and NaN allowed), accurate to a few ulp also below the unit roundoff:
     /// with u = 1 + x rounded, <c>log(u)·x/(u − 1)</c> cancels the rounding of u (Goldberg 1991, Theorem 4).
@@ -43,6 +56,18 @@ internal static partial class VectorMath
         return Vector256.ConditionalSelect(Vector256.Equals(safe, one), x, corrected);
     }
 
+    // The 512-bit form of the member above, lane for lane the same operations.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> LogP1NonNegative<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector512<T> one = Vector512<T>.One;
+        Vector512<T> u = one + x;
+        Vector512<T> safe = Vector512.ConditionalSelect(Vector512.LessThan(u, Vector512.Create(T.PositiveInfinity)), u, one);
+        // The lanes with u = 1 divide by zero here and are replaced by x below.
+        Vector512<T> corrected = Log(safe) * (x / (safe - one));
+        return Vector512.ConditionalSelect(Vector512.Equals(safe, one), x, corrected);
+    }
+
     /// <summary>
     /// <c>tanh(x)</c> per lane as sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|), each lane independent of its neighbours.
     /// </summary>
@@ -54,6 +79,16 @@ internal static partial class VectorMath
         Vector256<T> e = Exp(Vector256.Create(T.CreateTruncating(-2)) * Vector256.Abs(x));
         Vector256<T> magnitude = (Vector256<T>.One - e) / (Vector256<T>.One + e);
         Vector256<T> signBit = Vector256.Create(T.NegativeZero);
+        return magnitude | (x & signBit);
+    }
+
+    // The 512-bit form of the member above, lane for lane the same operations.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Tanh<T>(Vector512<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector512<T> e = Exp(Vector512.Create(T.CreateTruncating(-2)) * Vector512.Abs(x));
+        Vector512<T> magnitude = (Vector512<T>.One - e) / (Vector512<T>.One + e);
+        Vector512<T> signBit = Vector512.Create(T.NegativeZero);
         return magnitude | (x & signBit);
     }
 

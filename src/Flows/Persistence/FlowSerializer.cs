@@ -15,13 +15,16 @@ namespace Flows.Persistence;
 /// permutations), the base distribution, the element type and every parameter, stored exactly.
 /// </summary>
 /// <remarks>
-/// <para>Format (version 3): a JSON object with <c>format</c>, <c>version</c>, <c>elementType</c>, <c>sha256</c> and
+/// <para>Format (version 4): a JSON object with <c>format</c>, <c>version</c>, <c>elementType</c>, <c>sha256</c> and
 /// <c>flow</c>; <c>sha256</c> is the SHA-256 of the UTF-8 text of <c>flow</c> as stored, so any corruption or edit
 /// is detected before anything is built. Numbers are written in their shortest round-trip form, so a double or float
 /// parameter reads back bit for bit. Version 2 differs from version 1 only in the order of MADE's hidden units (sorted by
 /// degree instead of cyclic); version-1 files are read and reordered, giving the same densities. Version 3 adds, to a
 /// conditional MADE, the direct weights from the context to every output (<c>….contextToOutput.weight</c>); files of
-/// versions 1 and 2 are read with those weights at zero, which gives their densities bit for bit. A flow whose base is
+/// versions 1 and 2 are read with those weights at zero, which gives their densities bit for bit. Version 4 groups the
+/// output units of MADE's last layer (and the rows of its direct context weights) by feature, unit k·P + p being
+/// parameter p of the k-th feature in the order, where earlier versions laid them out by parameter block (unit p·d + j);
+/// files of versions 1 to 3 are read and reordered, giving the same densities. A flow whose base is
 /// another flow stores that base as <c>{"type": "TransformedDistribution", "base": …, "bijector": …}</c>, nested as deep
 /// as the flows are (readers older than this addition refuse such a file as having an unknown base type). The bases
 /// <c>StudentT</c>, <c>UniformBox</c> (with <c>lower</c> and <c>upper</c>), <c>Mixture</c> (its <c>logits</c> and its
@@ -29,7 +32,10 @@ namespace Flows.Persistence;
 /// <c>fullCovariance</c>, <c>initialized</c>, <c>logits</c> and its components: <c>DiagonalNormal</c>s, or flows of a
 /// <c>LowerTriangularAffine</c> on a standard normal) were added within version 3 in the same
 /// way: a file that uses none of them is unchanged, and readers older than their addition refuse a file that uses one
-/// as having an unknown base type, which they report rather than misread.</para>
+/// as having an unknown base type, which they report rather than misread. A flow with a defensive share (see
+/// <see cref="DefensiveShare"/>) adds, within version 3 likewise, <c>defensiveShare</c>: <c>automatic</c>, <c>weight</c>
+/// (the share as chosen), <c>weightInUse</c> and <c>gaussian</c> (its bijector); readers older than this addition refuse
+/// such a file as having an unexpected property.</para>
 /// <para>Compatibility policy: a file written by this version is loadable by every later version. A later version
 /// that changes the format raises <see cref="CurrentVersion"/> and keeps reading every earlier version; a file of a
 /// newer version than the reader knows is refused with a <see cref="FlowFormatException"/>.</para>
@@ -40,7 +46,7 @@ namespace Flows.Persistence;
 public static class FlowSerializer
 {
     /// <summary>The format version this library writes.</summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     private const string FormatName = "Flows.TransformedDistribution";
     private const string NestedFlowType = "TransformedDistribution";
@@ -219,6 +225,18 @@ public static class FlowSerializer
         WriteBase(writer, flow.BaseDistribution);
         writer.WritePropertyName("bijector");
         WriteBijector(writer, flow.Bijector);
+        if (flow.DefensiveComponent is { } defensive)
+        {
+            // The share as chosen, the share in use, and the fitted Gaussian (its LowerTriangularAffine, and the flow's
+            // ColumnSupports when it has them).
+            writer.WriteStartObject("defensiveShare");
+            writer.WriteBoolean("automatic", flow.DefensiveShare.IsAutomatic);
+            writer.WriteNumber("weight", flow.DefensiveShare.Weight);
+            writer.WriteNumber("weightInUse", flow.DefensiveWeight);
+            writer.WritePropertyName("gaussian");
+            WriteBijector(writer, defensive.Bijector);
+            writer.WriteEndObject();
+        }
     }
 
     private static void WriteBase<T>(Utf8JsonWriter writer, IDistribution<T> distribution) where T : unmanaged, IFloatingPointIeee754<T>
@@ -336,8 +354,27 @@ public static class FlowSerializer
     {
         IDistribution<T> distribution = ReadBase<T>(scope.Object("base"));
         IBijector<T> bijector = ReadBijector<T>(scope.Object("bijector"));
+        if (!scope.Has("defensiveShare"))
+        {
+            scope.EnsureAllRead();
+            return Build(scope.Path, () => new TransformedDistribution<T>(distribution, bijector));
+        }
+
+        JsonScope defensive = scope.Object("defensiveShare");
+        bool automatic = Boolean(defensive, "automatic");
+        double weight = defensive.Double("weight");
+        double weightInUse = defensive.Double("weightInUse");
+        IBijector<T> gaussian = ReadBijector<T>(defensive.Object("gaussian"));
+        defensive.EnsureAllRead();
         scope.EnsureAllRead();
-        return Build(scope.Path, () => new TransformedDistribution<T>(distribution, bijector));
+        if (!(weightInUse is >= 0 and <= 0.5) || (!automatic && weightInUse != weight))
+        {
+            throw JsonScope.Error($"{defensive.Path}.weightInUse",
+                $"the share in use must lie in [0, 0.5] and equal a fixed share's weight ({weight}), found {weightInUse}");
+        }
+
+        DefensiveShare share = automatic ? DefensiveShare.Automatic : Build(defensive.Path, () => DefensiveShare.Fixed(weight));
+        return Build(scope.Path, () => new TransformedDistribution<T>(distribution, bijector, share, weightInUse, gaussian));
     }
 
     private static IDistribution<T> ReadBase<T>(JsonScope scope) where T : unmanaged, IFloatingPointIeee754<T>

@@ -36,6 +36,11 @@ public static class MaximumLikelihood
     /// layer (<see cref="ActNorm{T}"/>, a <see cref="LowerTriangularAffine{T}"/> built with <c>initializeFromData</c>, as
     /// in the presets' Gaussian start) that has not been initialized — or was initialized only by an evaluation, such as
     /// a probe of the untrained flow — from the training data: its first 4,096 rows, or a minibatch if that is larger.</para>
+    /// <para><b>Defensive share.</b> A flow built with a <see cref="DefensiveShare"/> (the density presets' default) takes
+    /// its share ε from the training rows when the fit starts, and fits its Gaussian, once, to the training and validation
+    /// rows together (up to 65,536). The steps train the flow on its own log-density (a training tape leaves the share
+    /// out); the checks score the mixture (1 − ε) p_flow + ε N, so no validation row can cost more than log(1/ε) nats
+    /// below its Gaussian log-density.</para>
     /// <para><b>Threads.</b> The fit holds the flow's evaluation lock (and those of flows nested in it) from start to end:
     /// <c>DensityLn</c>, <c>Sample</c> and <c>Save</c> on other threads wait for it to return and then see the flow it
     /// leaves, and the fit gives the same bits as when run alone. On the fitting thread, a progress handler may call
@@ -263,6 +268,9 @@ public static class MaximumLikelihood
         // 2 % of the population's (1/√n), and one pass over them costs less than a few training steps.
         private const int InitializationRows = 4096;
 
+        // Rows the defensive Gaussian is fitted to at most: its mean and covariance are then within about 0.4 % (1/√n).
+        private const int DefensiveGaussianRows = 65_536;
+
         private readonly TransformedDistribution<T> _flow;
         private readonly FitOptions _options;
         private readonly int _dimension;
@@ -349,6 +357,7 @@ public static class MaximumLikelihood
                 : _options.Optimizer;
             var optimizer = new Adam<T>(_parameters, adam);
             var tape = new Tape<T>(isRecording: true, isTraining: true);
+            _flow.ResolveDefensiveShare(_trainRows);
             InitializeDataDependentLayers();
             _best = new ParameterSnapshot<T>(_parameters, _flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>());
 
@@ -490,6 +499,7 @@ public static class MaximumLikelihood
                 initialization.ForgetIfByEvaluation();
             }
 
+            InitializeDefensiveGaussian();
             if (initializations.All(i => i.IsInitialized))
             {
                 return;
@@ -504,6 +514,47 @@ public static class MaximumLikelihood
             {
                 initialization.Keep();
             }
+        }
+
+        // The defensive Gaussian (see DefensiveShare) is fitted to the training and the validation rows together, up to
+        // DefensiveGaussianRows: it has no gradient steps to overfit with, and the bound it gives (no row more than
+        // log(1/ε) below the Gaussian's log-density) then holds against the Gaussian of all the data the fit was given.
+        private void InitializeDefensiveGaussian()
+        {
+            if (_flow.DefensiveComponent is not { } defensive || _flow.DefensiveWeight == 0)
+            {
+                return;
+            }
+
+            DataInitialization[] initializations = [.. defensive.Layers.DataInitialized.Select(l => l.Initialization)];
+            foreach (DataInitialization initialization in initializations)
+            {
+                initialization.ForgetIfByEvaluation();
+            }
+
+            if (initializations.All(i => i.IsInitialized))
+            {
+                return;
+            }
+
+            int trainRows = Math.Min(_trainRows, DefensiveGaussianRows);
+            int validationRows = Math.Min(_validationRows, DefensiveGaussianRows - trainRows);
+            _evaluation.Reset();
+            Node<T> x = Stacked(_trainScored, trainRows, _validation, validationRows, _dimension);
+            Node<T>? context = _contextDimension == 0 ? null : Stacked(_trainContext, trainRows, _validationContext, validationRows, _contextDimension);
+            defensive.DensityLn(_evaluation, x, context);
+            foreach (DataInitialization initialization in initializations)
+            {
+                initialization.Keep();
+            }
+        }
+
+        private Node<T> Stacked(T[] first, int firstRows, T[] second, int secondRows, int columns)
+        {
+            Node<T> stacked = _evaluation.Allocate(firstRows + secondRows, columns);
+            first.AsSpan(0, firstRows * columns).CopyTo(stacked.Values);
+            second.AsSpan(0, secondRows * columns).CopyTo(stacked.Values[(firstRows * columns)..]);
+            return stacked;
         }
 
         private double WatchedLoss() => _validationRows > 0

@@ -120,7 +120,7 @@ public static class ModelCandidate
         {
             int d = data.GetLength(1);
             var flow = new TransformedDistribution<T>(createBase(d, seed),
-                Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(d, transforms, seed: seed).Bijector);
+                Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(d, transforms, seed: seed).Bijector, DefensiveShare.Automatic);
             flow.Fit(data, (options ?? new FitOptions()) with { Seed = seed }, cancellationToken);
             return flow;
         });

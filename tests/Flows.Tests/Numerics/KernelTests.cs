@@ -26,24 +26,33 @@ public sealed class KernelTests
     [MemberData(nameof(Lengths))]
     public void Softplus_MatchesNaiveLoop(int length)
     {
-        CheckMap<double, Kernels.Softplus<double>>(length, NaiveSoftplus, 4e-16 * 4);
-        CheckMap<float, Kernels.Softplus<float>>(length, NaiveSoftplus, 6e-8 * 8); // exp, log and the log1p correction each round in float
+        AtEveryWidth(() =>
+        {
+            CheckMap<double, Kernels.Softplus<double>>(length, NaiveSoftplus, 4e-16 * 4);
+            CheckMap<float, Kernels.Softplus<float>>(length, NaiveSoftplus, 6e-8 * 8); // exp, log and the log1p correction each round in float
+        });
     }
 
     [Theory]
     [MemberData(nameof(Lengths))]
     public void Sigmoid_MatchesNaiveLoop(int length)
     {
-        CheckMap<double, Kernels.Sigmoid<double>>(length, NaiveSigmoid, 4e-16 * 4);
-        CheckMap<float, Kernels.Sigmoid<float>>(length, NaiveSigmoid, 6e-8 * 4);
+        AtEveryWidth(() =>
+        {
+            CheckMap<double, Kernels.Sigmoid<double>>(length, NaiveSigmoid, 4e-16 * 4);
+            CheckMap<float, Kernels.Sigmoid<float>>(length, NaiveSigmoid, 6e-8 * 4);
+        });
     }
 
     [Theory]
     [MemberData(nameof(Lengths))]
     public void ReluGradient_KeepsTheGradientExactlyWhereTheOutputIsPositive(int length)
     {
-        CheckReluGradient<double>(length);
-        CheckReluGradient<float>(length);
+        AtEveryWidth(() =>
+        {
+            CheckReluGradient<double>(length);
+            CheckReluGradient<float>(length);
+        });
     }
 
     private static void CheckReluGradient<T>(int length) where T : unmanaged, IFloatingPointIeee754<T>
@@ -66,38 +75,94 @@ public sealed class KernelTests
     [MemberData(nameof(Lengths))]
     public void Map_GivesEachElementTheSameBitsWhateverTheLength(int length)
     {
-        CheckLengthIndependence<double, Kernels.Softplus<double>>(length);
-        CheckLengthIndependence<float, Kernels.Softplus<float>>(length);
-        CheckLengthIndependence<double, Kernels.Sigmoid<double>>(length);
-        CheckLengthIndependence<float, Kernels.Sigmoid<float>>(length);
+        AtEveryWidth(() =>
+        {
+            CheckLengthIndependence<double, Kernels.Softplus<double>>(length);
+            CheckLengthIndependence<float, Kernels.Softplus<float>>(length);
+            CheckLengthIndependence<double, Kernels.Sigmoid<double>>(length);
+            CheckLengthIndependence<float, Kernels.Sigmoid<float>>(length);
+        });
     }
 
     [Theory]
     [MemberData(nameof(Lengths))]
     public void Map_WorksInPlace(int length)
     {
-        CheckInPlace<double, Kernels.Softplus<double>>(length);
-        CheckInPlace<float, Kernels.Sigmoid<float>>(length);
+        AtEveryWidth(() =>
+        {
+            CheckInPlace<double, Kernels.Softplus<double>>(length);
+            CheckInPlace<float, Kernels.Sigmoid<float>>(length);
+        });
     }
 
     [Theory]
     [MemberData(nameof(Lengths))]
     public void MultiplyAddDerivative_MatchesNaiveLoop(int length)
     {
-        CheckMultiplyAddDerivative<double, Functions.Tanh<double>>(length, static (x, y) => 1 - (y * y));
-        CheckMultiplyAddDerivative<float, Functions.Tanh<float>>(length, static (x, y) => 1 - (y * y));
-        CheckMultiplyAddDerivative<double, Functions.Exp<double>>(length, static (x, y) => y);
-        CheckMultiplyAddDerivative<float, Functions.Log<float>>(length, static (x, y) => 1 / x);
-        CheckMultiplyAddDerivative<double, Functions.Relu<double>>(length, static (x, y) => x > 0 ? 1 : 0);
-        CheckMultiplyAddDerivative<float, Functions.Sigmoid<float>>(length, static (x, y) => y * (1 - y));
+        AtEveryWidth(() =>
+        {
+            CheckMultiplyAddDerivative<double, Functions.Tanh<double>>(length, static (x, y) => 1 - (y * y));
+            CheckMultiplyAddDerivative<float, Functions.Tanh<float>>(length, static (x, y) => 1 - (y * y));
+            CheckMultiplyAddDerivative<double, Functions.Exp<double>>(length, static (x, y) => y);
+            CheckMultiplyAddDerivative<float, Functions.Log<float>>(length, static (x, y) => 1 / x);
+            CheckMultiplyAddDerivative<double, Functions.Relu<double>>(length, static (x, y) => x > 0 ? 1 : 0);
+            CheckMultiplyAddDerivative<float, Functions.Sigmoid<float>>(length, static (x, y) => y * (1 - y));
+        });
     }
 
     [Theory]
     [MemberData(nameof(Lengths))]
     public void AdamUpdate_MatchesNaiveLoopBitForBit(int length)
     {
-        CheckAdam<double>(length);
-        CheckAdam<float>(length);
+        AtEveryWidth(() =>
+        {
+            CheckAdam<double>(length);
+            CheckAdam<float>(length);
+        });
+    }
+
+    // Every kernel's 512-bit form is lane for lane its 256-bit form: at the widths the hardware runs natively, every
+    // element gets the same bits (the scalar path, without AVX2, is checked against the naive loops above).
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Map_GivesTheSameBitsAtEveryNativeWidth(int length)
+    {
+        SameBitsAtNativeWidths<double, Kernels.Softplus<double>>(length);
+        SameBitsAtNativeWidths<float, Kernels.Softplus<float>>(length);
+        SameBitsAtNativeWidths<double, Kernels.Sigmoid<double>>(length);
+        SameBitsAtNativeWidths<float, Kernels.Sigmoid<float>>(length);
+        SameBitsAtNativeWidths<double, Kernels.Exp<double>>(length);
+        SameBitsAtNativeWidths<float, Kernels.Exp<float>>(length);
+    }
+
+    // The paths the kernels have: 256 bits (or the scalar loop without AVX2) and 512 bits, forced on this thread;
+    // 512 bits runs in software where the hardware lacks AVX-512.
+    private static void AtEveryWidth(Action check)
+    {
+        foreach (int bits in new[] { 256, 512 })
+        {
+            using VectorWidth.Scope width = VectorWidth.Force(bits);
+            check();
+        }
+    }
+
+    private static void SameBitsAtNativeWidths<T, TKernel>(int length)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TKernel : IElementwiseKernel<T>
+    {
+        T[] x = Inputs<T>(length, seed: 31 + length);
+        T[]? reference = null;
+        foreach (int bits in new[] { 256, 512 }.Where(b => b <= VectorWidth.Hardware))
+        {
+            var y = new T[length];
+            using (VectorWidth.Force(bits))
+            {
+                Kernels.Map<T, TKernel>(x, y);
+            }
+
+            reference ??= y;
+            Assert.Equal(reference, y);
+        }
     }
 
     // Values spread over (−40, 40) with zeros, large magnitudes and infinities mixed in.

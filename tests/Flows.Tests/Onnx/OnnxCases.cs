@@ -69,7 +69,11 @@ internal static class OnnxCases
         }
         else if (!UsesOwnSamples(name) && !SamplingOnly.Contains(name))
         {
-            flow.DensityLn(data, context); // initializes the data-initialized layers, as a fit's first step does
+            // The defensive share a fit on these rows would take (the density presets' default), then the data-initialized
+            // layers (the defensive Gaussian's too), as a fit's first step does.
+            flow.ResolveDefensiveShare(data.GetLength(0));
+            flow.DensityLn(data, context);
+            Assert.True(flow.DefensiveComponent is null || flow.DefensiveWeight > 0, $"{name}: the defensive share should be active.");
         }
 
         var random = new Random(Seeds.Of(name));

@@ -85,14 +85,29 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         output.WriteLine($"{name} {typeof(T).Name} sampling graph: x {samples}; log p {logDensity}; {NodeCount(model)} nodes, {model.Length} bytes");
     }
 
-    // x = T(z) and log p(x) = log p_Z(z) − log|det J_T(z)| by Flows, as doubles.
+    // x = T(z), and log p(x) by Flows: log p_Z(z) − log|det J_T(z)|, mixed with the defensive Gaussian's density at x
+    // when the flow has a defensive share (as DensityLn mixes them), as doubles.
     private static (double[] X, double[] LogDensity) Sampled<T>(TransformedDistribution<T> flow, T[,] z, T[,]? context)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         (T[,] x, T[] forwardLogDet) = flow.Bijector.Forward(z, context);
         var baseLogDensity = new T[z.GetLength(0)];
         flow.BaseDistribution.DensityLn([.. z.Cast<T>()], baseLogDensity);
-        return (Flat(x), [.. baseLogDensity.Select((b, i) => double.CreateTruncating(b - forwardLogDet[i]))]);
+        double[] logDensity = [.. baseLogDensity.Select((b, i) => double.CreateTruncating(b - forwardLogDet[i]))];
+        if (flow.DefensiveWeight > 0)
+        {
+            T[] gaussian = flow.DefensiveComponent!.DensityLn(x, context);
+            double w = flow.DefensiveWeight;
+            for (int i = 0; i < logDensity.Length; i++)
+            {
+                double a = logDensity[i];
+                double b = double.CreateTruncating(gaussian[i]);
+                double m = Math.Max(a, b);
+                logDensity[i] = m + Math.Log(((1 - w) * Math.Exp(a - m)) + (w * Math.Exp(b - m)));
+            }
+        }
+
+        return (Flat(x), logDensity);
     }
 
     // Each graph value g against the double reference r: |g − r| ≤ max(tolerance · max(1, |r|), |f − r|), f being Flows'

@@ -44,9 +44,13 @@ internal static class ConditionalAffineOps
         {
             // Whole vectors of each row's columns, then the remaining columns of all rows gathered into vectors across
             // rows (all columns when rows are narrower than a vector, as in a sequential pass with d = 1).
+            // At 512 bits (VectorWidth) the whole 256-bit vectors of a row go two at a time and the gathered lanes are
+            // twice as many; the same elements take the vector maths, which is lane-independent, so the bits are those
+            // of the 256-bit path.
+            bool wide = VectorWidth.Current == 512 && Vector512<T>.IsSupported;
             int whole = d - (d % Vector256<T>.Count);
-            AffineWholeVectors(input.Values, parameters.Values, n, d, whole, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse);
-            AffineAcrossRows(input.Values, parameters.Values, n, d, whole, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse);
+            AffineWholeVectors(input.Values, parameters.Values, n, d, whole, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse, wide);
+            AffineAcrossRows(input.Values, parameters.Values, n, d, whole, output.Values, logScales.Values, logScaleBound, inverseBound, direction, inverse, wide);
         }
         else
         {
@@ -81,11 +85,19 @@ internal static class ConditionalAffineOps
 
     // Columns 0..whole − 1 of every row, a vector at a time, loaded in place.
     private static void AffineWholeVectors<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int n, int d, int whole, Span<T> output, Span<T> logScales,
-        T bound, T inverseBound, T direction, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
+        T bound, T inverseBound, T direction, bool inverse, bool wide) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < n; i++)
         {
-            for (int j = 0; j < whole; j += Vector256<T>.Count)
+            int j = 0;
+            for (; wide && j + Vector512<T>.Count <= whole; j += Vector512<T>.Count)
+            {
+                int at = (i * d) + j;
+                AffineChunk512(parameters[((2 * i * d) + d + j)..], input[at..], parameters[((2 * i * d) + j)..], output[at..], logScales[at..],
+                    bound, inverseBound, direction, inverse);
+            }
+
+            for (; j < whole; j += Vector256<T>.Count)
             {
                 int at = (i * d) + j;
                 AffineChunk(parameters[((2 * i * d) + d + j)..], input[at..], parameters[((2 * i * d) + j)..], output[at..], logScales[at..],
@@ -98,10 +110,10 @@ internal static class ConditionalAffineOps
     // ragged last vector padded with zeros). The vector maths is lane-independent, so an element gets the same bits
     // whichever elements share its vector: a column computed alone matches it computed within its row.
     private static void AffineAcrossRows<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int n, int d, int first, Span<T> output, Span<T> logScales,
-        T bound, T inverseBound, T direction, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
+        T bound, T inverseBound, T direction, bool inverse, bool wide) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int width = d - first;
-        int count = Vector256<T>.Count;
+        int count = wide ? Vector512<T>.Count : Vector256<T>.Count;
         Span<T> lanes = stackalloc T[5 * count];
         Span<T> raw = lanes[..count];
         Span<T> x = lanes.Slice(count, count);
@@ -127,7 +139,14 @@ internal static class ConditionalAffineOps
                 x[lane] = input[targets[lane]];
             }
 
-            AffineChunk<T>(raw, x, shift, y, s, bound, inverseBound, direction, inverse);
+            if (wide)
+            {
+                AffineChunk512<T>(raw, x, shift, y, s, bound, inverseBound, direction, inverse);
+            }
+            else
+            {
+                AffineChunk<T>(raw, x, shift, y, s, bound, inverseBound, direction, inverse);
+            }
             for (int lane = 0; lane < filled; lane++)
             {
                 output[targets[lane]] = y[lane];
@@ -144,6 +163,18 @@ internal static class ConditionalAffineOps
         Vector256<T> scale = VectorMath.Exp(Vector256.Create(direction) * sv);
         Vector256<T> xv = Vector256.Create(x);
         Vector256<T> mu = Vector256.Create(shift);
+        (inverse ? (xv - mu) * scale : (xv * scale) + mu).CopyTo(y);
+        sv.CopyTo(s);
+    }
+
+    // The same with 512-bit vectors, lane for lane the same operations.
+    private static void AffineChunk512<T>(ReadOnlySpan<T> raw, ReadOnlySpan<T> x, ReadOnlySpan<T> shift, Span<T> y, Span<T> s,
+        T bound, T inverseBound, T direction, bool inverse) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector512<T> sv = Vector512.Create(bound) * VectorMath.Tanh(Vector512.Create(raw) * Vector512.Create(inverseBound));
+        Vector512<T> scale = VectorMath.Exp(Vector512.Create(direction) * sv);
+        Vector512<T> xv = Vector512.Create(x);
+        Vector512<T> mu = Vector512.Create(shift);
         (inverse ? (xv - mu) * scale : (xv * scale) + mu).CopyTo(y);
         sv.CopyTo(s);
     }
@@ -175,6 +206,35 @@ internal static class ConditionalAffineOps
                 Span<T> gShift = parameters.RequiresGradient ? parameters.Gradients.Slice(2 * i * d, d) : default;
                 Span<T> gRaw = parameters.RequiresGradient ? parameters.Gradients.Slice((2 * i * d) + d, d) : default;
                 int j = 0;
+                // 512-bit vectors first, then 256-bit ones up to where the 256-bit path alone would stop: the same
+                // elements reach the scalar loop at either width, so the bits do not depend on it.
+                if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
+                {
+                    int count = Vector512<T>.Count;
+                    for (; j <= d - count; j += count)
+                    {
+                        Vector512<T> sv = Vector512.Create(s[j..]);
+                        Vector512<T> t = sv * Vector512.Create(inverseBound);
+                        Vector512<T> slope = Vector512<T>.One - (t * t);
+                        Vector512<T> scale = VectorMath.Exp(Vector512.Create(direction) * sv);
+                        Vector512<T> gv = Vector512.Create(g[j..]);
+                        if (!gx.IsEmpty)
+                        {
+                            (Vector512.Create<T>(gx[j..]) + (gv * scale)).CopyTo(gx[j..]);
+                        }
+
+                        if (!gRaw.IsEmpty)
+                        {
+                            Vector512<T> yv = Vector512.Create(y[j..]);
+                            Vector512<T> gr = inverse
+                                ? -((gv * yv) + Vector512.Create(gl)) * slope
+                                : ((gv * (yv - Vector512.Create(shift[j..]))) + Vector512.Create(gl)) * slope;
+                            (Vector512.Create<T>(gShift[j..]) + (inverse ? -(gv * scale) : gv)).CopyTo(gShift[j..]);
+                            (Vector512.Create<T>(gRaw[j..]) + gr).CopyTo(gRaw[j..]);
+                        }
+                    }
+                }
+
                 if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
                 {
                     int count = Vector256<T>.Count;

@@ -103,6 +103,12 @@ public sealed partial class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm
             {
                 made.ClearContextToOutput();
             }
+
+            // Versions 1 to 3 laid MADE's output units out by parameter block; version 4 groups them by feature.
+            if (version < 4)
+            {
+                made.ReorderOutputsFromBlockLayout();
+            }
         },
         StoredParameters: (b, version) =>
         {

@@ -58,6 +58,11 @@ internal static class PresetStart
     // ±3 standard deviations is where data thin out: the conditioners resolve the data's range and stay bounded beyond it.
     private const double ConditionerInputBound = 3;
 
+    /// <summary>The defensive share a preset takes: the one asked for, else automatic when the flow starts at the data's
+    /// Gaussian and none when it starts at the standard normal (no data to fit a Gaussian to, as in variational inference).</summary>
+    public static DefensiveShare Share(DefensiveShare? requested, GaussianStart gaussianStart)
+        => requested ?? (Check(gaussianStart) == GaussianStart.None ? DefensiveShare.None : DefensiveShare.Automatic);
+
     /// <summary>The soft clip of the conditioners' inputs: set when the layers see standardized data, null otherwise
     /// (the data's scale is then unknown).</summary>
     public static double? InputBound(GaussianStart gaussianStart)

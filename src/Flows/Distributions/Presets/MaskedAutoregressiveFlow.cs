@@ -30,15 +30,19 @@ public static class MaskedAutoregressiveFlow
     /// <param name="supports">One <see cref="Support"/> per column, placed as a <see cref="ColumnSupports{T}"/> next to the
     /// data so that samples lie in the supports and data outside them are refused; null (the default) or all
     /// <see cref="Support.Real"/> leaves every column real.</param>
+    /// <param name="defensiveShare">The share of the density given to the Gaussian fitted to the training data (see
+    /// <see cref="DefensiveShare"/>): null (the default) gives <see cref="DefensiveShare.Automatic"/> with a Gaussian start
+    /// and <see cref="DefensiveShare.None"/> with <see cref="GaussianStart.None"/>, which has no data to fit it to.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="gaussianStart"/> is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is narrower than dimension − 1, or <paramref name="supports"/>
     /// does not hold one support per column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
-        int contextDimension = 0, bool randomOrders = false, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full, IReadOnlyList<Support>? supports = null)
+        int contextDimension = 0, bool randomOrders = false, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full, IReadOnlyList<Support>? supports = null,
+        DefensiveShare? defensiveShare = null)
         where T : unmanaged, IFloatingPointIeee754<T>
         => new(new StandardNormal<T>(dimension),
             PresetStart.Compose(Layers<T>(dimension, transforms, hiddenFeatures, contextDimension, randomOrders, seed,
-                PresetStart.InputBound(gaussianStart)), gaussianStart, supports));
+                PresetStart.InputBound(gaussianStart)), gaussianStart, supports), PresetStart.Share(defensiveShare, gaussianStart));
 
     /// <summary>The MAF layers, the first next to the base distribution.</summary>
     internal static MaskedAutoregressive<T>[] Layers<T>(int dimension, int transforms, IReadOnlyList<int>? hiddenFeatures,

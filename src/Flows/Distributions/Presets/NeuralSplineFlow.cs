@@ -36,11 +36,15 @@ public static class NeuralSplineFlow
     /// <param name="supports">One <see cref="Support"/> per column, placed as a <see cref="ColumnSupports{T}"/> next to the
     /// data so that samples lie in the supports and data outside them are refused; null (the default) or all
     /// <see cref="Support.Real"/> leaves every column real.</param>
+    /// <param name="defensiveShare">The share of the density given to the Gaussian fitted to the training data (see
+    /// <see cref="DefensiveShare"/>): null (the default) gives <see cref="DefensiveShare.Automatic"/> with a Gaussian start
+    /// and <see cref="DefensiveShare.None"/> with <see cref="GaussianStart.None"/>, which has no data to fit it to.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or setting is out of range; for <paramref name="tailBound"/>,
     /// the message gives the largest value allowed for T.</exception>
     /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, int binCount = 8, IReadOnlyList<int>? hiddenFeatures = null,
-        double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Diagonal, IReadOnlyList<Support>? supports = null)
+        double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Diagonal, IReadOnlyList<Support>? supports = null,
+        DefensiveShare? defensiveShare = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
@@ -62,6 +66,7 @@ public static class NeuralSplineFlow
                     contextDimension, transform, random.Next(), inputBound);
         }
 
-        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), PresetStart.Compose(layers, gaussianStart, supports));
+        return new TransformedDistribution<T>(new StandardNormal<T>(dimension), PresetStart.Compose(layers, gaussianStart, supports),
+            PresetStart.Share(defensiveShare, gaussianStart));
     }
 }

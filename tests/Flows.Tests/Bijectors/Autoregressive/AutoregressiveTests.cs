@@ -92,6 +92,30 @@ public sealed class AutoregressiveTests : IFamilyCases
 
     // Issue 14: hidden units hold degrees 1 … d − 1, so the feature of degree 1 reaches no hidden unit; without a direct
     // connection from the context its parameters were output biases alone, the same for every context.
+    // Issue 16 part 5: the output layer's units are grouped by feature in the order, so its mask is a staircase (each
+    // unit reads a prefix of the last hidden layer, the prefixes grow with the unit) and the products skip its zero part.
+    // Laid out by parameter block (p·d + j), a random order gave prefixes that rise and fall.
+    [Fact]
+    public void Made_OutputLayerMask_IsAStaircaseOfPrefixes()
+    {
+        int[] order = [3, 1, 4, 0, 2];
+        var made = new MaskedAutoencoder<double>(5, [9, 7], parametersPerFeature: 3, order, 1);
+        Linear<double> output = made.Layers[^1];
+        ReadOnlySpan<double> mask = output.Mask;
+        int previous = 0;
+        for (int q = 0; q < output.Outputs; q++)
+        {
+            ReadOnlySpan<double> row = mask.Slice(q * output.Inputs, output.Inputs);
+            int ones = row.IndexOf(0.0) < 0 ? row.Length : row.IndexOf(0.0);
+            Assert.True(row[ones..].IndexOfAnyExcept(0.0) < 0, $"Output unit {q}'s mask is not a prefix.");
+            Assert.True(ones >= previous, $"Output unit {q} reads {ones} hidden units, fewer than unit {q - 1}'s {previous}.");
+            Assert.Equal(made.OutputColumns[q] % 5, order[q / 3]);
+            previous = ones;
+        }
+
+        Assert.True(previous > 0, "The last feature in the order reads no hidden unit.");
+    }
+
     [Fact]
     public void Made_EveryOutputBlockDependsOnTheContext_TheFirstFeatureInTheOrderToo()
     {

@@ -7,7 +7,7 @@ namespace Flows.Bijectors;
 /// <remarks>It shares the inner bijector's parameters. Inverting a bijector swaps which direction is cheap, as IAF is
 /// the inverse of MAF.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Inverted<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Inverted<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     /// <param name="inner">The bijector to invert.</param>

@@ -6,7 +6,7 @@ namespace Flows.Distributions;
 
 /// <summary>The standard normal N(0, I) on <see cref="Dimension"/> features: the usual base of a flow.</summary>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class StandardNormal<T> : IDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class StandardNormal<T> : IDistribution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates N(0, I).</summary>
     /// <param name="dimension">Features per sample. Range: &gt; 0.</param>

@@ -12,7 +12,7 @@ namespace Flows.Neural;
 /// gradient and stay inert, and no per-step allocation is needed. The products skip the stretches of each row and column
 /// the mask zeroes (all of them once MADE sorts its units by degree), forward and backward.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Node<T>? _mask;
     private readonly MaskBands? _bands;

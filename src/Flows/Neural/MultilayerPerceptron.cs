@@ -21,7 +21,7 @@ namespace Flows.Neural;
 /// which the data constrain.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class MultilayerPerceptron<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Linear<T>[] _layers;
     private readonly Linear<T>? _contextLayer;

@@ -6,7 +6,7 @@ namespace Flows.Bijectors;
 /// <summary>Elementwise affine map <c>x = μ + exp(s) ⊙ z</c> with learned shift μ and log-scale s.</summary>
 /// <remarks>log|det J| = Σᵢ sᵢ on every row. All-zero parameters give the identity. One fused tape operation.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Affine<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Affine<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _shift;
     private readonly Parameter<T> _logScale;

@@ -11,7 +11,7 @@ namespace Flows.Bijectors;
 /// output can overflow, and unlike a hard clamp its gradient never drops to zero abruptly. All-zero parameters give the
 /// identity.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class AffineTransform<T> : IConditionalTransform<T>, IHasSavedForm<T, IConditionalTransform<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class AffineTransform<T> : IConditionalTransform<T>, IHasSavedForm<T, IConditionalTransform<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T _bound;
 

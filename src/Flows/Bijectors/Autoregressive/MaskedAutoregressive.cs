@@ -28,7 +28,7 @@ namespace Flows.Bijectors;
 /// 2016, arXiv:1606.04934; Germain et al., MADE, arXiv:1502.03509.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private long _conditionerEvaluations;
 

@@ -22,7 +22,7 @@ namespace Flows.Bijectors;
 /// 2019, arXiv:1906.04032.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public partial class Coupling<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly bool[] _transformed;
     private readonly Node<T> _inputMask;

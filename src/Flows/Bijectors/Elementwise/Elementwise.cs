@@ -14,7 +14,7 @@ namespace Flows.Bijectors;
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 /// <typeparam name="TFunction">The scalar map.</typeparam>
-public sealed class Elementwise<T, TFunction> : Bijector<T>, IHasSavedForm<T, IBijector<T>>
+public sealed partial class Elementwise<T, TFunction> : Bijector<T>, IHasSavedForm<T, IBijector<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TFunction : IElementwiseFunction<T>
 {

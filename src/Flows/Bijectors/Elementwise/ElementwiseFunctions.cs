@@ -5,7 +5,7 @@ namespace Flows.Bijectors;
 
 /// <summary><c>f = exp</c>: ℝ → (0, ∞), log f′(z) = z; the inverse is log x.</summary>
 /// <typeparam name="T">The element type.</typeparam>
-public readonly struct ExpFunction<T> : IElementwiseFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+public readonly partial struct ExpFunction<T> : IElementwiseFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <inheritdoc/>
     public static string Name => "Exp";
@@ -34,7 +34,7 @@ public readonly struct ExpFunction<T> : IElementwiseFunction<T> where T : unmana
 /// log(expm1(x)), evaluated as x + log(−expm1(−x)).
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
-public readonly struct SoftplusFunction<T> : IElementwiseFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+public readonly partial struct SoftplusFunction<T> : IElementwiseFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <inheritdoc/>
     public static string Name => "Softplus";
@@ -63,7 +63,7 @@ public readonly struct SoftplusFunction<T> : IElementwiseFunction<T> where T : u
 /// logit(x) = log x − log1p(−x).
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
-public readonly struct SigmoidFunction<T> : IElementwiseFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+public readonly partial struct SigmoidFunction<T> : IElementwiseFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <inheritdoc/>
     public static string Name => "Sigmoid";
@@ -92,7 +92,7 @@ public readonly struct SigmoidFunction<T> : IElementwiseFunction<T> where T : un
 /// <c>f = tanh</c>: ℝ → (−1, 1), log f′(z) = 2(log 2 − z − softplus(−2z)), stable for large |z|; the inverse is atanh(x).
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
-public readonly struct TanhFunction<T> : IElementwiseFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+public readonly partial struct TanhFunction<T> : IElementwiseFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private static readonly T Log2 = T.CreateTruncating(0.69314718055994530941723212145818);
     private static readonly T Two = T.CreateTruncating(2);

@@ -22,7 +22,7 @@ namespace Flows.Bijectors;
 /// arXiv:1807.03039, section 3.2.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class LULinear<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class LULinear<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int[] _permutation;
     private readonly Parameter<T> _lowerUpper;

@@ -13,7 +13,7 @@ namespace Flows.Bijectors;
 /// jumps at 0; there the gradient takes the right side. As in nflows' <c>LeakyReLU</c>, with the slope learned.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class LeakyReLU<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class LeakyReLU<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _logSlope;
 

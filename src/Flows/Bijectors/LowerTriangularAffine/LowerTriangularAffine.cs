@@ -41,7 +41,7 @@ namespace Flows.Bijectors;
 /// deviations); the entries below it start at zero and are trained like the rest.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class LowerTriangularAffine<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, IInitializesFromData where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class LowerTriangularAffine<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, IInitializesFromData where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Rows per regression coefficient below which the conditional start keeps A at zero (see the remarks).
     private const int RowsPerCoefficient = 10;

@@ -43,7 +43,7 @@ namespace Flows.Bijectors;
 /// arXiv:1807.03039, section 3.1.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, IInitializesFromData where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class ActNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, IInitializesFromData where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>
     /// The fewest rows from which an array-level <c>DensityLn</c> of a flow lets this layer initialize: 10. From fewer it

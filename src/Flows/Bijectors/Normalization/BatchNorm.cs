@@ -32,7 +32,7 @@ namespace Flows.Bijectors;
 /// Estimation", 2017, arXiv:1705.07057, appendix B.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class BatchNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class BatchNorm<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _logGamma;
     private readonly Parameter<T> _beta;

@@ -23,7 +23,7 @@ namespace Flows.Bijectors;
 /// the flow, so a loaded flow never re-standardizes. Until initialized the layer is the identity.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Standardization<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, IInitializesFromData where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Standardization<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>>, IInitializesFromData where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly FeatureStandardization<T> _standardization;
 

@@ -8,7 +8,7 @@ namespace Flows.Bijectors;
 /// <remarks>log|det J| = 0 exactly. Not trainable. Used between autoregressive or coupling layers so that every
 /// feature gets to condition every other.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Permutation<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Permutation<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int[] _order;
     private readonly int[] _inverseOrder;

@@ -15,7 +15,7 @@ namespace Flows.Bijectors;
 /// Reference: Jones &amp; Pewsey, "Sinh-arcsinh distributions", Biometrika 96(4), 2009.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class SinhArcsinh<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class SinhArcsinh<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _skew;
     private readonly Parameter<T> _logTailWeight;

@@ -19,7 +19,7 @@ namespace Flows.Bijectors;
 /// Gregory &amp; Delbourgo, "Piecewise rational quadratic interpolation to monotonic data", IMA J. Numer. Anal. 1982.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class RationalQuadraticTransform<T> : IConditionalTransform<T>, IHasSavedForm<T, IConditionalTransform<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class RationalQuadraticTransform<T> : IConditionalTransform<T>, IHasSavedForm<T, IConditionalTransform<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the transform.</summary>
     /// <param name="binCount">K. Default 8. Range: &gt; 0.</param>

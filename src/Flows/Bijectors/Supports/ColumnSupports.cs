@@ -23,7 +23,7 @@ namespace Flows.Bijectors;
 /// and can be scored; the log-determinant of a clamped output is that of the unclamped map.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class ColumnSupports<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class ColumnSupports<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly SupportLayout<T> _layout;
 

@@ -1,0 +1,144 @@
+using Flows.Bijectors;
+using Flows.Distributions;
+using Flows.Distributions.Presets;
+using Flows.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Flows.Tests.Onnx;
+
+/// <summary>The export's surface: the files it writes, their documented input and output names, and the refusals.</summary>
+public sealed class OnnxExportApiTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("flows-onnx-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void ExportOnnx_WritesBothModelsWithTheDocumentedNamesAndShapes()
+    {
+        TransformedDistribution<double> flow = Initialized(MaskedAutoregressiveFlow.Create<double>(3, 2, [8, 8], contextDimension: 2, seed: 1), context: 2);
+        string path = Path.Combine(_folder, "flow.onnx");
+
+        OnnxExportReport report = flow.ExportOnnx(path);
+
+        Assert.Equal(path, report.DensityPath);
+        Assert.Equal(Path.Combine(_folder, "flow.sample.onnx"), report.SamplingPath);
+        Assert.Equal(new FileInfo(path).Length, report.DensityBytes);
+        Assert.Equal(new FileInfo(report.SamplingPath!).Length, report.SamplingBytes);
+        Assert.True(report.DensityNodeCount > 0 && report.SamplingNodeCount > report.DensityNodeCount, report.ToString());
+        using (var density = new InferenceSession(path))
+        {
+            Assert.Equal(["x", "context"], density.InputMetadata.Keys);
+            Assert.Equal(["log_prob", "z"], density.OutputMetadata.Keys);
+            Assert.Equal([-1, 3], density.InputMetadata["x"].Dimensions);
+            Assert.Equal([-1, 2], density.InputMetadata["context"].Dimensions);
+            Assert.Equal([-1], density.OutputMetadata["log_prob"].Dimensions);
+            Assert.Equal(typeof(double), density.InputMetadata["x"].ElementType);
+        }
+
+        using var sampling = new InferenceSession(report.SamplingPath!);
+        Assert.Equal(["z", "context"], sampling.InputMetadata.Keys);
+        Assert.Equal(["x", "log_prob"], sampling.OutputMetadata.Keys);
+    }
+
+    [Fact]
+    public void ExportOnnx_WritesOnlyTheGraphAskedFor()
+    {
+        TransformedDistribution<float> flow = Initialized(RealNvpFlow.Create<float>(2, 2, [8, 8], seed: 1));
+        string path = Path.Combine(_folder, "density.onnx");
+
+        OnnxExportReport report = flow.ExportOnnx(path, OnnxGraphs.Density);
+
+        Assert.True(File.Exists(path));
+        Assert.Null(report.SamplingPath);
+        Assert.False(File.Exists(Path.Combine(_folder, "density.sample.onnx")));
+        using var session = new InferenceSession(path);
+        Assert.Equal(typeof(float), session.InputMetadata["x"].ElementType);
+    }
+
+    [Fact]
+    public void ExportOnnx_ThrowsForAPathThatDoesNotEndInOnnx()
+    {
+        TransformedDistribution<double> flow = Initialized(RealNvpFlow.Create<double>(2, 1, [4], seed: 1));
+        Assert.Throws<ArgumentException>("path", () => flow.ExportOnnx(Path.Combine(_folder, "flow.json")));
+    }
+
+    [Fact]
+    public void ExportOnnx_ThrowsForNoGraph()
+    {
+        TransformedDistribution<double> flow = Initialized(RealNvpFlow.Create<double>(2, 1, [4], seed: 1));
+        Assert.Throws<ArgumentException>("graphs", () => flow.ExportOnnx(Path.Combine(_folder, "flow.onnx"), (OnnxGraphs)0));
+    }
+
+    [Fact]
+    public void ExportOnnx_RefusesAnIterativeInverseAndWritesNothing()
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new Affine<double>(2), new Planar<double>(2, seed: 1)));
+        string path = Path.Combine(_folder, "planar.onnx");
+
+        NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ExportOnnx(path));
+
+        Assert.Contains("Planar(dimension: 2)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("inverse", error.Message, StringComparison.Ordinal);
+        Assert.Contains("solved numerically", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(_folder));
+        Assert.True(flow.ExportOnnx(path, OnnxGraphs.Sampling).SamplingBytes > 0); // the closed-form direction exports
+    }
+
+    public static TheoryData<string> Unsupported => ["Radial", "Sylvester", "InvertibleResidual"];
+
+    [Theory]
+    [MemberData(nameof(Unsupported))]
+    public void ExportOnnx_NamesABijectorWithoutAGraph(string name)
+    {
+        IBijector<double> bijector = name switch
+        {
+            "Radial" => new Radial<double>(2),
+            "Sylvester" => new Sylvester<double>(2, SylvesterVariant.Orthogonal, seed: 1),
+            _ => new InvertibleResidual<double>(2, 4, seed: 1),
+        };
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new Affine<double>(2), bijector));
+
+        NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ToOnnxSamplingModel());
+
+        Assert.Contains(bijector.ToString()!, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ExportOnnx_NamesABaseWithoutAGraph()
+    {
+        var flow = new TransformedDistribution<double>(new StudentT<double>(2), new Affine<double>(2));
+
+        NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ToOnnxDensityModel());
+
+        Assert.Contains("StudentT", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ExportOnnx_RefusesADataInitializedLayerThatHasNotSeenData()
+    {
+        TransformedDistribution<double> flow = MaskedAutoregressiveFlow.Create<double>(2, 1, [4], seed: 1);
+
+        InvalidOperationException error = Assert.Throws<InvalidOperationException>(() => flow.ToOnnxDensityModel());
+
+        Assert.Contains("not initialized", error.Message, StringComparison.Ordinal);
+    }
+
+    // Scores a few rows so that the data-initialized layers of a preset take their start.
+    private static TransformedDistribution<T> Initialized<T>(TransformedDistribution<T> flow, int context = 0)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        T[,] data = OnnxCases.Data<T>(32, seed: 5);
+        T[,] x = new T[32, flow.Dimension];
+        for (int i = 0; i < 32; i++)
+        {
+            for (int j = 0; j < flow.Dimension; j++)
+            {
+                x[i, j] = data[i, j % data.GetLength(1)];
+            }
+        }
+
+        flow.DensityLn(x, context == 0 ? null : OnnxCases.Normal<T>(32, context, seed: 6));
+        return flow;
+    }
+}

@@ -19,11 +19,9 @@ const string usage = """
     Options:
       -h, --help  Show this help and exit.
     """;
-if (args.Length > 1 || args.Any(a => a.StartsWith('-')))
+if (SampleSupport.Refusal("Iris", args, usage, positional: 1) is int code)
 {
-    bool help = args is ["-h"] or ["--help"] or ["-?"];
-    (help ? Console.Out : Console.Error).WriteLine(help ? usage : $"Iris: unexpected argument(s) {string.Join(" ", args)}.\n{usage}");
-    Environment.ExitCode = help ? 0 : 2;
+    Environment.ExitCode = code;
     return;
 }
 

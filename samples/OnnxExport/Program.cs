@@ -1,16 +1,29 @@
 // OnnxExport: fit a neural spline flow to the two-moons data, export it as ONNX, then score held-out points and draw
 // samples with ONNX Runtime alone (the Score and Draw functions below use no Flows type: they are what a C++, Python or
 // Java service would do with the two files).
-using System.Globalization;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
 using Flows.Onnx;
 using Flows.Training;
 using Microsoft.ML.OnnxRuntime;
 
+const string usage = """
+    OnnxExport: fits a neural spline flow to the two-moons data, exports it as ONNX (a log-density and a sampling graph),
+    then scores the held-out points and draws samples with ONNX Runtime alone, checking both against Flows.
+
+    Usage: dotnet run -c Release --project samples/OnnxExport
+
+    Options:
+      -h, --help  Show this help and exit.
+    """;
+if (SampleSupport.Refusal("OnnxExport", args, usage, positional: 0) is int code)
+{
+    return code;
+}
+
 string dataFolder = Path.Combine(AppContext.BaseDirectory, "data");
-double[,] train = ReadCsv(Path.Combine(dataFolder, "moons2d_train.csv"));
-double[,] test = ReadCsv(Path.Combine(dataFolder, "moons2d_test.csv"));
+double[,] train = SampleSupport.ReadCsv(Path.Combine(dataFolder, "moons2d_train.csv"));
+double[,] test = SampleSupport.ReadCsv(Path.Combine(dataFolder, "moons2d_test.csv"));
 
 TransformedDistribution<double> flow = NeuralSplineFlow.Create<double>(dimension: 2, seed: 1);
 FitReport report = flow.Fit(train, new FitOptions { Epochs = 15, BatchSize = 256, Optimizer = new AdamOptions { LearningRate = 3e-3 }, Seed = 1 });
@@ -79,20 +92,3 @@ static double[,] Draw(string modelPath, int count, int seed)
 
 static double Mean(double[,] values, int column)
     => Enumerable.Range(0, values.GetLength(0)).Average(i => values[i, column]);
-
-static double[,] ReadCsv(string path)
-{
-    string[] lines = [.. File.ReadLines(path).Where(l => l.Length > 0)];
-    int columns = lines[0].Split(',').Length;
-    var result = new double[lines.Length, columns];
-    for (int i = 0; i < lines.Length; i++)
-    {
-        string[] fields = lines[i].Split(',');
-        for (int j = 0; j < columns; j++)
-        {
-            result[i, j] = double.Parse(fields[j], CultureInfo.InvariantCulture);
-        }
-    }
-
-    return result;
-}

@@ -19,11 +19,9 @@ const string usage = """
     Options:
       -h, --help  Show this help and exit. The sample takes no other options.
     """;
-if (args.Length > 0)
+if (SampleSupport.Refusal("Posterior", args, usage, positional: 0) is int code)
 {
-    bool help = args is ["-h"] or ["--help"] or ["-?"];
-    (help ? Console.Out : Console.Error).WriteLine(help ? usage : $"Posterior: unknown argument(s) {string.Join(" ", args)}.\n{usage}");
-    return help ? 0 : 2;
+    return code;
 }
 
 var failures = new List<string>();

@@ -1,7 +1,6 @@
 // Quickstart: fit a normalizing flow to the two-moons data shipped in samples/data, compare its held-out
 // log-likelihood with a fitted Gaussian's, draw samples and plot them against the data (Flows.Plotting).
 using System.Diagnostics;
-using System.Globalization;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
 using Flows.Plotting;
@@ -19,17 +18,15 @@ const string usage = """
     Options:
       -h, --help  Show this help and exit.
     """;
-if (args.Length > 1 || args.Any(a => a.StartsWith('-')))
+if (SampleSupport.Refusal("Quickstart", args, usage, positional: 1) is int code)
 {
-    bool help = args is ["-h"] or ["--help"] or ["-?"];
-    (help ? Console.Out : Console.Error).WriteLine(help ? usage : $"Quickstart: unexpected argument(s) {string.Join(" ", args)}.\n{usage}");
-    Environment.ExitCode = help ? 0 : 2;
+    Environment.ExitCode = code;
     return;
 }
 
 string dataFolder = Path.Combine(AppContext.BaseDirectory, "data");
-double[,] train = ReadCsv(Path.Combine(dataFolder, "moons2d_train.csv"));
-double[,] test = ReadCsv(Path.Combine(dataFolder, "moons2d_test.csv"));
+double[,] train = SampleSupport.ReadCsv(Path.Combine(dataFolder, "moons2d_train.csv"));
+double[,] test = SampleSupport.ReadCsv(Path.Combine(dataFolder, "moons2d_test.csv"));
 Console.WriteLine($"Two moons: {train.GetLength(0)} training and {test.GetLength(0)} test points.");
 
 // A neural spline flow at the preset's defaults: five autoregressive rational-quadratic spline layers (MADE conditioners),
@@ -70,23 +67,6 @@ FlowPlots.Corner(testSubset, samples, ["x₁", "x₂"], new CornerOptions
     SamplesLabel = $"flow samples ({plotCount:N0})",
 }).Save(plotPath);
 Console.WriteLine($"Wrote {plotPath}: a corner plot of {plotCount:N0} of the {test.GetLength(0):N0} test points against {plotCount:N0} flow samples.");
-
-static double[,] ReadCsv(string path)
-{
-    string[] lines = [.. File.ReadLines(path).Where(l => l.Length > 0)];
-    int columns = lines[0].Split(',').Length;
-    var result = new double[lines.Length, columns];
-    for (int i = 0; i < lines.Length; i++)
-    {
-        string[] fields = lines[i].Split(',');
-        for (int j = 0; j < columns; j++)
-        {
-            result[i, j] = double.Parse(fields[j], CultureInfo.InvariantCulture);
-        }
-    }
-
-    return result;
-}
 
 static double[,] RandomRows(double[,] values, int count, Random random)
 {

@@ -18,6 +18,7 @@ internal static class FlowsCommandLine
         yield return ScoreCommand.Create();
         yield return SampleCommand.Create();
         yield return PlotCommand.Create();
+        yield return ExportOnnxCommand.Create();
         yield return InfoCommand.Create();
     }
 
@@ -26,7 +27,7 @@ internal static class FlowsCommandLine
     {
         var root = new RootCommand(
             "Normalizing flows from the command line: fit a flow to the numeric columns of a CSV file, score rows by " +
-            "log-density, draw samples, plot and inspect a saved model.");
+            "log-density, draw samples, plot, export to ONNX and inspect a saved model.");
         foreach (Command command in Subcommands())
         {
             root.Add(command);

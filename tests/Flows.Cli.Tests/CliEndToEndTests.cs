@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Flows.Distributions;
 using Flows.Persistence;
+using Microsoft.ML.OnnxRuntime;
 using SkiaSharp;
 
 namespace Flows.Cli.Tests;
@@ -19,6 +20,7 @@ public sealed class CliEndToEndTests : IDisposable
     [InlineData("score", "--help")]
     [InlineData("sample", "--help")]
     [InlineData("plot", "--help")]
+    [InlineData("export-onnx", "--help")]
     [InlineData("info", "--help")]
     public void Help_AnswersForEveryCommand_WithUsageAndOptions(params string[] args)
     {
@@ -57,6 +59,46 @@ public sealed class CliEndToEndTests : IDisposable
 
         Assert.Equal(["x", "y"], document.RootElement.GetProperty("features").EnumerateArray().Select(e => e.GetString()));
     }
+
+    [Fact]
+    public void ExportOnnx_WritesGraphsWhoseLogDensitiesInOnnxRuntimeAreTheToolsScores()
+    {
+        string data = _scratch.Moons(200);
+        string model = _scratch.PathOf("model.json");
+        Assert.Equal(0, CliScratch.Run("fit", data, "--flow", "nsf", "--epochs", "2", "--transforms", "2", "--hidden-features", "16", "-o", model).ExitCode);
+        string[] scores = CliScratch.Run("score", model, data).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1..];
+
+        string onnx = _scratch.PathOf("model.onnx");
+        CliResult export = CliScratch.Run("export-onnx", model, "-o", onnx);
+
+        Assert.Equal(0, export.ExitCode);
+        Assert.True(File.Exists(_scratch.PathOf("model.sample.onnx")), export.Error);
+        double[,] x = ReadMatrix(data, skipHeader: true);
+        using var session = new InferenceSession(onnx);
+        using var input = OrtValue.CreateTensorValueFromMemory(TestDataFlat(x), [x.GetLength(0), 2]);
+        using IDisposableReadOnlyCollection<OrtValue> outputs = session.Run(new RunOptions(), ["x"], [input], ["log_prob"]);
+        double[] logProb = outputs[0].GetTensorDataAsSpan<double>().ToArray();
+        for (int r = 0; r < logProb.Length; r++)
+        {
+            double expected = double.Parse(scores[r], CultureInfo.InvariantCulture);
+            Assert.True(Math.Abs(logProb[r] - expected) <= 1e-10 * Math.Max(1, Math.Abs(expected)), $"row {r}: ONNX {logProb[r]:R}, score {expected:R}");
+        }
+    }
+
+    [Fact]
+    public void ExportOnnx_ToAFolderThatDoesNotExist_SaysSoWithExitCode2()
+    {
+        string data = _scratch.Moons(100);
+        string model = _scratch.PathOf("model.json");
+        Assert.Equal(0, CliScratch.Run("fit", data, "--flow", "maf", "--epochs", "1", "--transforms", "1", "--hidden-features", "8", "-o", model).ExitCode);
+
+        CliResult export = CliScratch.Run("export-onnx", model, "-o", _scratch.PathOf(Path.Combine("missing", "model.onnx")));
+
+        Assert.Equal(2, export.ExitCode);
+        Assert.StartsWith("flows export-onnx: ", export.Error, StringComparison.Ordinal);
+    }
+
+    private static double[] TestDataFlat(double[,] x) => [.. x.Cast<double>()];
 
     [Fact]
     public void Fit_KeepsTheDataStandardizationInTheSavedModel()

@@ -40,8 +40,10 @@ public sealed record OnnxExportReport(string? DensityPath, string? SamplingPath,
 /// mapped to base space (z = T⁻¹(x)).</para>
 /// <para><b>The sampling model</b> (<c>path</c> with <c>.sample.onnx</c> in place of <c>.onnx</c>): inputs <c>z</c>, N × d
 /// draws of the base distribution (standard normal; drawn by the caller, so the graph is deterministic), and
-/// <c>context</c> for a conditional flow; outputs <c>x</c> = T(z), N × d samples, and <c>log_prob</c>, N, the flow's
-/// log-density at each sample.</para>
+/// <c>context</c> for a conditional flow; outputs <c>x</c> = T(z), N × d samples, and <c>log_prob</c>, N, the model's
+/// log-density at each sample. With a defensive share ε (a fitted density preset's default) both graphs' <c>log_prob</c>
+/// is the mixture's, log((1 − ε) p_flow + ε N), while <c>x</c> is a draw of the flow component only: the defensive
+/// Gaussian is not exported, so the sampling graph does not draw from the mixture that <c>Sample</c> draws from.</para>
 /// <para>N is symbolic (any batch size); values are float or double as the flow's element type. Unlike the flow's own
 /// <c>DensityLn</c>, a graph does not check its inputs: NaN in gives NaN out.</para>
 /// <para>Covered: <c>Chain</c>, <c>Inverted</c>, <c>Affine</c>, <c>LowerTriangularAffine</c> (with or without a context),

@@ -98,6 +98,20 @@ public sealed class CliEndToEndTests : IDisposable
         Assert.StartsWith("flows export-onnx: ", export.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ExportOnnx_OfAnUnfittedModel_SaysWhatIsMissingWithExitCode2()
+    {
+        // A plain FlowSerializer file of a preset that never saw data: its start's layers are not initialized.
+        string model = _scratch.PathOf("unfitted.json");
+        Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<double>(2, transforms: 1, hiddenFeatures: [8]).Save(model);
+
+        CliResult export = CliScratch.Run("export-onnx", model, "-o", _scratch.PathOf("unfitted.onnx"));
+
+        Assert.Equal(2, export.ExitCode);
+        Assert.StartsWith("flows export-onnx: ", export.Error, StringComparison.Ordinal);
+        Assert.Contains("not initialized", export.Error, StringComparison.Ordinal);
+    }
+
     private static double[] TestDataFlat(double[,] x) => [.. x.Cast<double>()];
 
     [Fact]

@@ -24,7 +24,8 @@ internal static class ExportOnnxCommand
         var command = new Command("export-onnx",
             $"Export the model as ONNX (operator set {OnnxExport.Opset}): a log-density graph (inputs x and, for a conditional " +
             "model, context; outputs log_prob and z) and a sampling graph (input z, standard-normal draws; outputs x and " +
-            "log_prob), which run in ONNX Runtime from any language. The graphs take the data in the model's feature order.")
+            "log_prob), which run in ONNX Runtime from any language. The graphs take the data in the model's feature order. " +
+            "log_prob includes the model's defensive share; the sampling graph's x is a draw of the flow component alone.")
         {
             model, output, graphs,
         };
@@ -37,7 +38,7 @@ internal static class ExportOnnxCommand
             {
                 report = loaded.Flow.ExportOnnx(path, parseResult.GetValue(graphs));
             }
-            catch (Exception e) when (e is NotSupportedException or IOException or UnauthorizedAccessException or ArgumentException)
+            catch (Exception e) when (e is NotSupportedException or InvalidOperationException or IOException or UnauthorizedAccessException or ArgumentException)
             {
                 throw new CliInputException($"{path}: {e.Message}", e);
             }

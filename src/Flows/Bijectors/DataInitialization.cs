@@ -74,6 +74,13 @@ internal sealed class DataInitialization(bool isInitialized)
         }
     }
 
+    /// <summary>Makes the layer uninitialized, however it was initialized, so that the next data it sees initializes it.</summary>
+    public void Forget()
+    {
+        IsInitialized = false;
+        IsByEvaluation = false;
+    }
+
     /// <summary>Marks the current initialization as made on purpose, so that later fits keep it.</summary>
     public void Keep() => IsByEvaluation = false;
 

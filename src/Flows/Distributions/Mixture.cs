@@ -27,6 +27,8 @@ namespace Flows.Distributions;
 /// that start identical stay identical under maximum likelihood (their gradients are equal): start them differently
 /// (different seeds).</para>
 /// <para><b>Threads.</b> The array-level members hold the evaluation locks of every component flow, as a flow's do.</para>
+/// <para><b>Defensive shares.</b> A component flow's automatic <see cref="DefensiveShare"/> stays 0 (the mixture's fit
+/// fits the mixture, not each component's Gaussian), and a fixed one is refused.</para>
 /// <para><b>Persistence.</b> A mixture is saved as the base of a flow (<c>FlowSerializer</c> writes each component
 /// nested); to save a mixture alone, save <c>new TransformedDistribution&lt;T&gt;(mixture, identity permutation)</c>.</para>
 /// </remarks>
@@ -53,6 +55,13 @@ public sealed class Mixture<T> : IDistribution<T> where T : unmanaged, IFloating
             if (components[k] is null)
             {
                 throw new ArgumentException($"components[{k}] is null.", nameof(components));
+            }
+
+            if (components[k] is TransformedDistribution<T> { DefensiveShare: { IsAutomatic: false, Weight: > 0 } })
+            {
+                throw new ArgumentException(
+                    $"components[{k}] is a flow with a fixed defensive share; a mixture's fit does not fit the components' defensive Gaussians. " +
+                    "Build the component with DefensiveShare.None.", nameof(components));
             }
 
             if (components[k].Dimension != components[0].Dimension || components[k].ContextDimension != components[0].ContextDimension)

@@ -53,6 +53,18 @@ public sealed partial class TransformedDistribution<T>
         }
     }
 
+    // Variational inference has no data to fit a defensive Gaussian to: an automatic share is 0 there, a fixed one refused.
+    internal void UseFlowAloneForVariationalFit()
+    {
+        ResolveDefensiveShare(trainingRows: 0);
+        if (DefensiveWeight > 0)
+        {
+            throw new InvalidOperationException(
+                $"The flow mixes in a Gaussian fitted to data at the fixed defensive share {DefensiveShare}; variational inference has no data " +
+                "to fit that Gaussian to. Build the flow with DefensiveShare.None (or Automatic, which is 0 in variational fits).");
+        }
+    }
+
     private static TransformedDistribution<T>? DefensiveGaussian(IBijector<T> bijector, int contextDimension, DefensiveShare share, IBijector<T>? saved)
     {
         if (!share.IsEnabled)

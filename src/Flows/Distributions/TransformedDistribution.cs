@@ -95,6 +95,13 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
                 nameof(bijector));
         }
 
+        if (baseDistribution is TransformedDistribution<T> { DefensiveShare: { IsAutomatic: false, Weight: > 0 } })
+        {
+            throw new ArgumentException(
+                "The base distribution is a flow with a fixed defensive share; a fit fits the defensive Gaussian of the flow next to the data " +
+                "only. Give the share to the outer flow, or build the inner one with DefensiveShare.None.", nameof(baseDistribution));
+        }
+
         BaseDistribution = baseDistribution;
         Bijector = bijector;
         ContextDimension = Math.Max(baseDistribution.ContextDimension, bijector.ContextDimension);

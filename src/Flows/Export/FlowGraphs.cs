@@ -63,7 +63,7 @@ internal static class FlowGraphs
 
     // With a defensive share ε > 0 (a fitted preset's default) the model is the mixture (1 − ε) p_flow + ε N of the flow
     // and the Gaussian fitted to its training data: log p = log((1 − ε) e^a + ε e^b), a the flow's and b the Gaussian's
-    // log-density at x, written as m + log((1 − ε) e^(a − m) + ε e^(b − m)) with m = max(a, b).
+    // log-density at x, written as m + log((1 − ε) e^(a − m) + ε e^(b − m)) with m = max(a, b), or 0 where that is infinite.
     private static string WithDefensiveShare<T>(GraphBuilder graph, TransformedDistribution<T> flow, string logDensity, string x, string? context)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -81,7 +81,9 @@ internal static class FlowGraphs
         string b = gaussianBase.LowerDensityLn(graph, lowered.Output);
         b = lowered.LogDet is null ? b : graph.Add(b, lowered.LogDet);
         double weight = flow.DefensiveWeight;
-        string m = graph.Max(logDensity, b);
+        // Where both parts are −∞ (a row beyond float's range), m = 0 keeps (−∞) − m at −∞ rather than NaN, as Flows gives.
+        string max = graph.Max(logDensity, b);
+        string m = graph.Where(graph.Node("IsInf", [max]), graph.Scalar(0), max);
         string flowPart = graph.Mul(graph.Exp(graph.Sub(logDensity, m)), graph.Scalar(double.CreateTruncating(T.CreateTruncating(1 - weight))));
         string gaussianPart = graph.Mul(graph.Exp(graph.Sub(b, m)), graph.Scalar(double.CreateTruncating(T.CreateTruncating(weight))));
         return graph.Add(m, graph.Log(graph.Add(flowPart, gaussianPart)));

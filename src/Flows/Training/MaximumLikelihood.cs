@@ -507,9 +507,11 @@ public static class MaximumLikelihood
             }
         }
 
-        // The defensive Gaussian (see DefensiveShare) is fitted to the training and the validation rows together, up to
-        // DefensiveGaussianRows: it has no gradient steps to overfit with, and the bound it gives (no row more than
-        // log(1/ε) below the Gaussian's log-density) then holds against the Gaussian of all the data the fit was given.
+        // The defensive Gaussian (see DefensiveShare) is fitted by every fit to data, to its training and validation rows
+        // together, up to DefensiveGaussianRows: it is a function of the data alone (no gradient steps to overfit with, and
+        // none to move it to new data on a refit), and the bound it gives (no row more than log(1/ε) below the Gaussian's
+        // log-density) then holds against the Gaussian of all the data the fit was given. The validation score is thus
+        // slightly optimistic: the Gaussian in the mixture has seen the validation rows (at most ε of the density).
         private void InitializeDefensiveGaussian()
         {
             if (_flow.DefensiveComponent is not { } defensive || _flow.DefensiveWeight == 0)
@@ -520,12 +522,7 @@ public static class MaximumLikelihood
             DataInitialization[] initializations = [.. defensive.Layers.DataInitialized.Select(l => l.Initialization)];
             foreach (DataInitialization initialization in initializations)
             {
-                initialization.ForgetIfByEvaluation();
-            }
-
-            if (initializations.All(i => i.IsInitialized))
-            {
-                return;
+                initialization.Forget();
             }
 
             int trainRows = Math.Min(_trainRows, DefensiveGaussianRows);

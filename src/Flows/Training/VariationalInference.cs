@@ -168,14 +168,7 @@ public static class VariationalInference
             // Held to the end: readers on other threads wait rather than see, or disturb, a fit in progress.
             using EvaluationScope<T> held = flow.BeginFit();
             flow.Layers.CheckParametersFinite("fitting");
-            // No data to fit a defensive Gaussian to: an automatic share is 0 here, and a fixed one is refused.
-            flow.ResolveDefensiveShare(trainingRows: 0);
-            if (flow.DefensiveWeight > 0)
-            {
-                throw new InvalidOperationException(
-                    $"The flow mixes in a Gaussian fitted to data at the fixed defensive share {flow.DefensiveShare}; variational inference has no data " +
-                    "to fit that Gaussian to. Build the flow with DefensiveShare.None (or Automatic, which is 0 in variational fits).");
-            }
+            flow.UseFlowAloneForVariationalFit();
 
             _best = new ParameterSnapshot<T>(_parameters);
             var random = new Random(_options.Seed);

@@ -60,6 +60,12 @@ public sealed class VariationalObjective<T> where T : unmanaged, IFloatingPointI
             throw new ArgumentException("The flow has no parameters, so there is nothing to fit.", nameof(flow));
         }
 
+        // q is the flow alone: an automatic defensive share becomes 0, a fixed one is refused.
+        using (flow.BeginFit())
+        {
+            flow.UseFlowAloneForVariationalFit();
+        }
+
         Flow = flow;
         Target = target;
         StickingTheLanding = stickingTheLanding;

@@ -41,6 +41,23 @@ public sealed class OnnxExportApiTests : IDisposable
         Assert.Equal(["x", "log_prob"], sampling.OutputMetadata.Keys);
     }
 
+    // Review finding: where both the flow's and the defensive Gaussian's log-densities are −∞ (a float row far beyond
+    // the data), the graph's mixture took max(a, b) = −∞ and gave (−∞) − (−∞) = NaN; Flows gives −∞.
+    [Fact]
+    public void DensityGraph_WithADefensiveShare_GivesMinusInfinityNotNaN_WhereBothPartsUnderflow()
+    {
+        TransformedDistribution<float> flow = Initialized(MaskedAutoregressiveFlow.Create<float>(2, 1, [8], seed: 1,
+            defensiveShare: DefensiveShare.Fixed(0.1)));
+        float[,] far = { { 1e30f, -1e30f }, { 0.1f, 0.2f } };
+        float[] expected = flow.DensityLn(far);
+
+        float[] logProb = OnnxRunner.Run(flow.ToOnnxDensityModel(), ("x", far))["log_prob"];
+
+        Assert.Equal(float.NegativeInfinity, expected[0]);
+        Assert.Equal(expected[0], logProb[0]);
+        Assert.True(Math.Abs(logProb[1] - expected[1]) <= 1e-4 * Math.Max(1, Math.Abs(expected[1])), $"{logProb[1]} vs {expected[1]}");
+    }
+
     [Fact]
     public void ExportOnnx_WritesOnlyTheGraphAskedFor()
     {

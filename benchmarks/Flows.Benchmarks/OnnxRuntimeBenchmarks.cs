@@ -35,6 +35,8 @@ public class OnnxRuntimeBenchmarks<T> : IDisposable where T : unmanaged, IFloati
     public void Setup()
     {
         _workload = new FlowWorkload<T>(Workload);
+        // One thread on each side: ONNX Runtime's session below, and the flow's own chunks (Flows uses every core by default).
+        _workload.Flow.MaxDegreeOfParallelism = 1;
         _options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL };
         _session = new InferenceSession(_workload.Flow.ToOnnxDensityModel(), _options);
         _runOptions = new RunOptions();

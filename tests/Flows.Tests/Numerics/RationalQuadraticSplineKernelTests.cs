@@ -18,10 +18,12 @@ public sealed class RationalQuadraticSplineKernelTests
     private const double Bound = 3.0;
     private const int Rows = 37;
 
-    public static TheoryData<int, int, bool, bool> Cases()
+    // Every case at both lane widths (VectorWidth.Force; 512 bits runs in software where the hardware lacks AVX-512).
+    // 16 and 19 features fill one or more 512-bit float vectors, and 8 and 11 double ones: narrower rows run 256 bits.
+    public static TheoryData<int, int, bool, bool, int> Cases()
     {
-        var cases = new TheoryData<int, int, bool, bool>();
-        foreach (int features in new[] { 1, 3, 4, 8, 11 })
+        var cases = new TheoryData<int, int, bool, bool, int>();
+        foreach (int features in new[] { 1, 3, 4, 8, 11, 16, 19 })
         {
             foreach (int binCount in new[] { 1, 2, 8 })
             {
@@ -29,7 +31,10 @@ public sealed class RationalQuadraticSplineKernelTests
                 {
                     foreach (bool perRowParameters in new[] { false, true })
                     {
-                        cases.Add(features, binCount, inverse, perRowParameters);
+                        foreach (int bits in new[] { 256, 512 })
+                        {
+                            cases.Add(features, binCount, inverse, perRowParameters, bits);
+                        }
                     }
                 }
             }
@@ -40,15 +45,64 @@ public sealed class RationalQuadraticSplineKernelTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Double_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters)
-        => Compare<double>(features, binCount, inverse, perRowParameters, tolerance: 1e-12);
+    public void Double_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters, int bits)
+    {
+        using VectorWidth.Scope width = VectorWidth.Force(bits);
+        Compare<double>(features, binCount, inverse, perRowParameters, tolerance: 1e-12);
+    }
 
     // Float gradients of the inverse are ill-conditioned in steep bins (dx/dy ≈ 15 gave 1e-3 relative differences from
     // the double truth, and float reruns of the scalar code err as much), hence the looser float tolerance.
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Float_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters)
-        => Compare<float>(features, binCount, inverse, perRowParameters, tolerance: 2e-3);
+    public void Float_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters, int bits)
+    {
+        using VectorWidth.Scope width = VectorWidth.Force(bits);
+        Compare<float>(features, binCount, inverse, perRowParameters, tolerance: 2e-3);
+    }
+
+    // A lane computes the same operations at either width: the two widths give every output and gradient the same bits
+    // (only a row's log-det, a sum over lanes, may round differently), so no test of one width can hide an error of the other.
+    [Theory]
+    [InlineData(8, false)]
+    [InlineData(8, true)]
+    [InlineData(19, true)]
+    public void BothWidths_GiveTheSameOutputsAndGradients(int features, bool inverse)
+    {
+        (double[] Output, double[] LogDet, double[] InputGradient, double[] ParameterGradient) Run(int bits)
+        {
+            using VectorWidth.Scope width = VectorWidth.Force(bits);
+            const int binCount = 5;
+            int perFeature = (3 * binCount) - 1;
+            var random = new Random(Seeds.Of(features, inverse));
+            var x = new Parameter<double>("x", Rows, features);
+            var theta = new Parameter<double>("p", Rows, perFeature * features);
+            for (int i = 0; i < x.Values.Length; i++)
+            {
+                x.Values[i] = 2.5 * Bound * (random.NextDouble() - 0.5);
+            }
+
+            for (int i = 0; i < theta.Values.Length; i++)
+            {
+                theta.Values[i] = 4 * (random.NextDouble() - 0.5);
+            }
+
+            var tape = new Tape<double>();
+            var (output, logDet) = tape.RationalQuadraticSpline(tape.Use(x), tape.Use(theta), binCount, Bound, 1e-3, 1e-3, 1e-3, inverse);
+            tape.Backward(tape.Add(tape.Sum(tape.Multiply(output, output)), tape.Sum(logDet)));
+            return (output.Values.ToArray(), logDet.Values.ToArray(), x.Gradients.ToArray(), theta.Gradients.ToArray());
+        }
+
+        var narrow = Run(256);
+        var wide = Run(512);
+        Assert.Equal(narrow.Output, wide.Output);
+        Assert.Equal(narrow.InputGradient, wide.InputGradient);
+        Assert.Equal(narrow.ParameterGradient, wide.ParameterGradient);
+        for (int i = 0; i < Rows; i++)
+        {
+            Assert.Equal(narrow.LogDet[i], wide.LogDet[i], 1e-12 * (1 + Math.Abs(narrow.LogDet[i])));
+        }
+    }
 
     [Theory]
     [InlineData(false)]
@@ -92,8 +146,9 @@ public sealed class RationalQuadraticSplineKernelTests
     // is saved; the values and log-dets must keep the recording path's bits, tails and a ragged last vector included.
     [Theory]
     [MemberData(nameof(Cases))]
-    public void WithoutRecording_GivesTheRecordingPathsBits(int features, int binCount, bool inverse, bool perRowParameters)
+    public void WithoutRecording_GivesTheRecordingPathsBits(int features, int binCount, bool inverse, bool perRowParameters, int bits)
     {
+        using VectorWidth.Scope width = VectorWidth.Force(bits);
         RecordingOffMatchesRecordingOn<double>(features, binCount, inverse, perRowParameters);
         RecordingOffMatchesRecordingOn<float>(features, binCount, inverse, perRowParameters);
     }

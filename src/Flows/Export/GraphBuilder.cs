@@ -172,6 +172,20 @@ internal sealed class GraphBuilder
     /// <summary>Reshape to <paramref name="shape"/> (0 keeps a dimension, −1 infers one).</summary>
     public string Reshape(string a, params long[] shape) => Node("Reshape", [a, Int64s(shape)]);
 
+    /// <summary>log(1 + a), accurate also where 1 + a rounds (Goldberg's correction, as Numerics.Scalar.LogP1): with
+    /// u = 1 + a rounded, log(u)·a/(u − 1), and a itself where u = 1. ONNX has no log1p.</summary>
+    public string Log1p(string a)
+    {
+        string one = Scalar(1);
+        string u = Add(one, a);
+        string isOne = Node("Equal", [u, one]);
+        string safeDenominator = Where(isOne, one, Sub(u, one));
+        return Where(isOne, a, Div(Mul(Log(u), a), safeDenominator));
+    }
+
+    /// <summary>a[start:end] along <paramref name="axis"/>.</summary>
+    public string Slice(string a, int axis, long start, long end) => Node("Slice", [a, Int64s(start), Int64s(end), Int64s(axis)]);
+
     /// <summary>softplus(a) = max(a, 0) + log(1 + exp(−|a|)), the overflow-free form (ONNX Runtime has no double Softplus).</summary>
     public string Softplus(string a) => Add(Max(a, Scalar(0)), Log(Add(Scalar(1), Exp(Neg(Abs(a))))));
 

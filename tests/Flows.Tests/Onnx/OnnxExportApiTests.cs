@@ -103,6 +103,23 @@ public sealed class OnnxExportApiTests : IDisposable
         Assert.True(flow.ExportOnnx(path, OnnxGraphs.Sampling).SamplingBytes > 0); // the closed-form direction exports
     }
 
+    // The sampling graph scores a defensive Gaussian's draws under the flow through the flow's inverse: without a graph
+    // for it (Planar's is solved numerically) the sampling graph of a flow with a share is refused, saying why.
+    [Fact]
+    public void ExportOnnx_RefusesTheSamplingGraphOfAShareWhoseFlowInverseHasNoGraph()
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new Affine<double>(2), new Planar<double>(2, seed: 1)),
+            DefensiveShare.Fixed(0.05));
+        double[,] data = OnnxCases.Normal<double>(32, 2, seed: 3);
+        flow.DensityLn(data); // fits the defensive Gaussian's start to data
+        Assert.Equal(0.05, flow.DefensiveWeight);
+
+        NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ToOnnxSamplingModel());
+
+        Assert.Contains("defensive Gaussian", error.Message, StringComparison.Ordinal);
+        Assert.Contains("DefensiveShare.None", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ExportOnnx_NamesABijectorWithoutAGraph()
     {

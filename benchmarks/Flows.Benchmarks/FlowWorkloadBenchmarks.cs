@@ -31,6 +31,11 @@ public class FlowWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     [Benchmark]
     public T TrainingStep() => _workload.TrainingStep();
 
+    /// <summary>One training step on one tape over the whole batch, without the 128-row split (see
+    /// <c>FlowWorkload.SinglePassTrainingStep</c>).</summary>
+    [Benchmark]
+    public T SinglePassTrainingStep() => _workload.SinglePassTrainingStep();
+
     /// <summary>log p(x) of 65,536 points, no gradients.</summary>
     [Benchmark]
     public T DensityLn() => _workload.DensityLn();

@@ -83,7 +83,8 @@ internal static class FlowGraphs
             {
                 throw new NotSupportedException(
                     $"The flow mixes in a defensive Gaussian (share {flow.DefensiveWeight:R}), whose draws the sampling graph scores under the flow " +
-                    $"through its inverse, which has no graph: {e.Message} Build the flow with DefensiveShare.None to export its sampling graph.", e);
+                    $"through the flow's inverse, and {flow.Bijector}'s inverse has no graph (it is solved numerically, or not supported). " +
+                    "Build the flow with DefensiveShare.None to export its sampling graph.", e);
             }
 
             string flowAtGaussianDraw = baseLowering.LowerDensityLn(graph, flowInverse.Output);

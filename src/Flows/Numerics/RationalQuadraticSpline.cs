@@ -28,13 +28,14 @@ internal static class RationalQuadraticSpline
     // Softmax widths and heights of one vector of lanes up to this many bins live on the stack (8 KiB in double at 512 bits).
     private const int StackBinCount = 64;
 
-    // Padded parameter copies up to this many values live on the stack (K = 8 needs 23 vectors).
-    private const int StackPaddedLength = 1024;
+    // Padded parameter copies up to this many bytes live on the stack: (3K − 1) vectors, so 64 bins at either width.
+    private const int StackPaddedBytes = 12 * 1024;
 
     /// <summary>
     /// Whether the calls for rows of <paramref name="features"/> features run 512-bit lanes: where the vector width is 512
     /// (<see cref="VectorWidth"/>) and a row fills at least one such vector. Narrower rows would leave more lanes idle
-    /// in a 512-bit vector than in a 256-bit one, for the same number of vectors per row.
+    /// in a 512-bit vector than in a 256-bit one, for the same number of vectors per row. (One feature per row without
+    /// recording lays rows across the lanes instead, so it runs at the full width whatever this says; it saves nothing.)
     /// </summary>
     public static bool UsesWideLanes<T>(int features) where T : unmanaged, IFloatingPointIeee754<T>
         => VectorWidth.Current == 512 && Vector512<T>.IsSupported && features >= Vector512<T>.Count;
@@ -135,7 +136,7 @@ internal static class RationalQuadraticSpline
         Span<TV> scratch = saving ? default : k <= StackBinCount ? stackalloc TV[2 * k] : new TV[2 * k];
         Span<TV> savedVectors = MemoryMarshal.Cast<T, TV>(saved);
         int perVector = SplineLanes<T, TV>.SavedLength(k);
-        Span<T> padded = !batch.NeedsPadding ? default : batch.PaddedLength <= StackPaddedLength ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
+        Span<T> padded = !batch.NeedsPadding ? default : batch.PaddedLength * Unsafe.SizeOf<T>() <= StackPaddedBytes ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
         Span<T> paddedInput = stackalloc T[TV.Count];
         ref T x = ref MemoryMarshal.GetReference(input);
         ref T y = ref MemoryMarshal.GetReference(output);
@@ -196,7 +197,7 @@ internal static class RationalQuadraticSpline
         var batch = new SplineBatch<T>(input, parameters, logDet.Length, 1, k, TV.Count);
         Span<TV> scratch = k <= StackBinCount ? stackalloc TV[2 * k] : new TV[2 * k];
         int width = TV.Count;
-        Span<T> padded = batch.PaddedLength <= StackPaddedLength ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
+        Span<T> padded = batch.PaddedLength * Unsafe.SizeOf<T>() <= StackPaddedBytes ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
         Span<T> inputs = stackalloc T[width];
         for (int first = 0; first < batch.Rows; first += width)
         {
@@ -241,7 +242,7 @@ internal static class RationalQuadraticSpline
         int perVector = SplineLanes<T, TV>.SavedLength(k);
         int width = TV.Count;
         int paddedLength = features % width == 0 ? 0 : perFeature * width;
-        Span<T> paddedGradient = paddedLength <= StackPaddedLength ? stackalloc T[paddedLength] : new T[paddedLength];
+        Span<T> paddedGradient = paddedLength * Unsafe.SizeOf<T>() <= StackPaddedBytes ? stackalloc T[paddedLength] : new T[paddedLength];
         Span<T> gPadded = stackalloc T[width];
         ref T g = ref MemoryMarshal.GetReference(outputGradient);
         ref T dInput = ref MemoryMarshal.GetReference(inputGradient);

@@ -18,9 +18,16 @@ public sealed class RationalQuadraticSplineKernelTests
     private const double Bound = 3.0;
     private const int Rows = 37;
 
-    // Every case at both lane widths (VectorWidth.Force; 512 bits runs in software where the hardware lacks AVX-512).
-    // 16 and 19 features fill one or more 512-bit float vectors, and 8 and 11 double ones: narrower rows run 256 bits.
-    public static TheoryData<int, int, bool, bool, int> Cases()
+    // Every case at 256 bits, and at 512 bits (VectorWidth.Force; software where the hardware lacks AVX-512) where that
+    // runs other code: rows that fill a 512-bit vector (8 doubles, 16 floats) and, without recording, one feature per
+    // row (rows across the lanes). Narrower rows run the 256-bit path at either setting.
+    public static TheoryData<int, int, bool, bool, int> DoubleCases() => Cases(wideFrom: 8, acrossRows: false);
+
+    public static TheoryData<int, int, bool, bool, int> FloatCases() => Cases(wideFrom: 16, acrossRows: false);
+
+    public static TheoryData<int, int, bool, bool, int> UnrecordedCases() => Cases(wideFrom: 8, acrossRows: true);
+
+    private static TheoryData<int, int, bool, bool, int> Cases(int wideFrom, bool acrossRows)
     {
         var cases = new TheoryData<int, int, bool, bool, int>();
         foreach (int features in new[] { 1, 3, 4, 8, 11, 16, 19 })
@@ -31,9 +38,10 @@ public sealed class RationalQuadraticSplineKernelTests
                 {
                     foreach (bool perRowParameters in new[] { false, true })
                     {
-                        foreach (int bits in new[] { 256, 512 })
+                        cases.Add(features, binCount, inverse, perRowParameters, 256);
+                        if (features >= wideFrom || (acrossRows && features == 1))
                         {
-                            cases.Add(features, binCount, inverse, perRowParameters, bits);
+                            cases.Add(features, binCount, inverse, perRowParameters, 512);
                         }
                     }
                 }
@@ -43,8 +51,68 @@ public sealed class RationalQuadraticSplineKernelTests
         return cases;
     }
 
+    [Fact]
+    public void WideLanes_RunWhereARowFillsA512BitVector()
+    {
+        using (VectorWidth.Force(512))
+        {
+            Assert.True(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<double>(8));
+            Assert.False(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<double>(7));
+            Assert.True(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<float>(16));
+            Assert.False(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<float>(8));
+        }
+
+        using (VectorWidth.Force(256))
+        {
+            Assert.False(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<double>(64));
+        }
+    }
+
+    // The backward pass reads the saved lanes at the width that wrote them (the tape flag), not at the width of the
+    // thread that runs it: forward at one width and backward at the other give the one-width gradients bit for bit.
     [Theory]
-    [MemberData(nameof(Cases))]
+    [InlineData(512, 256)]
+    [InlineData(256, 512)]
+    public void Backward_ReadsTheSavedLanesAtTheForwardWidth(int forwardBits, int backwardBits)
+    {
+        double[] Gradients(int forward, int backward)
+        {
+            const int features = 11;
+            const int binCount = 6;
+            var x = new Parameter<double>("x", Rows, features);
+            var theta = new Parameter<double>("p", Rows, ((3 * binCount) - 1) * features);
+            var reference = new Random(17);
+            for (int i = 0; i < x.Values.Length; i++)
+            {
+                x.Values[i] = 2.5 * Bound * (reference.NextDouble() - 0.5);
+            }
+
+            for (int i = 0; i < theta.Values.Length; i++)
+            {
+                theta.Values[i] = 4 * (reference.NextDouble() - 0.5);
+            }
+
+            var tape = new Tape<double>();
+            Node<double> loss;
+            using (VectorWidth.Force(forward))
+            {
+                var (output, logDet) = tape.RationalQuadraticSpline(tape.Use(x), tape.Use(theta), binCount, Bound, 1e-3, 1e-3, 1e-3, inverse: true);
+                loss = tape.Add(tape.Sum(tape.Multiply(output, output)), tape.Sum(logDet));
+            }
+
+            using (VectorWidth.Force(backward))
+            {
+                tape.Backward(loss);
+            }
+
+            return [.. x.Gradients, .. theta.Gradients];
+        }
+
+        Assert.Equal(Gradients(forwardBits, forwardBits), Gradients(forwardBits, backwardBits));
+    }
+
+    [Theory]
+    [MemberData(nameof(DoubleCases))]
     public void Double_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters, int bits)
     {
         using VectorWidth.Scope width = VectorWidth.Force(bits);
@@ -54,7 +122,7 @@ public sealed class RationalQuadraticSplineKernelTests
     // Float gradients of the inverse are ill-conditioned in steep bins (dx/dy ≈ 15 gave 1e-3 relative differences from
     // the double truth, and float reruns of the scalar code err as much), hence the looser float tolerance.
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(FloatCases))]
     public void Float_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters, int bits)
     {
         using VectorWidth.Scope width = VectorWidth.Force(bits);
@@ -145,7 +213,7 @@ public sealed class RationalQuadraticSplineKernelTests
     // Without recording, one feature per row runs rows side by side in the lanes (a sequential MADE pass), and nothing
     // is saved; the values and log-dets must keep the recording path's bits, tails and a ragged last vector included.
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(UnrecordedCases))]
     public void WithoutRecording_GivesTheRecordingPathsBits(int features, int binCount, bool inverse, bool perRowParameters, int bits)
     {
         using VectorWidth.Scope width = VectorWidth.Force(bits);

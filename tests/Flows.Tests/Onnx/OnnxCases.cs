@@ -66,7 +66,10 @@ internal static class OnnxCases
 
         if (name == "MaskedAutoregressiveFlow(supports)")
         {
+            // The defensive Gaussian of a flow with supports ends in the same supports layer: its draws must stay inside.
+            flow.ResolveDefensiveShare(data.GetLength(0));
             flow.DensityLn(IntoSupports(data), context); // initializes the start from data inside the supports
+            Assert.True(flow.DefensiveWeight > 0, $"{name}: the defensive share should be active.");
         }
         else if (!UsesOwnSamples(name) && !SamplingOnly.Contains(name))
         {

@@ -8,7 +8,8 @@ public sealed partial class Radial<T> : IGraphLowering
     // Both directions are closed-form (see the class remarks); the graph takes the same branches as RadialOps, with Where
     // in place of the per-row if: the increment form near the identity, z₀ + q·v for strong contractions, log1p of the
     // increments while they are small. The distance is a plain √Σv² (RadialPoint scales by the largest component against
-    // overflow, which only rows beyond 1e150 would need).
+    // overflow): rows beyond about 1e150 in double (1e19 in float) get r = ∞, where the map is the identity to rounding
+    // anyway (increment 0, log-det 0).
     Lowered IGraphLowering.LowerForward(GraphBuilder graph, string input, string? context) => Lower(graph, input, inverse: false);
 
     Lowered IGraphLowering.LowerInverse(GraphBuilder graph, string input, string? context) => Lower(graph, input, inverse: true);
@@ -39,13 +40,13 @@ public sealed partial class Radial<T> : IGraphLowering
 
         // ℓ = (d − 1) log(1 + β/(α + r)) + log(1 + βα/(α + r)²), each by log1p while its increment is small, else as the
         // log of the cancellation-free ratio (r + γ)/(α + r) or N/(α + r)² with N = r(2α + r) + γα.
-        string u1 = graph.Div(b, alphaPlusR);
         string u2 = graph.Div(graph.Scalar(beta * alpha), graph.Mul(alphaPlusR, alphaPlusR));
         string logAlphaPlusR = graph.Log(alphaPlusR);
         string n = graph.Add(graph.Mul(r, graph.Add(graph.Scalar(2 * alpha), r)), graph.Scalar(gamma * alpha));
-        string log1 = SmallOrRatio(graph, u1, graph.Sub(graph.Log(rPlusGamma), logAlphaPlusR));
         string log2 = SmallOrRatio(graph, u2, graph.Sub(graph.Log(n), graph.Mul(graph.Scalar(2), logAlphaPlusR)));
-        string logDet = d == 1 ? log2 : graph.Add(graph.Mul(graph.Scalar(d - 1), log1), log2);
+        string logDet = d == 1
+            ? log2
+            : graph.Add(graph.Mul(graph.Scalar(d - 1), SmallOrRatio(graph, graph.Div(b, alphaPlusR), graph.Sub(graph.Log(rPlusGamma), logAlphaPlusR))), log2);
         return new Lowered(output, inverse ? graph.Neg(logDet) : logDet);
     }
 

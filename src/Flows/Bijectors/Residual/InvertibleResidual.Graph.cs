@@ -13,16 +13,18 @@ public sealed partial class InvertibleResidual<T> : IGraphLowering
         if (!IsLogDetExact)
         {
             throw new NotSupportedException(
-                $"{this}'s log-determinant above {ExactLogDetMaxDimension} features is a stochastic series estimate (a fresh probe per call) " +
-                "and has no ONNX graph; export a flow whose residual blocks have at most that many features.");
+                $"{this}'s log-determinant above {ExactLogDetMaxDimension} features (its ExactLogDetMaxDimension) is a stochastic series " +
+                "estimate (a fresh probe per call) and has no ONNX graph; export a block whose dimension is at most its ExactLogDetMaxDimension.");
         }
 
         int d = Dimension;
         int h = HiddenFeatures;
-        string w1 = graph.Constant<T>(Flatten(_norm0.GetNormalizedWeight()), h, d);
-        string w2 = graph.Constant<T>(Flatten(_norm1.GetNormalizedWeight()), d, h);
-        string w1Transposed = graph.Node("Transpose", [w1]);
-        string w2Transposed = graph.Node("Transpose", [w2]);
+        T[,] weight1 = _norm0.GetNormalizedWeight();
+        T[,] weight2 = _norm1.GetNormalizedWeight();
+        string w1 = graph.Matrix(weight1);
+        string w2 = graph.Matrix(weight2);
+        string w1Transposed = graph.Matrix(weight1, transposed: true);
+        string w2Transposed = graph.Matrix(weight2, transposed: true);
         string a = graph.Add(graph.MatMul(input, w1Transposed), graph.Row<T>(_layer0.Bias!.Values));
         string t = graph.Tanh(a);
         string output = graph.Add(input, graph.Add(graph.MatMul(t, w2Transposed), graph.Row<T>(_layer1.Bias!.Values)));
@@ -58,20 +60,4 @@ public sealed partial class InvertibleResidual<T> : IGraphLowering
 
     Lowered IGraphLowering.LowerInverse(GraphBuilder graph, string input, string? context)
         => throw Lowering.IterativeDirection(this, "inverse");
-
-    private static T[] Flatten(T[,] matrix)
-    {
-        int rows = matrix.GetLength(0);
-        int columns = matrix.GetLength(1);
-        var result = new T[rows * columns];
-        for (int i = 0; i < rows; i++)
-        {
-            for (int j = 0; j < columns; j++)
-            {
-                result[(i * columns) + j] = matrix[i, j];
-            }
-        }
-
-        return result;
-    }
 }

@@ -21,8 +21,11 @@ public class FlowWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     [ParamsSource(nameof(Workloads))]
     public string Workload { get; set; } = "MAF-8";
 
-    /// <summary>The values of <see cref="Workload"/>: every workload of PEERS.md.</summary>
-    public static IEnumerable<string> Workloads => FlowWorkload.Names;
+    /// <summary>The values of <see cref="Workload"/>: every workload of PEERS.md, or those named in the environment
+    /// variable FLOWS_WORKLOADS (comma-separated, such as <c>MAF-64</c>).</summary>
+    public static IEnumerable<string> Workloads
+        => Environment.GetEnvironmentVariable("FLOWS_WORKLOADS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            ?? FlowWorkload.Names;
 
     [GlobalSetup]
     public void Setup() => _workload = new FlowWorkload<T>(Workload);

@@ -176,15 +176,16 @@ public sealed class VariationalAutoencoderTests
         return (vae, report);
     }
 
-    // A small VAE with every kind of parameter: encoder, a conditional IAF layer, a planar and an amortized planar layer
-    // (per-row parameters from the encoder), decoder; all moved
+    // A small VAE with every kind of parameter: encoder, a conditional IAF layer, a planar layer, amortized planar and
+    // Sylvester layers (per-row parameters from the encoder), decoder; all moved
     // off their identity starts so that no gradient is zero by construction.
     private static (VariationalAutoencoder<double> Vae, double[,] Data) SmallModel(bool bernoulli)
     {
         IBijector<double> flow = new Chain<double>(
             new Inverted<double>(new MaskedAutoregressive<double>(2, [4], contextDimension: 2, seed: 1)),
             new Planar<double>(2, seed: 2),
-            new AmortizedPlanar<double>(2, contextDimension: 2, seed: 7));
+            new AmortizedPlanar<double>(2, contextDimension: 2, seed: 7),
+            new AmortizedSylvester<double>(2, contextDimension: 2, reversed: true, seed: 8));
         var posterior = new AmortizedPosterior<double>(3, 2, [5], flow, seed: 3);
         IDecoder<double> decoder = bernoulli ? new BernoulliDecoder<double>(2, 3, [4], seed: 4) : new GaussianDecoder<double>(2, 3, [4], seed: 4);
         var vae = new VariationalAutoencoder<double>(posterior, LatentVariableModel<double>.WithStandardNormalPrior(decoder));

@@ -177,7 +177,7 @@ public sealed class VariationalAutoencoderTests
     }
 
     // A small VAE with every kind of parameter: encoder, a conditional IAF layer, a planar layer, amortized planar,
-    // Sylvester and radial layers (per-row parameters from the encoder), decoder; all moved
+    // Sylvester and radial layers, a conditional autoregressive spline layer (per-row parameters from the encoder), decoder; all moved
     // off their identity starts so that no gradient is zero by construction.
     private static (VariationalAutoencoder<double> Vae, double[,] Data) SmallModel(bool bernoulli)
     {
@@ -186,7 +186,8 @@ public sealed class VariationalAutoencoderTests
             new Planar<double>(2, seed: 2),
             new AmortizedPlanar<double>(2, contextDimension: 2, seed: 7),
             new AmortizedSylvester<double>(2, contextDimension: 2, reversed: true, seed: 8),
-            new AmortizedRadial<double>(2, contextDimension: 2, seed: 9));
+            new AmortizedRadial<double>(2, contextDimension: 2, seed: 9),
+            new Inverted<double>(new MaskedAutoregressive<double>(2, [4], contextDimension: 2, transform: new RationalQuadraticTransform<double>(binCount: 4), seed: 10)));
         var posterior = new AmortizedPosterior<double>(3, 2, [5], flow, seed: 3);
         IDecoder<double> decoder = bernoulli ? new BernoulliDecoder<double>(2, 3, [4], seed: 4) : new GaussianDecoder<double>(2, 3, [4], seed: 4);
         var vae = new VariationalAutoencoder<double>(posterior, LatentVariableModel<double>.WithStandardNormalPrior(decoder));

@@ -290,6 +290,8 @@ public static class MaximumLikelihood
         private readonly int _validationRows;
         private readonly IReadOnlyList<Parameter<T>> _parameters;
         private readonly Random _random;
+        // The flow-matching loss when FitOptions.Objective asks for it (see FitObjective.FlowMatching), else null.
+        private readonly FlowMatching<T>? _flowMatching;
         // Validation and the pass before the first step neither record nor train: they score the fixed map that
         // DensityLn on arrays gives and leave BatchNorm's running statistics alone.
         private readonly Tape<T> _evaluation = new(isRecording: false, isTraining: false);
@@ -318,6 +320,7 @@ public static class MaximumLikelihood
             _contextDimension = flow.ContextDimension;
             _random = new Random(options.Seed);
             _parameters = flow.Parameters;
+            _flowMatching = options.Objective == FitObjective.FlowMatching ? new FlowMatching<T>(flow, options.Seed) : null;
 
             int[] order = [.. Enumerable.Range(0, rows)];
             _random.Shuffle(order);
@@ -352,7 +355,7 @@ public static class MaximumLikelihood
                 ? _options.Optimizer with { WeightDecay = AdamOptions.SizeAdaptedWeightDecay(_trainRows, _options.Optimizer.LearningRate) }
                 : _options.Optimizer;
             var optimizer = new Adam<T>(_parameters, adam);
-            var gradient = new DataParallelGradient<T>(_flow);
+            var gradient = new DataParallelGradient<T>(_flow, _flowMatching);
             int degree = Parallelism.Resolve(_options.MaxDegreeOfParallelism);
             _flow.ResolveDefensiveShare(_trainRows);
             InitializeDataDependentLayers();
@@ -400,6 +403,7 @@ public static class MaximumLikelihood
                     Fill(_train, rows, _dimension, batch);
                     Dequantization.AddNoise<T>(batch.AsSpan(0, count * _dimension), _dimension, _integerColumns, _noise);
                     Fill(_trainContext, rows, _contextDimension, batchContext);
+                    _flowMatching?.Draw(count, batchContext.AsSpan(0, count * _contextDimension));
 
                     // Forward and backward, in blocks on up to `degree` threads (the gradients are zeroed first).
                     T lossValue = gradient.Run(batch, _contextDimension == 0 ? null : batchContext, 0, count, degree);
@@ -657,6 +661,12 @@ public static class MaximumLikelihood
         // Also notes the rows with the lowest density, which a divergence found by this pass names.
         private double MeanNegativeLogLikelihood(T[] data, T[] context, int rows, bool validation)
         {
+            if (_flowMatching is not null)
+            {
+                (double mean, _lastStandardError) = _flowMatching.MeanLoss(data, context, rows, validation);
+                return mean;
+            }
+
             const int chunk = TransformedDistribution<T>.EvaluationChunkRows;
             _worst.Clear();
             _worstAreValidationRows = validation;

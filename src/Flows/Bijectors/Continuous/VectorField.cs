@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Flows.Autodiff;
 using Flows.Neural;
 
@@ -305,14 +306,8 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
         int inputs = input.Length;
         for (int k = 0; k < output.Length; k++)
         {
-            T sum = bias.IsEmpty ? T.Zero : bias[k];
-            ReadOnlySpan<T> row = weight.Slice(k * inputs, inputs);
-            for (int j = 0; j < inputs; j++)
-            {
-                sum += row[j] * input[j];
-            }
-
-            output[k] = sum;
+            T sum = TensorPrimitives.Dot(weight.Slice(k * inputs, inputs), input);
+            output[k] = bias.IsEmpty ? sum : sum + bias[k];
         }
     }
 
@@ -329,11 +324,7 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
                 continue;
             }
 
-            ReadOnlySpan<T> row = weight.Slice(k * inputs, inputs);
-            for (int j = 0; j < inputs; j++)
-            {
-                output[j] += a * row[j];
-            }
+            TensorPrimitives.MultiplyAdd(weight.Slice(k * inputs, inputs), a, output, output);
         }
     }
 
@@ -347,12 +338,8 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
         int columns = right.Length;
         for (int k = 0; k < left.Length; k++)
         {
-            T coefficient = scale * left[k];
             Span<T> row = gradient.Slice(offset + (k * columns), columns);
-            for (int j = 0; j < columns; j++)
-            {
-                row[j] += coefficient * right[j];
-            }
+            TensorPrimitives.MultiplyAdd(right, scale * left[k], row, row);
         }
     }
 

@@ -41,6 +41,10 @@ public static class MaximumLikelihood
     /// rows together (up to 65,536). The steps train the flow on its own log-density (a training tape leaves the share
     /// out); the checks score the mixture (1 − ε) p_flow + ε N, so no validation row can cost more than log(1/ε) nats
     /// below its Gaussian log-density.</para>
+    /// <para><b>Flow matching.</b> With <see cref="FitOptions.Objective"/> = <see cref="FitObjective.FlowMatching"/> the
+    /// same loop minimizes the flow-matching loss of a flow whose bijector is a <see cref="ContinuousFlow{T}"/> instead of
+    /// the negative log-likelihood; its checks, early stopping, divergence and the report then concern that loss (see
+    /// <see cref="FitObjective.FlowMatching"/>).</para>
     /// <para><b>Threads.</b> The fit holds the flow's evaluation lock (and those of flows nested in it) from start to end:
     /// <c>DensityLn</c>, <c>Sample</c> and <c>Save</c> on other threads wait for it to return and then see the flow it
     /// leaves, and the fit gives the same bits as when run alone. On the fitting thread, a progress handler may call
@@ -56,7 +60,8 @@ public static class MaximumLikelihood
     /// with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column); or a column of
     /// <see cref="FitOptions.IntegerColumns"/> is beyond Dimension or holds a value that is not a whole number (named by
     /// row and column). A value outside its column's support, when the layer next to the data is a
-    /// <see cref="ColumnSupports{T}"/>, is refused likewise.</exception>
+    /// <see cref="ColumnSupports{T}"/>, is refused likewise. With <see cref="FitObjective.FlowMatching"/>, the flow's
+    /// bijector is not a <see cref="ContinuousFlow{T}"/>.</exception>
     /// <exception cref="InvalidOperationException">A parameter of the flow is not finite before the fit; the flow is
     /// already being fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged (the best
     /// parameters are restored first).</exception>

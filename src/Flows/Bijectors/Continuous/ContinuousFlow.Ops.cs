@@ -53,7 +53,11 @@ public sealed partial class ContinuousFlow<T>
         {
             input.Values.Slice(i * d, d).CopyTo(state);
             state[d] = T.Zero;
-            system.Context = context is null ? default : context.Values.Slice(i * c, c).ToArray();
+            if (context is not null)
+            {
+                context.Values.Slice(i * c, c).CopyTo(system.Context);
+            }
+
             system.Probe = probes.Length == 0 ? default : probes.AsMemory(i * d, d);
             evaluations += Run(solver, system, t0, t1, state, i, "solve");
             state.AsSpan(0, d).CopyTo(output.Values.Slice(i * d, d));
@@ -102,7 +106,8 @@ public sealed partial class ContinuousFlow<T>
     {
         private readonly VectorField<T>.Workspace _workspace = field.CreateWorkspace();
 
-        public T[]? Context { get; set; }
+        // The row's context, copied in before each solve.
+        public T[] Context { get; } = new T[field.ContextDimension];
 
         public ReadOnlyMemory<T> Probe { get; set; }
 
@@ -119,7 +124,8 @@ public sealed partial class ContinuousFlow<T>
     {
         private readonly VectorField<T>.Workspace _workspace = field.CreateWorkspace();
 
-        public T[]? Context { get; set; }
+        // The row's context, copied in before each solve.
+        public T[] Context { get; } = new T[field.ContextDimension];
 
         public ReadOnlyMemory<T> Probe { get; set; }
 
@@ -177,7 +183,11 @@ public sealed partial class ContinuousFlow<T>
                 e.Output.Values.Slice(i * d, d).CopyTo(state);
                 lambda.CopyTo(state.AsSpan(d, d));
                 system.Mu = mu;
-                system.Context = context is null ? default : context.Values.Slice(i * c, c).ToArray();
+                if (context is not null)
+                {
+                    context.Values.Slice(i * c, c).CopyTo(system.Context);
+                }
+
                 system.Probe = hutchinson ? op.Probes.AsMemory(i * d, d) : default;
                 evaluations += flow.Run(solver, system, op.End, op.Start, state, i, "adjoint solve", controlled: 2 * d);
                 if (input.RequiresGradient)

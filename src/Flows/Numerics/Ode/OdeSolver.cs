@@ -221,7 +221,8 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
                 throw Failure($"{Options.MaxSteps} steps (MaxSteps) did not reach t = {t1}", t, h);
             }
 
-            if (h <= T.CreateTruncating(16) * T.Epsilon * T.Max(T.One, T.Abs(t)) || !T.IsFinite(h))
+            // A step below 16 ulp of t no longer moves t.
+            if (h <= T.CreateTruncating(16) * (T.BitIncrement(T.One) - T.One) * T.Max(T.One, T.Abs(t)) || !T.IsFinite(h))
             {
                 throw Failure("the step size underflowed", t, h);
             }

@@ -120,15 +120,20 @@ public sealed class OnnxExportApiTests : IDisposable
         Assert.Contains("DefensiveShare.None", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void ExportOnnx_NamesABijectorWithoutAGraph()
+    public static TheoryData<string> Unsupported => ["UserShift", "ContinuousFlow"];
+
+    [Theory]
+    [MemberData(nameof(Unsupported))]
+    public void ExportOnnx_NamesABijectorWithoutAGraph(string name)
     {
-        var shift = new UserShift(2);
-        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new Affine<double>(2), shift));
+        IBijector<double> bijector = name == "UserShift"
+            ? new UserShift(2)
+            : new ContinuousFlow<double>(2, options: new() { HiddenFeatures = [4] });
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new Affine<double>(2), bijector));
 
         NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ToOnnxSamplingModel());
 
-        Assert.Contains(shift.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Contains(bijector.ToString()!, error.Message, StringComparison.Ordinal);
     }
 
     // Above 16 features a residual block's log-determinant is a fresh stochastic estimate per call: no graph can give it.

@@ -150,25 +150,14 @@ public sealed class AmortizedSylvester<T> : Bijector<T>, IHasSavedForm<T, IBijec
         },
         r =>
         {
-            string variantName = r.String("variant");
-            if (!Enum.TryParse(variantName, ignoreCase: false, out SylvesterVariant variant) || !Enum.IsDefined(variant) || int.TryParse(variantName, out int _))
-            {
-                throw r.Error("variant", $"expected Orthogonal, Householder or Triangular, found \"{variantName}\"");
-            }
-
-            int reversed = r.Int32("reversed", minimum: 0);
-            if (reversed > 1)
-            {
-                throw r.Error("reversed", $"expected 0 or 1, found {reversed}");
-            }
-
+            (SylvesterVariant variant, bool reversed) = SylvesterSavedSettings.Read(r);
             return new AmortizedSylvester<T>(
                 r.Int32("dimension", minimum: 1),
                 r.Int32("contextDimension", minimum: 1),
                 variant,
                 r.Int32("columnCount", minimum: 1),
                 r.Int32("reflectionCount", minimum: 0),
-                reversed == 1);
+                reversed);
         });
 
     /// <inheritdoc/>

@@ -175,25 +175,13 @@ public sealed partial class Sylvester<T> : Bijector<T>, IHasSavedForm<T, IBiject
         },
         r =>
         {
-            string variantName = r.String("variant");
-            if (!Enum.TryParse(variantName, ignoreCase: false, out SylvesterVariant variant) || !Enum.IsDefined(variant) ||
-                int.TryParse(variantName, out int _))
-            {
-                throw r.Error("variant", $"expected Orthogonal, Householder or Triangular, found \"{variantName}\"");
-            }
-
-            int reversed = r.Int32("reversed", minimum: 0);
-            if (reversed > 1)
-            {
-                throw r.Error("reversed", $"expected 0 or 1, found {reversed}");
-            }
-
+            (SylvesterVariant variant, bool reversed) = SylvesterSavedSettings.Read(r);
             return new Sylvester<T>(
                 r.Int32("dimension", minimum: 1),
                 variant,
                 r.Int32("columnCount", minimum: 1),
                 r.Int32("reflectionCount", minimum: 0),
-                reversed == 1);
+                reversed);
         });
 
     /// <inheritdoc/>

@@ -15,3 +15,25 @@ public enum SylvesterVariant
     /// <summary>Q is a fixed permutation: the identity or the reversal of the features (T-SNF).</summary>
     Triangular,
 }
+
+/// <summary>The saved settings a Sylvester layer and its amortized twin share.</summary>
+internal static class SylvesterSavedSettings
+{
+    /// <summary>Reads "variant" and "reversed", refusing a name that is not a variant and a flag that is not 0 or 1.</summary>
+    public static (SylvesterVariant Variant, bool Reversed) Read<T>(ISavedFormReader<T> r) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        string variantName = r.String("variant");
+        if (!Enum.TryParse(variantName, ignoreCase: false, out SylvesterVariant variant) || !Enum.IsDefined(variant) || int.TryParse(variantName, out int _))
+        {
+            throw r.Error("variant", $"expected Orthogonal, Householder or Triangular, found \"{variantName}\"");
+        }
+
+        int reversed = r.Int32("reversed", minimum: 0);
+        if (reversed > 1)
+        {
+            throw r.Error("reversed", $"expected 0 or 1, found {reversed}");
+        }
+
+        return (variant, reversed == 1);
+    }
+}

@@ -38,7 +38,7 @@ public sealed class BernsteinTransform<T> : IConditionalTransform<T>, IHasSavedF
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(degree, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(degree, 100);
-        PolynomialTransforms.CheckBoundAndSlope(tailBound, minimumSlope);
+        MonotoneSettings.CheckBoundAndSlope(tailBound, minimumSlope);
         Degree = degree;
         TailBound = tailBound;
         MinimumSlope = minimumSlope;
@@ -82,22 +82,4 @@ public sealed class BernsteinTransform<T> : IConditionalTransform<T>, IHasSavedF
     /// <inheritdoc/>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"BernsteinTransform(degree: {Degree}, tailBound: {TailBound}, minimumSlope: {MinimumSlope})");
-}
-
-/// <summary>The checks the polynomial transforms share.</summary>
-internal static class PolynomialTransforms
-{
-    public static void CheckBoundAndSlope(double tailBound, double minimumSlope)
-    {
-        if (!(tailBound > 0 && tailBound <= 100))
-        {
-            throw new ArgumentOutOfRangeException(nameof(tailBound), tailBound,
-                "tailBound must be > 0 and at most 100: the polynomial is evaluated in powers of x up to B, whose rounding grows with B^(degree).");
-        }
-
-        if (!(minimumSlope > 0 && minimumSlope < 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(minimumSlope), minimumSlope, "minimumSlope must lie in (0, 1).");
-        }
-    }
 }

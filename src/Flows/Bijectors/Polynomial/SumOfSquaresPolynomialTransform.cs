@@ -42,7 +42,7 @@ public sealed class SumOfSquaresPolynomialTransform<T> : IConditionalTransform<T
         ArgumentOutOfRangeException.ThrowIfGreaterThan(polynomialCount, 16);
         ArgumentOutOfRangeException.ThrowIfNegative(degree);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(degree, 8);
-        PolynomialTransforms.CheckBoundAndSlope(tailBound, minimumSlope);
+        MonotoneSettings.CheckBoundAndSlope(tailBound, minimumSlope);
         PolynomialCount = polynomialCount;
         Degree = degree;
         TailBound = tailBound;

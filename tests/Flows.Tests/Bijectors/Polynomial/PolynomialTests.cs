@@ -35,11 +35,17 @@ public sealed class PolynomialTests : IFamilyCases
         new("MaskedAutoregressive(bernstein)", () => new MaskedAutoregressive<T>(2, [6], transform: new BernsteinTransform<T>(7, 3.5, 2e-3), seed: 5)),
     ];
 
-    public static TheoryData<string> Transforms => ["sos", "bernstein"];
+    // The transforms on the generic monotone operation (UnconstrainedMonotonicTransform's own tests are UmnnTests).
+    public static TheoryData<string> Transforms => ["sos", "bernstein", "umnn", "naf"];
+
+    // The deep sigmoidal transform is not the identity at zero (its units need distinct offsets; see its remarks).
+    public static TheoryData<string> IdentityAtZero => ["sos", "bernstein", "umnn"];
 
     private static IConditionalTransform<double> Transform(string name) => name switch
     {
         "sos" => new SumOfSquaresPolynomialTransform<double>(polynomialCount: 3, degree: 2, tailBound: 2.5),
+        "umnn" => new UnconstrainedMonotonicTransform<double>(hiddenCount: 4, tailBound: 2.5),
+        "naf" => new DeepSigmoidalTransform<double>(hiddenCount: 5, tailBound: 2.5),
         _ => new BernsteinTransform<double>(degree: 7, tailBound: 2.5),
     };
 
@@ -175,7 +181,7 @@ public sealed class PolynomialTests : IFamilyCases
     }
 
     [Theory]
-    [MemberData(nameof(Transforms))]
+    [MemberData(nameof(IdentityAtZero))]
     public void ZeroParameters_GiveTheIdentity(string name)
     {
         IConditionalTransform<double> transform = Transform(name);
@@ -187,6 +193,9 @@ public sealed class PolynomialTests : IFamilyCases
             Assert.Equal(0, logDerivative, 1e-14);
         }
     }
+
+    internal static (double Value, double LogDerivative) RunOne(IConditionalTransform<double> transform, double x, double[] theta, bool forward)
+        => Run(transform, x, theta, forward);
 
     // The numerical inverse meets its stated tolerance: its root is within 1e-12·(1 + |x|) of the root found by plain
     // bisection on the closed form down to adjacent doubles, and its log-derivative is the exact negative of the closed
@@ -216,7 +225,13 @@ public sealed class PolynomialTests : IFamilyCases
     [MemberData(nameof(Transforms))]
     public void Forward_InFloat_SolvesToAFewUlp(string name)
     {
-        IConditionalTransform<float> single = name == "sos" ? new SumOfSquaresPolynomialTransform<float>(3, 2, 2.5) : new BernsteinTransform<float>(7, 2.5);
+        IConditionalTransform<float> single = name switch
+        {
+            "sos" => new SumOfSquaresPolynomialTransform<float>(3, 2, 2.5),
+            "umnn" => new UnconstrainedMonotonicTransform<float>(4, tailBound: 2.5),
+            "naf" => new DeepSigmoidalTransform<float>(5, tailBound: 2.5),
+            _ => new BernsteinTransform<float>(7, 2.5),
+        };
         IConditionalTransform<double> reference = Transform(name);
         float[] theta = [.. TestData.StandardNormal(single.ParametersPerFeature, seed: 11, scale: 0.7).Select(v => (float)v)];
         double[] thetaDouble = [.. theta.Select(v => (double)v)];
@@ -336,6 +351,8 @@ public sealed class PolynomialTests : IFamilyCases
     [Theory]
     [InlineData("sos")]
     [InlineData("bernstein")]
+    [InlineData("umnn")]
+    [InlineData("naf")]
     public void Preset_FitsABimodalDensity(string name)
     {
         static double[,] Draw(int rows, int seed)
@@ -354,9 +371,13 @@ public sealed class PolynomialTests : IFamilyCases
 
         double[,] train = Draw(400, 1);
         double[,] test = Draw(2000, 2);
-        TransformedDistribution<double> flow = name == "sos"
-            ? SumOfSquaresPolynomialFlow.Create<double>(1, transforms: 2, hiddenFeatures: [16], seed: 3)
-            : BernsteinPolynomialFlow.Create<double>(1, transforms: 2, degree: 16, hiddenFeatures: [16], tailBound: 3, seed: 3);
+        TransformedDistribution<double> flow = name switch
+        {
+            "sos" => SumOfSquaresPolynomialFlow.Create<double>(1, transforms: 2, hiddenFeatures: [16], seed: 3),
+            "umnn" => UnconstrainedNeuralAutoregressiveFlow.Create<double>(1, transforms: 2, hiddenFeatures: [16], seed: 3),
+            "naf" => NeuralAutoregressiveFlow.Create<double>(1, transforms: 2, hiddenFeatures: [16], seed: 3),
+            _ => BernsteinPolynomialFlow.Create<double>(1, transforms: 2, degree: 16, hiddenFeatures: [16], tailBound: 3, seed: 3),
+        };
         Flows.Training.MaximumLikelihood.Fit(flow, train, new Flows.Training.FitOptions { BatchSize = 400, Epochs = 300, Seed = 4, ValidationFraction = 0.2, Optimizer = new Flows.Training.AdamOptions { LearningRate = 3e-2 } });
 
         double mean = flow.DensityLn(test).Average();

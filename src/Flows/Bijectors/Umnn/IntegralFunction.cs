@@ -8,8 +8,8 @@ namespace Flows.Bijectors;
 /// g(t) = m + (1 − m)·softplus(h(t))/log 2 and h(t) = a₀ + Σₖ aₖ·tanh(sₖ(t − τₖ) + cₖ), sₖ = softplus(wₖ)/log 2:
 /// θ = (b, a₀, a₁…a_H, w₁…w_H, c₁…c_H), 3H + 2 values; the knots τₖ are fixed, evenly spread over [−B, B].
 /// </summary>
-/// <remarks>f′(x) is g(x), the derivative of the exact integral (as in UMNN); the quadrature's error in f is far below
-/// the property suite's tolerances at the default 32 intervals for the integrands it meets.</remarks>
+/// <remarks>f′(x) is g(x), the derivative of the exact integral (as in UMNN), not of the quadrature: the two differ by the
+/// quadrature's error (see <see cref="UnconstrainedMonotonicTransform{T}"/>).</remarks>
 internal readonly struct IntegralFunction<T> : IMonotoneFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly T[] _nodes;   // (1 + sᵢ)/2 ∈ [0, 1], sᵢ = cos(iπ/N)

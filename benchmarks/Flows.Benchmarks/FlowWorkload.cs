@@ -1,6 +1,7 @@
 using System.Numerics;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
+using Flows.Autodiff;
 using Flows.Training;
 
 namespace Flows.Benchmarks;
@@ -51,6 +52,7 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
     private readonly T[] _densities = new T[FlowWorkload.EvaluationPoints];
     private readonly T[] _samples;
     private readonly Random _random = new(3);
+    private readonly Tape<T> _singlePassTape = new(isRecording: true, isTraining: true);
     private int _batchStart;
 
     /// <param name="workload">The workload's name.</param>
@@ -110,6 +112,22 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
         T loss = _gradient.Run(Data, ContextFeatures == 0 ? null : Context, start, BatchSize, Threads);
         _optimizer.Step();
         return loss;
+    }
+
+    /// <summary>The same step on one tape over the whole batch, as steps ran before data parallelism: what the fixed
+    /// 128-row split costs at one thread (the split sums the blocks' gradients, so the two differ in the last bits).</summary>
+    public T SinglePassTrainingStep()
+    {
+        int start = NextBatchStart();
+        Tape<T> tape = _singlePassTape;
+        tape.Reset();
+        Node<T> x = tape.Constant(Data.AsSpan(start * Features, BatchSize * Features), BatchSize, Features);
+        Node<T>? context = ContextFeatures == 0 ? null : tape.Constant(Context.AsSpan(start * ContextFeatures, BatchSize * ContextFeatures), BatchSize, ContextFeatures);
+        Node<T> loss = tape.Negate(tape.Mean(Flow.DensityLn(tape, x, context)));
+        _optimizer.ZeroGradients();
+        tape.Backward(loss);
+        _optimizer.Step();
+        return loss.Values[0];
     }
 
     /// <summary>log p(x) of the evaluation points, no gradients.</summary>

@@ -21,8 +21,11 @@ public class FlowWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     [ParamsSource(nameof(Workloads))]
     public string Workload { get; set; } = "MAF-8";
 
-    /// <summary>The values of <see cref="Workload"/>: every workload of PEERS.md.</summary>
-    public static IEnumerable<string> Workloads => FlowWorkload.Names;
+    /// <summary>The values of <see cref="Workload"/>: every workload of PEERS.md, or those named in the environment
+    /// variable FLOWS_WORKLOADS (comma-separated, such as <c>MAF-64</c>).</summary>
+    public static IEnumerable<string> Workloads
+        => Environment.GetEnvironmentVariable("FLOWS_WORKLOADS")?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            ?? FlowWorkload.Names;
 
     [GlobalSetup]
     public void Setup() => _workload = new FlowWorkload<T>(Workload);
@@ -30,6 +33,11 @@ public class FlowWorkloadBenchmarks<T> where T : unmanaged, IFloatingPointIeee75
     /// <summary>One training step on the next consecutive batch.</summary>
     [Benchmark]
     public T TrainingStep() => _workload.TrainingStep();
+
+    /// <summary>One training step on one tape over the whole batch, without the 128-row split (see
+    /// <c>FlowWorkload.SinglePassTrainingStep</c>).</summary>
+    [Benchmark]
+    public T SinglePassTrainingStep() => _workload.SinglePassTrainingStep();
 
     /// <summary>log p(x) of 65,536 points, no gradients.</summary>
     [Benchmark]

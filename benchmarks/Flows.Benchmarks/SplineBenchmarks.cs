@@ -7,8 +7,11 @@ namespace Flows.Benchmarks;
 
 /// <summary>
 /// The fused rational-quadratic spline tape op alone, at the NSF-8 shape: a 512 × 8 input (about one in six elements
-/// in the identity tails), K = 8 bins on [−5, 5], per-row parameters 512 × 184 drawn as a MADE might give them.
+/// in the identity tails), K = 8 bins on [−5, 5], per-row parameters 512 × 184 drawn as a MADE might give them, with
+/// the lanes forced to 256 or 512 bits (<see cref="Numerics.VectorWidth"/>).
 /// </summary>
+/// <remarks>Eight features fill one 512-bit vector in double but half of one in float, so float runs 256-bit lanes at
+/// either setting (<c>RationalQuadraticSpline.UsesWideLanes</c>): its two rows measure the same code.</remarks>
 [MemoryDiagnoser]
 [MedianColumn]
 [SimpleJob(warmupCount: 3, iterationCount: 10)]
@@ -29,6 +32,10 @@ public class SplineBenchmarks<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Whether to run the inverse (the density direction of a MAF-style spline flow).</summary>
     [Params(false, true)]
     public bool Inverse { get; set; }
+
+    /// <summary>The forced vector width, in bits.</summary>
+    [Params(256, 512)]
+    public int Bits { get; set; } = 256;
 
     /// <summary>Fills input and parameters from fixed seeds and warms both tapes.</summary>
     [GlobalSetup]
@@ -57,6 +64,7 @@ public class SplineBenchmarks<T> where T : unmanaged, IFloatingPointIeee754<T>
     [Benchmark]
     public T Value()
     {
+        using Numerics.VectorWidth.Scope width = Numerics.VectorWidth.Force(Bits);
         _evaluation.Reset();
         var (output, logDet) = _evaluation.RationalQuadraticSpline(_evaluation.Use(_input), _evaluation.Use(_parameters),
             BinCount, Bound, 1e-3, 1e-3, 1e-3, Inverse);
@@ -67,6 +75,7 @@ public class SplineBenchmarks<T> where T : unmanaged, IFloatingPointIeee754<T>
     [Benchmark]
     public T ValueAndBackward()
     {
+        using Numerics.VectorWidth.Scope width = Numerics.VectorWidth.Force(Bits);
         _recording.Reset();
         _input.ZeroGradients();
         _parameters.ZeroGradients();

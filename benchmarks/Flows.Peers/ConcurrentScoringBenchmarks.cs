@@ -6,9 +6,11 @@ namespace Flows.Peers;
 
 /// <summary>
 /// Concurrent scoring of one shared flow, as a web service does on its request threads: k threads each score
-/// <see cref="BatchesPerThread"/> batches of 4,096 rows with the array-level <c>DensityLn</c>, at the library's default
-/// degree of parallelism (all cores), for k = 1 and k = every core. Throughput in points/s =
-/// k × BatchesPerThread × 4,096 / median time; perfect scaling keeps the time constant as k grows.
+/// <see cref="BatchesPerThread"/> batches of 4,096 rows with the array-level <c>DensityLn</c>, for k = 1 and k = every
+/// core, with the flow's degree of parallelism at 1 (each call on its caller's thread: k = 1 is the one-thread throughput,
+/// and k callers scale only if no lock serializes them) and at the library default (all cores: one caller already uses
+/// every core, k callers share them). Throughput in points/s = k × BatchesPerThread × 4,096 / median time; perfect
+/// scaling keeps the time constant as k grows at degree 1.
 /// </summary>
 [MemoryDiagnoser]
 [MedianColumn]
@@ -41,12 +43,15 @@ public class ConcurrentScoringBenchmarks<T> where T : unmanaged, IFloatingPointI
     /// <summary>The values of <see cref="Callers"/>.</summary>
     public static IEnumerable<int> CallerCounts => PeerWorkloadBenchmarks<T>.ThreadCounts;
 
+    /// <summary>The flow's MaxDegreeOfParallelism: 1, or 0 for the library default (null: all cores).</summary>
+    [Params(1, 0)]
+    public int Degree { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
-        // The flow keeps the library default (all cores): one caller gets every core, k callers one each.
         _workload = new FlowWorkload<T>(Workload, threads: Environment.ProcessorCount);
-        _workload.Flow.MaxDegreeOfParallelism = null;
+        _workload.Flow.MaxDegreeOfParallelism = Degree == 0 ? null : Degree;
         _densities = [.. Enumerable.Range(0, Callers).Select(_ => new T[BatchRows])];
     }
 

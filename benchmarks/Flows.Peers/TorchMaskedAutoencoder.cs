@@ -35,8 +35,10 @@ internal sealed class MaskedLinear : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>
-/// MADE (Germain et al. 2015, arXiv:1502.03509) in TorchSharp: masked linear layers with ReLU between them. Output
-/// column p·d + j is parameter p of feature j. A conditional MADE adds the context, unmasked and without bias, to the
+/// MADE (Germain et al. 2015, arXiv:1502.03509) in TorchSharp: masked linear layers with ReLU between them. The output
+/// units are grouped by feature in the autoregressive order (unit k·P + p is parameter p of feature order[k], as zuko's
+/// MADE unflattens its output to d × P), then gathered to the block layout the transforms read: column p·d + j is
+/// parameter p of feature j. A conditional MADE adds the context, unmasked and without bias, to the
 /// first hidden layer's pre-activation and directly to every output (as zuko's adjacency connects it).
 /// </summary>
 /// <remarks>
@@ -50,6 +52,7 @@ internal sealed class TorchMaskedAutoencoder : nn.Module<Tensor, Tensor>
     private readonly MaskedLinear[] _layers;
     private readonly Parameter? _contextWeight;
     private readonly Parameter? _contextToOutputWeight;
+    private readonly Tensor _unitOfBlockColumn;
 
     /// <param name="features">d.</param>
     /// <param name="hiddenFeatures">Hidden widths.</param>
@@ -74,7 +77,11 @@ internal sealed class TorchMaskedAutoencoder : nn.Module<Tensor, Tensor>
             degrees.Add([.. Enumerable.Range(0, width).Select(u => features == 1 ? 0 : (u % (features - 1)) + 1).Order()]);
         }
 
-        degrees.Add([.. Enumerable.Range(0, parametersPerFeature * features).Select(c => inputDegrees[c % features])]);
+        // Output unit k·P + p belongs to feature order[k], whose degree is k + 1.
+        degrees.Add([.. Enumerable.Range(0, parametersPerFeature * features).Select(u => (u / parametersPerFeature) + 1)]);
+        _unitOfBlockColumn = torch.tensor([.. Enumerable.Range(0, parametersPerFeature * features)
+            .Select(c => ((inputDegrees[c % features] - 1) * parametersPerFeature) + (c / features))], ScalarType.Int64);
+        register_buffer("unitOfBlockColumn", _unitOfBlockColumn);
         _layers = new MaskedLinear[degrees.Count - 1];
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -130,6 +137,11 @@ internal sealed class TorchMaskedAutoencoder : nn.Module<Tensor, Tensor>
             h = _layers[l].call(nn.functional.relu(h));
         }
 
-        return _contextToOutputWeight is null ? h : h + nn.functional.linear(context!, _contextToOutputWeight);
+        if (_contextToOutputWeight is not null)
+        {
+            h = h + nn.functional.linear(context!, _contextToOutputWeight);
+        }
+
+        return h.index_select(1, _unitOfBlockColumn);
     }
 }

@@ -18,6 +18,11 @@
 // lowest, over every held-out row and seed, of the row's log-density minus its log-density under the Gaussian fitted to
 // the same training rows (a collapse shows there first).
 //
+// Issue 20's continuous flows: --models cnf-fm,cnf-ml (the ContinuousNormalizingFlow preset fitted by flow matching or by
+// maximum likelihood with adjoint gradients; each fit prints its time and the vector-field evaluations per scored row):
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models cnf-fm --seeds 1
+//   (--hidden 128,128 widens the vector field's hidden layers)
+//
 // Data sets: iris (Fisher's 150 × 4, 5-fold cross-validation); moons-300 (300 rows of the two-moons training file);
 // sinh8-N (x = sinh(Az + b) in 8 dimensions: skewed, heavy-tailed, correlated); banana8-N (four curved pairs);
 // mixture8-N (three Gaussian clusters in 8 dimensions); moons (20,000 training rows); gmm4-N (four well-separated
@@ -94,6 +99,9 @@ namespace Flows.Quality
         /// <summary>Flow layers (the presets' transforms).</summary>
         public int Transforms { get; init; } = 5;
 
+        /// <summary>Hidden widths of the continuous flows' vector field (issue 20), or null for the preset's [64, 64].</summary>
+        public IReadOnlyList<int>? Hidden { get; init; }
+
         /// <summary>The flows' defensive share (the Gaussian fitted to the training rows mixed in at ε): null for the
         /// presets' default (automatic), else "none", "auto" or a fixed ε.</summary>
         public Flows.Distributions.DefensiveShare? Defensive { get; init; }
@@ -121,6 +129,7 @@ namespace Flows.Quality
                     "--verbose" => s with { Verbose = true },
                     "--base" => s with { Base = Next() },
                     "--transforms" => s with { Transforms = (int)Number() },
+                    "--hidden" => s with { Hidden = [.. Next().Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture))] },
                     "--defensive" => s with
                     {
                         Defensive = Next() switch
@@ -231,8 +240,16 @@ namespace Flows.Quality
                 {
                     int modelSeed = (1000 * seed) + k;
                     Flows.Distributions.TransformedDistribution<T> flow = WithBase(
-                        Create(model, train.GetLength(1), modelSeed, settings.Start, settings.Transforms, settings.Defensive), settings.Base, modelSeed);
-                    Flows.Training.FitReport report = Flows.Training.MaximumLikelihood.Fit(flow, train, Options(train.GetLength(0), modelSeed, settings));
+                        Create(model, train.GetLength(1), modelSeed, settings.Start, settings.Transforms, settings.Defensive, settings.Hidden), settings.Base, modelSeed);
+                    Flows.Training.FitOptions options = Options(train.GetLength(0), modelSeed, settings);
+                    if (model == "cnf-fm")
+                    {
+                        options = options with { Objective = Flows.Training.FitObjective.FlowMatching };
+                    }
+
+                    var fitTime = Stopwatch.StartNew();
+                    Flows.Training.FitReport report = Flows.Training.MaximumLikelihood.Fit(flow, train, options);
+                    fitTime.Stop();
                     if (settings.Verbose)
                     {
                         bool finite = report.History.All(e => double.IsFinite(e.TrainLoss)) && report.Status != Flows.Training.FitStatus.Diverged;
@@ -240,7 +257,15 @@ namespace Flows.Quality
                     }
 
                     steps += report.History.Count * StepsPerEpoch(train.GetLength(0));
+                    long evaluations = flow.Bijector is Flows.Bijectors.ContinuousFlow<T> before ? before.FunctionEvaluations : 0;
+                    var scoreTime = Stopwatch.StartNew();
                     logDensity = flow.DensityLn(test);
+                    if (flow.Bijector is Flows.Bijectors.ContinuousFlow<T> continuous)
+                    {
+                        // Issue 20's figure: fitting time and vector-field evaluations per scored row (Dormand–Prince, exact trace).
+                        Console.WriteLine(FormattableString.Invariant(
+                            $"      {model} seed {seed}: fit {fitTime.Elapsed.TotalSeconds:F1} s ({report.Steps} steps, {report.Status}), scoring {test.GetLength(0)} rows {scoreTime.Elapsed.TotalSeconds:F1} s, {(double)(continuous.FunctionEvaluations - evaluations) / test.GetLength(0):F1} evaluations per row"));
+                    }
                 }
 
                 for (int i = 0; i < logDensity.Length; i++)
@@ -257,7 +282,7 @@ namespace Flows.Quality
         }
 
         private static Flows.Distributions.TransformedDistribution<T> Create(string model, int dimension, int seed, Flows.Distributions.Presets.GaussianStart? start,
-            int transforms, Flows.Distributions.DefensiveShare? defensive)
+            int transforms, Flows.Distributions.DefensiveShare? defensive, IReadOnlyList<int>? hidden)
             => model switch
             {
                 "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive),
@@ -267,6 +292,9 @@ namespace Flows.Quality
                 "unaf" => Flows.Distributions.Presets.UnconstrainedNeuralAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 "naf" => Flows.Distributions.Presets.NeuralAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 "bpf" => Flows.Distributions.Presets.BernsteinPolynomialFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
+                // Issue 20: the continuous flow at the preset's defaults, fitted by flow matching or by maximum likelihood.
+                "cnf-fm" or "cnf-ml" => Flows.Distributions.Presets.ContinuousNormalizingFlow.Create<T>(dimension, seed: seed,
+                    options: hidden is null ? null : new Flows.Bijectors.ContinuousFlowOptions { HiddenFeatures = hidden }),
                 _ => throw new ArgumentException($"Unknown model {model}."),
             };
 

@@ -62,7 +62,8 @@ static double[] Score(string modelPath, double[,] x)
     return outputs[0].GetTensorDataAsSpan<double>().ToArray();
 }
 
-// Samples: standard-normal draws z fed to the sampling model's input "z"; its output "x" holds the samples.
+// Samples: standard-normal draws z fed to the sampling model's input "z"; its output "x" holds the samples. A flow with
+// a defensive share (a fitted preset's default) also takes "u", N × 1 uniform draws on [0, 1) that choose the component.
 static double[,] Draw(string modelPath, int count, int seed)
 {
     var random = new Random(seed);
@@ -73,10 +74,15 @@ static double[,] Draw(string modelPath, int count, int seed)
         z[i] = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()); // Box–Muller
     }
 
+    double[] u = [.. Enumerable.Range(0, count).Select(_ => random.NextDouble())];
     using var session = new InferenceSession(modelPath);
+    bool takesComponentDraws = session.InputMetadata.ContainsKey("u");
     using OrtValue input = OrtValue.CreateTensorValueFromMemory(z, [count, d]);
+    using OrtValue componentDraws = OrtValue.CreateTensorValueFromMemory(u, [count, 1]);
     using var options = new RunOptions();
-    using IDisposableReadOnlyCollection<OrtValue> outputs = session.Run(options, ["z"], [input], ["x"]);
+    using IDisposableReadOnlyCollection<OrtValue> outputs = takesComponentDraws
+        ? session.Run(options, ["z", "u"], [input, componentDraws], ["x"])
+        : session.Run(options, ["z"], [input], ["x"]);
     ReadOnlySpan<double> x = outputs[0].GetTensorDataAsSpan<double>();
     var result = new double[count, d];
     for (int i = 0; i < count; i++)

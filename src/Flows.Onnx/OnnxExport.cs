@@ -40,20 +40,24 @@ public sealed record OnnxExportReport(string? DensityPath, string? SamplingPath,
 /// mapped to base space (z = T⁻¹(x)).</para>
 /// <para><b>The sampling model</b> (<c>path</c> with <c>.sample.onnx</c> in place of <c>.onnx</c>): inputs <c>z</c>, N × d
 /// draws of the base distribution (standard normal; drawn by the caller, so the graph is deterministic), and
-/// <c>context</c> for a conditional flow; outputs <c>x</c> = T(z), N × d samples, and <c>log_prob</c>, N, the model's
+/// <c>context</c> for a conditional flow; outputs <c>x</c> = T(z) (but see the defensive share below), N × d samples, and <c>log_prob</c>, N, the model's
 /// log-density at each sample. With a defensive share ε (a fitted density preset's default) both graphs' <c>log_prob</c>
-/// is the mixture's, log((1 − ε) p_flow + ε N), while <c>x</c> is a draw of the flow component only: the defensive
-/// Gaussian is not exported, so the sampling graph does not draw from the mixture that <c>Sample</c> draws from.</para>
+/// is the mixture's, log((1 − ε) p_flow + ε N), and the sampling model takes one more input, <c>u</c>, N × 1 uniform
+/// draws on [0, 1): a row with u &lt; ε is the defensive Gaussian's draw G(z), any other T(z), so the samples are draws
+/// of the mixture that <c>Sample</c> draws from.</para>
 /// <para>N is symbolic (any batch size); values are float or double as the flow's element type. Unlike the flow's own
 /// <c>DensityLn</c>, a graph does not check its inputs: NaN in gives NaN out.</para>
 /// <para>Covered: <c>Chain</c>, <c>Inverted</c>, <c>Affine</c>, <c>LowerTriangularAffine</c> (with or without a context),
 /// <c>Permutation</c>, <c>LULinear</c>, <c>ActNorm</c> and <c>Standardization</c> (initialized), <c>BatchNorm</c>
 /// (evaluation mode), <c>SinhArcsinh</c>, <c>LeakyReLU</c>, the built-in <c>Elementwise</c> functions, <c>ColumnSupports</c>,
 /// <c>MaskedAutoregressive</c> with an affine or rational-quadratic transform (the one-pass direction as one MADE pass,
-/// the other unrolled over the d features), <c>Coupling</c> and <c>AffineCoupling</c>, and <c>Planar</c>'s forward
-/// direction, on a <c>StandardNormal</c> base: every preset. Any other bijector or base throws
-/// <see cref="NotSupportedException"/> naming it, as does a direction that is solved numerically (<c>Planar</c>'s
-/// inverse).</para>
+/// the other unrolled over the d features), <c>Coupling</c> and <c>AffineCoupling</c>, <c>Radial</c>, and the forward
+/// direction of <c>Planar</c>, <c>Sylvester</c> and <c>InvertibleResidual</c> (with its exact log-determinant: d at most
+/// its <c>ExactLogDetMaxDimension</c>, 16 by default), on a
+/// <c>StandardNormal</c> base: every preset. Any other bijector or base throws <see cref="NotSupportedException"/> naming
+/// it, as does a direction that is solved numerically (the inverses of <c>Planar</c>, <c>Sylvester</c> and
+/// <c>InvertibleResidual</c>), an <c>InvertibleResidual</c> whose log-determinant is a stochastic series, and the sampling
+/// graph of a flow with a defensive share whose inverse is solved numerically.</para>
 /// </remarks>
 public static class OnnxExport
 {
@@ -74,8 +78,10 @@ public static class OnnxExport
     /// <exception cref="ArgumentNullException"><paramref name="flow"/> or <paramref name="path"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="path"/> does not end in <c>.onnx</c>, or
     /// <paramref name="graphs"/> names no graph.</exception>
-    /// <exception cref="NotSupportedException">A bijector or the base distribution has no ONNX form, or a direction asked
-    /// for is solved numerically (Planar's inverse).</exception>
+    /// <exception cref="NotSupportedException">A bijector or the base distribution has no ONNX form; a direction asked
+    /// for is solved numerically (the inverses of Planar, Sylvester and InvertibleResidual); an InvertibleResidual's
+    /// log-determinant is a stochastic series (above its ExactLogDetMaxDimension); or the sampling graph of a flow with a
+    /// defensive share needs the flow's inverse and that is solved numerically.</exception>
     /// <exception cref="InvalidOperationException">A data-initialized layer has not been initialized.</exception>
     public static OnnxExportReport ExportOnnx<T>(this TransformedDistribution<T> flow, string path, OnnxGraphs graphs = OnnxGraphs.Both)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -23,9 +23,10 @@ internal static class ExportOnnxCommand
         };
         var command = new Command("export-onnx",
             $"Export the model as ONNX (operator set {OnnxExport.Opset}): a log-density graph (inputs x and, for a conditional " +
-            "model, context; outputs log_prob and z) and a sampling graph (input z, standard-normal draws; outputs x and " +
-            "log_prob), which run in ONNX Runtime from any language. The graphs take the data in the model's feature order. " +
-            "log_prob includes the model's defensive share; the sampling graph's x is a draw of the flow component alone.")
+            "model, context; outputs log_prob and z) and a sampling graph (inputs z, standard-normal draws, context, and for " +
+            "a model with a defensive share u, N × 1 uniform draws on [0, 1) that choose the component; outputs x and log_prob), " +
+            "which run in ONNX Runtime from any language. The graphs take the data in the model's feature order. log_prob " +
+            "includes the model's defensive share, and with uniform u the sampling graph's x is a draw of the same mixture.")
         {
             model, output, graphs,
         };

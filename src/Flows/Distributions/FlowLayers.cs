@@ -41,7 +41,7 @@ internal sealed class FlowLayers<T> where T : unmanaged, IFloatingPointIeee754<T
         _allInitializations = [.. layers.Where(l => l.Layer is IInitializesFromData)
             .Select(l => ((IInitializesFromData)l.Layer).Initialization), .. bases.Select(b => b.Item3)];
         DataSupport = Outermost(flow.Bijector) as ColumnSupports<T> ?? SharedComponentSupport(flow);
-        DrawsWhileEvaluating = layers.Any(l => l.Layer is InvertibleResidual<T> { IsLogDetExact: false });
+        DrawsWhileEvaluating = layers.Any(l => l.Layer is InvertibleResidual<T> { IsLogDetExact: false } or ContinuousFlow<T> { IsTraceExact: false });
     }
 
     /// <summary>Whether a layer draws from its own random stream on every pass (an <see cref="InvertibleResidual{T}"/>

@@ -43,49 +43,93 @@ internal static class FlowGraphs
         return graph;
     }
 
-    /// <summary>The sampling graph: inputs z (N × d, draws of the base distribution) and, for a conditional flow, context
-    /// (N × k); outputs x = T(z) (N × d) and log_prob (N), the model's log-density at x: log p_Z(z) − log|det J_T(z)|,
-    /// mixed with the defensive Gaussian's when the flow has a defensive share (x is then a draw of the flow component).</summary>
-    /// <exception cref="NotSupportedException">A part of the flow has no closed-form forward graph, or the base has no graph.</exception>
+    /// <summary>Name of the sampling graph's component input for a flow with a defensive share: N × 1 uniform draws on
+    /// [0, 1); a row whose draw is below the share ε is drawn from the defensive Gaussian.</summary>
+    public const string ComponentDraw = "u";
+
+    /// <summary>The sampling graph: inputs z (N × d, draws of the base distribution), for a conditional flow context
+    /// (N × k), and for a flow with a defensive share ε > 0 u (N × 1, uniform draws on [0, 1)); outputs x (N × d) and
+    /// log_prob (N), the model's log-density at x. Without a share x = T(z) and log_prob = log p_Z(z) − log|det J_T(z)|;
+    /// with one, rows with u &lt; ε take x = G(z) from the defensive Gaussian G instead, so that x is a draw of the mixture
+    /// (1 − ε) p_flow + ε N that <c>Sample</c> draws from, and log_prob is the mixture's log-density at x.</summary>
+    /// <exception cref="NotSupportedException">A part of the flow has no closed-form forward graph, or the base has no graph;
+    /// or the flow has a defensive share and no closed-form inverse graph, which the density of the Gaussian's draws
+    /// under the flow needs.</exception>
     public static GraphBuilder Sampling<T>(TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>
     {
         (GraphBuilder graph, IDistributionLowering baseLowering) = Start(flow);
         string z = graph.Input(Base, flow.Dimension);
         string? context = flow.ContextDimension > 0 ? graph.Input(Context, flow.ContextDimension) : null;
-        Lowered lowered = Lowering.Of(flow.Bijector).LowerForward(graph, z, flow.Bijector.ContextDimension > 0 ? context : null);
+        string? flowContext = flow.Bijector.ContextDimension > 0 ? context : null;
+        Lowered lowered = Lowering.Of(flow.Bijector).LowerForward(graph, z, flowContext);
         string logDensity = baseLowering.LowerDensityLn(graph, z);
         logDensity = lowered.LogDet is null ? logDensity : graph.Sub(logDensity, lowered.LogDet);
-        logDensity = WithDefensiveShare(graph, flow, logDensity, lowered.Output, context);
-        graph.Output(lowered.Output, Data, flow.Dimension);
+        string x = lowered.Output;
+        if (Defensive(flow) is { } gaussian)
+        {
+            // Both components' draws and both densities at each are formed for every row (a graph has no per-row branch),
+            // then each row takes its component's: the flow's density at a Gaussian draw needs the flow's inverse.
+            string u = graph.Input(ComponentDraw, 1);
+            string? gaussianContext = gaussian.Bijector.ContextDimension > 0 ? context : null;
+            Lowered gaussianDraw = Lowering.Of(gaussian.Bijector).LowerForward(graph, z, gaussianContext);
+            string gaussianAtOwnDraw = Lower(gaussian).LowerDensityLn(graph, z);
+            gaussianAtOwnDraw = gaussianDraw.LogDet is null ? gaussianAtOwnDraw : graph.Sub(gaussianAtOwnDraw, gaussianDraw.LogDet);
+            Lowered flowInverse;
+            try
+            {
+                flowInverse = Lowering.Of(flow.Bijector).LowerInverse(graph, gaussianDraw.Output, flowContext);
+            }
+            catch (NotSupportedException e)
+            {
+                throw new NotSupportedException(
+                    $"The flow mixes in a defensive Gaussian (share {flow.DefensiveWeight:R}), whose draws the sampling graph scores under the flow " +
+                    $"through the flow's inverse, and {flow.Bijector}'s inverse has no graph (it is solved numerically, or not supported). " +
+                    "Build the flow with DefensiveShare.None to export its sampling graph.", e);
+            }
+
+            string flowAtGaussianDraw = baseLowering.LowerDensityLn(graph, flowInverse.Output);
+            flowAtGaussianDraw = flowInverse.LogDet is null ? flowAtGaussianDraw : graph.Add(flowAtGaussianDraw, flowInverse.LogDet);
+            string fromGaussian = graph.Node("Less", [u, graph.Scalar(double.CreateTruncating(T.CreateTruncating(flow.DefensiveWeight)))]);
+            string flowPart = graph.Where(fromGaussian, flowAtGaussianDraw, logDensity);
+            string gaussianPart = graph.Where(fromGaussian, gaussianAtOwnDraw, GaussianDensityLn(graph, gaussian, x, context));
+            x = graph.Where(fromGaussian, gaussianDraw.Output, x);
+            logDensity = Mix(graph, flow.DefensiveWeight, flowPart, gaussianPart);
+        }
+
+        graph.Output(x, Data, flow.Dimension);
         graph.Output(graph.Reshape(logDensity, -1), LogDensity, 0);
         return graph;
     }
 
     // With a defensive share ε > 0 (a fitted preset's default) the model is the mixture (1 − ε) p_flow + ε N of the flow
-    // and the Gaussian fitted to its training data: log p = log((1 − ε) e^a + ε e^b), a the flow's and b the Gaussian's
-    // log-density at x, written as m + log((1 − ε) e^(a − m) + ε e^(b − m)) with m = max(a, b), or 0 where that is infinite.
+    // and the Gaussian fitted to its training data: the flow's log-density mixed with the Gaussian's at x.
     private static string WithDefensiveShare<T>(GraphBuilder graph, TransformedDistribution<T> flow, string logDensity, string x, string? context)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => Defensive(flow) is { } gaussian ? Mix(graph, flow.DefensiveWeight, logDensity, GaussianDensityLn(graph, gaussian, x, context)) : logDensity;
+
+    // The defensive Gaussian when it takes part (a share ε > 0), else null.
+    private static TransformedDistribution<T>? Defensive<T>(TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>
+        => flow.DefensiveWeight > 0 && flow.DefensiveComponent is TransformedDistribution<T> gaussian ? gaussian : null;
+
+    private static IDistributionLowering Lower<T>(TransformedDistribution<T> gaussian) where T : unmanaged, IFloatingPointIeee754<T>
+        => gaussian.BaseDistribution as IDistributionLowering ?? throw new NotSupportedException($"The defensive component {gaussian} has no ONNX form.");
+
+    private static string GaussianDensityLn<T>(GraphBuilder graph, TransformedDistribution<T> gaussian, string x, string? context)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (flow.DefensiveWeight <= 0 || flow.DefensiveComponent is not TransformedDistribution<T> gaussian)
-        {
-            return logDensity;
-        }
-
-        if (gaussian.BaseDistribution is not IDistributionLowering gaussianBase)
-        {
-            throw new NotSupportedException($"The defensive component {gaussian} has no ONNX form.");
-        }
-
         Lowered lowered = Lowering.Of(gaussian.Bijector).LowerInverse(graph, x, gaussian.Bijector.ContextDimension > 0 ? context : null);
-        string b = gaussianBase.LowerDensityLn(graph, lowered.Output);
-        b = lowered.LogDet is null ? b : graph.Add(b, lowered.LogDet);
-        double weight = flow.DefensiveWeight;
-        // Where both parts are −∞ (a row beyond float's range), m = 0 keeps (−∞) − m at −∞ rather than NaN, as Flows gives.
-        string max = graph.Max(logDensity, b);
+        string b = Lower(gaussian).LowerDensityLn(graph, lowered.Output);
+        return lowered.LogDet is null ? b : graph.Add(b, lowered.LogDet);
+    }
+
+    // log((1 − ε) e^a + ε e^b) as m + log((1 − ε) e^(a − m) + ε e^(b − m)) with m = max(a, b), or 0 where that is infinite:
+    // where both parts are −∞ (a row beyond float's range), (−∞) − m stays −∞ rather than NaN, as Flows gives.
+    private static string Mix(GraphBuilder graph, double weight, string a, string b)
+    {
+        string max = graph.Max(a, b);
         string m = graph.Where(graph.Node("IsInf", [max]), graph.Scalar(0), max);
-        string flowPart = graph.Mul(graph.Exp(graph.Sub(logDensity, m)), graph.Scalar(double.CreateTruncating(T.CreateTruncating(1 - weight))));
-        string gaussianPart = graph.Mul(graph.Exp(graph.Sub(b, m)), graph.Scalar(double.CreateTruncating(T.CreateTruncating(weight))));
+        string flowPart = graph.Mul(graph.Exp(graph.Sub(a, m)), graph.Scalar(1 - weight));
+        string gaussianPart = graph.Mul(graph.Exp(graph.Sub(b, m)), graph.Scalar(weight));
         return graph.Add(m, graph.Log(graph.Add(flowPart, gaussianPart)));
     }
 

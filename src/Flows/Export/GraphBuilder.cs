@@ -172,6 +172,46 @@ internal sealed class GraphBuilder
     /// <summary>Reshape to <paramref name="shape"/> (0 keeps a dimension, −1 infers one).</summary>
     public string Reshape(string a, params long[] shape) => Node("Reshape", [a, Int64s(shape)]);
 
+    /// <summary>log(1 + a), accurate also where 1 + a rounds (Goldberg's correction, as Numerics.Scalar.LogP1): with
+    /// u = 1 + a rounded, log(u)·(a/(u − 1)), a itself where u = 1, and log(u) where u is infinite. ONNX has no log1p.</summary>
+    public string Log1p(string a)
+    {
+        string one = Scalar(1);
+        string u = Add(one, a);
+        string isOne = Node("Equal", [u, one]);
+        string logU = Log(u);
+        string corrected = Mul(logU, Div(a, Where(isOne, one, Sub(u, one))));
+        return Where(isOne, a, Where(Node("IsInf", [u]), logU, corrected));
+    }
+
+    /// <summary>sech²(a) as 4e/(1 + e)² with e = exp(−2|a|), which cannot overflow.</summary>
+    public string SechSquared(string a)
+    {
+        string e = Exp(Mul(Abs(a), Scalar(-2)));
+        string onePlus = Add(Scalar(1), e);
+        return Div(Mul(e, Scalar(4)), Mul(onePlus, onePlus));
+    }
+
+    /// <summary>A rows × columns constant from a matrix, or from its transpose when <paramref name="transposed"/>.</summary>
+    public string Matrix<T>(T[,] values, bool transposed = false) where T : System.Numerics.INumberBase<T>
+    {
+        int rows = values.GetLength(0);
+        int columns = values.GetLength(1);
+        var flat = new T[rows * columns];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                flat[transposed ? (j * rows) + i : (i * columns) + j] = values[i, j];
+            }
+        }
+
+        return transposed ? Constant<T>(flat, columns, rows) : Constant<T>(flat, rows, columns);
+    }
+
+    /// <summary>a[start:end] along <paramref name="axis"/>.</summary>
+    public string Slice(string a, int axis, long start, long end) => Node("Slice", [a, Int64s(start), Int64s(end), Int64s(axis)]);
+
     /// <summary>softplus(a) = max(a, 0) + log(1 + exp(−|a|)), the overflow-free form (ONNX Runtime has no double Softplus).</summary>
     public string Softplus(string a) => Add(Max(a, Scalar(0)), Log(Add(Scalar(1), Exp(Neg(Abs(a))))));
 

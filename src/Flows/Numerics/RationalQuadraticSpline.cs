@@ -9,7 +9,7 @@ namespace Flows.Numerics;
 /// <summary>
 /// The monotone rational-quadratic spline of Gregory &amp; Delbourgo (1982) as used by Durkan et al. (2019) on a batch:
 /// values and log-determinants of n rows of d features with per-row (or shared) parameters, and the gradients back to
-/// the inputs and the unconstrained parameters. The maths per element is <see cref="SplineLanes{T}"/>.
+/// the inputs and the unconstrained parameters. The maths per element is <see cref="SplineLanes{T, TV}"/>, at 256 or 512 bits.
 /// </summary>
 /// <remarks>
 /// <para>Unconstrained parameters of one feature, 3K − 1 of them: K width logits, K height logits, K − 1 interior
@@ -25,16 +25,29 @@ namespace Flows.Numerics;
 /// </remarks>
 internal static class RationalQuadraticSpline
 {
-    // Softmax widths and heights of one vector of lanes up to this many bins live on the stack (4 KiB in double).
+    // Softmax widths and heights of one vector of lanes up to this many bins live on the stack (8 KiB in double at 512 bits).
     private const int StackBinCount = 64;
 
-    // Padded parameter copies up to this many values live on the stack (K = 8 needs 23 vectors).
-    private const int StackPaddedLength = 1024;
+    // Padded parameter copies up to this many bytes live on the stack: (3K − 1) vectors, so 64 bins at either width.
+    private const int StackPaddedBytes = 12 * 1024;
+
+    /// <summary>
+    /// Whether the calls for rows of <paramref name="features"/> features run 512-bit lanes: where the vector width is 512
+    /// (<see cref="VectorWidth"/>) and a row fills at least one such vector. Narrower rows would leave more lanes idle
+    /// in a 512-bit vector than in a 256-bit one, for the same number of vectors per row. (One feature per row without
+    /// recording lays rows across the lanes instead, so it runs at the full width whatever this says; it saves nothing.)
+    /// </summary>
+    public static bool UsesWideLanes<T>(int features) where T : unmanaged, IFloatingPointIeee754<T>
+        => VectorWidth.Current == 512 && Vector512<T>.IsSupported && features >= Vector512<T>.Count;
 
     /// <summary>Values that <see cref="Evaluate"/> saves for <see cref="Backpropagate"/>: per row and vector of features,
     /// the softmax widths and heights and the bin, point and derivatives of every lane.</summary>
-    public static int SavedLength<T>(int rows, int features, int binCount) where T : unmanaged, IFloatingPointIeee754<T>
-        => rows * VectorsPerRow<T>(features) * SplineLanes<T>.SavedLength(binCount) * Vector256<T>.Count;
+    /// <param name="rows">n.</param>
+    /// <param name="features">d.</param>
+    /// <param name="binCount">K.</param>
+    /// <param name="wide">Whether the lanes are 512 bits wide (<see cref="UsesWideLanes"/>).</param>
+    public static int SavedLength<T>(int rows, int features, int binCount, bool wide) where T : unmanaged, IFloatingPointIeee754<T>
+        => wide ? SavedLengthAt<T, Lanes512<T>>(rows, features, binCount) : SavedLengthAt<T, Lanes256<T>>(rows, features, binCount);
 
     /// <summary>Computes <paramref name="output"/> and the row sums of the log-derivatives, <paramref name="logDet"/>.</summary>
     /// <param name="input">n × d, row-major.</param>
@@ -42,42 +55,106 @@ internal static class RationalQuadraticSpline
     /// <param name="features">d. Range: ≥ 0.</param>
     /// <param name="settings">The spline settings.</param>
     /// <param name="inverse">Whether to run the inverse.</param>
+    /// <param name="wide">Whether to run 512-bit lanes (<see cref="UsesWideLanes"/>; only a 512-bit capable element type).</param>
     /// <param name="output">n × d.</param>
     /// <param name="logDet">n.</param>
     /// <param name="saved"><see cref="SavedLength"/> values to keep for <see cref="Backpropagate"/>, or empty.</param>
     public static void Evaluate<T>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int features, in SplineSettings<T> settings,
-        bool inverse, Span<T> output, Span<T> logDet, Span<T> saved)
+        bool inverse, bool wide, Span<T> output, Span<T> logDet, Span<T> saved)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var batch = new SplineBatch<T>(input, parameters, logDet.Length, features, settings.BinCount);
-        int k = settings.BinCount;
-        bool saving = !saved.IsEmpty;
-        Debug.Assert(output.Length == input.Length && (!saving || saved.Length == SavedLength<T>(batch.Rows, features, k)));
-        Span<Vector256<T>> scratch = saving ? default : k <= StackBinCount ? stackalloc Vector256<T>[2 * k] : new Vector256<T>[2 * k];
-        Span<Vector256<T>> savedVectors = MemoryMarshal.Cast<T, Vector256<T>>(saved);
-        int perVector = SplineLanes<T>.SavedLength(k);
-        Span<T> padded = !batch.NeedsPadding ? default : batch.PaddedLength <= StackPaddedLength ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
-        if (!saving && features == 1)
+        if (saved.IsEmpty && features == 1)
         {
-            EvaluateAcrossRows(batch, settings, inverse, output, logDet, scratch, padded);
+            // One feature per row takes rows across the lanes, so any width fills its vectors.
+            if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
+            {
+                EvaluateAcrossRows<T, Lanes512<T>>(input, parameters, settings, inverse, output, logDet);
+            }
+            else
+            {
+                EvaluateAcrossRows<T, Lanes256<T>>(input, parameters, settings, inverse, output, logDet);
+            }
+
             return;
         }
 
+        if (wide)
+        {
+            EvaluateAt<T, Lanes512<T>>(input, parameters, features, settings, inverse, output, logDet, saved);
+        }
+        else
+        {
+            EvaluateAt<T, Lanes256<T>>(input, parameters, features, settings, inverse, output, logDet, saved);
+        }
+    }
+
+    /// <summary>
+    /// Accumulates into <paramref name="inputGradient"/> and <paramref name="parameterGradient"/> the gradients of a loss
+    /// whose gradients with respect to the output and the log-determinant are <paramref name="outputGradient"/> and
+    /// <paramref name="logDetGradient"/>, from what <see cref="Evaluate"/> saved (no knot is recomputed).
+    /// </summary>
+    /// <param name="features">d.</param>
+    /// <param name="sharedParameters">Whether one parameter row served all rows.</param>
+    /// <param name="settings">The spline settings.</param>
+    /// <param name="inverse">Whether the inverse ran.</param>
+    /// <param name="wide">Whether <see cref="Evaluate"/> ran 512-bit lanes.</param>
+    /// <param name="saved">What <see cref="Evaluate"/> saved.</param>
+    /// <param name="outputGradient">n × d.</param>
+    /// <param name="logDetGradient">n.</param>
+    /// <param name="inputGradient">n × d, or empty when the input needs no gradient.</param>
+    /// <param name="parameterGradient">Shaped like the parameters, or empty when they need no gradient.</param>
+    public static void Backpropagate<T>(int features, bool sharedParameters, in SplineSettings<T> settings, bool inverse, bool wide,
+        Span<T> saved, ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logDetGradient, Span<T> inputGradient, Span<T> parameterGradient)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (wide)
+        {
+            BackpropagateAt<T, Lanes512<T>>(features, sharedParameters, settings, inverse, saved, outputGradient, logDetGradient, inputGradient,
+                parameterGradient);
+        }
+        else
+        {
+            BackpropagateAt<T, Lanes256<T>>(features, sharedParameters, settings, inverse, saved, outputGradient, logDetGradient, inputGradient,
+                parameterGradient);
+        }
+    }
+
+    private static int SavedLengthAt<T, TV>(int rows, int features, int binCount)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ISimdLanes<TV, T>
+        => rows * VectorsPerRow<T, TV>(features) * SplineLanes<T, TV>.SavedLength(binCount) * TV.Count;
+
+    private static void EvaluateAt<T, TV>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int features, in SplineSettings<T> settings,
+        bool inverse, Span<T> output, Span<T> logDet, Span<T> saved)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ISimdLanes<TV, T>
+    {
+        var batch = new SplineBatch<T>(input, parameters, logDet.Length, features, settings.BinCount, TV.Count);
+        int k = settings.BinCount;
+        bool saving = !saved.IsEmpty;
+        Debug.Assert(output.Length == input.Length && (!saving || saved.Length == SavedLengthAt<T, TV>(batch.Rows, features, k)));
+        Span<TV> scratch = saving ? default : k <= StackBinCount ? stackalloc TV[2 * k] : new TV[2 * k];
+        Span<TV> savedVectors = MemoryMarshal.Cast<T, TV>(saved);
+        int perVector = SplineLanes<T, TV>.SavedLength(k);
+        Span<T> padded = !batch.NeedsPadding ? default : batch.PaddedLength * Unsafe.SizeOf<T>() <= StackPaddedBytes ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
+        Span<T> paddedInput = stackalloc T[TV.Count];
+        ref T x = ref MemoryMarshal.GetReference(input);
         ref T y = ref MemoryMarshal.GetReference(output);
-        int width = Vector256<T>.Count;
+        int width = TV.Count;
         int slot = 0;
         for (int i = 0; i < batch.Rows; i++)
         {
-            Vector256<T> sum = Vector256<T>.Zero;
+            TV sum = TV.Zero;
             for (int j = 0; j < features; j += width)
             {
                 // When saving, the softmax is computed straight into its saved place.
-                Span<Vector256<T>> kept = saving ? savedVectors.Slice(slot++ * perVector, perVector) : default;
-                Span<Vector256<T>> probabilities = saving ? kept[..(2 * k)] : scratch;
+                Span<TV> kept = saving ? savedVectors.Slice(slot++ * perVector, perVector) : default;
+                Span<TV> probabilities = saving ? kept[..(2 * k)] : scratch;
                 if (j + width <= features)
                 {
-                    var lanes = new SplineLanes<T>(ref batch.Parameter(i, j), (nuint)features, batch.Input(i, j), settings, inverse, probabilities);
-                    lanes.Output.StoreUnsafe(ref y, (nuint)((i * features) + j));
+                    nuint at = (nuint)((i * features) + j);
+                    var lanes = new SplineLanes<T, TV>(ref batch.Parameter(i, j), (nuint)features, TV.Load(ref x, at), settings, inverse, probabilities);
+                    lanes.Output.Store(ref y, at);
                     sum += lanes.LogDerivative;
                     if (saving)
                     {
@@ -87,7 +164,9 @@ internal static class RationalQuadraticSpline
                 else
                 {
                     // The last features of the row, fewer than a vector, through a padded copy whose spare lanes are tails.
-                    var lanes = new SplineLanes<T>(ref batch.PadParameters(i, j, padded), (nuint)width, batch.PaddedInput(i, j, T.PositiveInfinity),
+                    paddedInput.Fill(T.PositiveInfinity);
+                    input.Slice((i * features) + j, features - j).CopyTo(paddedInput);
+                    var lanes = new SplineLanes<T, TV>(ref batch.PadParameters(i, j, padded), (nuint)width, TV.Create(paddedInput),
                         settings, inverse, probabilities);
                     for (int l = 0; j + l < features; l++)
                     {
@@ -102,24 +181,29 @@ internal static class RationalQuadraticSpline
                 }
             }
 
-            logDet[i] = Vector256.Sum(sum);
+            logDet[i] = sum.Sum();
         }
     }
 
     // One feature per row (a sequential autoregressive pass): W rows share a vector instead of one row padding it with
-    // tails. The lanes are independent, and a row's log-det is the sum of its vector as in the per-row path (its one
-    // log-derivative plus zeros), so each row gets the same bits either way.
-    private static void EvaluateAcrossRows<T>(in SplineBatch<T> batch, in SplineSettings<T> settings, bool inverse, Span<T> output, Span<T> logDet,
-        Span<Vector256<T>> scratch, Span<T> padded)
+    // tails. The lanes are independent, and a row's log-det is its one log-derivative (the per-row path adds zeros to
+    // it), so each row gets the same bits either way.
+    private static void EvaluateAcrossRows<T, TV>(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, in SplineSettings<T> settings, bool inverse,
+        Span<T> output, Span<T> logDet)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ISimdLanes<TV, T>
     {
-        int width = Vector256<T>.Count;
+        int k = settings.BinCount;
+        var batch = new SplineBatch<T>(input, parameters, logDet.Length, 1, k, TV.Count);
+        Span<TV> scratch = k <= StackBinCount ? stackalloc TV[2 * k] : new TV[2 * k];
+        int width = TV.Count;
+        Span<T> padded = batch.PaddedLength * Unsafe.SizeOf<T>() <= StackPaddedBytes ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
         Span<T> inputs = stackalloc T[width];
         for (int first = 0; first < batch.Rows; first += width)
         {
             int filled = Math.Min(width, batch.Rows - first);
             inputs.Fill(T.PositiveInfinity); // spare lanes are tails
-            padded[..batch.PaddedLength].Clear();
+            padded.Clear();
             for (int lane = 0; lane < filled; lane++)
             {
                 ref T raw = ref batch.Parameter(first + lane, 0);
@@ -128,35 +212,22 @@ internal static class RationalQuadraticSpline
                     padded[(p * width) + lane] = Unsafe.Add(ref raw, p);
                 }
 
-                inputs[lane] = batch.Input(first + lane);
+                inputs[lane] = input[first + lane];
             }
 
-            var lanes = new SplineLanes<T>(ref MemoryMarshal.GetReference(padded), (nuint)width, Vector256.Create<T>(inputs), settings, inverse, scratch);
+            var lanes = new SplineLanes<T, TV>(ref MemoryMarshal.GetReference(padded), (nuint)width, TV.Create(inputs), settings, inverse, scratch);
             for (int lane = 0; lane < filled; lane++)
             {
                 output[first + lane] = lanes.Output[lane];
-                logDet[first + lane] = Vector256.Sum(Vector256.CreateScalar(lanes.LogDerivative[lane]));
+                logDet[first + lane] = lanes.LogDerivative[lane] + T.Zero;
             }
         }
     }
 
-    /// <summary>
-    /// Accumulates into <paramref name="inputGradient"/> and <paramref name="parameterGradient"/> the gradients of a loss
-    /// whose gradients with respect to the output and the log-determinant are <paramref name="outputGradient"/> and
-    /// <paramref name="logDetGradient"/>, from what <see cref="Evaluate"/> saved (no knot is recomputed).
-    /// </summary>
-    /// <param name="features">d.</param>
-    /// <param name="sharedParameters">Whether one parameter row served all rows.</param>
-    /// <param name="settings">The spline settings.</param>
-    /// <param name="inverse">Whether the inverse ran.</param>
-    /// <param name="saved">What <see cref="Evaluate"/> saved.</param>
-    /// <param name="outputGradient">n × d.</param>
-    /// <param name="logDetGradient">n.</param>
-    /// <param name="inputGradient">n × d, or empty when the input needs no gradient.</param>
-    /// <param name="parameterGradient">Shaped like the parameters, or empty when they need no gradient.</param>
-    public static void Backpropagate<T>(int features, bool sharedParameters, in SplineSettings<T> settings, bool inverse, Span<T> saved,
+    private static void BackpropagateAt<T, TV>(int features, bool sharedParameters, in SplineSettings<T> settings, bool inverse, Span<T> saved,
         ReadOnlySpan<T> outputGradient, ReadOnlySpan<T> logDetGradient, Span<T> inputGradient, Span<T> parameterGradient)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ISimdLanes<TV, T>
     {
         int k = settings.BinCount;
         int rows = logDetGradient.Length;
@@ -164,14 +235,14 @@ internal static class RationalQuadraticSpline
         int parameterRowStride = sharedParameters ? 0 : perFeature * features;
         bool toInput = !inputGradient.IsEmpty;
         bool toParameters = !parameterGradient.IsEmpty;
-        Debug.Assert(outputGradient.Length == rows * features && saved.Length == SavedLength<T>(rows, features, k));
+        Debug.Assert(outputGradient.Length == rows * features && saved.Length == SavedLengthAt<T, TV>(rows, features, k));
         Debug.Assert((!toInput || inputGradient.Length == rows * features)
             && (!toParameters || parameterGradient.Length == (sharedParameters ? 1 : rows) * perFeature * features));
-        Span<Vector256<T>> savedVectors = MemoryMarshal.Cast<T, Vector256<T>>(saved);
-        int perVector = SplineLanes<T>.SavedLength(k);
-        int width = Vector256<T>.Count;
+        Span<TV> savedVectors = MemoryMarshal.Cast<T, TV>(saved);
+        int perVector = SplineLanes<T, TV>.SavedLength(k);
+        int width = TV.Count;
         int paddedLength = features % width == 0 ? 0 : perFeature * width;
-        Span<T> paddedGradient = paddedLength <= StackPaddedLength ? stackalloc T[paddedLength] : new T[paddedLength];
+        Span<T> paddedGradient = paddedLength * Unsafe.SizeOf<T>() <= StackPaddedBytes ? stackalloc T[paddedLength] : new T[paddedLength];
         Span<T> gPadded = stackalloc T[width];
         ref T g = ref MemoryMarshal.GetReference(outputGradient);
         ref T dInput = ref MemoryMarshal.GetReference(inputGradient);
@@ -179,19 +250,18 @@ internal static class RationalQuadraticSpline
         int slot = 0;
         for (int i = 0; i < rows; i++)
         {
-            Vector256<T> gLogDet = Vector256.Create(logDetGradient[i]);
+            TV gLogDet = TV.Create(logDetGradient[i]);
             ref T dRow = ref Unsafe.Add(ref dParameters, i * parameterRowStride);
             for (int j = 0; j < features; j += width)
             {
-                var lanes = new SplineLanes<T>(savedVectors.Slice(slot++ * perVector, perVector), k);
+                var lanes = new SplineLanes<T, TV>(savedVectors.Slice(slot++ * perVector, perVector), k);
                 if (j + width <= features)
                 {
                     nuint at = (nuint)((i * features) + j);
-                    Vector256<T> dx = lanes.Backpropagate(Vector256.LoadUnsafe(ref g, at), gLogDet, inverse, toParameters,
-                        ref Unsafe.Add(ref dRow, j), (nuint)features, settings);
+                    TV dx = lanes.Backpropagate(TV.Load(ref g, at), gLogDet, inverse, toParameters, ref Unsafe.Add(ref dRow, j), (nuint)features, settings);
                     if (toInput)
                     {
-                        (Vector256.LoadUnsafe(ref dInput, at) + dx).StoreUnsafe(ref dInput, at);
+                        (TV.Load(ref dInput, at) + dx).Store(ref dInput, at);
                     }
 
                     continue;
@@ -202,7 +272,7 @@ internal static class RationalQuadraticSpline
                 paddedGradient.Clear();
                 gPadded.Clear();
                 outputGradient.Slice((i * features) + j, count).CopyTo(gPadded);
-                Vector256<T> dxPadded = lanes.Backpropagate(Vector256.Create<T>(gPadded), gLogDet, inverse, toParameters,
+                TV dxPadded = lanes.Backpropagate(TV.Create(gPadded), gLogDet, inverse, toParameters,
                     ref MemoryMarshal.GetReference(paddedGradient), (nuint)width, settings);
                 for (int l = 0; l < count; l++)
                 {
@@ -223,23 +293,25 @@ internal static class RationalQuadraticSpline
         }
     }
 
-    private static int VectorsPerRow<T>(int features) where T : unmanaged, IFloatingPointIeee754<T>
-        => (features + Vector256<T>.Count - 1) / Vector256<T>.Count;
+    private static int VectorsPerRow<T, TV>(int features)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ISimdLanes<TV, T>
+        => (features + TV.Count - 1) / TV.Count;
 
-    // Addresses into one batch: rows of inputs, rows of parameters (one shared row when there is only one), and the
-    // padded copies of the last features of a row when d is not a whole number of vectors.
+    // Addresses into one batch's parameters (one shared row when there is only one), and the padded copies of the last
+    // features of a row when d is not a whole number of vectors of the given width.
     private readonly ref struct SplineBatch<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly ReadOnlySpan<T> _input;
         private readonly ReadOnlySpan<T> _parameters;
         private readonly int _features;
         private readonly int _parameterRowStride;
+        private readonly int _width;
 
-        public SplineBatch(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int rows, int features, int binCount)
+        public SplineBatch(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int rows, int features, int binCount, int width)
         {
-            _input = input;
             _parameters = parameters;
             _features = features;
+            _width = width;
             PerFeature = (3 * binCount) - 1;
             Rows = rows;
             _parameterRowStride = parameters.Length == PerFeature * features ? 0 : PerFeature * features;
@@ -250,38 +322,22 @@ internal static class RationalQuadraticSpline
 
         public int PerFeature { get; }
 
-        public bool NeedsPadding => _features % Vector256<T>.Count != 0;
+        public bool NeedsPadding => _features % _width != 0;
 
         // One lane group of parameters, parameter-major: PerFeature vectors.
-        public int PaddedLength => PerFeature * Vector256<T>.Count;
-
-        public int ParameterRowStart(int row) => row * _parameterRowStride;
-
-        public T Input(int element) => _input[element];
-
-        public Vector256<T> Input(int row, int feature)
-            => Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(_input), (nuint)((row * _features) + feature));
+        public int PaddedLength => PerFeature * _width;
 
         public ref T Parameter(int row, int feature)
-            => ref Unsafe.Add(ref MemoryMarshal.GetReference(_parameters), ParameterRowStart(row) + feature);
-
-        public Vector256<T> PaddedInput(int row, int feature, T padding)
-        {
-            Span<T> lanes = stackalloc T[Vector256<T>.Count];
-            lanes.Fill(padding);
-            _input.Slice((row * _features) + feature, _features - feature).CopyTo(lanes);
-            return Vector256.Create<T>(lanes);
-        }
+            => ref Unsafe.Add(ref MemoryMarshal.GetReference(_parameters), (row * _parameterRowStride) + feature);
 
         // Copies parameters of features feature..d − 1 into lanes 0..; spare lanes hold zeros (any finite value would do).
         public ref T PadParameters(int row, int feature, Span<T> padded)
         {
-            int width = Vector256<T>.Count;
             padded[..PaddedLength].Clear();
-            ReadOnlySpan<T> source = _parameters.Slice(ParameterRowStart(row), PerFeature * _features);
+            ReadOnlySpan<T> source = _parameters.Slice(row * _parameterRowStride, PerFeature * _features);
             for (int p = 0; p < PerFeature; p++)
             {
-                source.Slice((p * _features) + feature, _features - feature).CopyTo(padded.Slice(p * width, width));
+                source.Slice((p * _features) + feature, _features - feature).CopyTo(padded.Slice(p * _width, _width));
             }
 
             return ref MemoryMarshal.GetReference(padded);

@@ -321,7 +321,7 @@ public static class FlowSerializer
         writer.WriteEndObject();
     }
 
-    private static void WriteParameters<T>(Utf8JsonWriter writer, IReadOnlyList<Parameter<T>> parameters, string owner)
+    internal static void WriteParameters<T>(Utf8JsonWriter writer, IReadOnlyList<Parameter<T>> parameters, string owner)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         writer.WriteStartObject("parameters");
@@ -475,7 +475,7 @@ public static class FlowSerializer
         return bijector;
     }
 
-    private static void ReadParameters<T>(JsonScope scope, IReadOnlyList<Parameter<T>> parameters) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void ReadParameters<T>(JsonScope scope, IReadOnlyList<Parameter<T>> parameters) where T : unmanaged, IFloatingPointIeee754<T>
     {
         foreach (Parameter<T> parameter in parameters)
         {
@@ -568,7 +568,7 @@ public static class FlowSerializer
         }
     }
 
-    private static string Checksum(ReadOnlySpan<byte> payload) => Convert.ToHexStringLower(SHA256.HashData(payload));
+    internal static string Checksum(ReadOnlySpan<byte> payload) => Convert.ToHexStringLower(SHA256.HashData(payload));
 
-    private static string ElementTypeName<T>() => typeof(T) == typeof(float) ? "float" : typeof(T) == typeof(double) ? "double" : typeof(T).Name;
+    internal static string ElementTypeName<T>() => typeof(T) == typeof(float) ? "float" : typeof(T) == typeof(double) ? "double" : typeof(T).Name;
 }

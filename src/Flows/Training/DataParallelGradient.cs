@@ -37,6 +37,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
     private readonly IReadOnlyList<Parameter<T>> _parameters;
     private readonly BatchNorm<T>[] _batchNorms;
     private readonly Reduction _reduction;
+    private readonly FlowMatching<T>? _flowMatching;
     private Tape<T>[] _tapes = [];
     private T[] _blockLoss = [];
     private T[] _logDensity = [];
@@ -46,9 +47,12 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
     private int _rows;
     private int _blocks;
 
-    public DataParallelGradient(TransformedDistribution<T> flow)
+    /// <summary>Creates the gradient of the mean negative log-likelihood, or with <paramref name="flowMatching"/> that of
+    /// the flow-matching loss (its draws for the batch made by the caller first).</summary>
+    public DataParallelGradient(TransformedDistribution<T> flow, FlowMatching<T>? flowMatching = null)
     {
         _flow = flow;
+        _flowMatching = flowMatching;
         _parameters = flow.Parameters;
         _batchNorms = [.. flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>()];
         _reduction = new Reduction(this);
@@ -109,6 +113,15 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
         int first = _firstRow + start;
         Node<T> x = tape.Constant(_data.AsSpan(first * d, rows * d), rows, d);
         Node<T>? context = _context is null || c == 0 ? null : tape.Constant(_context.AsSpan(first * c, rows * c), rows, c);
+        if (_flowMatching is not null)
+        {
+            // The flow-matching loss; each row's negated squared error stands in for its log-density (worst rows lowest).
+            Node<T> blockLoss = _flowMatching.BlockLoss(tape, _data.AsSpan(first * d, rows * d), context, start, rows, _rows, _logDensity.AsSpan(start, rows));
+            _blockLoss[index] = blockLoss.Values[0];
+            tape.Backward(blockLoss);
+            return;
+        }
+
         Node<T> logDensity = _flow.DensityLn(tape, x, context);
         logDensity.Values.CopyTo(_logDensity.AsSpan(start, rows));
         // One block is the single pass of old; a block of a split batch contributes its share of the batch mean.

@@ -129,6 +129,13 @@ public sealed record FitOptions
     /// </remarks>
     public IReadOnlyList<int>? IntegerColumns { get; init; }
 
+    /// <summary>
+    /// What the fit minimizes. Default <see cref="FitObjective.MaximumLikelihood"/>; <see cref="FitObjective.FlowMatching"/>
+    /// trains a flow whose bijector is a <c>ContinuousFlow</c> by flow matching (its checks then watch the flow-matching
+    /// loss of fixed draws, and the report's losses are flow-matching losses).
+    /// </summary>
+    public FitObjective Objective { get; init; } = FitObjective.MaximumLikelihood;
+
     /// <summary>Seed of the validation split and the shuffling: the same seed gives the same fit, bit for bit. Default 0.</summary>
     public int Seed { get; init; }
 
@@ -220,6 +227,11 @@ public sealed record FitOptions
         if (IntegerColumns is not null && (IntegerColumns.Any(c => c < 0) || IntegerColumns.Distinct().Count() != IntegerColumns.Count))
         {
             throw new ArgumentOutOfRangeException(nameof(IntegerColumns), $"IntegerColumns must hold distinct non-negative column indices, got [{string.Join(", ", IntegerColumns)}].");
+        }
+
+        if (!Enum.IsDefined(Objective))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Objective), Objective, "Objective must be MaximumLikelihood or FlowMatching.");
         }
 
         if (!Enum.IsDefined(DataRangeCheck))

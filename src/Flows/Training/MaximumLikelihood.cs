@@ -41,6 +41,10 @@ public static class MaximumLikelihood
     /// rows together (up to 65,536). The steps train the flow on its own log-density (a training tape leaves the share
     /// out); the checks score the mixture (1 − ε) p_flow + ε N, so no validation row can cost more than log(1/ε) nats
     /// below its Gaussian log-density.</para>
+    /// <para><b>Flow matching.</b> With <see cref="FitOptions.Objective"/> = <see cref="FitObjective.FlowMatching"/> the
+    /// same loop minimizes the flow-matching loss of a flow whose bijector is a <see cref="ContinuousFlow{T}"/> instead of
+    /// the negative log-likelihood; its checks, early stopping, divergence and the report then concern that loss (see
+    /// <see cref="FitObjective.FlowMatching"/>).</para>
     /// <para><b>Threads.</b> The fit holds the flow's evaluation lock (and those of flows nested in it) from start to end:
     /// <c>DensityLn</c>, <c>Sample</c> and <c>Save</c> on other threads wait for it to return and then see the flow it
     /// leaves, and the fit gives the same bits as when run alone. On the fitting thread, a progress handler may call
@@ -56,7 +60,8 @@ public static class MaximumLikelihood
     /// with <see cref="DataRangeCheck.Throw"/>, they lie far outside the flow's range (named by column); or a column of
     /// <see cref="FitOptions.IntegerColumns"/> is beyond Dimension or holds a value that is not a whole number (named by
     /// row and column). A value outside its column's support, when the layer next to the data is a
-    /// <see cref="ColumnSupports{T}"/>, is refused likewise.</exception>
+    /// <see cref="ColumnSupports{T}"/>, is refused likewise. With <see cref="FitObjective.FlowMatching"/>, the flow's
+    /// bijector is not a <see cref="ContinuousFlow{T}"/>.</exception>
     /// <exception cref="InvalidOperationException">A parameter of the flow is not finite before the fit; the flow is
     /// already being fitted on this thread; or, with <see cref="FitOptions.ThrowOnDivergence"/>, the fit diverged (the best
     /// parameters are restored first).</exception>
@@ -290,6 +295,8 @@ public static class MaximumLikelihood
         private readonly int _validationRows;
         private readonly IReadOnlyList<Parameter<T>> _parameters;
         private readonly Random _random;
+        // The flow-matching loss when FitOptions.Objective asks for it (see FitObjective.FlowMatching), else null.
+        private readonly FlowMatching<T>? _flowMatching;
         // Validation and the pass before the first step neither record nor train: they score the fixed map that
         // DensityLn on arrays gives and leave BatchNorm's running statistics alone.
         private readonly Tape<T> _evaluation = new(isRecording: false, isTraining: false);
@@ -318,6 +325,7 @@ public static class MaximumLikelihood
             _contextDimension = flow.ContextDimension;
             _random = new Random(options.Seed);
             _parameters = flow.Parameters;
+            _flowMatching = options.Objective == FitObjective.FlowMatching ? new FlowMatching<T>(flow, options.Seed) : null;
 
             int[] order = [.. Enumerable.Range(0, rows)];
             _random.Shuffle(order);
@@ -352,7 +360,7 @@ public static class MaximumLikelihood
                 ? _options.Optimizer with { WeightDecay = AdamOptions.SizeAdaptedWeightDecay(_trainRows, _options.Optimizer.LearningRate) }
                 : _options.Optimizer;
             var optimizer = new Adam<T>(_parameters, adam);
-            var gradient = new DataParallelGradient<T>(_flow);
+            var gradient = new DataParallelGradient<T>(_flow, _flowMatching);
             int degree = Parallelism.Resolve(_options.MaxDegreeOfParallelism);
             _flow.ResolveDefensiveShare(_trainRows);
             InitializeDataDependentLayers();
@@ -400,6 +408,7 @@ public static class MaximumLikelihood
                     Fill(_train, rows, _dimension, batch);
                     Dequantization.AddNoise<T>(batch.AsSpan(0, count * _dimension), _dimension, _integerColumns, _noise);
                     Fill(_trainContext, rows, _contextDimension, batchContext);
+                    _flowMatching?.Draw(count, batchContext.AsSpan(0, count * _contextDimension));
 
                     // Forward and backward, in blocks on up to `degree` threads (the gradients are zeroed first).
                     T lossValue = gradient.Run(batch, _contextDimension == 0 ? null : batchContext, 0, count, degree);
@@ -657,6 +666,12 @@ public static class MaximumLikelihood
         // Also notes the rows with the lowest density, which a divergence found by this pass names.
         private double MeanNegativeLogLikelihood(T[] data, T[] context, int rows, bool validation)
         {
+            if (_flowMatching is not null)
+            {
+                (double mean, _lastStandardError) = _flowMatching.MeanLoss(data, context, rows, validation);
+                return mean;
+            }
+
             const int chunk = TransformedDistribution<T>.EvaluationChunkRows;
             _worst.Clear();
             _worstAreValidationRows = validation;

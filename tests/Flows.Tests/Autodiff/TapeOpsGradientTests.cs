@@ -70,6 +70,8 @@ public sealed class TapeOpsGradientTests
         ["ConcatenateRows"] = new([Free43, new(2, 3, v => v)], (t, n) => [t.ConcatenateRows(n[0], n[1])]),
         ["GatherRows"] = new([Free43], (t, n) => [t.GatherRows(n[0], [3, 0, 3, 1, 1])]),
         ["WeightedLogSumExp"] = new([Free43, Row3], (t, n) => [t.WeightedLogSumExp(n[0], n[1])]),
+        ["SliceColumns"] = new([Free43], (t, n) => [t.SliceColumns(n[0], 1, 2)]),
+        ["Reshape"] = new([Free43], (t, n) => [t.Reshape(n[0], 6, 2)]),
     };
 
     // Known edge points: saturating and large arguments, where stable formulas take their other branch.

@@ -18,10 +18,19 @@ public sealed class RationalQuadraticSplineKernelTests
     private const double Bound = 3.0;
     private const int Rows = 37;
 
-    public static TheoryData<int, int, bool, bool> Cases()
+    // Every case at 256 bits, and at 512 bits (VectorWidth.Force; software where the hardware lacks AVX-512) where that
+    // runs other code: rows that fill a 512-bit vector (8 doubles, 16 floats) and, without recording, one feature per
+    // row (rows across the lanes). Narrower rows run the 256-bit path at either setting.
+    public static TheoryData<int, int, bool, bool, int> DoubleCases() => Cases(wideFrom: 8, acrossRows: false);
+
+    public static TheoryData<int, int, bool, bool, int> FloatCases() => Cases(wideFrom: 16, acrossRows: false);
+
+    public static TheoryData<int, int, bool, bool, int> UnrecordedCases() => Cases(wideFrom: 8, acrossRows: true);
+
+    private static TheoryData<int, int, bool, bool, int> Cases(int wideFrom, bool acrossRows)
     {
-        var cases = new TheoryData<int, int, bool, bool>();
-        foreach (int features in new[] { 1, 3, 4, 8, 11 })
+        var cases = new TheoryData<int, int, bool, bool, int>();
+        foreach (int features in new[] { 1, 3, 4, 8, 11, 16, 19 })
         {
             foreach (int binCount in new[] { 1, 2, 8 })
             {
@@ -29,7 +38,11 @@ public sealed class RationalQuadraticSplineKernelTests
                 {
                     foreach (bool perRowParameters in new[] { false, true })
                     {
-                        cases.Add(features, binCount, inverse, perRowParameters);
+                        cases.Add(features, binCount, inverse, perRowParameters, 256);
+                        if (features >= wideFrom || (acrossRows && features == 1))
+                        {
+                            cases.Add(features, binCount, inverse, perRowParameters, 512);
+                        }
                     }
                 }
             }
@@ -38,17 +51,126 @@ public sealed class RationalQuadraticSplineKernelTests
         return cases;
     }
 
+    [Fact]
+    public void WideLanes_RunWhereARowFillsA512BitVector()
+    {
+        using (VectorWidth.Force(512))
+        {
+            Assert.True(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<double>(8));
+            Assert.False(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<double>(7));
+            Assert.True(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<float>(16));
+            Assert.False(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<float>(8));
+        }
+
+        using (VectorWidth.Force(256))
+        {
+            Assert.False(Flows.Numerics.RationalQuadraticSpline.UsesWideLanes<double>(64));
+        }
+    }
+
+    // The backward pass reads the saved lanes at the width that wrote them (the tape flag), not at the width of the
+    // thread that runs it: forward at one width and backward at the other give the one-width gradients bit for bit.
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void Double_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters)
-        => Compare<double>(features, binCount, inverse, perRowParameters, tolerance: 1e-12);
+    [InlineData(512, 256)]
+    [InlineData(256, 512)]
+    public void Backward_ReadsTheSavedLanesAtTheForwardWidth(int forwardBits, int backwardBits)
+    {
+        double[] Gradients(int forward, int backward)
+        {
+            const int features = 11;
+            const int binCount = 6;
+            var x = new Parameter<double>("x", Rows, features);
+            var theta = new Parameter<double>("p", Rows, ((3 * binCount) - 1) * features);
+            var reference = new Random(17);
+            for (int i = 0; i < x.Values.Length; i++)
+            {
+                x.Values[i] = 2.5 * Bound * (reference.NextDouble() - 0.5);
+            }
+
+            for (int i = 0; i < theta.Values.Length; i++)
+            {
+                theta.Values[i] = 4 * (reference.NextDouble() - 0.5);
+            }
+
+            var tape = new Tape<double>();
+            Node<double> loss;
+            using (VectorWidth.Force(forward))
+            {
+                var (output, logDet) = tape.RationalQuadraticSpline(tape.Use(x), tape.Use(theta), binCount, Bound, 1e-3, 1e-3, 1e-3, inverse: true);
+                loss = tape.Add(tape.Sum(tape.Multiply(output, output)), tape.Sum(logDet));
+            }
+
+            using (VectorWidth.Force(backward))
+            {
+                tape.Backward(loss);
+            }
+
+            return [.. x.Gradients, .. theta.Gradients];
+        }
+
+        Assert.Equal(Gradients(forwardBits, forwardBits), Gradients(forwardBits, backwardBits));
+    }
+
+    [Theory]
+    [MemberData(nameof(DoubleCases))]
+    public void Double_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters, int bits)
+    {
+        using VectorWidth.Scope width = VectorWidth.Force(bits);
+        Compare<double>(features, binCount, inverse, perRowParameters, tolerance: 1e-12);
+    }
 
     // Float gradients of the inverse are ill-conditioned in steep bins (dx/dy ≈ 15 gave 1e-3 relative differences from
     // the double truth, and float reruns of the scalar code err as much), hence the looser float tolerance.
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void Float_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters)
-        => Compare<float>(features, binCount, inverse, perRowParameters, tolerance: 2e-3);
+    [MemberData(nameof(FloatCases))]
+    public void Float_MatchesTheScalarReference(int features, int binCount, bool inverse, bool perRowParameters, int bits)
+    {
+        using VectorWidth.Scope width = VectorWidth.Force(bits);
+        Compare<float>(features, binCount, inverse, perRowParameters, tolerance: 2e-3);
+    }
+
+    // A lane computes the same operations at either width: the two widths give every output and gradient the same bits
+    // (only a row's log-det, a sum over lanes, may round differently), so no test of one width can hide an error of the other.
+    [Theory]
+    [InlineData(8, false)]
+    [InlineData(8, true)]
+    [InlineData(19, true)]
+    public void BothWidths_GiveTheSameOutputsAndGradients(int features, bool inverse)
+    {
+        (double[] Output, double[] LogDet, double[] InputGradient, double[] ParameterGradient) Run(int bits)
+        {
+            using VectorWidth.Scope width = VectorWidth.Force(bits);
+            const int binCount = 5;
+            int perFeature = (3 * binCount) - 1;
+            var random = new Random(Seeds.Of(features, inverse));
+            var x = new Parameter<double>("x", Rows, features);
+            var theta = new Parameter<double>("p", Rows, perFeature * features);
+            for (int i = 0; i < x.Values.Length; i++)
+            {
+                x.Values[i] = 2.5 * Bound * (random.NextDouble() - 0.5);
+            }
+
+            for (int i = 0; i < theta.Values.Length; i++)
+            {
+                theta.Values[i] = 4 * (random.NextDouble() - 0.5);
+            }
+
+            var tape = new Tape<double>();
+            var (output, logDet) = tape.RationalQuadraticSpline(tape.Use(x), tape.Use(theta), binCount, Bound, 1e-3, 1e-3, 1e-3, inverse);
+            tape.Backward(tape.Add(tape.Sum(tape.Multiply(output, output)), tape.Sum(logDet)));
+            return (output.Values.ToArray(), logDet.Values.ToArray(), x.Gradients.ToArray(), theta.Gradients.ToArray());
+        }
+
+        var narrow = Run(256);
+        var wide = Run(512);
+        Assert.Equal(narrow.Output, wide.Output);
+        Assert.Equal(narrow.InputGradient, wide.InputGradient);
+        Assert.Equal(narrow.ParameterGradient, wide.ParameterGradient);
+        for (int i = 0; i < Rows; i++)
+        {
+            Assert.Equal(narrow.LogDet[i], wide.LogDet[i], 1e-12 * (1 + Math.Abs(narrow.LogDet[i])));
+        }
+    }
 
     [Theory]
     [InlineData(false)]
@@ -91,9 +213,10 @@ public sealed class RationalQuadraticSplineKernelTests
     // Without recording, one feature per row runs rows side by side in the lanes (a sequential MADE pass), and nothing
     // is saved; the values and log-dets must keep the recording path's bits, tails and a ragged last vector included.
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void WithoutRecording_GivesTheRecordingPathsBits(int features, int binCount, bool inverse, bool perRowParameters)
+    [MemberData(nameof(UnrecordedCases))]
+    public void WithoutRecording_GivesTheRecordingPathsBits(int features, int binCount, bool inverse, bool perRowParameters, int bits)
     {
+        using VectorWidth.Scope width = VectorWidth.Force(bits);
         RecordingOffMatchesRecordingOn<double>(features, binCount, inverse, perRowParameters);
         RecordingOffMatchesRecordingOn<float>(features, binCount, inverse, perRowParameters);
     }

@@ -30,11 +30,12 @@ internal static class OnnxCases
         "Affine", "LowerTriangularAffine", "LowerTriangularAffine(context)", "Permutation", "ActNorm", "Standardization",
         "MaskedAutoregressive", "MaskedAutoregressive(spline)", "MaskedAutoregressive(context)", "Inverted(MaskedAutoregressive)",
         "AffineCoupling", "Coupling(spline)", "Coupling(spline, context)", "SinhArcsinh", "LeakyReLU", "LULinear", "BatchNorm", "ColumnSupports",
-        "Elementwise.Exp", "Elementwise.Softplus", "Elementwise.Sigmoid", "Elementwise.Tanh",
+        "Elementwise.Exp", "Elementwise.Softplus", "Elementwise.Sigmoid", "Elementwise.Tanh", "Radial", "Radial(contracting)",
     ];
 
     /// <summary>Bijectors whose inverse is solved numerically: only their sampling graph exists.</summary>
-    public static readonly string[] SamplingOnly = ["Planar"];
+    public static readonly string[] SamplingOnly =
+        ["Planar", "Sylvester(orthogonal)", "Sylvester(householder)", "Sylvester(triangular)", "InvertibleResidual"];
 
     /// <summary>Cases with a constrained elementwise layer: their density is checked on their own samples, which lie in
     /// its range.</summary>
@@ -65,7 +66,10 @@ internal static class OnnxCases
 
         if (name == "MaskedAutoregressiveFlow(supports)")
         {
+            // The defensive Gaussian of a flow with supports ends in the same supports layer: its draws must stay inside.
+            flow.ResolveDefensiveShare(data.GetLength(0));
             flow.DensityLn(IntoSupports(data), context); // initializes the start from data inside the supports
+            Assert.True(flow.DefensiveWeight > 0, $"{name}: the defensive share should be active.");
         }
         else if (!UsesOwnSamples(name) && !SamplingOnly.Contains(name))
         {
@@ -110,6 +114,12 @@ internal static class OnnxCases
         "Elementwise.Sigmoid" => Elementwise.Sigmoid<T>(d),
         "Elementwise.Tanh" => Elementwise.Tanh<T>(d),
         "Planar" => new Planar<T>(d, seed: 13),
+        "Radial" => new Radial<T>(d),
+        "Radial(contracting)" => Contracting(new Radial<T>(d)),
+        "Sylvester(orthogonal)" => new Sylvester<T>(d, SylvesterVariant.Orthogonal, columnCount: 2, seed: 15),
+        "Sylvester(householder)" => new Sylvester<T>(d, SylvesterVariant.Householder, reflectionCount: 2, seed: 16),
+        "Sylvester(triangular)" => new Sylvester<T>(d, SylvesterVariant.Triangular, reversed: true, seed: 17),
+        "InvertibleResidual" => new InvertibleResidual<T>(d, 8, seed: 18),
         "LULinear" => new LULinear<T>(d, seed: 14),
         "ColumnSupports" => new ColumnSupports<T>(Supports),
         "BatchNorm" => WithRunningStatistics(new BatchNorm<T>(d)),
@@ -129,6 +139,15 @@ internal static class OnnxCases
         }
 
         return result;
+    }
+
+    // α ≈ 3 and β ≈ −α: near the center the map contracts strongly (|β/(α + r)| > 1/2), so the graph's other branches
+    // (z₀ + q·v, the logs of the ratios) are taken on most rows, not only the increment forms of a near-identity map.
+    private static Radial<T> Contracting<T>(Radial<T> radial) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        radial.Alpha.Values[0] = T.CreateTruncating(3);
+        radial.Beta.Values[0] = T.CreateTruncating(-6);
+        return radial;
     }
 
     // Running statistics away from their start (mean 0, variance 1 − ε), as after training.

@@ -1,3 +1,4 @@
+using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
@@ -102,23 +103,65 @@ public sealed class OnnxExportApiTests : IDisposable
         Assert.True(flow.ExportOnnx(path, OnnxGraphs.Sampling).SamplingBytes > 0); // the closed-form direction exports
     }
 
-    public static TheoryData<string> Unsupported => ["Radial", "Sylvester", "InvertibleResidual"];
+    // The sampling graph scores a defensive Gaussian's draws under the flow through the flow's inverse: without a graph
+    // for it (Planar's is solved numerically) the sampling graph of a flow with a share is refused, saying why.
+    [Fact]
+    public void ExportOnnx_RefusesTheSamplingGraphOfAShareWhoseFlowInverseHasNoGraph()
+    {
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new Affine<double>(2), new Planar<double>(2, seed: 1)),
+            DefensiveShare.Fixed(0.05));
+        double[,] data = OnnxCases.Normal<double>(32, 2, seed: 3);
+        flow.DensityLn(data); // fits the defensive Gaussian's start to data
+        Assert.Equal(0.05, flow.DefensiveWeight);
+
+        NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ToOnnxSamplingModel());
+
+        Assert.Contains("defensive Gaussian", error.Message, StringComparison.Ordinal);
+        Assert.Contains("DefensiveShare.None", error.Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> Unsupported => ["UserShift", "ContinuousFlow"];
 
     [Theory]
     [MemberData(nameof(Unsupported))]
     public void ExportOnnx_NamesABijectorWithoutAGraph(string name)
     {
-        IBijector<double> bijector = name switch
-        {
-            "Radial" => new Radial<double>(2),
-            "Sylvester" => new Sylvester<double>(2, SylvesterVariant.Orthogonal, seed: 1),
-            _ => new InvertibleResidual<double>(2, 4, seed: 1),
-        };
+        IBijector<double> bijector = name == "UserShift"
+            ? new UserShift(2)
+            : new ContinuousFlow<double>(2, options: new() { HiddenFeatures = [4] });
         var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new Affine<double>(2), bijector));
 
         NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ToOnnxSamplingModel());
 
         Assert.Contains(bijector.ToString()!, error.Message, StringComparison.Ordinal);
+    }
+
+    // Above 16 features a residual block's log-determinant is a fresh stochastic estimate per call: no graph can give it.
+    [Fact]
+    public void ExportOnnx_RefusesAResidualBlockWithASeriesLogDeterminant()
+    {
+        var block = new InvertibleResidual<double>(17, 8, seed: 1);
+        Assert.False(block.IsLogDetExact);
+        var flow = new TransformedDistribution<double>(new StandardNormal<double>(17), block);
+
+        NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ToOnnxSamplingModel());
+
+        Assert.Contains("stochastic", error.Message, StringComparison.Ordinal);
+        Assert.Contains(block.ToString(), error.Message, StringComparison.Ordinal);
+    }
+
+    // A user's own bijector: x = z + 1, which the exporter cannot know.
+    private sealed class UserShift(int dimension) : Bijector<double>(dimension)
+    {
+        public override IReadOnlyList<Parameter<double>> Parameters => [];
+
+        public override string ToString() => "UserShift";
+
+        protected override (Node<double> Output, Node<double> LogDet) ForwardCore(Tape<double> tape, Node<double> z, Node<double>? context)
+            => (tape.Add(z, tape.Constant(Enumerable.Repeat(1.0, Dimension).ToArray(), 1, Dimension)), tape.Constant(new double[z.Rows], z.Rows, 1));
+
+        protected override (Node<double> Output, Node<double> LogDet) InverseCore(Tape<double> tape, Node<double> x, Node<double>? context)
+            => (tape.Subtract(x, tape.Constant(Enumerable.Repeat(1.0, Dimension).ToArray(), 1, Dimension)), tape.Constant(new double[x.Rows], x.Rows, 1));
     }
 
     [Fact]

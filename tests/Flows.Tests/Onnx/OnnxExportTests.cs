@@ -76,18 +76,38 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
         TransformedDistribution<T> flow = OnnxCases.Create(name, data, context);
         T[,] z = OnnxCases.Normal<T>(Rows, OnnxCases.Dimension, seed: 23);
         byte[] model = flow.ToOnnxSamplingModel();
-        Dictionary<string, T[]> outputs = OnnxRunner.Run<T>(model, context is null ? [("z", z)] : [("z", z), ("context", context)]);
+        var inputs = new List<(string, T[,])> { ("z", z) };
+        if (context is not null)
+        {
+            inputs.Add(("context", context));
+        }
 
-        (double[] referenceX, double[] referenceLogDensity) = Sampled(DoubleTwin(name, flow, data, context), ToDouble(z), context is null ? null : ToDouble(context));
-        (double[] flowsX, double[] flowsLogDensity) = Sampled(flow, z, context);
+        // With a defensive share every third row draws from the Gaussian (u = ε/2 there, 1 − ε/2 elsewhere).
+        bool[] fromGaussian = [.. Enumerable.Range(0, Rows).Select(i => flow.DefensiveWeight > 0 && i % 3 == 0)];
+        if (flow.DefensiveWeight > 0)
+        {
+            var u = new T[Rows, 1];
+            for (int i = 0; i < Rows; i++)
+            {
+                u[i, 0] = T.CreateTruncating(fromGaussian[i] ? flow.DefensiveWeight / 2 : 1 - (flow.DefensiveWeight / 2));
+            }
+
+            inputs.Add(("u", u));
+        }
+
+        Dictionary<string, T[]> outputs = OnnxRunner.Run<T>(model, [.. inputs]);
+
+        (double[] referenceX, double[] referenceLogDensity) = Sampled(DoubleTwin(name, flow, data, context), ToDouble(z), context is null ? null : ToDouble(context), fromGaussian);
+        (double[] flowsX, double[] flowsLogDensity) = Sampled(flow, z, context, fromGaussian);
         string samples = Compare($"{name} x", referenceX, flowsX, outputs["x"], tolerance);
         string logDensity = Compare($"{name} log p", referenceLogDensity, flowsLogDensity, outputs["log_prob"], tolerance);
         output.WriteLine($"{name} {typeof(T).Name} sampling graph: x {samples}; log p {logDensity}; {NodeCount(model)} nodes, {model.Length} bytes");
     }
 
     // x = T(z), and log p(x) by Flows: log p_Z(z) − log|det J_T(z)|, mixed with the defensive Gaussian's density at x
-    // when the flow has a defensive share (as DensityLn mixes them), as doubles.
-    private static (double[] X, double[] LogDensity) Sampled<T>(TransformedDistribution<T> flow, T[,] z, T[,]? context)
+    // when the flow has a defensive share (as DensityLn mixes them), as doubles. Rows marked fromGaussian take the
+    // Gaussian's draw G(z) instead, scored by DensityLn.
+    private static (double[] X, double[] LogDensity) Sampled<T>(TransformedDistribution<T> flow, T[,] z, T[,]? context, bool[] fromGaussian)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         (T[,] x, T[] forwardLogDet) = flow.Bijector.Forward(z, context);
@@ -104,6 +124,21 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
                 double b = double.CreateTruncating(gaussian[i]);
                 double m = Math.Max(a, b);
                 logDensity[i] = m + Math.Log(((1 - w) * Math.Exp(a - m)) + (w * Math.Exp(b - m)));
+            }
+
+            T[,] gaussianDraws = flow.DefensiveComponent.Bijector.Forward(z, context).Output;
+            T[] mixtureAtGaussianDraws = flow.DensityLn(gaussianDraws, context);
+            for (int i = 0; i < logDensity.Length; i++)
+            {
+                if (fromGaussian[i])
+                {
+                    for (int j = 0; j < x.GetLength(1); j++)
+                    {
+                        x[i, j] = gaussianDraws[i, j];
+                    }
+
+                    logDensity[i] = double.CreateTruncating(mixtureAtGaussianDraws[i]);
+                }
             }
         }
 

@@ -14,10 +14,7 @@ public sealed partial class Planar<T> : IGraphLowering
         string t = graph.Add(graph.MatMul(input, graph.Constant<T>(_w.Values, d, 1)), graph.Scalar(double.CreateTruncating(_bias.Values[0])));
         string output = graph.Add(input, graph.Mul(graph.Tanh(t), graph.Row<T>(uHat)));
 
-        // sech² t = 4e^{−2|t|}/(1 + e^{−2|t|})², which cannot overflow.
-        string e = graph.Exp(graph.Mul(graph.Abs(t), graph.Scalar(-2)));
-        string onePlus = graph.Add(graph.Scalar(1), e);
-        string sechSquared = graph.Div(graph.Mul(e, graph.Scalar(4)), graph.Mul(onePlus, onePlus));
+        string sechSquared = graph.SechSquared(t);
         string psi = graph.Add(graph.Scalar(1), graph.Mul(sechSquared, graph.Scalar(double.CreateTruncating(a))));
         return new Lowered(output, graph.Log(graph.Abs(psi)));
     }

@@ -8,8 +8,9 @@ internal static class PlanarOps
 {
     /// <summary>
     /// The invertibility-preserving reparameterization of a planar layer (Rezende &amp; Mohamed 2015, appendix A):
-    /// from unconstrained u, w (1 × d) and b (1 × 1) to the packed 1 × (2d + 1) row <c>[û | w | b]</c> with
-    /// <c>û = u + (m(wᵀu) − wᵀu) w/‖w‖²</c>, so that <c>wᵀû = m(wᵀu) &gt; −1</c>.
+    /// from unconstrained u, w (m × d) and b (m × 1) to the packed m × (2d + 1) rows <c>[û | w | b]</c> with
+    /// <c>û = u + (m(wᵀu) − wᵀu) w/‖w‖²</c> row by row, so that <c>wᵀû = m(wᵀu) &gt; −1</c>. m = 1 for a layer's own
+    /// parameters; m = n for parameters given per row by an encoder (amortized planar flows).
     /// </summary>
     /// <remarks>
     /// <para>m(a) = −1 + max(softplus(a + log(e − 1)), 1e-6). The shift log(e − 1) makes m(0) = 0, so u = 0 gives û = 0
@@ -20,10 +21,10 @@ internal static class PlanarOps
     /// <para>Where the floor is active, m is constant and its derivative is 0.</para>
     /// </remarks>
     /// <param name="tape">The tape.</param>
-    /// <param name="u">u, 1 × d.</param>
-    /// <param name="w">w, 1 × d.</param>
-    /// <param name="bias">b, 1 × 1.</param>
-    /// <returns>A 1 × (2d + 1) node <c>[û | w | b]</c>.</returns>
+    /// <param name="u">u, m × d.</param>
+    /// <param name="w">w, m × d.</param>
+    /// <param name="bias">b, m × 1.</param>
+    /// <returns>An m × (2d + 1) node <c>[û | w | b]</c>.</returns>
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
     public static Node<T> PlanarParameters<T>(this Tape<T> tape, Node<T> u, Node<T> w, Node<T> bias)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -33,23 +34,30 @@ internal static class PlanarOps
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(bias);
         int d = u.Columns;
-        if (u.Rows != 1 || w.Rows != 1 || w.Columns != d || bias.Length != 1)
+        int m = u.Rows;
+        if (w.Rows != m || w.Columns != d || bias.Rows != m || bias.Columns != 1)
         {
             throw new ArgumentException(
-                $"u and w must be 1 × d and bias 1 × 1; got u {u.Rows} × {u.Columns}, w {w.Rows} × {w.Columns}, bias {bias.Rows} × {bias.Columns}.",
+                $"u and w must be m × d and bias m × 1; got u {u.Rows} × {u.Columns}, w {w.Rows} × {w.Columns}, bias {bias.Rows} × {bias.Columns}.",
                 nameof(w));
         }
 
-        Node<T> packed = tape.Allocate(1, (2 * d) + 1);
-        PlanarReparameterization<T> p = new(u.Values, w.Values);
-        Span<T> values = packed.Values;
-        for (int j = 0; j < d; j++)
+        Node<T> packed = tape.Allocate(m, (2 * d) + 1);
+        for (int r = 0; r < m; r++)
         {
-            values[j] = u.Values[j] + (p.Correction * w.Values[j]);
-            values[d + j] = w.Values[j];
+            ReadOnlySpan<T> ur = u.Values.Slice(r * d, d);
+            ReadOnlySpan<T> wr = w.Values.Slice(r * d, d);
+            PlanarReparameterization<T> p = new(ur, wr);
+            Span<T> values = packed.Values.Slice(r * ((2 * d) + 1), (2 * d) + 1);
+            for (int j = 0; j < d; j++)
+            {
+                values[j] = ur[j] + (p.Correction * wr[j]);
+                values[d + j] = wr[j];
+            }
+
+            values[2 * d] = bias.Values[r];
         }
 
-        values[2 * d] = bias.Values[0];
         tape.Record(PlanarParametersBackward<T>.Instance, packed, u, w, bias);
         return packed;
     }
@@ -69,7 +77,8 @@ internal static class PlanarOps
     /// </remarks>
     /// <param name="tape">The tape.</param>
     /// <param name="input">n × d.</param>
-    /// <param name="parameters">1 × (2d + 1), <c>[û | w | b]</c> with wᵀû &gt; −1.</param>
+    /// <param name="parameters">1 × (2d + 1), <c>[û | w | b]</c> with wᵀû &gt; −1, shared by every row; or n × (2d + 1),
+    /// row i's own map.</param>
     /// <param name="inverse">Whether to run the inverse map.</param>
     /// <returns>The n × d output and the n × 1 log|det J| of the direction that ran.</returns>
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
@@ -81,16 +90,19 @@ internal static class PlanarOps
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(parameters);
         int d = input.Columns;
-        if (parameters.Rows != 1 || parameters.Columns != (2 * d) + 1)
+        int n = input.Rows;
+        int width = (2 * d) + 1;
+        if ((parameters.Rows != 1 && parameters.Rows != n) || parameters.Columns != width)
         {
-            throw new ArgumentException($"parameters is {parameters.Rows} × {parameters.Columns}, expected 1 × {(2 * d) + 1} for {d} features.", nameof(parameters));
+            throw new ArgumentException($"parameters is {parameters.Rows} × {parameters.Columns}, expected 1 × {width} or {n} × {width} for {n} rows of {d} features.", nameof(parameters));
         }
 
-        int n = input.Rows;
-        ReadOnlySpan<T> uHat = parameters.Values[..d];
-        ReadOnlySpan<T> w = parameters.Values.Slice(d, d);
-        T b = parameters.Values[2 * d];
-        T a = WDotUHat(uHat, w);
+        // One parameter row for every input row, or row i's own (amortized flows, whose encoder gives each row a map).
+        bool perRow = parameters.Rows != 1;
+        ReadOnlySpan<T> uHat = perRow ? default : parameters.Values[..d];
+        ReadOnlySpan<T> w = perRow ? default : parameters.Values.Slice(d, d);
+        T b = perRow ? T.Zero : parameters.Values[2 * d];
+        T a = perRow ? T.Zero : WDotUHat(uHat, w);
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
         Node<T> saved = tape.Allocate(n, 1); // t = wᵀz + b per row, for the backward pass
@@ -101,6 +113,14 @@ internal static class PlanarOps
         {
             ReadOnlySpan<T> row = xs.Slice(i * d, d);
             Span<T> y = ys.Slice(i * d, d);
+            if (perRow)
+            {
+                uHat = parameters.Values.Slice(i * width, d);
+                w = parameters.Values.Slice((i * width) + d, d);
+                b = parameters.Values[(i * width) + (2 * d)];
+                a = WDotUHat(uHat, w);
+            }
+
             T t;
             if (inverse)
             {
@@ -156,33 +176,39 @@ internal static class PlanarOps
             Node<T> w = e.Input1!;
             Node<T> bias = e.Input2!;
             int d = u.Columns;
-            ReadOnlySpan<T> g = e.Output.Gradients;
-            ReadOnlySpan<T> gUHat = g[..d];
-            PlanarReparameterization<T> r = new(u.Values, w.Values);
-            T p = SmallMatrix.Dot(gUHat, w.Values);
-            T coefficient = r.NormSquared == T.Zero ? T.Zero : p * (r.SlopeOfM - T.One) / r.NormSquared;
-            T wCoefficient = r.NormSquared == T.Zero ? T.Zero : T.CreateTruncating(2) * p * r.Correction / r.NormSquared;
-            if (u.RequiresGradient)
+            int width = (2 * d) + 1;
+            for (int row = 0; row < u.Rows; row++)
             {
-                Span<T> gu = u.Gradients;
-                for (int j = 0; j < d; j++)
+                ReadOnlySpan<T> ur = u.Values.Slice(row * d, d);
+                ReadOnlySpan<T> wr = w.Values.Slice(row * d, d);
+                ReadOnlySpan<T> g = e.Output.Gradients.Slice(row * width, width);
+                ReadOnlySpan<T> gUHat = g[..d];
+                PlanarReparameterization<T> r = new(ur, wr);
+                T p = SmallMatrix.Dot(gUHat, wr);
+                T coefficient = r.NormSquared == T.Zero ? T.Zero : p * (r.SlopeOfM - T.One) / r.NormSquared;
+                T wCoefficient = r.NormSquared == T.Zero ? T.Zero : T.CreateTruncating(2) * p * r.Correction / r.NormSquared;
+                if (u.RequiresGradient)
                 {
-                    gu[j] += gUHat[j] + (coefficient * w.Values[j]);
+                    Span<T> gu = u.Gradients.Slice(row * d, d);
+                    for (int j = 0; j < d; j++)
+                    {
+                        gu[j] += gUHat[j] + (coefficient * wr[j]);
+                    }
                 }
-            }
 
-            if (w.RequiresGradient)
-            {
-                Span<T> gw = w.Gradients;
-                for (int j = 0; j < d; j++)
+                if (w.RequiresGradient)
                 {
-                    gw[j] += g[d + j] + (r.Correction * gUHat[j]) + (coefficient * u.Values[j]) - (wCoefficient * w.Values[j]);
+                    Span<T> gw = w.Gradients.Slice(row * d, d);
+                    for (int j = 0; j < d; j++)
+                    {
+                        gw[j] += g[d + j] + (r.Correction * gUHat[j]) + (coefficient * ur[j]) - (wCoefficient * wr[j]);
+                    }
                 }
-            }
 
-            if (bias.RequiresGradient)
-            {
-                bias.Gradients[0] += g[2 * d];
+                if (bias.RequiresGradient)
+                {
+                    bias.Gradients[row] += g[2 * d];
+                }
             }
         }
     }
@@ -206,9 +232,11 @@ internal static class PlanarOps
             bool inverse = e.Flag != 0;
             int d = input.Columns;
             int n = input.Rows;
-            ReadOnlySpan<T> uHat = parameters.Values[..d];
-            ReadOnlySpan<T> w = parameters.Values.Slice(d, d);
-            T a = WDotUHat(uHat, w);
+            int width = (2 * d) + 1;
+            bool perRow = parameters.Rows != 1;
+            ReadOnlySpan<T> uHat = perRow ? default : parameters.Values[..d];
+            ReadOnlySpan<T> w = perRow ? default : parameters.Values.Slice(d, d);
+            T a = perRow ? T.Zero : WDotUHat(uHat, w);
             ReadOnlySpan<T> xs = input.Values;
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> gLogDet = e.Output1!.Gradients;
@@ -218,6 +246,13 @@ internal static class PlanarOps
             {
                 ReadOnlySpan<T> row = xs.Slice(i * d, d);
                 ReadOnlySpan<T> gy = g.Slice(i * d, d);
+                if (perRow)
+                {
+                    uHat = parameters.Values.Slice(i * width, d);
+                    w = parameters.Values.Slice((i * width) + d, d);
+                    a = WDotUHat(uHat, w);
+                }
+
                 T gl = gLogDet[i];
                 T t = ts[i];
                 T h = T.Tanh(t);
@@ -250,7 +285,7 @@ internal static class PlanarOps
 
                 if (parameters.RequiresGradient)
                 {
-                    Span<T> gp = parameters.Gradients;
+                    Span<T> gp = parameters.Gradients.Slice(perRow ? i * width : 0, width);
                     for (int j = 0; j < d; j++)
                     {
                         // The log-det term has the sign of the direction: ℓ = ±log ψ.

@@ -21,7 +21,7 @@ namespace Flows.Bijectors;
 /// <para>Reference: Rezende &amp; Mohamed, "Variational inference with normalizing flows", ICML 2015, arXiv:1505.05770.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Radial<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Radial<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T> _center;
     private readonly Parameter<T> _alpha;

@@ -17,10 +17,10 @@ internal static class RadialOps
     /// derivative is that of the floor (0 for β̂, 1e-6·α′ for α̂).
     /// </remarks>
     /// <param name="tape">The tape.</param>
-    /// <param name="center">z₀, 1 × d.</param>
-    /// <param name="alpha">α̂, 1 × 1.</param>
-    /// <param name="beta">β̂, 1 × 1.</param>
-    /// <returns>A 1 × (d + 2) node.</returns>
+    /// <param name="center">z₀, 1 × d; or m × d, one set per row of a batch.</param>
+    /// <param name="alpha">α̂, 1 × 1; or m × 1.</param>
+    /// <param name="beta">β̂, 1 × 1; or m × 1.</param>
+    /// <returns>A 1 × (d + 2) node; or m × (d + 2).</returns>
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
     public static Node<T> RadialParameters<T>(this Tape<T> tape, Node<T> center, Node<T> alpha, Node<T> beta)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -29,19 +29,26 @@ internal static class RadialOps
         ArgumentNullException.ThrowIfNull(center);
         ArgumentNullException.ThrowIfNull(alpha);
         ArgumentNullException.ThrowIfNull(beta);
-        if (center.Rows != 1 || alpha.Length != 1 || beta.Length != 1)
+        int m = center.Rows;
+        if (alpha.Rows != m || alpha.Columns != 1 || beta.Rows != m || beta.Columns != 1)
         {
             throw new ArgumentException(
-                $"center must be 1 × d and alpha, beta 1 × 1; got {center.Rows} × {center.Columns}, {alpha.Rows} × {alpha.Columns}, {beta.Rows} × {beta.Columns}.",
+                $"center must be m × d and alpha, beta m × 1; got {center.Rows} × {center.Columns}, {alpha.Rows} × {alpha.Columns}, {beta.Rows} × {beta.Columns}.",
                 nameof(center));
         }
 
+        // One row for a layer's own parameters, or one per row of a batch (amortized radial flows).
         int d = center.Columns;
-        Node<T> packed = tape.Allocate(1, d + 2);
-        center.Values.CopyTo(packed.Values);
-        RadialConstraint<T> c = new(alpha.Values[0], beta.Values[0]);
-        packed.Values[d] = c.Alpha;
-        packed.Values[d + 1] = c.Gamma;
+        Node<T> packed = tape.Allocate(m, d + 2);
+        for (int row = 0; row < m; row++)
+        {
+            Span<T> values = packed.Values.Slice(row * (d + 2), d + 2);
+            center.Values.Slice(row * d, d).CopyTo(values);
+            RadialConstraint<T> c = new(alpha.Values[row], beta.Values[row]);
+            values[d] = c.Alpha;
+            values[d + 1] = c.Gamma;
+        }
+
         tape.Record(RadialParametersBackward<T>.Instance, packed, center, alpha, beta);
         return packed;
     }
@@ -63,7 +70,8 @@ internal static class RadialOps
     /// </remarks>
     /// <param name="tape">The tape.</param>
     /// <param name="input">n × d.</param>
-    /// <param name="parameters">1 × (d + 2), <c>[z₀ | α | γ]</c> with α, γ &gt; 0.</param>
+    /// <param name="parameters">1 × (d + 2), <c>[z₀ | α | γ]</c> with α, γ &gt; 0, shared by every row; or n × (d + 2),
+    /// row i's own map.</param>
     /// <param name="inverse">Whether to run the inverse map.</param>
     /// <returns>The n × d output and the n × 1 log|det J| of the direction that ran.</returns>
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
@@ -74,15 +82,14 @@ internal static class RadialOps
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(parameters);
         int d = input.Columns;
-        if (parameters.Rows != 1 || parameters.Columns != d + 2)
+        int n = input.Rows;
+        if ((parameters.Rows != 1 && parameters.Rows != n) || parameters.Columns != d + 2)
         {
-            throw new ArgumentException($"parameters is {parameters.Rows} × {parameters.Columns}, expected 1 × {d + 2} for {d} features.", nameof(parameters));
+            throw new ArgumentException($"parameters is {parameters.Rows} × {parameters.Columns}, expected 1 × {d + 2} or {n} × {d + 2} for {n} rows of {d} features.", nameof(parameters));
         }
 
-        int n = input.Rows;
-        ReadOnlySpan<T> center = parameters.Values[..d];
-        T alpha = parameters.Values[d];
-        T gamma = parameters.Values[d + 1];
+        // One parameter row for every input row, or row i's own (amortized flows, whose encoder gives each row a map).
+        int stride = parameters.Rows == 1 ? 0 : d + 2;
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
         Node<T> saved = tape.Allocate(n, 1); // r per row
@@ -92,6 +99,9 @@ internal static class RadialOps
         {
             ReadOnlySpan<T> row = xs.Slice(i * d, d);
             Span<T> y = ys.Slice(i * d, d);
+            ReadOnlySpan<T> center = parameters.Values.Slice(i * stride, d);
+            T alpha = parameters.Values[(i * stride) + d];
+            T gamma = parameters.Values[(i * stride) + d + 1];
             T norm = RadialPoint<T>.Distance(row, center);
             T r = inverse ? RadialPoint<T>.RadiusFromImage(norm, alpha, gamma) : norm;
             var p = new RadialPoint<T>(r, alpha, gamma, d);
@@ -128,28 +138,31 @@ internal static class RadialOps
             Node<T> alpha = e.Input1!;
             Node<T> beta = e.Input2!;
             int d = center.Columns;
-            ReadOnlySpan<T> g = e.Output.Gradients;
-            if (center.RequiresGradient)
+            for (int row = 0; row < center.Rows; row++)
             {
-                Span<T> gc = center.Gradients;
-                for (int j = 0; j < d; j++)
+                ReadOnlySpan<T> g = e.Output.Gradients.Slice(row * (d + 2), d + 2);
+                if (center.RequiresGradient)
                 {
-                    gc[j] += g[j];
+                    Span<T> gc = center.Gradients.Slice(row * d, d);
+                    for (int j = 0; j < d; j++)
+                    {
+                        gc[j] += g[j];
+                    }
                 }
-            }
 
-            RadialConstraint<T> c = new(alpha.Values[0], beta.Values[0]);
-            T gAlpha = g[d];
-            T gGamma = g[d + 1];
-            if (alpha.RequiresGradient)
-            {
-                T dGammaDAlpha = c.GammaFloored ? RadialConstraint<T>.RelativeFloor : T.Zero;
-                alpha.Gradients[0] += (gAlpha + (gGamma * dGammaDAlpha)) * c.AlphaSlope;
-            }
+                RadialConstraint<T> c = new(alpha.Values[row], beta.Values[row]);
+                T gAlpha = g[d];
+                T gGamma = g[d + 1];
+                if (alpha.RequiresGradient)
+                {
+                    T dGammaDAlpha = c.GammaFloored ? RadialConstraint<T>.RelativeFloor : T.Zero;
+                    alpha.Gradients[row] += (gAlpha + (gGamma * dGammaDAlpha)) * c.AlphaSlope;
+                }
 
-            if (beta.RequiresGradient && !c.GammaFloored)
-            {
-                beta.Gradients[0] += gGamma * Scalar.Sigmoid(beta.Values[0]);
+                if (beta.RequiresGradient && !c.GammaFloored)
+                {
+                    beta.Gradients[row] += gGamma * Scalar.Sigmoid(beta.Values[row]);
+                }
             }
         }
     }
@@ -172,9 +185,7 @@ internal static class RadialOps
             bool inverse = e.Flag != 0;
             int d = input.Columns;
             int n = input.Rows;
-            ReadOnlySpan<T> center = parameters.Values[..d];
-            T alpha = parameters.Values[d];
-            T gamma = parameters.Values[d + 1];
+            int stride = parameters.Rows == 1 ? 0 : d + 2;
             ReadOnlySpan<T> xs = input.Values;
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> gLogDet = e.Output1!.Gradients;
@@ -183,6 +194,9 @@ internal static class RadialOps
             {
                 ReadOnlySpan<T> row = xs.Slice(i * d, d);
                 ReadOnlySpan<T> gy = g.Slice(i * d, d);
+                ReadOnlySpan<T> center = parameters.Values.Slice(i * stride, d);
+                T alpha = parameters.Values[(i * stride) + d];
+                T gamma = parameters.Values[(i * stride) + d + 1];
                 T gl = gLogDet[i];
                 T r = rs[i];
                 var p = new RadialPoint<T>(r, alpha, gamma, d);
@@ -226,7 +240,7 @@ internal static class RadialOps
 
                 T unit = norm > T.Zero ? radial / norm : T.Zero;
                 Span<T> gx = input.RequiresGradient ? input.Gradients.Slice(i * d, d) : default;
-                Span<T> gp = parameters.RequiresGradient ? parameters.Gradients : default;
+                Span<T> gp = parameters.RequiresGradient ? parameters.Gradients.Slice(i * stride, d + 2) : default;
                 for (int j = 0; j < d; j++)
                 {
                     T gIn = (scale * gy[j]) + (unit * (row[j] - center[j]));

@@ -32,7 +32,7 @@ namespace Flows.Bijectors;
 /// Networks", 2019, arXiv:1811.00995.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class InvertibleResidual<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class InvertibleResidual<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private const double FixedPointTolerance = 1e-13;
 

@@ -51,18 +51,21 @@ internal static class SplineOps
         Node<T> logDet = tape.Allocate(input.Rows, 1);
 
         // The backward pass gets the settings and everything the forward pass located (softmax, bins, points) in one
-        // saved arena node, so it recomputes no knot; K and the direction travel in the flag. Recording allocates nothing.
+        // saved arena node, so it recomputes no knot; K, the lane width and the direction travel in the flag (the width so
+        // that the saved lanes are read at the width that wrote them, whatever thread runs the backward pass). Recording
+        // allocates nothing.
         bool recording = tape.IsRecording && (input.RequiresGradient || parameters.RequiresGradient);
+        bool wide = Numerics.RationalQuadraticSpline.UsesWideLanes<T>(d);
         Node<T>? saved = recording
-            ? tape.Allocate(1, SplineSettings<T>.Length + Numerics.RationalQuadraticSpline.SavedLength<T>(input.Rows, d, binCount))
+            ? tape.Allocate(1, SplineSettings<T>.Length + Numerics.RationalQuadraticSpline.SavedLength<T>(input.Rows, d, binCount, wide))
             : null;
         Span<T> state = saved is null ? default : saved.Values[SplineSettings<T>.Length..];
-        Numerics.RationalQuadraticSpline.Evaluate<T>(input.Values, parameters.Values, d, settings, inverse, output.Values, logDet.Values, state);
+        Numerics.RationalQuadraticSpline.Evaluate<T>(input.Values, parameters.Values, d, settings, inverse, wide, output.Values, logDet.Values, state);
         if (saved is not null)
         {
             settings.CopyTo(saved.Values);
             tape.Record(RationalQuadraticSplineBackward<T>.Instance, output, input, parameters, output1: logDet, saved: saved,
-                flag: (2 * binCount) + (inverse ? 1 : 0));
+                flag: (4 * binCount) + (wide ? 2 : 0) + (inverse ? 1 : 0));
         }
 
         return (output, logDet);
@@ -78,9 +81,9 @@ internal static class SplineOps
             Node<T> input = e.Input0;
             Node<T> parameters = e.Input1!;
             Span<T> saved = e.Saved!.Values;
-            var settings = new SplineSettings<T>(e.Flag >> 1, saved);
+            var settings = new SplineSettings<T>(e.Flag >> 2, saved);
             Numerics.RationalQuadraticSpline.Backpropagate<T>(input.Columns, sharedParameters: parameters.Rows == 1, settings,
-                inverse: (e.Flag & 1) != 0, saved[SplineSettings<T>.Length..], e.Output.Gradients, e.Output1!.Gradients,
+                inverse: (e.Flag & 1) != 0, wide: (e.Flag & 2) != 0, saved[SplineSettings<T>.Length..], e.Output.Gradients, e.Output1!.Gradients,
                 input.RequiresGradient ? input.Gradients : default, parameters.RequiresGradient ? parameters.Gradients : default);
         }
     }

@@ -30,7 +30,7 @@ namespace Flows.Bijectors;
 /// inference", UAI 2018, arXiv:1803.05649.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Sylvester<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class Sylvester<T> : Bijector<T>, IHasSavedForm<T, IBijector<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>? _q;
     private readonly Parameter<T>? _householder;

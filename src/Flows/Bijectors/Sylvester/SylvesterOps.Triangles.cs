@@ -12,10 +12,11 @@ internal static partial class SylvesterOps
     /// as stored and diagonals <c>rᵢᵢ = (1 − 1e-6)·tanh(raw)</c>, so that rᵢᵢr̃ᵢᵢ ≥ −(1 − 1e-6)² &gt; −1.
     /// </summary>
     /// <param name="tape">The tape.</param>
-    /// <param name="r">R's packed upper triangle, 1 × M(M + 1)/2.</param>
-    /// <param name="rTilde">R̃'s packed upper triangle, 1 × M(M + 1)/2.</param>
-    /// <param name="bias">b, 1 × M.</param>
-    /// <returns>A (2M + 1) × M node: rows 0..M−1 hold R, rows M..2M−1 hold R̃, row 2M holds b.</returns>
+    /// <param name="r">R's packed upper triangle, 1 × M(M + 1)/2; or S × M(M + 1)/2 for S sets (one per row of a batch).</param>
+    /// <param name="rTilde">R̃'s packed upper triangle, shaped as <paramref name="r"/>.</param>
+    /// <param name="bias">b, 1 × M; or S × M.</param>
+    /// <returns>A (2M + 1) × M node: rows 0..M−1 hold R, rows M..2M−1 hold R̃, row 2M holds b; for S sets, S such
+    /// blocks stacked, S(2M + 1) × M.</returns>
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
     public static Node<T> SylvesterTriangles<T>(this Tape<T> tape, Node<T> r, Node<T> rTilde, Node<T> bias)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -25,28 +26,36 @@ internal static partial class SylvesterOps
         ArgumentNullException.ThrowIfNull(rTilde);
         ArgumentNullException.ThrowIfNull(bias);
         int m = bias.Columns;
+        int sets = bias.Rows;
         int packedLength = m * (m + 1) / 2;
-        if (bias.Rows != 1 || r.Length != packedLength || rTilde.Length != packedLength)
+        if (r.Length != sets * packedLength || rTilde.Length != sets * packedLength)
         {
             throw new ArgumentException(
-                $"bias must be 1 × M and r, rTilde hold M(M + 1)/2 values; got bias {bias.Rows} × {bias.Columns}, r {r.Length}, rTilde {rTilde.Length}.",
+                $"bias is S × M and r, rTilde must hold S·M(M + 1)/2 values; got bias {bias.Rows} × {bias.Columns}, r {r.Length}, rTilde {rTilde.Length}.",
                 nameof(r));
         }
 
-        Node<T> output = tape.Allocate((2 * m) + 1, m);
-        Span<T> values = output.Values;
-        values.Clear();
+        // One set of factors (a layer's own), or S stacked sets (one per row, from an encoder).
+        Node<T> output = tape.Allocate(sets * ((2 * m) + 1), m);
+        output.Values.Clear();
         T scale = DiagonalScale<T>();
-        for (int i = 0, k = 0; i < m; i++)
+        for (int set = 0; set < sets; set++)
         {
-            for (int j = i; j < m; j++, k++)
+            Span<T> values = output.Values.Slice(set * ((2 * m) + 1) * m, ((2 * m) + 1) * m);
+            ReadOnlySpan<T> rs = r.Values.Slice(set * packedLength, packedLength);
+            ReadOnlySpan<T> rts = rTilde.Values.Slice(set * packedLength, packedLength);
+            for (int i = 0, k = 0; i < m; i++)
             {
-                values[(i * m) + j] = i == j ? scale * T.Tanh(r.Values[k]) : r.Values[k];
-                values[((m + i) * m) + j] = i == j ? scale * T.Tanh(rTilde.Values[k]) : rTilde.Values[k];
+                for (int j = i; j < m; j++, k++)
+                {
+                    values[(i * m) + j] = i == j ? scale * T.Tanh(rs[k]) : rs[k];
+                    values[((m + i) * m) + j] = i == j ? scale * T.Tanh(rts[k]) : rts[k];
+                }
             }
+
+            bias.Values.Slice(set * m, m).CopyTo(values[(2 * m * m)..]);
         }
 
-        bias.Values.CopyTo(values[(2 * m * m)..]);
         tape.Record(SylvesterTrianglesBackward<T>.Instance, output, r, rTilde, bias);
         return output;
     }
@@ -64,32 +73,37 @@ internal static partial class SylvesterOps
             Node<T> rTilde = e.Input1!;
             Node<T> bias = e.Input2!;
             int m = bias.Columns;
-            ReadOnlySpan<T> g = e.Output.Gradients;
+            int packedLength = m * (m + 1) / 2;
             T scale = DiagonalScale<T>();
-            for (int i = 0, k = 0; i < m; i++)
+            for (int set = 0; set < bias.Rows; set++)
             {
-                for (int j = i; j < m; j++, k++)
+                ReadOnlySpan<T> g = e.Output.Gradients.Slice(set * ((2 * m) + 1) * m, ((2 * m) + 1) * m);
+                int offset = set * packedLength;
+                for (int i = 0, k = offset; i < m; i++)
                 {
-                    if (r.RequiresGradient)
+                    for (int j = i; j < m; j++, k++)
                     {
-                        T slope = i == j ? scale * TanhRootSolver.SechSquared(r.Values[k]) : T.One;
-                        r.Gradients[k] += g[(i * m) + j] * slope;
-                    }
+                        if (r.RequiresGradient)
+                        {
+                            T slope = i == j ? scale * TanhRootSolver.SechSquared(r.Values[k]) : T.One;
+                            r.Gradients[k] += g[(i * m) + j] * slope;
+                        }
 
-                    if (rTilde.RequiresGradient)
-                    {
-                        T slope = i == j ? scale * TanhRootSolver.SechSquared(rTilde.Values[k]) : T.One;
-                        rTilde.Gradients[k] += g[((m + i) * m) + j] * slope;
+                        if (rTilde.RequiresGradient)
+                        {
+                            T slope = i == j ? scale * TanhRootSolver.SechSquared(rTilde.Values[k]) : T.One;
+                            rTilde.Gradients[k] += g[((m + i) * m) + j] * slope;
+                        }
                     }
                 }
-            }
 
-            if (bias.RequiresGradient)
-            {
-                Span<T> gb = bias.Gradients;
-                for (int j = 0; j < m; j++)
+                if (bias.RequiresGradient)
                 {
-                    gb[j] += g[(2 * m * m) + j];
+                    Span<T> gb = bias.Gradients.Slice(set * m, m);
+                    for (int j = 0; j < m; j++)
+                    {
+                        gb[j] += g[(2 * m * m) + j];
+                    }
                 }
             }
         }

@@ -29,7 +29,8 @@ internal static partial class SylvesterOps
     /// <param name="tape">The tape.</param>
     /// <param name="input">n × D.</param>
     /// <param name="q">Q, D × M with orthonormal columns.</param>
-    /// <param name="triangles">(2M + 1) × M: R, R̃ and b as made by <see cref="SylvesterTriangles{T}"/>.</param>
+    /// <param name="triangles">(2M + 1) × M: R, R̃ and b as made by <see cref="SylvesterTriangles{T}"/>, shared by every
+    /// row; or n(2M + 1) × M, one such block per row.</param>
     /// <param name="inverse">Whether to run the inverse map.</param>
     /// <returns>The n × D output and the n × 1 log|det J| of the direction that ran.</returns>
     /// <exception cref="ArgumentException">The shapes do not agree.</exception>
@@ -43,22 +44,20 @@ internal static partial class SylvesterOps
         ArgumentNullException.ThrowIfNull(triangles);
         int d = input.Columns;
         int m = q.Columns;
-        if (q.Rows != d || triangles.Rows != (2 * m) + 1 || triangles.Columns != m)
+        int n = input.Rows;
+        if (q.Rows != d || (triangles.Rows != (2 * m) + 1 && triangles.Rows != n * ((2 * m) + 1)) || triangles.Columns != m)
         {
             throw new ArgumentException(
-                $"q must be {d} × M and triangles (2M + 1) × M; got q {q.Rows} × {q.Columns}, triangles {triangles.Rows} × {triangles.Columns}.",
+                $"q must be {d} × M and triangles (2M + 1) × M or, one set per row, {n}(2M + 1) × M; got q {q.Rows} × {q.Columns}, triangles {triangles.Rows} × {triangles.Columns}.",
                 nameof(q));
         }
 
-        int n = input.Rows;
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
         Node<T> saved = tape.Allocate(n, m); // y = Qᵀz per row
         ReadOnlySpan<T> qs = q.Values;
-        ReadOnlySpan<T> tri = triangles.Values;
-        ReadOnlySpan<T> rm = tri[..(m * m)];
-        ReadOnlySpan<T> rt = tri.Slice(m * m, m * m);
-        ReadOnlySpan<T> bias = tri.Slice(2 * m * m, m);
+        // One set of R, R̃, b for every row, or row i's own set (amortized flows, whose encoder gives each row a map).
+        int triangleStride = triangles.Rows == (2 * m) + 1 ? 0 : ((2 * m) + 1) * m;
         Span<T> eta = m <= 128 ? stackalloc T[m] : new T[m];
         Span<T> kappa = m <= 128 ? stackalloc T[m] : new T[m];
         T tolerance = TanhRootSolver.DefaultTolerance<T>();
@@ -67,6 +66,10 @@ internal static partial class SylvesterOps
             ReadOnlySpan<T> xin = input.Values.Slice(row * d, d);
             Span<T> y = saved.Values.Slice(row * m, m);
             Span<T> xout = output.Values.Slice(row * d, d);
+            ReadOnlySpan<T> tri = triangles.Values.Slice(row * triangleStride, ((2 * m) + 1) * m);
+            ReadOnlySpan<T> rm = tri[..(m * m)];
+            ReadOnlySpan<T> rt = tri.Slice(m * m, m * m);
+            ReadOnlySpan<T> bias = tri.Slice(2 * m * m, m);
 
             // y = Qᵀ·input (for the inverse this is c, overwritten in place by the solution).
             for (int j = 0; j < m; j++)
@@ -184,10 +187,7 @@ internal static partial class SylvesterOps
             int m = q.Columns;
             int n = input.Rows;
             ReadOnlySpan<T> qs = q.Values;
-            ReadOnlySpan<T> tri = triangles.Values;
-            ReadOnlySpan<T> rm = tri[..(m * m)];
-            ReadOnlySpan<T> rt = tri.Slice(m * m, m * m);
-            ReadOnlySpan<T> bias = tri.Slice(2 * m * m, m);
+            int triangleStride = triangles.Rows == (2 * m) + 1 ? 0 : ((2 * m) + 1) * m;
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> gLogDet = e.Output1!.Gradients;
             ReadOnlySpan<T> ys = e.Saved!.Values;
@@ -207,6 +207,10 @@ internal static partial class SylvesterOps
                 ReadOnlySpan<T> xin = input.Values.Slice(row * d, d);
                 ReadOnlySpan<T> gout = g.Slice(row * d, d);
                 ReadOnlySpan<T> y = ys.Slice(row * m, m);
+                ReadOnlySpan<T> tri = triangles.Values.Slice(row * triangleStride, ((2 * m) + 1) * m);
+                ReadOnlySpan<T> rm = tri[..(m * m)];
+                ReadOnlySpan<T> rt = tri.Slice(m * m, m * m);
+                ReadOnlySpan<T> bias = tri.Slice(2 * m * m, m);
                 T gl = gLogDet[row];
                 for (int i = 0; i < m; i++)
                 {
@@ -234,7 +238,7 @@ internal static partial class SylvesterOps
                     qtg[i] = sq;
                 }
 
-                Span<T> gTri = triangles.RequiresGradient ? triangles.Gradients : default;
+                Span<T> gTri = triangles.RequiresGradient ? triangles.Gradients.Slice(row * triangleStride, ((2 * m) + 1) * m) : default;
                 if (!inverse)
                 {
                     // gpre = η′ ⊙ (Rᵀ Qᵀgx) − gl·2dηη′/ψ

@@ -1,0 +1,82 @@
+using Flows.Bijectors;
+using Flows.Tests.Testing;
+using Flows.Variational;
+
+namespace Flows.Tests.Variational;
+
+public sealed class AmortizedSylvesterTests : IFamilyCases
+{
+    static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
+    [
+        new("AmortizedSylvester(d=3, context=2, Triangular)",
+            s => BijectorCases.Randomized(new FixedContext(new AmortizedSylvester<double>(3, 2), [0.7, -1.3]), s), OutputRange.Real, 1e3),
+        new("AmortizedSylvester(d=3, context=2, Triangular, reversed)",
+            s => BijectorCases.Randomized(new FixedContext(new AmortizedSylvester<double>(3, 2, reversed: true), [0.7, -1.3]), s), OutputRange.Real, 1e3),
+        new("AmortizedSylvester(d=4, context=2, Orthogonal, M=2)",
+            s => BijectorCases.Randomized(new FixedContext(new AmortizedSylvester<double>(4, 2, SylvesterVariant.Orthogonal, columnCount: 2), [0.7, -1.3]), s), OutputRange.Real, 1e3),
+        new("AmortizedSylvester(d=3, context=2, Householder)",
+            s => BijectorCases.Randomized(new FixedContext(new AmortizedSylvester<double>(3, 2, SylvesterVariant.Householder), [0.7, -1.3]), s), OutputRange.Real, 1e3),
+    ];
+
+    static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
+    [
+        new("AmortizedSylvester(Triangular)", () => new AmortizedSylvester<T>(3, 2, reversed: true, seed: 2)),
+        new("AmortizedSylvester(Householder)", () => new AmortizedSylvester<T>(3, 2, SylvesterVariant.Householder, reflectionCount: 2, seed: 2)),
+    ];
+
+    [Fact]
+    public void Constructor_ThrowsForATriangularVariantWithFewerColumns() =>
+        Assert.Throws<ArgumentException>("columnCount", () => new AmortizedSylvester<double>(3, 2, columnCount: 2));
+
+    [Fact]
+    public void Constructor_ThrowsForNonPositiveContextDimension() =>
+        Assert.Throws<ArgumentOutOfRangeException>("contextDimension", () => new AmortizedSylvester<double>(3, 0));
+
+    [Fact]
+    public void ZeroContext_GivesTheIdentity()
+    {
+        var layer = new AmortizedSylvester<double>(3, 2, seed: 1);
+        double[,] z = TestData.StandardNormal(rows: 8, columns: 3, seed: 2);
+
+        (double[,] x, double[] logDet) = layer.Forward(z, new double[8, 2]);
+
+        AssertClose.Bitwise(z, x);
+        Assert.All(logDet, v => Assert.Equal(0.0, v));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EachRow_IsTheSylvesterMapOfItsOwnParameters(bool reversed)
+    {
+        const int d = 3;
+        const int packed = d * (d + 1) / 2;
+        var layer = BijectorCases.Randomized(new AmortizedSylvester<double>(d, 2, reversed: reversed, seed: 1), seed: 3);
+        double[,] context = TestData.StandardNormal(rows: 6, columns: 2, seed: 4);
+        double[,] z = TestData.StandardNormal(rows: 6, columns: d, seed: 5);
+
+        (double[,] x, double[] logDet) = layer.Forward(z, context);
+        (double[,] zAgain, double[] inverseLogDet) = layer.Inverse(x, context);
+
+        for (int i = 0; i < 6; i++)
+        {
+            // Row i's raw parameters A hᵢ + c, written into an unconditional Sylvester layer: an independent path to row i.
+            var sylvester = new Sylvester<double>(d, SylvesterVariant.Triangular, reversed: reversed);
+            double[] raw = new double[(2 * packed) + d];
+            for (int p = 0; p < raw.Length; p++)
+            {
+                raw[p] = layer.HeadBias.Values[p] + (layer.HeadWeight.Values[p * 2] * context[i, 0]) + (layer.HeadWeight.Values[(p * 2) + 1] * context[i, 1]);
+            }
+
+            raw.AsSpan(0, packed).CopyTo(sylvester.Parameters[0].Values);
+            raw.AsSpan(packed, packed).CopyTo(sylvester.Parameters[1].Values);
+            raw.AsSpan(2 * packed, d).CopyTo(sylvester.Parameters[2].Values);
+            (double[,] expected, double[] expectedLogDet) = sylvester.Forward(TestData.AsRow(TestData.Row(z, i)));
+            AssertClose.All(TestData.Row(expected, 0), TestData.Row(x, i), 1e-13, $"row {i}");
+            Assert.Equal(expectedLogDet[0], logDet[i], 1e-13);
+        }
+
+        AssertClose.All(z, zAgain, 1e-10, "inverse");
+        AssertClose.All(logDet, [.. inverseLogDet.Select(v => -v)], 1e-10, "log-dets");
+    }
+}

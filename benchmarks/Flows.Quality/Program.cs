@@ -7,6 +7,7 @@
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data iris-species         # issue 15: species as an integer column
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --models maf --defensive none   # the flows without the defensive Gaussian share
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data gmm4-20000 --models maf --base gmm4 --transforms 1   # issue 15's bases
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models sospf,bpf,unaf,naf --seeds 3   # issue 19's monotone flows
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data student2-5000 --models maf --base studentt --patience-steps 10000 --max-steps 10000
 //
 // The protocol is issue 13's, the one zuko's figures were measured with: standardize with the training split's mean and
@@ -287,6 +288,10 @@ namespace Flows.Quality
                 "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive),
                 "nsf" => Flows.Distributions.Presets.NeuralSplineFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 "realnvp" => Flows.Distributions.Presets.RealNvpFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive),
+                "sospf" => Flows.Distributions.Presets.SumOfSquaresPolynomialFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
+                "unaf" => Flows.Distributions.Presets.UnconstrainedNeuralAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
+                "naf" => Flows.Distributions.Presets.NeuralAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
+                "bpf" => Flows.Distributions.Presets.BernsteinPolynomialFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 // Issue 20: the continuous flow at the preset's defaults, fitted by flow matching or by maximum likelihood.
                 "cnf-fm" or "cnf-ml" => Flows.Distributions.Presets.ContinuousNormalizingFlow.Create<T>(dimension, seed: seed,
                     options: hidden is null ? null : new Flows.Bijectors.ContinuousFlowOptions { HiddenFeatures = hidden }),

@@ -48,25 +48,7 @@ public sealed class AmortizedSylvester<T> : Bijector<T>, IHasSavedForm<T, IBijec
         int reflectionCount = 0, bool reversed = false, int seed = 0)
         : base(dimension, CheckedContext(contextDimension))
     {
-        if (!Enum.IsDefined(variant))
-        {
-            throw new ArgumentOutOfRangeException(nameof(variant), variant, "Expected Orthogonal, Householder or Triangular.");
-        }
-
-        ArgumentOutOfRangeException.ThrowIfNegative(columnCount);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(columnCount, dimension);
-        ArgumentOutOfRangeException.ThrowIfNegative(reflectionCount);
-        if (reflectionCount != 0 && variant != SylvesterVariant.Householder)
-        {
-            throw new ArgumentException($"reflectionCount ({reflectionCount}) applies to the Householder variant only, not {variant}.", nameof(reflectionCount));
-        }
-
-        if (reversed && variant != SylvesterVariant.Triangular)
-        {
-            throw new ArgumentException($"reversed applies to the Triangular variant only, not {variant}.", nameof(reversed));
-        }
-
-        int m = columnCount == 0 ? dimension : columnCount;
+        int m = SylvesterSettings.Validate(dimension, variant, columnCount, reflectionCount, reversed);
         if (variant == SylvesterVariant.Triangular && m != dimension)
         {
             throw new ArgumentException($"The Triangular variant permutes all {dimension} features; columnCount must be {dimension} or 0, not {columnCount}.", nameof(columnCount));
@@ -143,14 +125,11 @@ public sealed class AmortizedSylvester<T> : Bijector<T>, IHasSavedForm<T, IBijec
             var sylvester = (AmortizedSylvester<T>)b;
             w.Int32("dimension", sylvester.Dimension);
             w.Int32("contextDimension", sylvester.ContextDimension);
-            w.String("variant", sylvester.Variant.ToString());
-            w.Int32("columnCount", sylvester.ColumnCount);
-            w.Int32("reflectionCount", sylvester.ReflectionCount);
-            w.Int32("reversed", sylvester.Reversed ? 1 : 0);
+            SylvesterSettings.Write(w, sylvester.Variant, sylvester.ColumnCount, sylvester.ReflectionCount, sylvester.Reversed);
         },
         r =>
         {
-            (SylvesterVariant variant, bool reversed) = SylvesterSavedSettings.Read(r);
+            (SylvesterVariant variant, bool reversed) = SylvesterSettings.Read(r);
             return new AmortizedSylvester<T>(
                 r.Int32("dimension", minimum: 1),
                 r.Int32("contextDimension", minimum: 1),

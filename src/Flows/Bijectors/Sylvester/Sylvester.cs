@@ -53,25 +53,7 @@ public sealed partial class Sylvester<T> : Bijector<T>, IHasSavedForm<T, IBiject
     public Sylvester(int dimension, SylvesterVariant variant, int columnCount = 0, int reflectionCount = 0, bool reversed = false, int seed = 0)
         : base(dimension)
     {
-        if (!Enum.IsDefined(variant))
-        {
-            throw new ArgumentOutOfRangeException(nameof(variant), variant, "Expected Orthogonal, Householder or Triangular.");
-        }
-
-        ArgumentOutOfRangeException.ThrowIfNegative(columnCount);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(columnCount, dimension);
-        ArgumentOutOfRangeException.ThrowIfNegative(reflectionCount);
-        if (reflectionCount != 0 && variant != SylvesterVariant.Householder)
-        {
-            throw new ArgumentException($"reflectionCount ({reflectionCount}) applies to the Householder variant only, not {variant}.", nameof(reflectionCount));
-        }
-
-        if (reversed && variant != SylvesterVariant.Triangular)
-        {
-            throw new ArgumentException($"reversed applies to the Triangular variant only, not {variant}.", nameof(reversed));
-        }
-
-        int m = columnCount == 0 ? dimension : columnCount;
+        int m = SylvesterSettings.Validate(dimension, variant, columnCount, reflectionCount, reversed);
         Variant = variant;
         ColumnCount = m;
         Reversed = reversed;
@@ -168,14 +150,11 @@ public sealed partial class Sylvester<T> : Bijector<T>, IHasSavedForm<T, IBiject
         {
             var sylvester = (Sylvester<T>)b;
             w.Int32("dimension", sylvester.Dimension);
-            w.String("variant", sylvester.Variant.ToString());
-            w.Int32("columnCount", sylvester.ColumnCount);
-            w.Int32("reflectionCount", sylvester.ReflectionCount);
-            w.Int32("reversed", sylvester.Reversed ? 1 : 0);
+            SylvesterSettings.Write(w, sylvester.Variant, sylvester.ColumnCount, sylvester.ReflectionCount, sylvester.Reversed);
         },
         r =>
         {
-            (SylvesterVariant variant, bool reversed) = SylvesterSavedSettings.Read(r);
+            (SylvesterVariant variant, bool reversed) = SylvesterSettings.Read(r);
             return new Sylvester<T>(
                 r.Int32("dimension", minimum: 1),
                 variant,

@@ -16,9 +16,44 @@ public enum SylvesterVariant
     Triangular,
 }
 
-/// <summary>The saved settings a Sylvester layer and its amortized twin share.</summary>
-internal static class SylvesterSavedSettings
+/// <summary>The settings a Sylvester layer and its amortized twin share: their checks and their saved form.</summary>
+internal static class SylvesterSettings
 {
+    /// <summary>Checks the constructor arguments and returns M, the columns of Q (<paramref name="columnCount"/>, or
+    /// <paramref name="dimension"/> for 0).</summary>
+    public static int Validate(int dimension, SylvesterVariant variant, int columnCount, int reflectionCount, bool reversed)
+    {
+        if (!Enum.IsDefined(variant))
+        {
+            throw new ArgumentOutOfRangeException(nameof(variant), variant, "Expected Orthogonal, Householder or Triangular.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(columnCount);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(columnCount, dimension);
+        ArgumentOutOfRangeException.ThrowIfNegative(reflectionCount);
+        if (reflectionCount != 0 && variant != SylvesterVariant.Householder)
+        {
+            throw new ArgumentException($"reflectionCount ({reflectionCount}) applies to the Householder variant only, not {variant}.", nameof(reflectionCount));
+        }
+
+        if (reversed && variant != SylvesterVariant.Triangular)
+        {
+            throw new ArgumentException($"reversed applies to the Triangular variant only, not {variant}.", nameof(reversed));
+        }
+
+        return columnCount == 0 ? dimension : columnCount;
+    }
+
+    /// <summary>Writes "variant", "columnCount", "reflectionCount" and "reversed".</summary>
+    public static void Write<T>(ISavedFormWriter<T> w, SylvesterVariant variant, int columnCount, int reflectionCount, bool reversed)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        w.String("variant", variant.ToString());
+        w.Int32("columnCount", columnCount);
+        w.Int32("reflectionCount", reflectionCount);
+        w.Int32("reversed", reversed ? 1 : 0);
+    }
+
     /// <summary>Reads "variant" and "reversed", refusing a name that is not a variant and a flag that is not 0 or 1.</summary>
     public static (SylvesterVariant Variant, bool Reversed) Read<T>(ISavedFormReader<T> r) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {

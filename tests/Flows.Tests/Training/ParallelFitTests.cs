@@ -216,7 +216,10 @@ public sealed class SteadyStateAllocationTests
         flow.DensityLn(ParallelFitTests.Data);
         double[] data = TestData.Flatten(ParallelFitTests.Data);
         var gradient = new DataParallelGradient<double>(flow);
-        for (int i = 0; i < 5; i++)
+        // Warm-up: once on the calling thread alone (every block and the reduction run there, so whatever it keeps per
+        // thread exists), then in parallel until tiered compilation has settled.
+        gradient.Run(data, null, 0, 256, 1);
+        for (int i = 0; i < 30; i++)
         {
             gradient.Run(data, null, 0, 256, 2);
         }

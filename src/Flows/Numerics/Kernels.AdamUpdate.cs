@@ -29,62 +29,9 @@ internal static partial class Kernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(g.Length == theta.Length && m.Length == theta.Length && v.Length == theta.Length);
-        int i = 0;
-        if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
-        {
-            Vector512<T> b1 = Vector512.Create(c.Beta1);
-            Vector512<T> oneMinusB1 = Vector512.Create(c.OneMinusBeta1);
-            Vector512<T> b2 = Vector512.Create(c.Beta2);
-            Vector512<T> oneMinusB2 = Vector512.Create(c.OneMinusBeta2);
-            Vector512<T> stepSize = Vector512.Create(c.StepSize);
-            Vector512<T> inverseSqrtCorrection2 = Vector512.Create(c.InverseSqrtCorrection2);
-            Vector512<T> epsilon = Vector512.Create(c.Epsilon);
-            Vector512<T> decay = Vector512.Create(c.Decay);
-            ref T tr = ref MemoryMarshal.GetReference(theta);
-            ref T gr = ref MemoryMarshal.GetReference(g);
-            ref T mr = ref MemoryMarshal.GetReference(m);
-            ref T vr = ref MemoryMarshal.GetReference(v);
-            for (; i <= theta.Length - Vector512<T>.Count; i += Vector512<T>.Count)
-            {
-                nuint k = (nuint)i;
-                Vector512<T> gi = Vector512.LoadUnsafe(ref gr, k);
-                Vector512<T> mi = (b1 * Vector512.LoadUnsafe(ref mr, k)) + (oneMinusB1 * gi);
-                Vector512<T> vi = (b2 * Vector512.LoadUnsafe(ref vr, k)) + (oneMinusB2 * gi * gi);
-                Vector512<T> ti = Vector512.LoadUnsafe(ref tr, k);
-                mi.StoreUnsafe(ref mr, k);
-                vi.StoreUnsafe(ref vr, k);
-                ti -= (stepSize * mi / ((Vector512.Sqrt(vi) * inverseSqrtCorrection2) + epsilon)) + (decay * ti);
-                ti.StoreUnsafe(ref tr, k);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-        {
-            Vector256<T> b1 = Vector256.Create(c.Beta1);
-            Vector256<T> oneMinusB1 = Vector256.Create(c.OneMinusBeta1);
-            Vector256<T> b2 = Vector256.Create(c.Beta2);
-            Vector256<T> oneMinusB2 = Vector256.Create(c.OneMinusBeta2);
-            Vector256<T> stepSize = Vector256.Create(c.StepSize);
-            Vector256<T> inverseSqrtCorrection2 = Vector256.Create(c.InverseSqrtCorrection2);
-            Vector256<T> epsilon = Vector256.Create(c.Epsilon);
-            Vector256<T> decay = Vector256.Create(c.Decay);
-            ref T tr = ref MemoryMarshal.GetReference(theta);
-            ref T gr = ref MemoryMarshal.GetReference(g);
-            ref T mr = ref MemoryMarshal.GetReference(m);
-            ref T vr = ref MemoryMarshal.GetReference(v);
-            for (; i <= theta.Length - Vector256<T>.Count; i += Vector256<T>.Count)
-            {
-                nuint k = (nuint)i;
-                Vector256<T> gi = Vector256.LoadUnsafe(ref gr, k);
-                Vector256<T> mi = (b1 * Vector256.LoadUnsafe(ref mr, k)) + (oneMinusB1 * gi);
-                Vector256<T> vi = (b2 * Vector256.LoadUnsafe(ref vr, k)) + (oneMinusB2 * gi * gi);
-                Vector256<T> ti = Vector256.LoadUnsafe(ref tr, k);
-                mi.StoreUnsafe(ref mr, k);
-                vi.StoreUnsafe(ref vr, k);
-                ti -= (stepSize * mi / ((Vector256.Sqrt(vi) * inverseSqrtCorrection2) + epsilon)) + (decay * ti);
-                ti.StoreUnsafe(ref tr, k);
-            }
-        }
-
+        int i = VectorWidth.Current == 512 && Vector512<T>.IsSupported
+            ? AdamUpdateVectors<Lanes512<T>, T>(theta, g, m, v, c)
+            : Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported ? AdamUpdateVectors<Lanes256<T>, T>(theta, g, m, v, c) : 0;
         for (; i < theta.Length; i++)
         {
             T gi = g[i];
@@ -94,5 +41,39 @@ internal static partial class Kernels
             v[i] = vi;
             theta[i] -= (c.StepSize * mi / ((T.Sqrt(vi) * c.InverseSqrtCorrection2) + c.Epsilon)) + (c.Decay * theta[i]);
         }
+    }
+
+    // The vector body at one width; returns how many leading elements it updated (whole vectors).
+    private static int AdamUpdateVectors<TV, T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in AdamCoefficients<T> c)
+        where TV : unmanaged, ISimdLanes<TV, T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TV b1 = TV.Create(c.Beta1);
+        TV oneMinusB1 = TV.Create(c.OneMinusBeta1);
+        TV b2 = TV.Create(c.Beta2);
+        TV oneMinusB2 = TV.Create(c.OneMinusBeta2);
+        TV stepSize = TV.Create(c.StepSize);
+        TV inverseSqrtCorrection2 = TV.Create(c.InverseSqrtCorrection2);
+        TV epsilon = TV.Create(c.Epsilon);
+        TV decay = TV.Create(c.Decay);
+        ref T tr = ref MemoryMarshal.GetReference(theta);
+        ref T gr = ref MemoryMarshal.GetReference(g);
+        ref T mr = ref MemoryMarshal.GetReference(m);
+        ref T vr = ref MemoryMarshal.GetReference(v);
+        int i = 0;
+        for (; i <= theta.Length - TV.Count; i += TV.Count)
+        {
+            nuint k = (nuint)i;
+            TV gi = TV.Load(ref gr, k);
+            TV mi = (b1 * TV.Load(ref mr, k)) + (oneMinusB1 * gi);
+            TV vi = (b2 * TV.Load(ref vr, k)) + (oneMinusB2 * gi * gi);
+            TV ti = TV.Load(ref tr, k);
+            mi.Store(ref mr, k);
+            vi.Store(ref vr, k);
+            ti -= (stepSize * mi / ((TV.Sqrt(vi) * inverseSqrtCorrection2) + epsilon)) + (decay * ti);
+            ti.Store(ref tr, k);
+        }
+
+        return i;
     }
 }

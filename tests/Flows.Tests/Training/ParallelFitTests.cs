@@ -202,10 +202,17 @@ public sealed class ParallelLoopTests
 public sealed class ParallelismBudgetRunsAlone;
 
 /// <summary>
-/// The steady-state training step allocates nothing on its calling thread. It runs alone: in one CI run, beside other
-/// test classes saturating the thread pool, it saw 4,088 bytes, about one segment of the pool's work queue, which grows
-/// on the thread that queues the step's helper; alone, the pool is idle and the step's own allocations are what it sees.
+/// The steady-state training step allocates nothing on its calling thread. It runs alone, so that other test classes do
+/// not fill the thread pool around it.
 /// </summary>
+/// <remarks>
+/// The step queues a pool work item for its helper, and the runtime sometimes allocates for the pool on the thread
+/// that queues: a new pool thread when idle ones have retired (136 bytes on this runtime, measured), a queue segment.
+/// Three of about a dozen full CI test runs saw 3,328 to 8,088 bytes in the single window of 20 steps this test had;
+/// it never reproduced otherwise (two full suite runs and 600 windows, 400 of them under artificial load, were clean).
+/// So the step is measured in 8 windows and at most one may see such bytes: an allocation of the step's own, even one
+/// every 20 steps, shows in every window.
+/// </remarks>
 [Collection(nameof(ParallelismBudgetRunsAlone))]
 public sealed class SteadyStateAllocationTests
 {
@@ -224,13 +231,19 @@ public sealed class SteadyStateAllocationTests
             gradient.Run(data, null, 0, 256, 2);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++)
+        var windows = new long[8];
+        for (int w = 0; w < windows.Length; w++)
         {
-            gradient.Run(data, null, 0, 256, 2);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+            {
+                gradient.Run(data, null, 0, 256, 2);
+            }
+
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(windows.Count(bytes => bytes != 0) <= 1, $"bytes allocated per window of 20 steps: {string.Join(", ", windows)}");
     }
 }
 

@@ -45,6 +45,7 @@ public abstract class GemmBenchmarks<T>
         new(512, 8, 64),
         new(512, 64, 64),
         new(1024, 512, 512),
+        new(128, 512, 512),
         new(2048, 2048, 2048),
     ];
 
@@ -83,6 +84,15 @@ public abstract class GemmBenchmarks<T>
 
     [Benchmark]
     public void FlowsGemm() => Gemm.Multiply<T>(_a, _b, _c, Shape.M, Shape.K, Shape.N, accumulate: false);
+
+    /// <summary>C = A·Bᵀ, a dense layer's forward pass (B holds the weights row by row): the same flops as A·B.</summary>
+    [Benchmark]
+    public void FlowsGemmTransposedB() => Gemm.MultiplyTransposedB<T>(_a, _b, _c, Shape.M, Shape.K, Shape.N, accumulate: false);
+
+    /// <summary>C = Aᵀ·B with the shape read as k × m times k × n, a weight gradient (m × n) summed over k rows of a
+    /// batch: the same flops. A is the m·k values of the other products, read as a k × m matrix.</summary>
+    [Benchmark]
+    public void FlowsGemmTransposedA() => Gemm.MultiplyTransposedA<T>(_a, _b, _c, Shape.M, Shape.K, Shape.N, accumulate: false);
 
     // The textbook i-k-j loop: row-major friendly, no blocking, no explicit SIMD.
     private static void NaiveMultiply(T[] a, T[] b, T[] c, int m, int k, int n)

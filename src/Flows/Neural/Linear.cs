@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Flows.Autodiff;
 using Flows.Numerics;
 
@@ -8,14 +9,14 @@ namespace Flows.Neural;
 /// A fully connected layer <c>y = x (W ⊙ M)ᵀ + b</c> with weight W (outputs × inputs), bias b (1 × outputs) and an
 /// optional fixed 0/1 mask M, as MADE needs it.
 /// </summary>
-/// <remarks>The mask is applied by one elementwise product per step on the tape, so the masked-out weights get a zero
-/// gradient and stay inert, and no per-step allocation is needed. The products skip the stretches of each row and column
-/// the mask zeroes (all of them once MADE sorts its units by degree), forward and backward.</remarks>
+/// <remarks>The masked linear op of the tape forms W ⊙ M as it runs and zeroes W's gradient outside the mask, so the
+/// masked-out weights get a zero gradient and stay inert, and no per-step allocation is needed. The products skip the
+/// stretches of each row and column the mask zeroes (all of them once MADE sorts its units by degree), forward and
+/// backward.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
 public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Node<T>? _mask;
-    private readonly MaskBands? _bands;
+    private readonly WeightMask<T>? _mask;
 
     /// <summary>Creates a layer with weights drawn from U(−a, a), a = <paramref name="initialScale"/>/√inputs, and zero bias.</summary>
     /// <param name="name">The parameters' name prefix, such as <c>"made.layer0"</c>.</param>
@@ -52,8 +53,7 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
             }
 
             T[] values = [.. mask];
-            _mask = new Node<T>(values, null, outputs, inputs, isParameter: false);
-            _bands = MaskBands.Of<T>(values, outputs, inputs);
+            _mask = new WeightMask<T>(values, outputs, inputs);
             for (int i = 0; i < values.Length; i++)
             {
                 Weight.Values[i] *= values[i];
@@ -88,13 +88,21 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
     internal Node<T> Apply(Tape<T> tape, Node<T> x, bool relu)
     {
         ArgumentNullException.ThrowIfNull(tape);
-        return tape.Linear(x, MaskedWeight(tape), Bias is null ? null : tape.Use(Bias), _bands, relu);
+        return tape.Linear(x, tape.Use(Weight), Bias is null ? null : tape.Use(Bias), _mask, relu);
     }
 
-    /// <summary>W ⊙ M (or W) on the tape: exactly zero wherever the mask is, whatever the stored weights hold.</summary>
+    /// <summary>The values of W ⊙ M (or W), exactly zero wherever the mask is, whatever the stored weights hold; for
+    /// evaluation (the result is not differentiated).</summary>
     internal Node<T> MaskedWeight(Tape<T> tape)
     {
         Node<T> weight = tape.Use(Weight);
-        return _mask is null ? weight : tape.Multiply(weight, _mask);
+        if (_mask is null)
+        {
+            return weight;
+        }
+
+        Node<T> masked = tape.Allocate(Weight.Rows, Weight.Columns);
+        TensorPrimitives.Multiply(Weight.Values, _mask.Values, masked.Values);
+        return masked;
     }
 }

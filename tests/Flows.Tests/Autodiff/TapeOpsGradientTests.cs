@@ -36,6 +36,12 @@ public sealed class TapeOpsGradientTests
         ["Negate"] = new([Free43], (t, n) => [t.Negate(n[0])]),
         ["Linear"] = new([new(5, 3, v => v), new(4, 3, v => v)], (t, n) => [t.Linear(n[0], n[1])]),
         ["Linear(bias)"] = new([new(5, 3, v => v), new(4, 3, v => v), new(1, 4, v => v)], (t, n) => [t.Linear(n[0], n[1], n[2])]),
+        // A masked weight: the weights outside the mask have derivative 0, which the op must give although its products
+        // write there (a staircase, zeroed row by row outside each band, and a scattered mask, zeroed by a product).
+        ["Linear(staircase mask)"] = new([new(5, 3, v => v), new(4, 3, v => v), new(1, 4, v => v)],
+            (t, n) => [t.Linear(n[0], n[1], n[2], new WeightMask<double>([1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1], 4, 3), relu: false)]),
+        ["Linear(scattered mask)"] = new([new(5, 3, v => v), new(4, 3, v => v)],
+            (t, n) => [t.Linear(n[0], n[1], null, new WeightMask<double>([1, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1], 4, 3), relu: false)]),
         ["MatrixMultiply"] = new([new(4, 3, v => v), new(3, 2, v => v)], (t, n) => [t.MatrixMultiply(n[0], n[1])]),
         ["Exp"] = new([Free43], (t, n) => [t.Exp(n[0])]),
         ["Log"] = new([Positive43], (t, n) => [t.Log(n[0])]),

@@ -1,0 +1,62 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Flows.Numerics;
+
+/// <summary>
+/// A fixed outputs × inputs 0/1 weight mask, row-major, with its bands: what a masked linear op needs forward (the
+/// masked weight, the bands its products skip outside) and backward (the weight gradient zeroed outside the mask).
+/// </summary>
+/// <typeparam name="T">The element type.</typeparam>
+internal sealed class WeightMask<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    // Whether every row's ones fill its band exactly (MADE's staircase masks): then zeroing outside the mask is clearing
+    // each row outside its band, with no pass over the ones.
+    private readonly bool _rowsAreBands;
+
+    /// <summary>Wraps <paramref name="values"/> (not copied: it must not change).</summary>
+    public WeightMask(T[] values, int outputs, int inputs)
+    {
+        Values = values;
+        Outputs = outputs;
+        Inputs = inputs;
+        Bands = MaskBands.Of<T>(values, outputs, inputs);
+        _rowsAreBands = true;
+        for (int r = 0; r < outputs && _rowsAreBands; r++)
+        {
+            ReadOnlySpan<T> band = values.AsSpan((r * inputs) + Bands.OfOutputs.Start[r], Bands.OfOutputs.End[r] - Bands.OfOutputs.Start[r]);
+            _rowsAreBands = !band.ContainsAnyExcept(T.One);
+        }
+    }
+
+    /// <summary>The mask, row-major.</summary>
+    public T[] Values { get; }
+
+    /// <summary>Rows (outputs).</summary>
+    public int Outputs { get; }
+
+    /// <summary>Columns (inputs).</summary>
+    public int Inputs { get; }
+
+    /// <summary>Where the mask is nonzero, by row and by column.</summary>
+    public MaskBands Bands { get; }
+
+    /// <summary>Sets every entry of an outputs × inputs <paramref name="matrix"/> where the mask is 0 to 0 (the others
+    /// keep their bits).</summary>
+    public void ZeroOutside(Span<T> matrix)
+    {
+        if (!_rowsAreBands)
+        {
+            TensorPrimitives.Multiply(matrix, Values, matrix);
+            return;
+        }
+
+        Bands rows = Bands.OfOutputs;
+        for (int r = 0; r < Outputs; r++)
+        {
+            Span<T> row = matrix.Slice(r * Inputs, Inputs);
+            row[..rows.Start[r]].Clear();
+            row[rows.End[r]..].Clear();
+        }
+    }
+}

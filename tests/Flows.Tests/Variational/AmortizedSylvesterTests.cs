@@ -16,12 +16,18 @@ public sealed class AmortizedSylvesterTests : IFamilyCases
             s => BijectorCases.Randomized(new FixedContext(new AmortizedSylvester<double>(4, 2, SylvesterVariant.Orthogonal, columnCount: 2), [0.7, -1.3]), s), OutputRange.Real, 1e3),
         new("AmortizedSylvester(d=3, context=2, Householder)",
             s => BijectorCases.Randomized(new FixedContext(new AmortizedSylvester<double>(3, 2, SylvesterVariant.Householder), [0.7, -1.3]), s), OutputRange.Real, 1e3),
+        new("AmortizedSylvester(d=4, context=2, Orthogonal, M=2, amortized Q)",
+            s => BijectorCases.Randomized(new FixedContext(new AmortizedSylvester<double>(4, 2, SylvesterVariant.Orthogonal, columnCount: 2, amortizeQ: true), [0.7, -1.3]), s), OutputRange.Real, 1e3),
+        new("AmortizedSylvester(d=3, context=2, Householder K=2, amortized Q)",
+            s => BijectorCases.Randomized(new FixedContext(new AmortizedSylvester<double>(3, 2, SylvesterVariant.Householder, reflectionCount: 2, amortizeQ: true), [0.7, -1.3]), s), OutputRange.Real, 1e3),
     ];
 
     static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
     [
         new("AmortizedSylvester(Triangular)", () => new AmortizedSylvester<T>(3, 2, reversed: true, seed: 2)),
         new("AmortizedSylvester(Householder)", () => new AmortizedSylvester<T>(3, 2, SylvesterVariant.Householder, reflectionCount: 2, seed: 2)),
+        new("AmortizedSylvester(Orthogonal, amortized Q)", () => new AmortizedSylvester<T>(4, 2, SylvesterVariant.Orthogonal, columnCount: 3, seed: 2, amortizeQ: true)),
+        new("AmortizedSylvester(Householder, amortized Q)", () => new AmortizedSylvester<T>(3, 2, SylvesterVariant.Householder, reflectionCount: 2, seed: 2, amortizeQ: true)),
     ];
 
     [Fact]
@@ -29,13 +35,20 @@ public sealed class AmortizedSylvesterTests : IFamilyCases
         Assert.Throws<ArgumentException>("columnCount", () => new AmortizedSylvester<double>(3, 2, columnCount: 2));
 
     [Fact]
+    public void Constructor_ThrowsForAnAmortizedQInTheTriangularVariant() =>
+        Assert.Throws<ArgumentException>("amortizeQ", () => new AmortizedSylvester<double>(3, 2, amortizeQ: true));
+
+    [Fact]
     public void Constructor_ThrowsForNonPositiveContextDimension() =>
         Assert.Throws<ArgumentOutOfRangeException>("contextDimension", () => new AmortizedSylvester<double>(3, 0));
 
-    [Fact]
-    public void ZeroContext_GivesTheIdentity()
+    [Theory]
+    [InlineData(SylvesterVariant.Triangular, false)]
+    [InlineData(SylvesterVariant.Orthogonal, true)]
+    [InlineData(SylvesterVariant.Householder, true)]
+    public void ZeroContext_GivesTheIdentity(SylvesterVariant variant, bool amortizeQ)
     {
-        var layer = new AmortizedSylvester<double>(3, 2, seed: 1);
+        var layer = new AmortizedSylvester<double>(3, 2, variant, seed: 1, amortizeQ: amortizeQ);
         double[,] z = TestData.StandardNormal(rows: 8, columns: 3, seed: 2);
 
         (double[,] x, double[] logDet) = layer.Forward(z, new double[8, 2]);
@@ -71,6 +84,50 @@ public sealed class AmortizedSylvesterTests : IFamilyCases
             raw.AsSpan(0, packed).CopyTo(sylvester.Parameters[0].Values);
             raw.AsSpan(packed, packed).CopyTo(sylvester.Parameters[1].Values);
             raw.AsSpan(2 * packed, d).CopyTo(sylvester.Parameters[2].Values);
+            (double[,] expected, double[] expectedLogDet) = sylvester.Forward(TestData.AsRow(TestData.Row(z, i)));
+            AssertClose.All(TestData.Row(expected, 0), TestData.Row(x, i), 1e-13, $"row {i}");
+            Assert.Equal(expectedLogDet[0], logDet[i], 1e-13);
+        }
+
+        AssertClose.All(z, zAgain, 1e-10, "inverse");
+        AssertClose.All(logDet, [.. inverseLogDet.Select(v => -v)], 1e-10, "log-dets");
+    }
+
+    // O-SNF and H-SNF: row i's Q comes from its own context. Each row must equal an unconditional Sylvester layer whose
+    // Q source (the D × M matrix, or the K Householder vectors), R, R̃ and b are row i's head outputs A hᵢ + c: an
+    // independent path through the shared-Q code, which a mix-up between rows' Q blocks would fail.
+    [Theory]
+    [InlineData(SylvesterVariant.Orthogonal, 4, 3, 0)]
+    [InlineData(SylvesterVariant.Householder, 3, 0, 2)]
+    public void EachRow_IsTheSylvesterMapOfItsOwnQ(SylvesterVariant variant, int d, int columnCount, int reflectionCount)
+    {
+        const int c = 2;
+        var layer = BijectorCases.Randomized(
+            new AmortizedSylvester<double>(d, c, variant, columnCount, reflectionCount, seed: 1, amortizeQ: true), seed: 3);
+        int m = layer.ColumnCount;
+        int packed = m * (m + 1) / 2;
+        int outputs = layer.HeadBias.Values.Length;
+        double[,] context = TestData.StandardNormal(rows: 6, columns: c, seed: 4);
+        double[,] z = TestData.StandardNormal(rows: 6, columns: d, seed: 5);
+
+        (double[,] x, double[] logDet) = layer.Forward(z, context);
+        (double[,] zAgain, double[] inverseLogDet) = layer.Inverse(x, context);
+
+        for (int i = 0; i < 6; i++)
+        {
+            var raw = new double[outputs];
+            for (int p = 0; p < outputs; p++)
+            {
+                raw[p] = layer.HeadBias.Values[p] + (layer.HeadWeight.Values[p * c] * context[i, 0]) + (layer.HeadWeight.Values[(p * c) + 1] * context[i, 1]);
+            }
+
+            var sylvester = new Sylvester<double>(d, variant, columnCount, reflectionCount);
+            // Parameters: Q's source, then r, rTilde, bias; the head's outputs: r, rTilde, b, then Q's source.
+            raw.AsSpan(0, packed).CopyTo(sylvester.Parameters[1].Values);
+            raw.AsSpan(packed, packed).CopyTo(sylvester.Parameters[2].Values);
+            raw.AsSpan(2 * packed, m).CopyTo(sylvester.Parameters[3].Values);
+            raw.AsSpan((2 * packed) + m).CopyTo(sylvester.Parameters[0].Values);
+            Assert.Equal(outputs - (2 * packed) - m, sylvester.Parameters[0].Values.Length);
             (double[,] expected, double[] expectedLogDet) = sylvester.Forward(TestData.AsRow(TestData.Row(z, i)));
             AssertClose.All(TestData.Row(expected, 0), TestData.Row(x, i), 1e-13, $"row {i}");
             Assert.Equal(expectedLogDet[0], logDet[i], 1e-13);

@@ -177,8 +177,9 @@ public sealed class VariationalAutoencoderTests
     }
 
     // A small VAE with every kind of parameter: encoder, a conditional IAF layer, a planar layer, amortized planar,
-    // Sylvester and radial layers, a conditional autoregressive spline layer (per-row parameters from the encoder), decoder; all moved
-    // off their identity starts so that no gradient is zero by construction.
+    // Sylvester (a fixed permutation, and a per-row Q, orthogonal and Householder) and radial layers, a conditional
+    // autoregressive spline layer (per-row parameters from the encoder), decoder; all moved off their identity starts so
+    // that no gradient is zero by construction.
     private static (VariationalAutoencoder<double> Vae, double[,] Data) SmallModel(bool bernoulli)
     {
         IBijector<double> flow = new Chain<double>(
@@ -187,6 +188,8 @@ public sealed class VariationalAutoencoderTests
             new AmortizedPlanar<double>(2, contextDimension: 2, seed: 7),
             new AmortizedSylvester<double>(2, contextDimension: 2, reversed: true, seed: 8),
             new AmortizedRadial<double>(2, contextDimension: 2, seed: 9),
+            new AmortizedSylvester<double>(2, contextDimension: 2, SylvesterVariant.Orthogonal, seed: 11, amortizeQ: true),
+            new AmortizedSylvester<double>(2, contextDimension: 2, SylvesterVariant.Householder, reflectionCount: 2, seed: 12, amortizeQ: true),
             new Inverted<double>(new MaskedAutoregressive<double>(2, [4], contextDimension: 2, transform: new RationalQuadraticTransform<double>(binCount: 4), seed: 10)));
         var posterior = new AmortizedPosterior<double>(3, 2, [5], flow, seed: 3);
         IDecoder<double> decoder = bernoulli ? new BernoulliDecoder<double>(2, 3, [4], seed: 4) : new GaussianDecoder<double>(2, 3, [4], seed: 4);

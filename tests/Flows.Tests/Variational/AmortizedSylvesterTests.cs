@@ -1,4 +1,7 @@
+using System.Text;
+using System.Text.Json.Nodes;
 using Flows.Bijectors;
+using Flows.Persistence;
 using Flows.Tests.Testing;
 using Flows.Variational;
 
@@ -136,4 +139,58 @@ public sealed class AmortizedSylvesterTests : IFamilyCases
         AssertClose.All(z, zAgain, 1e-10, "inverse");
         AssertClose.All(logDet, [.. inverseLogDet.Select(v => -v)], 1e-10, "log-dets");
     }
+
+    // A file written before Q could be amortized has no "amortizeQ" field: it loads as a shared Q, parameters intact.
+    [Fact]
+    public void Load_OfAFileWithoutTheAmortizeQField_GivesASharedQ()
+    {
+        var flow = new AmortizedSylvester<double>(2, 2, SylvesterVariant.Householder, reflectionCount: 2, seed: 3);
+        var vae = new VariationalAutoencoder<double>(new AmortizedPosterior<double>(3, 2, [4], flow, seed: 1),
+            LatentVariableModel<double>.WithStandardNormalPrior(new BernoulliDecoder<double>(2, 3, [4], seed: 2)));
+        BijectorCases.Randomized(flow, seed: 4);
+        using var stream = new MemoryStream();
+        vae.Save(stream);
+        JsonNode root = JsonNode.Parse(stream.ToArray())!;
+        JsonObject layer = Find(root["model"]!, "amortizeQ") ?? throw new InvalidOperationException("no amortizeQ field was saved");
+        layer.Remove("amortizeQ");
+        Rehash(root);
+
+        VariationalAutoencoder<double> loaded = VariationalAutoencoderSerializer.Load<double>(Encoding.UTF8.GetBytes(root.ToJsonString()));
+
+        var loadedFlow = Assert.IsType<AmortizedSylvester<double>>(loaded.Posterior.Flow);
+        Assert.False(loadedFlow.AmortizesQ);
+        for (int i = 0; i < flow.Parameters.Count; i++)
+        {
+            AssertClose.Bitwise(flow.Parameters[i].Values, loadedFlow.Parameters[i].Values, flow.Parameters[i].Name);
+        }
+    }
+
+    // The file nests checksummed payloads (the posterior's flow inside the model): recompute them, innermost first.
+    private static void Rehash(JsonNode node)
+    {
+        IEnumerable<JsonNode?> children = node switch
+        {
+            JsonObject o => o.Select(p => p.Value),
+            JsonArray a => a,
+            _ => [],
+        };
+        foreach (JsonNode child in children.OfType<JsonNode>())
+        {
+            Rehash(child);
+        }
+
+        if (node is JsonObject obj && obj.ContainsKey("sha256"))
+        {
+            JsonNode payload = obj["flow"] ?? obj["model"]!;
+            obj["sha256"] = FlowSerializer.Checksum(Encoding.UTF8.GetBytes(payload.ToJsonString()));
+        }
+    }
+
+    private static JsonObject? Find(JsonNode node, string property) => node switch
+    {
+        JsonObject o when o.ContainsKey(property) => o,
+        JsonObject o => o.Select(p => p.Value is null ? null : Find(p.Value, property)).FirstOrDefault(f => f is not null),
+        JsonArray a => a.Select(v => v is null ? null : Find(v, property)).FirstOrDefault(f => f is not null),
+        _ => null,
+    };
 }

@@ -17,11 +17,13 @@ namespace Flows.Variational;
 /// with one set of factors per row (with the numerical inverse by back substitution to 1e-12).</para>
 /// <para>Q: the <see cref="SylvesterVariant.Triangular"/> variant uses a fixed identity or reversal permutation (the
 /// paper's T-SNF; alternate <c>reversed</c> between layers); <see cref="SylvesterVariant.Orthogonal"/> and
-/// <see cref="SylvesterVariant.Householder"/> learn one Q shared by every row, where the paper's O-SNF and H-SNF amortize
-/// Q too.</para>
-/// <para>The head A (2·M(M + 1)/2 + M outputs) draws its weights as PyTorch's default; its bias c starts as a new
-/// <see cref="Sylvester{T}"/> does (R = 0, b = 0, R̃ ~ N(0, 1/M)), so a zero context gives the identity, which is
-/// where an <see cref="AmortizedPosterior{T}"/> starts.</para>
+/// <see cref="SylvesterVariant.Householder"/> learn one Q shared by every row or, with <c>amortizeQ</c>, take row i's
+/// own Q from its context as the paper's O-SNF and H-SNF do: the head also outputs a D × M matrix that is
+/// orthogonalized per row (the iteration of <see cref="Sylvester{T}"/>, Q = A(AᵀA)^(−1/2)), or K Householder vectors
+/// whose reflections' product gives Q per row.</para>
+/// <para>The head A (2·M(M + 1)/2 + M outputs, then D·M or K·D for an amortized Q) draws its weights as PyTorch's
+/// default; its bias c starts as a new <see cref="Sylvester{T}"/> does (R = 0, b = 0, R̃ ~ N(0, 1/M), Q's source
+/// N(0, 1)), so a zero context gives the identity, which is where an <see cref="AmortizedPosterior{T}"/> starts.</para>
 /// <para>Reference: van den Berg, Hasenclever, Tomczak &amp; Welling, "Sylvester normalizing flows for variational
 /// inference", UAI 2018, arXiv:1803.05649.</para>
 /// </remarks>
@@ -42,10 +44,12 @@ public sealed class AmortizedSylvester<T> : Bijector<T>, IHasSavedForm<T, IBijec
     /// <param name="reflectionCount">K, the Householder reflections (Householder variant only). Range: ≥ 1, or 0 for M.</param>
     /// <param name="reversed">Whether the triangular variant's permutation reverses the features.</param>
     /// <param name="seed">Seed of the head's weights and of the starting R̃ and Q source.</param>
+    /// <param name="amortizeQ">Whether Q too comes per row from the context (orthogonal and Householder variants only;
+    /// the paper's O-SNF and H-SNF). Default false: one learned Q shared by every row.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range, or <paramref name="variant"/> is not defined.</exception>
     /// <exception cref="ArgumentException">An option is given for a variant it does not apply to.</exception>
     public AmortizedSylvester(int dimension, int contextDimension, SylvesterVariant variant = SylvesterVariant.Triangular, int columnCount = 0,
-        int reflectionCount = 0, bool reversed = false, int seed = 0)
+        int reflectionCount = 0, bool reversed = false, int seed = 0, bool amortizeQ = false)
         : base(dimension, CheckedContext(contextDimension))
     {
         int m = SylvesterSettings.Validate(dimension, variant, columnCount, reflectionCount, reversed);
@@ -54,22 +58,33 @@ public sealed class AmortizedSylvester<T> : Bijector<T>, IHasSavedForm<T, IBijec
             throw new ArgumentException($"The Triangular variant permutes all {dimension} features; columnCount must be {dimension} or 0, not {columnCount}.", nameof(columnCount));
         }
 
+        if (amortizeQ && variant == SylvesterVariant.Triangular)
+        {
+            throw new ArgumentException("amortizeQ applies to the Orthogonal and Householder variants only; the Triangular variant's Q is a fixed permutation.", nameof(amortizeQ));
+        }
+
         Variant = variant;
         ColumnCount = m;
         Reversed = reversed;
+        AmortizesQ = amortizeQ;
+        ReflectionCount = variant == SylvesterVariant.Householder ? (reflectionCount == 0 ? m : reflectionCount) : 0;
         var random = new Random(seed);
         int packed = m * (m + 1) / 2;
-        _head = new Linear<T>("head", contextDimension, (2 * packed) + m, random.Next());
+        int qOutputs = !amortizeQ ? 0 : variant == SylvesterVariant.Orthogonal ? dimension * m : ReflectionCount * dimension;
+        _head = new Linear<T>("head", contextDimension, (2 * packed) + m + qOutputs, random.Next());
         var parameters = new List<Parameter<T>>(_head.Parameters);
         switch (variant)
         {
+            case SylvesterVariant.Orthogonal or SylvesterVariant.Householder when amortizeQ:
+                // Q's source at a zero context: N(0, 1), as the shared Q starts.
+                Gaussian.Fill<T>(_head.Bias!.Values.AsSpan((2 * packed) + m, qOutputs), random);
+                break;
             case SylvesterVariant.Orthogonal:
                 _q = new Parameter<T>("q", dimension, m);
                 Gaussian.Fill<T>(_q.Values, random);
                 parameters.Add(_q);
                 break;
             case SylvesterVariant.Householder:
-                ReflectionCount = reflectionCount == 0 ? m : reflectionCount;
                 _householder = new Parameter<T>("householder", ReflectionCount, dimension);
                 Gaussian.Fill<T>(_householder.Values, random);
                 parameters.Add(_householder);
@@ -108,13 +123,17 @@ public sealed class AmortizedSylvester<T> : Bijector<T>, IHasSavedForm<T, IBijec
     /// <summary>Whether the triangular variant's permutation reverses the features.</summary>
     public bool Reversed { get; }
 
-    /// <summary>The head's weights A, rows in the order R (packed upper triangle), R̃ (likewise), b.</summary>
+    /// <summary>Whether Q comes per row from the context (O-SNF, H-SNF) rather than being one learned Q for every row.</summary>
+    public bool AmortizesQ { get; }
+
+    /// <summary>The head's weights A, rows in the order R (packed upper triangle), R̃ (likewise), b, then Q's source
+    /// when Q is amortized (D × M row-major for the orthogonal variant, K vectors of D for the Householder one).</summary>
     public Parameter<T> HeadWeight => _head.Weight;
 
     /// <summary>The head's bias c: the raw R, R̃, b at a zero context.</summary>
     public Parameter<T> HeadBias => _head.Bias!;
 
-    /// <summary>The head's parameters, then Q's source (for the orthogonal and Householder variants).</summary>
+    /// <summary>The head's parameters, then Q's source (for the orthogonal and Householder variants with a shared Q).</summary>
     public override IReadOnlyList<Parameter<T>> Parameters { get; }
 
     static SavedForm<T, IBijector<T>> IHasSavedForm<T, IBijector<T>>.SavedForm => new(
@@ -126,6 +145,7 @@ public sealed class AmortizedSylvester<T> : Bijector<T>, IHasSavedForm<T, IBijec
             w.Int32("dimension", sylvester.Dimension);
             w.Int32("contextDimension", sylvester.ContextDimension);
             SylvesterSettings.Write(w, sylvester.Variant, sylvester.ColumnCount, sylvester.ReflectionCount, sylvester.Reversed);
+            w.Boolean("amortizeQ", sylvester.AmortizesQ);
         },
         r =>
         {
@@ -136,42 +156,62 @@ public sealed class AmortizedSylvester<T> : Bijector<T>, IHasSavedForm<T, IBijec
                 variant,
                 r.Int32("columnCount", minimum: 1),
                 r.Int32("reflectionCount", minimum: 0),
-                reversed);
+                reversed,
+                amortizeQ: r.Has("amortizeQ") && r.Boolean("amortizeQ")); // absent in files saved before Q was amortized
         });
 
     /// <inheritdoc/>
     public override string ToString() => Variant switch
     {
-        SylvesterVariant.Householder => $"AmortizedSylvester(dimension: {Dimension}, contextDimension: {ContextDimension}, variant: Householder, columnCount: {ColumnCount}, reflectionCount: {ReflectionCount})",
+        SylvesterVariant.Householder => $"AmortizedSylvester(dimension: {Dimension}, contextDimension: {ContextDimension}, variant: Householder, columnCount: {ColumnCount}, reflectionCount: {ReflectionCount}{AmortizedQText})",
         SylvesterVariant.Triangular => $"AmortizedSylvester(dimension: {Dimension}, contextDimension: {ContextDimension}, variant: Triangular, reversed: {(Reversed ? "true" : "false")})",
-        _ => $"AmortizedSylvester(dimension: {Dimension}, contextDimension: {ContextDimension}, variant: {Variant}, columnCount: {ColumnCount})",
+        _ => $"AmortizedSylvester(dimension: {Dimension}, contextDimension: {ContextDimension}, variant: {Variant}, columnCount: {ColumnCount}{AmortizedQText})",
     };
+
+    private string AmortizedQText => AmortizesQ ? ", amortizeQ: true" : "";
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The orthogonal variant's iteration did not converge.</exception>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)
-        => tape.Sylvester(z, BuildQ(tape), RowTriangles(tape, context!), inverse: false);
+    {
+        Node<T> raw = _head.Apply(tape, context!);
+        return tape.Sylvester(z, BuildQ(tape, raw), RowTriangles(tape, raw), inverse: false);
+    }
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The orthogonal variant's iteration or the root solve did not converge.</exception>
     protected override (Node<T> Output, Node<T> LogDet) InverseCore(Tape<T> tape, Node<T> x, Node<T>? context)
-        => tape.Sylvester(x, BuildQ(tape), RowTriangles(tape, context!), inverse: true);
+    {
+        Node<T> raw = _head.Apply(tape, context!);
+        return tape.Sylvester(x, BuildQ(tape, raw), RowTriangles(tape, raw), inverse: true);
+    }
 
-    // Row i's R, R̃, b from its context: the head, then the constrained triangles, one block per row.
-    private Node<T> RowTriangles(Tape<T> tape, Node<T> context)
+    // Row i's R, R̃, b from the head's outputs: the constrained triangles, one block per row.
+    private Node<T> RowTriangles(Tape<T> tape, Node<T> raw)
     {
         int m = ColumnCount;
         int packed = m * (m + 1) / 2;
-        Node<T> raw = _head.Apply(tape, context);
         return tape.SylvesterTriangles(tape.SliceColumns(raw, 0, packed), tape.SliceColumns(raw, packed, packed), tape.SliceColumns(raw, 2 * packed, m));
     }
 
-    private Node<T> BuildQ(Tape<T> tape) => Variant switch
+    // Q: shared (D × M), or row i's own from the head's last outputs (n·D × M, one block per row).
+    private Node<T> BuildQ(Tape<T> tape, Node<T> raw)
     {
-        SylvesterVariant.Orthogonal => tape.Orthogonalize(tape.Use(_q!)),
-        SylvesterVariant.Householder => tape.HouseholderProduct(tape.Use(_householder!), ColumnCount),
-        _ => tape.Constant(_permutation, Dimension, ColumnCount),
-    };
+        int n = raw.Rows;
+        int d = Dimension;
+        int m = ColumnCount;
+        int offset = (m * (m + 1)) + m;
+        return Variant switch
+        {
+            SylvesterVariant.Orthogonal when AmortizesQ =>
+                tape.Orthogonalize(tape.Reshape(tape.SliceColumns(raw, offset, d * m), n * d, m), blockCount: n),
+            SylvesterVariant.Householder when AmortizesQ =>
+                tape.HouseholderProduct(tape.Reshape(tape.SliceColumns(raw, offset, ReflectionCount * d), n * ReflectionCount, d), m, blockCount: n),
+            SylvesterVariant.Orthogonal => tape.Orthogonalize(tape.Use(_q!)),
+            SylvesterVariant.Householder => tape.HouseholderProduct(tape.Use(_householder!), m),
+            _ => tape.Constant(_permutation, d, m),
+        };
+    }
 
     private static int CheckedContext(int contextDimension)
     {

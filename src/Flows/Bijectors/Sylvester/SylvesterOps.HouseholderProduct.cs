@@ -12,36 +12,56 @@ internal static partial class SylvesterOps
     /// </summary>
     /// <remarks>A zero vector (‖v‖² = 0) is taken as no reflection (H = I, zero gradient) rather than NaN.</remarks>
     /// <param name="tape">The tape.</param>
-    /// <param name="vectors">K × D, one reflection vector per row.</param>
+    /// <param name="vectors">K × D, one reflection vector per row; or <paramref name="blockCount"/> such sets stacked,
+    /// (blockCount·K) × D, each giving its own product (one Q per row of an amortized flow).</param>
     /// <param name="columnCount">M. Range: 1 to D.</param>
-    /// <returns>A D × M node with orthonormal columns (to rounding).</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="columnCount"/> is out of range.</exception>
-    public static Node<T> HouseholderProduct<T>(this Tape<T> tape, Node<T> vectors, int columnCount)
+    /// <param name="blockCount">The number of stacked sets. Range: &gt; 0, dividing the rows; or 0 with no rows.</param>
+    /// <returns>A D × M node with orthonormal columns (to rounding); or the blocks' (blockCount·D) × M, stacked likewise.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="columnCount"/> is out of range, or <paramref name="blockCount"/> negative.</exception>
+    /// <exception cref="ArgumentException">The rows are not a whole number of blocks.</exception>
+    public static Node<T> HouseholderProduct<T>(this Tape<T> tape, Node<T> vectors, int columnCount, int blockCount = 1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(tape);
         ArgumentNullException.ThrowIfNull(vectors);
         int d = vectors.Columns;
-        int count = vectors.Rows;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columnCount);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(columnCount, d);
+        ArgumentOutOfRangeException.ThrowIfNegative(blockCount);
+        if (blockCount == 0 && vectors.Rows == 0)
+        {
+            return tape.Allocate(0, columnCount); // an empty batch's per-row Q
+        }
+
+        if (blockCount == 0 || vectors.Rows % blockCount != 0)
+        {
+            throw new ArgumentException($"vectors has {vectors.Rows} rows, which is not a whole number of {blockCount} blocks.", nameof(vectors));
+        }
+
+        int count = vectors.Rows / blockCount;
         int m = columnCount;
-        Node<T> q = tape.Allocate(d, m);
-        Node<T> saved = tape.Allocate(count + 1, d * m); // the input of each reflection, and a backward scratch row
-        Span<T> x = q.Values;
-        x.Clear();
-        for (int j = 0; j < m; j++)
+        Node<T> q = tape.Allocate(blockCount * d, m);
+        // Per block: the input of each reflection, and a backward scratch row.
+        Node<T> saved = tape.Allocate(blockCount * (count + 1), d * m);
+        for (int block = 0; block < blockCount; block++)
         {
-            x[(j * m) + j] = T.One;
+            Span<T> x = q.Values.Slice(block * d * m, d * m);
+            Span<T> inputs = saved.Values.Slice(block * (count + 1) * d * m, (count + 1) * d * m);
+            ReadOnlySpan<T> v = vectors.Values.Slice(block * count * d, count * d);
+            x.Clear();
+            for (int j = 0; j < m; j++)
+            {
+                x[(j * m) + j] = T.One;
+            }
+
+            for (int k = count - 1; k >= 0; k--)
+            {
+                x.CopyTo(inputs.Slice(k * d * m, d * m));
+                Reflect(v.Slice(k * d, d), x, m);
+            }
         }
 
-        for (int k = count - 1; k >= 0; k--)
-        {
-            x.CopyTo(saved.Values.Slice(k * d * m, d * m));
-            Reflect(vectors.Values.Slice(k * d, d), x, m);
-        }
-
-        tape.Record(HouseholderProductBackward<T>.Instance, q, vectors, saved: saved);
+        tape.Record(HouseholderProductBackward<T>.Instance, q, vectors, saved: saved, flag: blockCount);
         return q;
     }
 
@@ -86,18 +106,28 @@ internal static partial class SylvesterOps
                 return;
             }
 
+            int blockCount = e.Flag;
             int d = vectors.Columns;
-            int count = vectors.Rows;
+            int count = vectors.Rows / blockCount;
             int m = e.Output.Columns;
-            Span<T> g = e.Saved!.Values.Slice(count * d * m, d * m);
-            e.Output.Gradients.CopyTo(g);
+            for (int block = 0; block < blockCount; block++)
+            {
+                Block(vectors.Values.Slice(block * count * d, count * d), vectors.Gradients.Slice(block * count * d, count * d),
+                    e.Saved!.Values.Slice(block * (count + 1) * d * m, (count + 1) * d * m), e.Output.Gradients.Slice(block * d * m, d * m), count, d, m);
+            }
+        }
+
+        private static void Block(ReadOnlySpan<T> vectors, Span<T> gradients, Span<T> saved, ReadOnlySpan<T> outputGradient, int count, int d, int m)
+        {
+            Span<T> g = saved.Slice(count * d * m, d * m);
+            outputGradient.CopyTo(g);
             Span<T> w = m <= 128 ? stackalloc T[m] : new T[m];
             Span<T> gtv = m <= 128 ? stackalloc T[m] : new T[m];
             T two = T.CreateTruncating(2);
             for (int k = 0; k < count; k++)
             {
-                ReadOnlySpan<T> v = vectors.Values.Slice(k * d, d);
-                ReadOnlySpan<T> x = e.Saved.Values.Slice(k * d * m, d * m);
+                ReadOnlySpan<T> v = vectors.Slice(k * d, d);
+                ReadOnlySpan<T> x = saved.Slice(k * d * m, d * m);
                 T n = SmallMatrix.Dot(v, v);
                 if (n == T.Zero)
                 {
@@ -120,7 +150,7 @@ internal static partial class SylvesterOps
                     vgw += sg * sw;
                 }
 
-                Span<T> gv = vectors.Gradients.Slice(k * d, d);
+                Span<T> gv = gradients.Slice(k * d, d);
                 for (int l = 0; l < d; l++)
                 {
                     T sum = T.Zero;

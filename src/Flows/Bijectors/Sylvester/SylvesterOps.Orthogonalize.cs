@@ -24,28 +24,55 @@ internal static partial class SylvesterOps
     /// Ā = (G − QK) P⁻¹ + Q Y, where Y solves YP + PY = K − Kᵀ (in P's eigenbasis, by a Jacobi eigendecomposition).</para>
     /// </remarks>
     /// <param name="tape">The tape.</param>
-    /// <param name="matrix">A, D × M with M ≤ D.</param>
+    /// <param name="matrix">A, D × M with M ≤ D; or <paramref name="blockCount"/> such matrices stacked, (blockCount·D) × M,
+    /// each orthogonalized alone (one Q per row of an amortized flow).</param>
     /// <param name="maxIterations">The iteration limit. Range: &gt; 0.</param>
-    /// <returns>A D × M node with orthonormal columns.</returns>
-    /// <exception cref="ArgumentException">The matrix has more columns than rows.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxIterations"/> is not positive.</exception>
+    /// <param name="blockCount">The number of stacked matrices. Range: &gt; 0, dividing the rows; or 0 with no rows.</param>
+    /// <returns>A node shaped like <paramref name="matrix"/>, each block with orthonormal columns.</returns>
+    /// <exception cref="ArgumentException">A block has more columns than rows, or the rows are not a whole number of blocks.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxIterations"/> is not positive, or <paramref name="blockCount"/> negative.</exception>
     /// <exception cref="InvalidOperationException">The iteration did not converge (A is rank-deficient, non-finite or too ill-conditioned).</exception>
-    public static Node<T> Orthogonalize<T>(this Tape<T> tape, Node<T> matrix, int maxIterations = OrthogonalizationMaxIterations)
+    public static Node<T> Orthogonalize<T>(this Tape<T> tape, Node<T> matrix, int maxIterations = OrthogonalizationMaxIterations, int blockCount = 1)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(tape);
         ArgumentNullException.ThrowIfNull(matrix);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxIterations);
-        int rows = matrix.Rows;
+        ArgumentOutOfRangeException.ThrowIfNegative(blockCount);
+        if (blockCount == 0 && matrix.Rows == 0)
+        {
+            return tape.Allocate(0, matrix.Columns); // an empty batch's per-row Q
+        }
+
+        if (blockCount == 0 || matrix.Rows % blockCount != 0)
+        {
+            throw new ArgumentException($"matrix has {matrix.Rows} rows, which is not a whole number of {blockCount} blocks.", nameof(matrix));
+        }
+
+        int rows = matrix.Rows / blockCount;
         int m = matrix.Columns;
         if (m > rows)
         {
-            throw new ArgumentException($"matrix is {rows} × {m}; orthonormal columns need at most as many columns as rows.", nameof(matrix));
+            throw new ArgumentException($"matrix blocks are {rows} × {m}; orthonormal columns need at most as many columns as rows.", nameof(matrix));
         }
 
-        Node<T> q = tape.Allocate(rows, m);
-        Span<T> qs = q.Values;
-        ReadOnlySpan<T> a = matrix.Values;
+        Node<T> q = tape.Allocate(matrix.Rows, m);
+        var e = new T[m * m];
+        var update = new T[rows * m];
+        for (int block = 0; block < blockCount; block++)
+        {
+            OrthogonalizeBlock(matrix.Values.Slice(block * rows * m, rows * m), q.Values.Slice(block * rows * m, rows * m), rows, m, maxIterations, e, update,
+                blockCount == 1 ? -1 : block);
+        }
+
+        tape.Record(OrthogonalizeBackward<T>.Instance, q, matrix, flag: blockCount);
+        return q;
+    }
+
+    // Newton–Schulz on one D × M block; e (M × M) and update (D × M) are scratch.
+    private static void OrthogonalizeBlock<T>(ReadOnlySpan<T> a, Span<T> qs, int rows, int m, int maxIterations, T[] e, T[] update, int block)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         T norm = T.Zero;
         T largest = T.Zero;
         for (int k = 0; k < a.Length; k++)
@@ -66,7 +93,7 @@ internal static partial class SylvesterOps
 
         if (!(norm > T.Zero) || !T.IsFinite(norm))
         {
-            throw new InvalidOperationException($"Sylvester orthogonalization: the {rows} × {m} matrix has Frobenius norm {norm}; it must be finite and non-zero.");
+            throw new InvalidOperationException($"Sylvester orthogonalization: the {rows} × {m} matrix{Where(block)} has Frobenius norm {norm}; it must be finite and non-zero.");
         }
 
         for (int k = 0; k < a.Length; k++)
@@ -76,8 +103,6 @@ internal static partial class SylvesterOps
 
         T ulp = T.One - T.BitDecrement(T.One);
         T tolerance = T.Max(T.CreateTruncating(1e-12), T.CreateTruncating(8 * m) * ulp);
-        var e = new T[m * m];
-        var update = new T[rows * m];
         T half = T.CreateTruncating(0.5);
         T residual = T.PositiveInfinity;
         for (int iteration = 0; ; iteration++)
@@ -109,7 +134,7 @@ internal static partial class SylvesterOps
             if (iteration >= maxIterations || !T.IsFinite(residual))
             {
                 throw new InvalidOperationException(
-                    $"Sylvester orthogonalization did not converge in {maxIterations} iterations: ‖QᵀQ − I‖_max = {residual}, tolerance {tolerance}. " +
+                    $"Sylvester orthogonalization{Where(block)} did not converge in {maxIterations} iterations: ‖QᵀQ − I‖_max = {residual}, tolerance {tolerance}. " +
                     "The raw matrix is rank-deficient or too ill-conditioned.");
             }
 
@@ -130,10 +155,10 @@ internal static partial class SylvesterOps
 
             update.AsSpan(0, rows * m).CopyTo(qs);
         }
-
-        tape.Record(OrthogonalizeBackward<T>.Instance, q, matrix);
-        return q;
     }
+
+    // Names the block in a message, when there are several.
+    private static string Where(int block) => block < 0 ? "" : $" (block {block})";
 
     private static class OrthogonalizeBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -150,13 +175,24 @@ internal static partial class SylvesterOps
                 return;
             }
 
-            int rows = a.Rows;
+            int blockCount = e.Flag;
+            int rows = a.Rows / blockCount;
             int m = a.Columns;
-            ReadOnlySpan<T> qs = e.Output.Values;
-            ReadOnlySpan<T> g = e.Output.Gradients;
-            ReadOnlySpan<T> av = a.Values;
-            var p = new T[m * m];
-            var k = new T[m * m];
+            int size = rows * m;
+            var scratch = new T[(7 * m * m) + (2 * m)]; // one allocation per call, shared by the blocks
+            for (int block = 0; block < blockCount; block++)
+            {
+                Block(e.Output.Values.Slice(block * size, size), e.Output.Gradients.Slice(block * size, size), a.Values.Slice(block * size, size),
+                    a.Gradients.Slice(block * size, size), rows, m, scratch);
+            }
+        }
+
+        private static void Block(ReadOnlySpan<T> qs, ReadOnlySpan<T> g, ReadOnlySpan<T> av, Span<T> ga, int rows, int m, Span<T> scratch)
+        {
+            int mm = m * m;
+            scratch.Clear();
+            Span<T> p = scratch[..mm];
+            Span<T> k = scratch.Slice(mm, mm);
             for (int i = 0; i < m; i++)
             {
                 for (int j = 0; j < m; j++)
@@ -186,12 +222,12 @@ internal static partial class SylvesterOps
                 }
             }
 
-            var v = new T[m * m];
-            var s = new T[m];
+            Span<T> v = scratch.Slice(2 * mm, mm);
+            Span<T> s = scratch.Slice(7 * mm, m);
             SymmetricEigen.Decompose<T>(p, v, s, m);
 
             // C = Vᵀ(K − Kᵀ)V, Y' = C ⊘ (sᵢ + sⱼ), Y = V Y' Vᵀ.
-            var c = new T[m * m];
+            Span<T> c = scratch.Slice(3 * mm, mm);
             for (int i = 0; i < m; i++)
             {
                 for (int j = 0; j < m; j++)
@@ -200,8 +236,8 @@ internal static partial class SylvesterOps
                 }
             }
 
-            var temp = new T[m * m];
-            var y = new T[m * m];
+            Span<T> temp = scratch.Slice(4 * mm, mm);
+            Span<T> y = scratch.Slice(5 * mm, mm);
             SmallMatrix.MultiplyTransposedLeft(v, c, temp, m);   // Vᵀ C
             SmallMatrix.Multiply(temp, v, y, m);                 // (VᵀC) V
             for (int i = 0; i < m; i++)
@@ -216,7 +252,7 @@ internal static partial class SylvesterOps
             SmallMatrix.MultiplyTransposedRight(temp, v, y, m);  // (V Y') Vᵀ
 
             // P⁻¹ = V diag(1/s) Vᵀ.
-            var pInverse = new T[m * m];
+            Span<T> pInverse = scratch.Slice(6 * mm, mm);
             for (int i = 0; i < m; i++)
             {
                 for (int j = 0; j < m; j++)
@@ -231,8 +267,7 @@ internal static partial class SylvesterOps
                 }
             }
 
-            Span<T> ga = a.Gradients;
-            var residual = new T[m];
+            Span<T> residual = scratch.Slice((7 * mm) + m, m);
             for (int r = 0; r < rows; r++)
             {
                 // row r of (G − QK)

@@ -28,7 +28,7 @@ internal static partial class SylvesterOps
     /// </remarks>
     /// <param name="tape">The tape.</param>
     /// <param name="input">n × D.</param>
-    /// <param name="q">Q, D × M with orthonormal columns.</param>
+    /// <param name="q">Q, D × M with orthonormal columns, shared by every row; or n·D × M, one such Q per row.</param>
     /// <param name="triangles">(2M + 1) × M: R, R̃ and b as made by <see cref="SylvesterTriangles{T}"/>, shared by every
     /// row; or n(2M + 1) × M, one such block per row.</param>
     /// <param name="inverse">Whether to run the inverse map.</param>
@@ -45,25 +45,26 @@ internal static partial class SylvesterOps
         int d = input.Columns;
         int m = q.Columns;
         int n = input.Rows;
-        if (q.Rows != d || (triangles.Rows != (2 * m) + 1 && triangles.Rows != n * ((2 * m) + 1)) || triangles.Columns != m)
+        if ((q.Rows != d && q.Rows != n * d) || (triangles.Rows != (2 * m) + 1 && triangles.Rows != n * ((2 * m) + 1)) || triangles.Columns != m)
         {
             throw new ArgumentException(
-                $"q must be {d} × M and triangles (2M + 1) × M or, one set per row, {n}(2M + 1) × M; got q {q.Rows} × {q.Columns}, triangles {triangles.Rows} × {triangles.Columns}.",
+                $"q must be {d} × M or, one per row, {n}·{d} × M, and triangles (2M + 1) × M or, one set per row, {n}(2M + 1) × M; got q {q.Rows} × {q.Columns}, triangles {triangles.Rows} × {triangles.Columns}.",
                 nameof(q));
         }
 
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
         Node<T> saved = tape.Allocate(n, m); // y = Qᵀz per row
-        ReadOnlySpan<T> qs = q.Values;
-        // One set of R, R̃, b for every row, or row i's own set (amortized flows, whose encoder gives each row a map).
+        // One set of Q, R, R̃, b for every row, or row i's own (amortized flows, whose encoder gives each row a map).
         int triangleStride = triangles.Rows == (2 * m) + 1 ? 0 : ((2 * m) + 1) * m;
+        int qStride = q.Rows == d ? 0 : d * m;
         Span<T> eta = m <= 128 ? stackalloc T[m] : new T[m];
         Span<T> kappa = m <= 128 ? stackalloc T[m] : new T[m];
         T tolerance = TanhRootSolver.DefaultTolerance<T>();
         for (int row = 0; row < n; row++)
         {
             ReadOnlySpan<T> xin = input.Values.Slice(row * d, d);
+            ReadOnlySpan<T> qs = q.Values.Slice(row * qStride, d * m);
             Span<T> y = saved.Values.Slice(row * m, m);
             Span<T> xout = output.Values.Slice(row * d, d);
             ReadOnlySpan<T> tri = triangles.Values.Slice(row * triangleStride, ((2 * m) + 1) * m);
@@ -186,8 +187,8 @@ internal static partial class SylvesterOps
             int d = input.Columns;
             int m = q.Columns;
             int n = input.Rows;
-            ReadOnlySpan<T> qs = q.Values;
             int triangleStride = triangles.Rows == (2 * m) + 1 ? 0 : ((2 * m) + 1) * m;
+            int qStride = q.Rows == d ? 0 : d * m;
             ReadOnlySpan<T> g = e.Output.Gradients;
             ReadOnlySpan<T> gLogDet = e.Output1!.Gradients;
             ReadOnlySpan<T> ys = e.Saved!.Values;
@@ -205,6 +206,7 @@ internal static partial class SylvesterOps
             for (int row = 0; row < n; row++)
             {
                 ReadOnlySpan<T> xin = input.Values.Slice(row * d, d);
+                ReadOnlySpan<T> qs = q.Values.Slice(row * qStride, d * m);
                 ReadOnlySpan<T> gout = g.Slice(row * d, d);
                 ReadOnlySpan<T> y = ys.Slice(row * m, m);
                 ReadOnlySpan<T> tri = triangles.Values.Slice(row * triangleStride, ((2 * m) + 1) * m);
@@ -299,7 +301,7 @@ internal static partial class SylvesterOps
 
                     if (q.RequiresGradient)
                     {
-                        Span<T> gq = q.Gradients;
+                        Span<T> gq = q.Gradients.Slice(row * qStride, d * m);
                         for (int k = 0; k < d; k++)
                         {
                             for (int j = 0; j < m; j++)
@@ -382,7 +384,7 @@ internal static partial class SylvesterOps
 
                     if (q.RequiresGradient)
                     {
-                        Span<T> gq = q.Gradients;
+                        Span<T> gq = q.Gradients.Slice(row * qStride, d * m);
                         for (int k = 0; k < d; k++)
                         {
                             for (int j = 0; j < m; j++)

@@ -214,6 +214,41 @@ public sealed class SylvesterTests : IFamilyCases
     public void HouseholderProductGradient_MatchesCentralDifferences()
         => AssertOpGradient(3, 5, (tape, v) => tape.HouseholderProduct(v, 4), seed: 8);
 
+    // Stacked blocks (one Q per row of an amortized Sylvester layer, O-SNF and H-SNF): the gradient with blocks that
+    // differ, so that a backward pass reading another block's values or writing another block's gradient fails.
+    [Fact]
+    public void OrthogonalizeGradient_MatchesCentralDifferences_ForStackedBlocks()
+        => AssertOpGradient(3 * 4, 3, (tape, a) => tape.Orthogonalize(a, blockCount: 3), seed: 10);
+
+    [Fact]
+    public void HouseholderProductGradient_MatchesCentralDifferences_ForStackedBlocks()
+        => AssertOpGradient(3 * 2, 4, (tape, v) => tape.HouseholderProduct(v, 3, blockCount: 3), seed: 11);
+
+    [Fact]
+    public void StackedBlocks_GiveEachBlocksOwnProduct_BitForBit()
+    {
+        var tape = new Tape<double>(isRecording: false);
+        double[] a = TestData.StandardNormal(3 * 4 * 2, seed: 12);
+        double[] v = TestData.StandardNormal(3 * 2 * 4, seed: 13);
+        Node<double> orthogonal = tape.Orthogonalize(tape.Constant(a, 12, 2), blockCount: 3);
+        Node<double> householder = tape.HouseholderProduct(tape.Constant(v, 6, 4), 3, blockCount: 3);
+        for (int block = 0; block < 3; block++)
+        {
+            Node<double> alone = tape.Orthogonalize(tape.Constant(a.AsSpan(block * 8, 8), 4, 2));
+            AssertClose.Bitwise(alone.Values, orthogonal.Values.Slice(block * 8, 8));
+            alone = tape.HouseholderProduct(tape.Constant(v.AsSpan(block * 8, 8), 2, 4), 3);
+            AssertClose.Bitwise(alone.Values, householder.Values.Slice(block * 12, 12));
+        }
+    }
+
+    [Fact]
+    public void StackedBlocks_ThrowForRowsThatAreNotWholeBlocks()
+    {
+        var tape = new Tape<double>(isRecording: false);
+        Assert.Throws<ArgumentException>("matrix", () => tape.Orthogonalize(tape.Constant(new double[10], 5, 2), blockCount: 2));
+        Assert.Throws<ArgumentException>("vectors", () => tape.HouseholderProduct(tape.Constant(new double[12], 3, 4), 2, blockCount: 2));
+    }
+
     // Item 28: rᵢᵢ r̃ᵢᵢ > −1 for every raw value, including ±1e3 where tanh rounds to ±1.
     [Fact]
     public void Diagonals_KeepTheirProductAboveMinusOne()

@@ -22,6 +22,9 @@ namespace Flows.Numerics;
 /// ξ = 2c'/(−b − √(b² − 4ac')), which has no cancellation; the discriminant is clamped at zero.</para>
 /// <para>Gradients of the inverse come from the forward partials by the implicit function theorem:
 /// ∂x/∂y = 1/F′, ∂x/∂θ = −∂F/∂θ / F′.</para>
+/// <para>Circular mode (<see cref="SplineSettings{T}.Circular"/>, Rezende et al. 2020, arXiv:2002.02428): 3K parameters
+/// per feature, the last derivative pre-activation giving the one derivative at both ends (so the map of [−B, B] onto
+/// itself is C¹ on the circle) in place of the boundary derivatives 1; everything else is unchanged.</para>
 /// </remarks>
 internal static class RationalQuadraticSpline
 {

@@ -6,7 +6,7 @@ namespace Flows.Numerics;
 
 /// <summary>
 /// The rational-quadratic spline of <see cref="RationalQuadraticSpline"/> in the lanes of one vector <typeparamref name="TV"/>
-/// (256 or 512 bits): W = TV.Count elements, each with its own 3K − 1 unconstrained parameters, whose knots, bins,
+/// (256 or 512 bits): W = TV.Count elements, each with its own 3K − 1 unconstrained parameters (3K when circular), whose knots, bins,
 /// values, log-derivatives and gradients are computed together.
 /// </summary>
 /// <remarks>

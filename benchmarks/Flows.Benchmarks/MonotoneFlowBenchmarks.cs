@@ -27,6 +27,10 @@ public enum MonotoneFlowKind
 
     /// <summary>Five MAF layers with a Householder layer (k = d) between each pair in place of the order reversal.</summary>
     MafHouseholder,
+
+    /// <summary>CircularSplineFlow on two angles (4 circular coupling layers and rotations, 8 bins): the batch's values lie
+    /// on the circle already.</summary>
+    CircularSpline,
 }
 
 /// <summary>
@@ -52,7 +56,7 @@ public class MonotoneFlowBenchmarks
 
     /// <summary>The preset under test.</summary>
     [Params(MonotoneFlowKind.Maf, MonotoneFlowKind.SumOfSquares, MonotoneFlowKind.Bernstein, MonotoneFlowKind.Unconstrained,
-        MonotoneFlowKind.DeepSigmoidal, MonotoneFlowKind.MafHouseholder)]
+        MonotoneFlowKind.DeepSigmoidal, MonotoneFlowKind.MafHouseholder, MonotoneFlowKind.CircularSpline)]
     public MonotoneFlowKind Flow { get; set; }
 
     /// <summary>Builds the flow and a batch of two-moons-like rows, and runs one step so that the tape's arena is warm.</summary>
@@ -66,10 +70,8 @@ public class MonotoneFlowBenchmarks
             MonotoneFlowKind.Bernstein => BernsteinPolynomialFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None),
             MonotoneFlowKind.Unconstrained => UnconstrainedNeuralAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None),
             MonotoneFlowKind.DeepSigmoidal => NeuralAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None),
-            _ => new TransformedDistribution<double>(new StandardNormal<double>(Dimension), new Chain<double>(
-                Enumerable.Range(0, 5).SelectMany(i => i == 4
-                    ? new IBijector<double>[] { new MaskedAutoregressive<double>(Dimension, seed: i) }
-                    : [new MaskedAutoregressive<double>(Dimension, seed: i), new Householder<double>(Dimension, seed: i)]).ToArray())),
+            MonotoneFlowKind.MafHouseholder => MaskedAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None, householderReflections: Dimension),
+            _ => CircularSplineFlow.Create<double>([true, true]),
         };
         _tape = new Tape<double>();
         _optimizer = new Adam<double>(_flow.Parameters);

@@ -8,6 +8,7 @@
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --models maf --defensive none   # the flows without the defensive Gaussian share
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data gmm4-20000 --models maf --base gmm4 --transforms 1   # issue 15's bases
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models sospf,bpf,unaf,naf --seeds 3   # issue 19's monotone flows
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models maf-householder --seeds 1   # issue 19's MAF with Householder layers
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data student2-5000 --models maf --base studentt --patience-steps 10000 --max-steps 10000
 //
 // The protocol is issue 13's, the one zuko's figures were measured with: standardize with the training split's mean and
@@ -286,6 +287,9 @@ namespace Flows.Quality
             => model switch
             {
                 "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive),
+                // Issue 19: the MAF with a Householder layer of d reflections between its layers instead of alternating orders.
+                "maf-householder" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive,
+                    householderReflections: dimension),
                 "nsf" => Flows.Distributions.Presets.NeuralSplineFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 "realnvp" => Flows.Distributions.Presets.RealNvpFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive),
                 "sospf" => Flows.Distributions.Presets.SumOfSquaresPolynomialFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),

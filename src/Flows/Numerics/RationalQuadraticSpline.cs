@@ -22,6 +22,9 @@ namespace Flows.Numerics;
 /// ξ = 2c'/(−b − √(b² − 4ac')), which has no cancellation; the discriminant is clamped at zero.</para>
 /// <para>Gradients of the inverse come from the forward partials by the implicit function theorem:
 /// ∂x/∂y = 1/F′, ∂x/∂θ = −∂F/∂θ / F′.</para>
+/// <para>Circular mode (<see cref="SplineSettings{T}.Circular"/>, Rezende et al. 2020, arXiv:2002.02428): 3K parameters
+/// per feature, the last derivative pre-activation giving the one derivative at both ends (so the map of [−B, B] onto
+/// itself is C¹ on the circle) in place of the boundary derivatives 1; everything else is unchanged.</para>
 /// </remarks>
 internal static class RationalQuadraticSpline
 {
@@ -129,7 +132,7 @@ internal static class RationalQuadraticSpline
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : unmanaged, ISimdLanes<TV, T>
     {
-        var batch = new SplineBatch<T>(input, parameters, logDet.Length, features, settings.BinCount, TV.Count);
+        var batch = new SplineBatch<T>(input, parameters, logDet.Length, features, settings.ParametersPerFeature, TV.Count);
         int k = settings.BinCount;
         bool saving = !saved.IsEmpty;
         Debug.Assert(output.Length == input.Length && (!saving || saved.Length == SavedLengthAt<T, TV>(batch.Rows, features, k)));
@@ -194,7 +197,7 @@ internal static class RationalQuadraticSpline
         where TV : unmanaged, ISimdLanes<TV, T>
     {
         int k = settings.BinCount;
-        var batch = new SplineBatch<T>(input, parameters, logDet.Length, 1, k, TV.Count);
+        var batch = new SplineBatch<T>(input, parameters, logDet.Length, 1, settings.ParametersPerFeature, TV.Count);
         Span<TV> scratch = k <= StackBinCount ? stackalloc TV[2 * k] : new TV[2 * k];
         int width = TV.Count;
         Span<T> padded = batch.PaddedLength * Unsafe.SizeOf<T>() <= StackPaddedBytes ? stackalloc T[batch.PaddedLength] : new T[batch.PaddedLength];
@@ -231,7 +234,7 @@ internal static class RationalQuadraticSpline
     {
         int k = settings.BinCount;
         int rows = logDetGradient.Length;
-        int perFeature = (3 * k) - 1;
+        int perFeature = settings.ParametersPerFeature;
         int parameterRowStride = sharedParameters ? 0 : perFeature * features;
         bool toInput = !inputGradient.IsEmpty;
         bool toParameters = !parameterGradient.IsEmpty;
@@ -307,12 +310,12 @@ internal static class RationalQuadraticSpline
         private readonly int _parameterRowStride;
         private readonly int _width;
 
-        public SplineBatch(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int rows, int features, int binCount, int width)
+        public SplineBatch(ReadOnlySpan<T> input, ReadOnlySpan<T> parameters, int rows, int features, int perFeature, int width)
         {
             _parameters = parameters;
             _features = features;
             _width = width;
-            PerFeature = (3 * binCount) - 1;
+            PerFeature = perFeature;
             Rows = rows;
             _parameterRowStride = parameters.Length == PerFeature * features ? 0 : PerFeature * features;
             Debug.Assert(input.Length == Rows * features && (parameters.Length == PerFeature * features || parameters.Length == Rows * PerFeature * features));
@@ -348,9 +351,10 @@ internal static class RationalQuadraticSpline
 /// <summary>The fixed settings of a rational-quadratic spline, with derived constants.</summary>
 internal readonly struct SplineSettings<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public SplineSettings(int binCount, double bound, double minimumWidth, double minimumHeight, double minimumDerivative)
+    public SplineSettings(int binCount, double bound, double minimumWidth, double minimumHeight, double minimumDerivative, bool circular = false)
     {
         BinCount = binCount;
+        Circular = circular;
         Bound = T.CreateTruncating(bound);
         MinimumWidth = T.CreateTruncating(minimumWidth);
         MinimumHeight = T.CreateTruncating(minimumHeight);
@@ -361,9 +365,10 @@ internal readonly struct SplineSettings<T> where T : unmanaged, IFloatingPointIe
     }
 
     /// <summary>Rebuilds the settings that <see cref="CopyTo"/> wrote, bit for bit.</summary>
-    public SplineSettings(int binCount, ReadOnlySpan<T> values)
+    public SplineSettings(int binCount, bool circular, ReadOnlySpan<T> values)
     {
         BinCount = binCount;
+        Circular = circular;
         Bound = values[0];
         MinimumWidth = values[1];
         MinimumHeight = values[2];
@@ -377,6 +382,15 @@ internal readonly struct SplineSettings<T> where T : unmanaged, IFloatingPointIe
     public const int Length = 7;
 
     public int BinCount { get; }
+
+    /// <summary>
+    /// Whether the spline is circular (Rezende et al. 2020): the two boundary derivatives are one learned value,
+    /// m_δ + softplus(u + c) with u the last of K derivative pre-activations, instead of 1; 3K parameters per feature.
+    /// </summary>
+    public bool Circular { get; }
+
+    /// <summary>3K − 1, or 3K when <see cref="Circular"/>.</summary>
+    public int ParametersPerFeature => (3 * BinCount) - (Circular ? 0 : 1);
 
     public T Bound { get; }
 

@@ -6,7 +6,7 @@ namespace Flows.Numerics;
 
 /// <summary>
 /// The rational-quadratic spline of <see cref="RationalQuadraticSpline"/> in the lanes of one vector <typeparamref name="TV"/>
-/// (256 or 512 bits): W = TV.Count elements, each with its own 3K − 1 unconstrained parameters, whose knots, bins,
+/// (256 or 512 bits): W = TV.Count elements, each with its own 3K − 1 unconstrained parameters (3K when circular), whose knots, bins,
 /// values, log-derivatives and gradients are computed together.
 /// </summary>
 /// <remarks>
@@ -81,8 +81,12 @@ internal readonly ref struct SplineLanes<T, TV>
         TV yHigh = yNext;
         TV bin = TV.Zero;
         nuint derivatives = 2 * (nuint)k * stride;
-        TV lower = TV.Zero;
-        TV upper = k == 1 ? TV.Zero : TV.Load(ref raw, derivatives);
+        bool circular = settings.Circular;
+
+        // Circular: derivative pre-activation K − 1 is the boundary one, the lower derivative of bin 0 and the upper of bin K − 1.
+        TV boundary = circular ? TV.Load(ref raw, derivatives + ((nuint)(k - 1) * stride)) : TV.Zero;
+        TV lower = boundary;
+        TV upper = k == 1 ? boundary : TV.Load(ref raw, derivatives);
         for (int i = 1; i < k; i++)
         {
             x = xNext;
@@ -98,21 +102,29 @@ internal readonly ref struct SplineLanes<T, TV>
             yHigh = TV.Select(reached, yNext, yHigh);
             bin = TV.Select(reached, TV.Create(T.CreateTruncating(i)), bin);
             lower = TV.Select(reached, TV.Load(ref raw, derivatives + ((nuint)(i - 1) * stride)), lower);
-            if (i + 1 < k)
+            if (i + 1 < k || circular)
             {
                 upper = TV.Select(reached, TV.Load(ref raw, derivatives + ((nuint)i * stride)), upper);
             }
         }
 
-        // The boundary derivatives are 1; interior ones m_δ + softplus(u + c).
+        // The boundary derivatives are 1 (or, circular, the learned boundary one); interior ones m_δ + softplus(u + c).
         TV offset = TV.Create(settings.DerivativeOffset);
         TV minimumDerivative = TV.Create(settings.MinimumDerivative);
         _lowerArgument = lower + offset;
         _upperArgument = upper + offset;
-        _derivative0 = TV.Select(TV.GreaterThan(bin, TV.Zero),
-            minimumDerivative + TV.Softplus(_lowerArgument), TV.One);
-        _derivative1 = TV.Select(TV.LessThan(bin, TV.Create(T.CreateTruncating(k - 1))),
-            minimumDerivative + TV.Softplus(_upperArgument), TV.One);
+        if (circular)
+        {
+            _derivative0 = minimumDerivative + TV.Softplus(_lowerArgument);
+            _derivative1 = minimumDerivative + TV.Softplus(_upperArgument);
+        }
+        else
+        {
+            _derivative0 = TV.Select(TV.GreaterThan(bin, TV.Zero),
+                minimumDerivative + TV.Softplus(_lowerArgument), TV.One);
+            _derivative1 = TV.Select(TV.LessThan(bin, TV.Create(T.CreateTruncating(k - 1))),
+                minimumDerivative + TV.Softplus(_upperArgument), TV.One);
+        }
         _bin = bin;
         _width = xHigh - xLow;
         _height = yHigh - yLow;
@@ -302,6 +314,14 @@ internal readonly ref struct SplineLanes<T, TV>
             TV index = TV.Create(T.CreateTruncating(i));
             TV term = (TV.EqualTo(_bin, index) & lowerTerm) + (TV.EqualTo(_bin + TV.One, index) & upperTerm);
             nuint at = derivatives + ((nuint)(i - 1) * stride);
+            (TV.Load(ref gradient, at) + term).Store(ref gradient, at);
+        }
+
+        if (settings.Circular)
+        {
+            // The boundary derivative (raw parameter 3K − 1) is δ_k of bin 0 and δ_{k+1} of bin K − 1 (both when K = 1).
+            TV term = (TV.EqualTo(_bin, TV.Zero) & lowerTerm) + (TV.EqualTo(_bin, TV.Create(T.CreateTruncating(k - 1))) & upperTerm);
+            nuint at = derivatives + ((nuint)(k - 1) * stride);
             (TV.Load(ref gradient, at) + term).Store(ref gradient, at);
         }
 

@@ -27,7 +27,8 @@ namespace Flows.Persistence;
 /// files of versions 1 to 3 are read and reordered, giving the same densities. A flow whose base is
 /// another flow stores that base as <c>{"type": "TransformedDistribution", "base": …, "bijector": …}</c>, nested as deep
 /// as the flows are (readers older than this addition refuse such a file as having an unknown base type). The bases
-/// <c>StudentT</c>, <c>UniformBox</c> (with <c>lower</c> and <c>upper</c>), <c>Mixture</c> (its <c>logits</c> and its
+/// <c>StudentT</c>, <c>UniformBox</c> (with <c>lower</c> and <c>upper</c>), <c>UniformAngles</c> (with <c>angles</c>, one
+/// 0 or 1 per column), <c>Mixture</c> (its <c>logits</c> and its
 /// <c>components</c>, each a base as above, flows included) and <c>GaussianMixture</c> (<c>seed</c>,
 /// <c>fullCovariance</c>, <c>initialized</c>, <c>logits</c> and its components: <c>DiagonalNormal</c>s, or flows of a
 /// <c>LowerTriangularAffine</c> on a standard normal) were added within version 3 in the same
@@ -261,6 +262,7 @@ public static class FlowSerializer
             DiagonalNormal<T> => "DiagonalNormal",
             StudentT<T> => "StudentT",
             UniformBox<T> => "UniformBox",
+            UniformAngles<T> => "UniformAngles",
             Mixture<T> => "Mixture",
             GaussianMixture<T> => "GaussianMixture",
             _ => throw new NotSupportedException($"The base distribution {distribution.GetType().Name} has no saved form."),
@@ -273,6 +275,15 @@ public static class FlowSerializer
             case UniformBox<T> box:
                 writer.WriteNumber("lower", double.CreateTruncating(box.Lower));
                 writer.WriteNumber("upper", double.CreateTruncating(box.Upper));
+                break;
+            case UniformAngles<T> circle:
+                writer.WriteStartArray("angles");
+                foreach (bool angle in circle.Angles)
+                {
+                    writer.WriteNumberValue(angle ? 1 : 0);
+                }
+
+                writer.WriteEndArray();
                 break;
             case Mixture<T> mixture:
                 WriteComponents(writer, mixture.Components);
@@ -392,6 +403,7 @@ public static class FlowSerializer
             "DiagonalNormal" => new DiagonalNormal<T>(dimension),
             "StudentT" => new StudentT<T>(dimension),
             "UniformBox" => Build(scope.Path, () => new UniformBox<T>(dimension, scope.Double("lower"), scope.Double("upper"))),
+            "UniformAngles" => Build(scope.Path, () => new UniformAngles<T>(scope.BooleanArray("angles"))),
             "Mixture" => Build(scope.Path, () => new Mixture<T>([.. Components(scope).Select(ReadBase<T>)])),
             "GaussianMixture" => ReadGaussianMixture<T>(scope, dimension),
             _ => throw JsonScope.Error($"{scope.Path}.type", $"unknown base distribution type \"{type}\""),

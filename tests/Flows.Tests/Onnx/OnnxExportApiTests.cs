@@ -120,15 +120,19 @@ public sealed class OnnxExportApiTests : IDisposable
         Assert.Contains("DefensiveShare.None", error.Message, StringComparison.Ordinal);
     }
 
-    public static TheoryData<string> Unsupported => ["UserShift", "ContinuousFlow"];
+    public static TheoryData<string> Unsupported => ["UserShift", "ContinuousFlow", "CircularShift", "CircularCoupling"];
 
     [Theory]
     [MemberData(nameof(Unsupported))]
     public void ExportOnnx_NamesABijectorWithoutAGraph(string name)
     {
-        IBijector<double> bijector = name == "UserShift"
-            ? new UserShift(2)
-            : new ContinuousFlow<double>(2, options: new() { HiddenFeatures = [4] });
+        IBijector<double> bijector = name switch
+        {
+            "UserShift" => new UserShift(2),
+            "CircularShift" => new CircularShift<double>([true, false]),
+            "CircularCoupling" => new CircularCoupling<double>([true, false], new CircularSplineTransform<double>([true, false]), [4]),
+            _ => new ContinuousFlow<double>(2, options: new() { HiddenFeatures = [4] }),
+        };
         var flow = new TransformedDistribution<double>(new StandardNormal<double>(2), new Chain<double>(new Affine<double>(2), bijector));
 
         NotSupportedException error = Assert.Throws<NotSupportedException>(() => flow.ToOnnxSamplingModel());

@@ -7,7 +7,7 @@ using Flows.Tests.Testing;
 
 namespace Flows.Tests.Persistence;
 
-/// <summary>The bases beyond the normal (StudentT, UniformBox, GaussianMixture, Mixture) saved and loaded bit for bit.</summary>
+/// <summary>The bases beyond the normal (StudentT, UniformBox, UniformAngles, GaussianMixture, Mixture) saved and loaded bit for bit.</summary>
 public sealed class BaseDistributionPersistenceTests
 {
     private static IDistribution<T> Base<T>(string name) where T : unmanaged, IFloatingPointIeee754<T>
@@ -22,6 +22,8 @@ public sealed class BaseDistributionPersistenceTests
                 return t;
             case "UniformBox":
                 return new UniformBox<T>(3, -0.1, 1.3);
+            case "UniformAngles":
+                return new UniformAngles<T>([true, false, true]);
             case "GaussianMixture" or "GaussianMixture(full)":
                 var gaussians = new GaussianMixture<T>(3, 3, seed: 5, fullCovariance: name == "GaussianMixture(full)");
                 var data = new T[60, 3];
@@ -45,7 +47,7 @@ public sealed class BaseDistributionPersistenceTests
         }
     }
 
-    public static TheoryData<string> Names => ["StudentT", "UniformBox", "GaussianMixture", "GaussianMixture(full)", "Mixture"];
+    public static TheoryData<string> Names => ["StudentT", "UniformBox", "UniformAngles", "GaussianMixture", "GaussianMixture(full)", "Mixture"];
 
     [Theory]
     [MemberData(nameof(Names))]
@@ -89,7 +91,12 @@ public sealed class BaseDistributionPersistenceTests
     }
 
     private static TransformedDistribution<T> Flow<T>(string name) where T : unmanaged, IFloatingPointIeee754<T>
-        => new(Base<T>(name), name == "UniformBox" ? new Chain<T>(new Affine<T>(3), Elementwise.Sigmoid<T>(3)) : new SinhArcsinh<T>(3));
+        => new(Base<T>(name), name switch
+        {
+            "UniformBox" => new Chain<T>(new Affine<T>(3), Elementwise.Sigmoid<T>(3)),
+            "UniformAngles" => new CircularShift<T>([true, false, true]),
+            _ => new SinhArcsinh<T>(3),
+        });
 
     private static TransformedDistribution<T> RoundTrip<T>(TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>
     {

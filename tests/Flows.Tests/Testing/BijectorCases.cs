@@ -17,6 +17,12 @@ internal enum OutputRange
 
     /// <summary>(−1, 1)ᵈ.</summary>
     SymmetricUnitInterval,
+
+    /// <summary>
+    /// [−π, π)ᵈ: angles (a circular bijector maps the circle onto itself, so base inputs lie there too). Not a restricted
+    /// range: a value outside is an angle in another period, not a point outside the support.
+    /// </summary>
+    Circle,
 }
 
 /// <summary>One registered bijector: a seeded factory with non-trivial parameters and what inputs it accepts.</summary>
@@ -55,7 +61,7 @@ internal static class BijectorCases
 
     public static IEnumerable<string> ParametricNames => All.Where(c => c.HasParameters).Select(c => c.Name);
 
-    public static IEnumerable<string> RestrictedRangeNames => All.Where(c => c.Range != OutputRange.Real).Select(c => c.Name);
+    public static IEnumerable<string> RestrictedRangeNames => All.Where(c => c.Range is not (OutputRange.Real or OutputRange.Circle)).Select(c => c.Name);
 
     public static BijectorCase Get(string name) => All.Single(c => c.Name == name);
 
@@ -83,6 +89,11 @@ internal static class BijectorCases
     /// </summary>
     public static double[,] BaseInputs(BijectorCase c, int dimension, int rows, int seed)
     {
+        if (c.Range == OutputRange.Circle)
+        {
+            return CircleInputs(dimension, rows, seed);
+        }
+
         double limit = Math.Min(1e3, c.ForwardLimit);
         double[] battery = [0, 1e-300, -1e-300, 1, -1, limit, -limit, limit * (1 + 1e-12), -limit * (1 - 1e-12)];
         double[,] random = TestData.StandardNormal(rows, dimension, seed, scale: 1.5);
@@ -92,6 +103,11 @@ internal static class BijectorCases
     /// <summary>Data-space inputs inside the range of the forward map, including points next to its edges.</summary>
     public static double[,] DataInputs(BijectorCase c, int dimension, int rows, int seed)
     {
+        if (c.Range == OutputRange.Circle)
+        {
+            return CircleInputs(dimension, rows, seed);
+        }
+
         double[,] random = TestData.StandardNormal(rows, dimension, seed, scale: 2);
         return c.Range switch
         {
@@ -111,6 +127,7 @@ internal static class BijectorCases
             OutputRange.Real => v => 2 * v,
             OutputRange.Positive => v => Math.Exp(0.5 * v),
             OutputRange.UnitInterval => v => 1 / (1 + Math.Exp(-v)),
+            OutputRange.Circle => v => 2.5 * Math.Tanh(0.5 * v), // inside (−2.5, 2.5), away from the seam at ±π
             _ => v => Math.Tanh(0.5 * v),
         };
         for (int i = 0; i < rows; i++)
@@ -122,6 +139,23 @@ internal static class BijectorCases
         }
 
         return random;
+    }
+
+    // Angles: uniform on the circle, then the battery {0, ±1e-300, ±1, ±π(1 − 1e-12)}. Not ±π itself: a rotation's round
+    // trip of −π may return π less an ulp, the same point of the circle but not the same number.
+    private static double[,] CircleInputs(int dimension, int rows, int seed)
+    {
+        var random = new Random(seed);
+        var uniform = new double[rows, dimension];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < dimension; j++)
+            {
+                uniform[i, j] = Math.PI * ((2 * random.NextDouble()) - 1);
+            }
+        }
+
+        return WithBattery(uniform, [0, 1e-300, -1e-300, 1, -1, Math.PI * (1 - 1e-12), -Math.PI * (1 - 1e-12)], v => v);
     }
 
     // The mapped random rows followed by rows that cycle through the battery with a per-row offset, so that every

@@ -54,6 +54,7 @@ internal static class FamilyCases
             FixedContext fixedContext => Components((IBijector<T>)fixedContext.Inner),
             MaskedAutoregressive<T> maf => [maf.Transform],
             Coupling<T> coupling => [coupling.Transform],
+            CircularCoupling<T> circular => [circular.Transform],
             RationalQuadraticSpline<T> spline => [spline.Transform],
             EmbeddedContext<T> embedded => [.. Components(embedded.Inner), embedded.Embedding],
             _ => [],

@@ -117,6 +117,125 @@ public sealed class FlowMatchingStepTests
     }
 }
 
+/// <summary>Flow matching's optimizer defaults.</summary>
+public sealed class FlowMatchingDefaultsTests
+{
+    // Maximum likelihood's size-adapted decay (1000 / 540 rows here, capped at 0.1 / α = 100) would shrink every weight.
+    [Fact]
+    public void FlowMatchingFit_UsesNoWeightDecayUnlessAsked()
+    {
+        string FitWith(double? weightDecay)
+        {
+            TransformedDistribution<double> flow = FlowMatchingStepTests.Create();
+            flow.Fit(ParallelFitTests.Data, new FitOptions
+            {
+                Objective = FitObjective.FlowMatching, Epochs = 2, BatchSize = 300, Seed = 4, ValidationFraction = 0.1,
+                Optimizer = new AdamOptions { WeightDecay = weightDecay },
+            });
+            return string.Join(",", flow.Parameters.SelectMany(p => p.Values.ToArray()).Select(v => BitConverter.DoubleToInt64Bits(v)));
+        }
+
+        string byDefault = FitWith(null);
+
+        Assert.Equal(FitWith(0), byDefault);
+        Assert.NotEqual(FitWith(1.0), byDefault);
+    }
+}
+
+/// <summary>The moving average of the parameters that checks score (FitOptions.AverageDecay).</summary>
+public sealed class ParameterAverageTests
+{
+    [Fact]
+    public void Update_FollowsTheRampedExponentialAverage_AndExchangeSwapsBack()
+    {
+        var parameter = new Parameter<double>("p", 1, 3);
+        double[] start = [0.5, -1.0, 2.0];
+        start.CopyTo(parameter.Values, 0);
+        var average = new ParameterAverage<double>([parameter], decay: 0.9);
+        double[] expected = [.. start];
+        var random = new Random(3);
+        for (int k = 0; k < 40; k++)
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                parameter.Values[i] = random.NextDouble() - 0.5;
+            }
+
+            average.Update();
+            double beta = Math.Min(0.9, (1.0 + k) / (10.0 + k));
+            for (int i = 0; i < 3; i++)
+            {
+                expected[i] = (beta * expected[i]) + ((1 - beta) * parameter.Values[i]);
+            }
+        }
+
+        double[] last = [.. parameter.Values];
+        average.Exchange();
+        AssertClose.All(expected, parameter.Values, 1e-15, "the average in place");
+        average.Exchange();
+        Assert.Equal(last, parameter.Values);
+    }
+
+    [Fact]
+    public void FitOptions_RefuseAnAverageDecayOutside0To1()
+    {
+        foreach (double decay in new[] { -0.1, 1.0, double.NaN })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>("AverageDecay",
+                () => FlowMatchingStepTests.Create().Fit(ParallelFitTests.Data, new FitOptions { AverageDecay = decay, Epochs = 1 }));
+        }
+    }
+
+    private static string Bits(TransformedDistribution<double> flow)
+        => string.Join(",", flow.Parameters.SelectMany(p => p.Values.ToArray()).Select(BitConverter.DoubleToInt64Bits));
+
+    private static string FitWith(TransformedDistribution<double> flow, FitObjective objective, double? decay, bool restoreBest = true)
+    {
+        flow.Fit(ParallelFitTests.Data, new FitOptions
+        {
+            Objective = objective, Epochs = 3, BatchSize = 300, Seed = 4, ValidationFraction = 0.1, AverageDecay = decay, RestoreBest = restoreBest,
+        });
+        return Bits(flow);
+    }
+
+    [Fact]
+    public void FlowMatchingFit_AveragesWithDecay0999_UnlessAsked()
+    {
+        string byDefault = FitWith(FlowMatchingStepTests.Create(), FitObjective.FlowMatching, null);
+
+        Assert.Equal(FitWith(FlowMatchingStepTests.Create(), FitObjective.FlowMatching, 0.999), byDefault);
+        Assert.NotEqual(FitWith(FlowMatchingStepTests.Create(), FitObjective.FlowMatching, 0), byDefault);
+    }
+
+    [Fact]
+    public void MaximumLikelihoodFit_DoesNotAverage_UnlessAsked()
+    {
+        string byDefault = FitWith(ParallelFitTests.Create("MAF"), FitObjective.MaximumLikelihood, null);
+
+        Assert.Equal(FitWith(ParallelFitTests.Create("MAF"), FitObjective.MaximumLikelihood, 0), byDefault);
+        Assert.NotEqual(FitWith(ParallelFitTests.Create("MAF"), FitObjective.MaximumLikelihood, 0.9), byDefault);
+    }
+
+    // Without restoring the best check, the flow ends with the last average: its watched loss is the last check's.
+    [Fact]
+    public void Fit_WithoutRestoringTheBest_EndsWithTheLastAverage()
+    {
+        TransformedDistribution<double> flow = FlowMatchingStepTests.Create();
+        var options = new FitOptions
+        {
+            Objective = FitObjective.FlowMatching, Epochs = 3, BatchSize = 300, Seed = 4, ValidationFraction = 0.1, RestoreBest = false, AverageDecay = 0.9,
+        };
+        FitReport report = flow.Fit(ParallelFitTests.Data, options);
+        TransformedDistribution<double> raw = FlowMatchingStepTests.Create();
+        raw.Fit(ParallelFitTests.Data, options with { AverageDecay = 0 });
+
+        Assert.NotEqual(Bits(raw), Bits(flow));
+        // A fit of zero further epochs scores the flow as it is: epoch 0's check is the watched loss of the kept parameters.
+        FitReport again = flow.Fit(ParallelFitTests.Data, options with { Epochs = 1, Optimizer = new AdamOptions { LearningRate = 1e-300 } });
+        Assert.Equal(report.Checks[^1].Loss, again.InitialLoss, 1e-12);
+    }
+}
+
 /// <summary>The steady-state flow-matching step (draws, forward, backward) allocates nothing on its calling thread; it
 /// runs alone, as the maximum-likelihood step's test does.</summary>
 [Collection(nameof(ParallelismBudgetRunsAlone))]

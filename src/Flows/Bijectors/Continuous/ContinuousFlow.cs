@@ -6,8 +6,8 @@ namespace Flows.Bijectors;
 
 /// <summary>
 /// A continuous normalizing flow (FFJORD): <c>x = z + ∫₀¹ f(y(t), t, c) dt</c>, the solution at t = 1 of
-/// <c>dy/dt = f(y, t, c)</c> from y(0) = z, with a free-form vector field f (a tanh network of x, t and an optional
-/// context c).
+/// <c>dy/dt = f(y, t, c)</c> from y(0) = z, with a free-form vector field f (a smooth network of x, features of t and an
+/// optional context c; <see cref="ContinuousFlowOptions"/>).
 /// </summary>
 /// <remarks>
 /// <para><b>Log-determinant.</b> log|det ∂x/∂z| = ∫₀¹ tr(∂f/∂y(y(t), t)) dt (the instantaneous change of variables),

@@ -6,20 +6,23 @@ using Flows.Neural;
 namespace Flows.Bijectors;
 
 /// <summary>
-/// The vector field f(x, t, c) of a <see cref="ContinuousFlow{T}"/>: a tanh network on the input u = [x, t, c],
-/// <c>a₀ = W₀ u + b₀, hₗ = tanh(aₗ), aₗ = Wₗ hₗ₋₁ + bₗ</c>, f = a_{L−1}; with its Jacobian–vector products and one
-/// reverse pass for the gradients of <c>λᵀ f + μ Σₚ vₚᵀ (∂f/∂x) vₚ</c>, evaluated row by row off the tape.
+/// The vector field f(x, t, c) of a <see cref="ContinuousFlow{T}"/>: a network with a smooth activation σ (tanh,
+/// softplus or Swish) on the input u = [x, t, sin(ωₖt), cos(ωₖt), c],
+/// <c>a₀ = W₀ u + b₀, hₗ = σ(aₗ), aₗ = Wₗ hₗ₋₁ + bₗ</c>, f = a_{L−1}; with its Jacobian–vector products and one
+/// reverse pass for the gradients of <c>λᵀ f + μ Σₚ vₚᵀ (∂f/∂x) vₚ</c>, evaluated row by row off the tape (the solver's
+/// path), and the same network on the tape for a whole batch (<see cref="Apply"/>, flow matching's path).
 /// </summary>
 /// <remarks>
-/// <para><b>Why tanh, not the library's ReLU network.</b> The log-density of a continuous flow integrates tr(∂f/∂x) along
-/// the trajectory, and its gradient needs the derivative of that trace: with ReLU ∂f/∂x is piecewise constant and its
-/// derivative zero almost everywhere, and the field is not smooth enough for an adaptive solver's error estimate. tanh
-/// is smooth (FFJORD uses tanh or softplus). The layers are the library's <see cref="Linear{T}"/>.</para>
+/// <para><b>Why smooth, not the library's ReLU network.</b> The log-density of a continuous flow integrates tr(∂f/∂x)
+/// along the trajectory, and its gradient needs the derivative of that trace: with ReLU ∂f/∂x is piecewise constant and
+/// its derivative zero almost everywhere, and the field is not smooth enough for an adaptive solver's error estimate.
+/// tanh, softplus and Swish are smooth (FFJORD uses tanh or softplus). The layers are the library's
+/// <see cref="Linear{T}"/>.</para>
 /// <para><b>The trace term.</b> With probes vₚ (the unit vectors for the exact trace, one random vector for
 /// Hutchinson's estimate) the term is Σₚ vₚᵀ J vₚ with J = ∂f/∂x, computed by forward-mode products
-/// <c>ȧ₀ = W₀[:, :d] v, ḣₗ = sₗ ⊙ ȧₗ, ȧₗ = Wₗ ḣₗ₋₁</c> with sₗ = 1 − hₗ². Its reverse pass runs each product backwards
-/// and adds the second-order term ∂sₗ/∂aₗ = −2 hₗ sₗ into the primal adjoints before the primal reverse pass;
-/// checked against central differences in the tests.</para>
+/// <c>ȧ₀ = W₀[:, :d] v, ḣₗ = sₗ ⊙ ȧₗ, ȧₗ = Wₗ ḣₗ₋₁</c> with the slopes sₗ = σ′(aₗ). Its reverse pass runs each product
+/// backwards and adds the second-order term (∂ḣₗ/∂aₗ = σ″(aₗ) ȧₗ) into the primal adjoints before the primal reverse
+/// pass; checked against central differences in the tests for every activation.</para>
 /// </remarks>
 internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

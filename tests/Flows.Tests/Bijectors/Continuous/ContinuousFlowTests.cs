@@ -271,7 +271,7 @@ public sealed class ContinuousFlowTests : IFamilyCases
     private static ContinuousFlow<double> LinearFlow(Matrix<double> a, OdeOptions solver)
     {
         int d = a.RowCount;
-        var flow = new ContinuousFlow<double>(d, options: new() { HiddenFeatures = [], Solver = solver });
+        var flow = new ContinuousFlow<double>(d, options: new() { HiddenFeatures = [], TimeFrequencies = 0, Solver = solver });
         Parameter<double> weight = flow.Parameters[0];
         for (int i = 0; i < d; i++)
         {

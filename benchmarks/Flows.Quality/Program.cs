@@ -160,7 +160,7 @@ namespace Flows.Quality
         }
 
         public override string ToString()
-            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows; none for flow matching)")}, parameter average {(AverageDecay is double a ? a.ToString(CultureInfo.InvariantCulture) : "Fit's default (0.999 for flow matching)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms, defensive share {(Defensive is null ? "the presets' default" : Defensive.ToString())}";
+            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows; none for flow matching)")}, parameter average {(AverageDecay is double a ? a.ToString(CultureInfo.InvariantCulture) : "Fit's default (0.9999 for flow matching)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms, defensive share {(Defensive is null ? "the presets' default" : Defensive.ToString())}";
     }
 
     /// <summary>One train/test split in the data's own units.</summary>

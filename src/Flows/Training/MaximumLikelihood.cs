@@ -370,7 +370,7 @@ public static class MaximumLikelihood
             _flow.ResolveDefensiveShare(_trainRows);
             InitializeDataDependentLayers();
             _best = new ParameterSnapshot<T>(_parameters, _flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>());
-            double averageDecay = _options.AverageDecay ?? (_flowMatching is null ? 0 : 0.999);
+            double averageDecay = _options.AverageDecay ?? (_flowMatching is null ? 0 : 0.9999);
             _average = averageDecay > 0 ? new ParameterAverage<T>(_parameters, averageDecay) : null;
 
             // Epoch 0: the start is a check like any other, so a fit whose every epoch is worse keeps it.

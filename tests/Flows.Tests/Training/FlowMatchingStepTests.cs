@@ -199,11 +199,11 @@ public sealed class ParameterAverageTests
     }
 
     [Fact]
-    public void FlowMatchingFit_AveragesWithDecay0999_UnlessAsked()
+    public void FlowMatchingFit_AveragesWithDecay09999_UnlessAsked()
     {
         string byDefault = FitWith(FlowMatchingStepTests.Create(), FitObjective.FlowMatching, null);
 
-        Assert.Equal(FitWith(FlowMatchingStepTests.Create(), FitObjective.FlowMatching, 0.999), byDefault);
+        Assert.Equal(FitWith(FlowMatchingStepTests.Create(), FitObjective.FlowMatching, 0.9999), byDefault);
         Assert.NotEqual(FitWith(FlowMatchingStepTests.Create(), FitObjective.FlowMatching, 0), byDefault);
     }
 

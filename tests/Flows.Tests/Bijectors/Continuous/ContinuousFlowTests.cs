@@ -17,9 +17,15 @@ public sealed class ContinuousFlowTests : IFamilyCases
     static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
     [
         new("ContinuousFlow(d=2, h=[8])",
-            s => BijectorCases.Randomized(new ContinuousFlow<double>(2, options: new() { HiddenFeatures = [8], Solver = Tight }, seed: s), s, 0.3), OutputRange.Real, 1e3),
+            s => BijectorCases.Randomized(new ContinuousFlow<double>(2, options: new()
+            {
+                HiddenFeatures = [8], TimeFrequencies = 0, Activation = VectorFieldActivation.Tanh, Solver = Tight,
+            }, seed: s), s, 0.3), OutputRange.Real, 1e3),
         new("ContinuousFlow(d=3, h=[5, 4], context 2)",
-            s => BijectorCases.Randomized(new FixedContext(new ContinuousFlow<double>(3, 2, new() { HiddenFeatures = [5, 4], Solver = Tight }, seed: s), [0.7, -1.3]), s),
+            s => BijectorCases.Randomized(new FixedContext(new ContinuousFlow<double>(3, 2, new()
+            {
+                HiddenFeatures = [5, 4], TimeFrequencies = 0, Activation = VectorFieldActivation.Tanh, Solver = Tight,
+            }, seed: s), [0.7, -1.3]), s),
             OutputRange.Real, 1e3),
         new("ContinuousFlow(d=2, h=[6], swish, 2 time frequencies)",
             s => BijectorCases.Randomized(new ContinuousFlow<double>(2, options: new()

@@ -9,7 +9,8 @@ using Flows.Training;
 namespace Flows.Benchmarks;
 
 /// <summary>
-/// Issue 20: the continuous flow (the ContinuousNormalizingFlow preset, field [64, 64], d = 2) on standardized two-moons
+/// Issue 20: the continuous flow (the ContinuousNormalizingFlow preset, d = 2, its default field or last session's
+/// [64, 64] tanh field of t alone, <see cref="Field"/>) on standardized two-moons
 /// points: one flow-matching training step (batch 256, no ODE solve), one maximum-likelihood step with adjoint gradients
 /// (batch 64: a forward solve with the exact trace and an adjoint solve per row), and log-density throughput
 /// (4,096 points, the exact trace), with the adaptive Dormand–Prince solver (tolerances 1e-5) or RK4 with 20 steps.
@@ -39,6 +40,11 @@ public class ContinuousFlowBenchmarks<T> where T : unmanaged, IFloatingPointIeee
     [Params(OdeMethod.DormandPrince54, OdeMethod.RungeKutta4)]
     public OdeMethod Solver { get; set; }
 
+    /// <summary>The vector field: the preset's default ([128, 128, 128], Swish, 4 time frequencies) or "64x2-tanh", the
+    /// default before them ([64, 64], tanh, t alone), to compare with measurements of earlier commits.</summary>
+    [Params("default", "64x2-tanh")]
+    public string Field { get; set; } = "default";
+
     /// <summary>Builds the flow, fits it briefly by flow matching and warms every path.</summary>
     [GlobalSetup]
     public void Setup()
@@ -46,7 +52,13 @@ public class ContinuousFlowBenchmarks<T> where T : unmanaged, IFloatingPointIeee
         _points = Moons(EvaluationRows, seed: 1);
         var data = new T[EvaluationRows, 2];
         Buffer.BlockCopy(_points, 0, data, 0, _points.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
-        _flow = ContinuousNormalizingFlow.Create<T>(2, options: new ContinuousFlowOptions { Solver = new OdeOptions { Method = Solver } }, seed: 2);
+        var options = new ContinuousFlowOptions { Solver = new OdeOptions { Method = Solver } };
+        if (Field == "64x2-tanh")
+        {
+            options = options with { HiddenFeatures = [64, 64], TimeFrequencies = 0, Activation = VectorFieldActivation.Tanh };
+        }
+
+        _flow = ContinuousNormalizingFlow.Create<T>(2, options: options, seed: 2);
         _flow.Fit(data, new FitOptions { Objective = FitObjective.FlowMatching, Epochs = 25, BatchSize = 256, Seed = 3 });
         _flowMatching = new FlowMatching<T>(_flow, seed: 4);
         _flowMatchingGradient = new DataParallelGradient<T>(_flow, _flowMatching);

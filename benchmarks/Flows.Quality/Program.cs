@@ -22,7 +22,8 @@
 // Issue 20's continuous flows: --models cnf-fm,cnf-ml (the ContinuousNormalizingFlow preset fitted by flow matching or by
 // maximum likelihood with adjoint gradients; each fit prints its time and the vector-field evaluations per scored row):
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models cnf-fm --seeds 1
-//   (--hidden 128,128 widens the vector field's hidden layers)
+//   (--hidden 128,128 widens the vector field's hidden layers; --time-frequencies K and --activation tanh|softplus|swish
+//   override the field's other defaults)
 //
 // Data sets: iris (Fisher's 150 × 4, 5-fold cross-validation); moons-300 (300 rows of the two-moons training file);
 // sinh8-N (x = sinh(Az + b) in 8 dimensions: skewed, heavy-tailed, correlated); banana8-N (four curved pairs);
@@ -103,6 +104,15 @@ namespace Flows.Quality
         /// <summary>Hidden widths of the continuous flows' vector field (issue 20), or null for the preset's [64, 64].</summary>
         public IReadOnlyList<int>? Hidden { get; init; }
 
+        /// <summary>The continuous flows' time embedding frequencies, or null for the preset's default.</summary>
+        public int? TimeFrequencies { get; init; }
+
+        /// <summary>The fit's parameter average decay (FitOptions.AverageDecay), or null for Fit's default.</summary>
+        public double? AverageDecay { get; init; }
+
+        /// <summary>The continuous flows' activation, or null for the preset's default.</summary>
+        public Flows.Bijectors.VectorFieldActivation? Activation { get; init; }
+
         /// <summary>The flows' defensive share (the Gaussian fitted to the training rows mixed in at ε): null for the
         /// presets' default (automatic), else "none", "auto" or a fixed ε.</summary>
         public Flows.Distributions.DefensiveShare? Defensive { get; init; }
@@ -131,6 +141,9 @@ namespace Flows.Quality
                     "--base" => s with { Base = Next() },
                     "--transforms" => s with { Transforms = (int)Number() },
                     "--hidden" => s with { Hidden = [.. Next().Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture))] },
+                    "--average-decay" => s with { AverageDecay = Number() },
+                    "--time-frequencies" => s with { TimeFrequencies = (int)Number() },
+                    "--activation" => s with { Activation = Enum.Parse<Flows.Bijectors.VectorFieldActivation>(Next(), ignoreCase: true) },
                     "--defensive" => s with
                     {
                         Defensive = Next() switch
@@ -148,7 +161,7 @@ namespace Flows.Quality
         }
 
         public override string ToString()
-            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms, defensive share {(Defensive is null ? "the presets' default" : Defensive.ToString())}";
+            => $"{(Float ? "float" : "double")}, seeds 0..{Seeds - 1}, start {(Start is null ? "the presets' defaults" : Start.ToString())}, lr {LearningRate}, weight decay {(WeightDecayRows > 0 ? $"{WeightDecayRows} / training rows" : WeightDecay is double w ? w.ToString(CultureInfo.InvariantCulture) : "Fit's default (1000 / training rows; none for flow matching)")}, parameter average {(AverageDecay is double a ? a.ToString(CultureInfo.InvariantCulture) : "Fit's default (0.9999 for flow matching)")}, clipping {(MaxGradientNorm is double c ? c.ToString(CultureInfo.InvariantCulture) : "off")}, patience ≈ {PatienceSteps} steps, at most {MaxSteps} steps, base {Base}, {Transforms} transforms, defensive share {(Defensive is null ? "the presets' default" : Defensive.ToString())}";
     }
 
     /// <summary>One train/test split in the data's own units.</summary>
@@ -241,7 +254,7 @@ namespace Flows.Quality
                 {
                     int modelSeed = (1000 * seed) + k;
                     Flows.Distributions.TransformedDistribution<T> flow = WithBase(
-                        Create(model, train.GetLength(1), modelSeed, settings.Start, settings.Transforms, settings.Defensive, settings.Hidden), settings.Base, modelSeed);
+                        Create(model, train.GetLength(1), modelSeed, settings), settings.Base, modelSeed);
                     Flows.Training.FitOptions options = Options(train.GetLength(0), modelSeed, settings);
                     if (model == "cnf-fm")
                     {
@@ -282,9 +295,20 @@ namespace Flows.Quality
             return new Score(sum / count, worst, steps / splits.Count, stopwatch.Elapsed.TotalSeconds / splits.Count);
         }
 
-        private static Flows.Distributions.TransformedDistribution<T> Create(string model, int dimension, int seed, Flows.Distributions.Presets.GaussianStart? start,
-            int transforms, Flows.Distributions.DefensiveShare? defensive, IReadOnlyList<int>? hidden)
-            => model switch
+        private static Flows.Distributions.TransformedDistribution<T> Create(string model, int dimension, int seed, Settings settings)
+        {
+            Flows.Distributions.Presets.GaussianStart? start = settings.Start;
+            int transforms = settings.Transforms;
+            Flows.Distributions.DefensiveShare? defensive = settings.Defensive;
+            // The continuous flows at the preset's defaults, but for what the command line sets.
+            var field = new Flows.Bijectors.ContinuousFlowOptions();
+            field = field with
+            {
+                HiddenFeatures = settings.Hidden ?? field.HiddenFeatures,
+                TimeFrequencies = settings.TimeFrequencies ?? field.TimeFrequencies,
+                Activation = settings.Activation ?? field.Activation,
+            };
+            return model switch
             {
                 "maf" => Flows.Distributions.Presets.MaskedAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Full, defensiveShare: defensive),
                 // Issue 19: the MAF with a Householder layer of d reflections between its layers instead of alternating orders.
@@ -297,10 +321,10 @@ namespace Flows.Quality
                 "naf" => Flows.Distributions.Presets.NeuralAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 "bpf" => Flows.Distributions.Presets.BernsteinPolynomialFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 // Issue 20: the continuous flow at the preset's defaults, fitted by flow matching or by maximum likelihood.
-                "cnf-fm" or "cnf-ml" => Flows.Distributions.Presets.ContinuousNormalizingFlow.Create<T>(dimension, seed: seed,
-                    options: hidden is null ? null : new Flows.Bijectors.ContinuousFlowOptions { HiddenFeatures = hidden }),
+                "cnf-fm" or "cnf-ml" => Flows.Distributions.Presets.ContinuousNormalizingFlow.Create<T>(dimension, seed: seed, options: field),
                 _ => throw new ArgumentException($"Unknown model {model}."),
             };
+        }
 
         // The preset's bijector on another base (issue 15): a k-component GaussianMixture, initialized by k-means on the
         // data mapped to base space at the start of Fit, or a StudentT with learned degrees of freedom.
@@ -337,6 +361,7 @@ namespace Flows.Quality
                 Patience = Math.Max(10, (settings.PatienceSteps + stepsPerEpoch - 1) / stepsPerEpoch),
                 Epochs = Math.Max(1, settings.MaxSteps / stepsPerEpoch),
                 Seed = seed,
+                AverageDecay = settings.AverageDecay,
             };
         }
 

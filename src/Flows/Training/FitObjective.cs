@@ -22,6 +22,11 @@ public enum FitObjective
     /// same regression with one fixed draw of z and t per row, so that checks are comparable; the report's losses are
     /// therefore flow-matching losses, not negative log-likelihoods. The log-density of the fitted flow comes afterwards
     /// from <c>DensityLn</c>, by the ODE with the trace.</para>
+    /// <para>Unless <see cref="FitOptions.AverageDecay"/> is set, the checks score and keep a moving average of the
+    /// parameters (decay 0.9999): the watched loss of the parameters themselves moves more between checks than it improves
+    /// within early stopping's patience.</para>
+    /// <para>Unless <see cref="AdamOptions.WeightDecay"/> is set, flow matching uses no weight decay (maximum likelihood's
+    /// size-adapted default lowered the held-out log-likelihood of two moons by 0.03 nats; see there).</para>
     /// </remarks>
     FlowMatching,
 }

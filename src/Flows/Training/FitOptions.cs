@@ -101,6 +101,27 @@ public sealed record FitOptions
     public bool RestoreBest { get; init; } = true;
 
     /// <summary>
+    /// Decay β of an exponential moving average of the parameters, θ̄ ← β θ̄ + (1 − β) θ after each step (β ramps up
+    /// as (1 + k)/(10 + k) over the first steps), which the checks score and keep in place of the parameters themselves.
+    /// Default null: 0.9999 with <see cref="FitObjective.FlowMatching"/>, none (0) with maximum likelihood. Range: [0, 1),
+    /// or null; 0 turns it off.
+    /// </summary>
+    /// <remarks>
+    /// The flow-matching loss regresses onto targets with a large variance, so Adam's parameters wander around the fit
+    /// and its validation loss, on fixed draws, moves more between checks than it improves in a thousand steps: early
+    /// stopping then ends the fit too soon. The average (Polyak averaging, the "EMA" of diffusion and flow-matching
+    /// models) smooths both. With it, the report's validation losses and the best check are those of the average, and
+    /// with <see cref="RestoreBest"/> false the flow ends with the last average; the training losses are the minibatches'
+    /// of the parameters themselves.
+    /// <para>Through the ramp, the average after k steps weighs step j about as (j/k)⁸ until β reaches the decay (at
+    /// k ≈ 9/(1 − β) steps): 0.9999 is that power-law average for any fit under about 90,000 steps. On two moons (the
+    /// quality protocol: 20,000 rows, patience about 1,000 steps, seed 0, 10,000 held-out rows) flow matching at the
+    /// preset's defaults scored −0.447 without an average (early stopped at 8,505 steps), −0.393 with β = 0.99, −0.373
+    /// with 0.999 and −0.357 with 0.9999 (early stopped at 15,309 steps).</para>
+    /// </remarks>
+    public double? AverageDecay { get; init; }
+
+    /// <summary>
     /// What to do when the data lie far outside the range the flow's layers are built for, or the context far outside
     /// unit scale as the conditioners receive it (see
     /// <see cref="MaximumLikelihood.CheckDataRange{T}(Distributions.TransformedDistribution{T}, T[,], T[,])"/>). Default
@@ -227,6 +248,11 @@ public sealed record FitOptions
         if (IntegerColumns is not null && (IntegerColumns.Any(c => c < 0) || IntegerColumns.Distinct().Count() != IntegerColumns.Count))
         {
             throw new ArgumentOutOfRangeException(nameof(IntegerColumns), $"IntegerColumns must hold distinct non-negative column indices, got [{string.Join(", ", IntegerColumns)}].");
+        }
+
+        if (AverageDecay is double decay && !(decay >= 0 && decay < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(AverageDecay), decay, "AverageDecay must lie in [0, 1), or be null.");
         }
 
         if (!Enum.IsDefined(Objective))

@@ -309,6 +309,8 @@ public static class MaximumLikelihood
         // The standard error of the last mean computed by MeanNegativeLogLikelihood, which a check records with its loss.
         private double _lastStandardError = double.NaN;
         private ParameterSnapshot<T> _best = null!;
+        // The moving average of the parameters that checks score (FitOptions.AverageDecay), or null.
+        private ParameterAverage<T>? _average;
         private FitCheck _bestCheck;
         private EpochReport _initial;
         private int _epoch;
@@ -355,9 +357,12 @@ public static class MaximumLikelihood
             // Held to the end: readers on other threads wait rather than see, or disturb, a fit in progress.
             using EvaluationScope<T> held = _flow.BeginFit();
             _flow.Layers.CheckParametersFinite("fitting");
-            // The size-adapted weight decay unless the caller chose one (see AdamOptions.WeightDecay).
+            // The size-adapted weight decay unless the caller chose one, none for flow matching (see AdamOptions.WeightDecay).
             AdamOptions adam = _options.Optimizer.WeightDecay is null
-                ? _options.Optimizer with { WeightDecay = AdamOptions.SizeAdaptedWeightDecay(_trainRows, _options.Optimizer.LearningRate) }
+                ? _options.Optimizer with
+                {
+                    WeightDecay = _flowMatching is null ? AdamOptions.SizeAdaptedWeightDecay(_trainRows, _options.Optimizer.LearningRate) : 0,
+                }
                 : _options.Optimizer;
             var optimizer = new Adam<T>(_parameters, adam);
             var gradient = new DataParallelGradient<T>(_flow, _flowMatching);
@@ -365,6 +370,8 @@ public static class MaximumLikelihood
             _flow.ResolveDefensiveShare(_trainRows);
             InitializeDataDependentLayers();
             _best = new ParameterSnapshot<T>(_parameters, _flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>());
+            double averageDecay = _options.AverageDecay ?? (_flowMatching is null ? 0 : 0.9999);
+            _average = averageDecay > 0 ? new ParameterAverage<T>(_parameters, averageDecay) : null;
 
             // Epoch 0: the start is a check like any other, so a fit whose every epoch is worse keeps it.
             double initialTrain = MeanNegativeLogLikelihood(_trainScored, _trainContext, _trainRows, validation: false);
@@ -442,6 +449,7 @@ public static class MaximumLikelihood
                             $"The Adam step made a parameter non-finite at epoch {_epoch}, batch {batches + 1} (step {_steps}): {nonFinite}"));
                     }
 
+                    _average?.Update();
                     lossSum += double.CreateTruncating(lossValue);
                     batches++;
                     sinceCheck++;
@@ -449,7 +457,11 @@ public static class MaximumLikelihood
                     if (_options.ValidationInterval is int interval && sinceCheck == interval && start + count < _trainRows)
                     {
                         sinceCheck = 0;
-                        if (Check(WatchedLoss()) is string what)
+                        // Checks score the average when there is one (FitOptions.AverageDecay).
+                        _average?.Exchange();
+                        string? what = Check(WatchedLoss());
+                        _average?.Exchange();
+                        if (what is not null)
                         {
                             return Diverged(what);
                         }
@@ -457,6 +469,7 @@ public static class MaximumLikelihood
                 }
 
                 double trainLoss = lossSum / batches;
+                _average?.Exchange();
                 double? validationLoss = _validationRows > 0
                     ? MeanNegativeLogLikelihood(_validation, _validationContext, _validationRows, validation: true)
                     : null;
@@ -467,7 +480,9 @@ public static class MaximumLikelihood
                 // The loss that decides the snapshot must be that of the parameters snapshotted. Without a split, the
                 // running train loss was measured before each step, so a last step that diverged would be kept as best.
                 sinceCheck = 0;
-                if (Check(validationLoss ?? WatchedLoss()) is string diverged)
+                string? diverged = Check(validationLoss ?? WatchedLoss());
+                _average?.Exchange();
+                if (diverged is not null)
                 {
                     return Diverged(diverged);
                 }
@@ -599,7 +614,13 @@ public static class MaximumLikelihood
                         $"Try a smaller learning rate (now {_options.Optimizer.LearningRate:G3}) or check the data."));
                 }
             }
-            else if (lastLoss > _bestCheck.Loss)
+            else if (_average is not null)
+            {
+                // The last check scored the average, which the flow keeps (FitOptions.AverageDecay).
+                _average.Exchange();
+            }
+
+            if (!_options.RestoreBest && lastLoss > _bestCheck.Loss)
             {
                 string worseThanStart = lastLoss > _checks[0].Loss ? string.Create(CultureInfo.InvariantCulture, $", and above the start's ({_checks[0].Loss:G6})") : "";
                 _warnings.Add(string.Create(CultureInfo.InvariantCulture, 

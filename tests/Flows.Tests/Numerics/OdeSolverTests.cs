@@ -130,6 +130,51 @@ public sealed class OdeSolverTests
         Assert.Contains("must be finite", exception.Message, StringComparison.Ordinal);
     }
 
+    // y′ = A y with the quadratures q′ = (y₀², y₁ y₂) riding along: only the first three components are read and watched.
+    [Theory]
+    [InlineData(OdeMethod.DormandPrince54)]
+    [InlineData(OdeMethod.RungeKutta4)]
+    public void Solve_IntegratesQuadraturesItDoesNotControl(OdeMethod method)
+    {
+        var options = new OdeOptions { Method = method, RelativeTolerance = 1e-10, AbsoluteTolerance = 1e-10, Steps = 400 };
+        var withQuadratures = new double[5];
+        s_start.CopyTo(withQuadratures, 0);
+        var controlled = new OdeSolver<double>(options, 3);
+
+        new OdeSolver<double>(options, 5).Solve(new LinearWithQuadratures(s_a), 0.0, 1.0, withQuadratures, controlled: 3);
+
+        // The quadratures by the trapezoid rule on the reference trajectory, sampled finely.
+        const int Intervals = 2000;
+        double q0 = 0;
+        double q1 = 0;
+        double[] previous = [.. s_start];
+        for (int k = 1; k <= Intervals; k++)
+        {
+            double[] next = [.. previous];
+            controlled.Solve(new Linear(s_a), (k - 1) / (double)Intervals, k / (double)Intervals, next);
+            q0 += 0.5 / Intervals * ((previous[0] * previous[0]) + (next[0] * next[0]));
+            q1 += 0.5 / Intervals * ((previous[1] * previous[2]) + (next[1] * next[2]));
+            previous = next;
+        }
+
+        double[] expected = (MatrixExponential.Of(s_a) * Vector<double>.Build.DenseOfArray(s_start)).ToArray();
+        AssertClose.All(expected, withQuadratures.AsSpan(0, 3), 1e-8, "y(1)");
+        AssertClose.All([q0, q1], withQuadratures.AsSpan(3, 2), 1e-6, "the quadratures (trapezoid error ~1e-7)");
+    }
+
+    [Fact]
+    public void Solve_ThrowsForANonFiniteQuadrature_NamingTheComponent()
+    {
+        var solver = new OdeSolver<double>(null, 5);
+        Matrix<double> a = s_a.Clone();
+        var system = new LinearWithQuadratures(a) { PoisonQuadrature = true };
+        double[] y = [.. s_start, 0, 0];
+
+        var exception = Assert.Throws<InvalidOperationException>(() => solver.Solve(system, 0.0, 1.0, y, controlled: 3));
+
+        Assert.Contains("quadrature component 4", exception.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Solve_ThrowsForWrongStateLength()
         => Assert.Throws<ArgumentException>("y", () => new OdeSolver<double>(null, 3).Solve(new Linear(s_a), 0.0, 1.0, new double[2]));
@@ -137,6 +182,21 @@ public sealed class OdeSolverTests
     [Fact]
     public void Constructor_ThrowsForNonPositiveTolerance()
         => Assert.Throws<ArgumentOutOfRangeException>("RelativeTolerance", () => new OdeSolver<double>(new OdeOptions { RelativeTolerance = 0 }, 3));
+
+    // [y, q]′ = [A y, y₀², y₁ y₂]; it never reads q (the solver's stages leave it at the step's start).
+    private sealed class LinearWithQuadratures(Matrix<double> a) : IOdeSystem<double>
+    {
+        private readonly Linear _linear = new(a);
+
+        public bool PoisonQuadrature { get; init; }
+
+        public void Evaluate(double t, ReadOnlySpan<double> y, Span<double> derivative)
+        {
+            _linear.Evaluate(t, y[..3], derivative[..3]);
+            derivative[3] = y[0] * y[0];
+            derivative[4] = PoisonQuadrature && t > 0.5 ? double.NaN : y[1] * y[2];
+        }
+    }
 
     private sealed class Linear(Matrix<double> a) : IOdeSystem<double>
     {

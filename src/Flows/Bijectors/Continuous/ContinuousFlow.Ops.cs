@@ -5,8 +5,8 @@ using Flows.Numerics;
 
 namespace Flows.Bijectors;
 
-// The two tape ops of the family: the solve (both directions, with the adjoint backward pass) and the velocity f(x, t, c)
-// that flow matching regresses.
+// The tape ops of the family: the solve (both directions, with the adjoint backward pass) and the velocity f(x, t, c)
+// that flow matching regresses (the field's layers on the tape).
 public sealed partial class ContinuousFlow<T>
 {
     /// <summary>
@@ -20,20 +20,8 @@ public sealed partial class ContinuousFlow<T>
     /// <returns>n × Dimension velocities.</returns>
     internal Node<T> Velocity(Tape<T> tape, Node<T> x, Node<T> time, Node<T>? context)
     {
-        int d = Dimension;
-        int c = ContextDimension;
-        Node<T> velocity = tape.Allocate(x.Rows, d);
-        VectorField<T>.Workspace w = _field.CreateWorkspace();
-        for (int i = 0; i < x.Rows; i++)
-        {
-            _field.Velocity(x.Values.Slice(i * d, d), time.Values[i], context is null ? default : context.Values.Slice(i * c, c),
-                velocity.Values.Slice(i * d, d), w);
-        }
-
         CountEvaluations(x.Rows);
-        Node<T>[] parameters = [.. Parameters.Select(tape.Use)];
-        tape.Record(VelocityBackward.Instance, velocity, x, context, parameters[0], saved: time, state: new OpState(this, parameters, T.Zero, T.Zero, []));
-        return velocity;
+        return _field.Apply(tape, x, time.Values, context);
     }
 
     // Solves every row from t0 to t1 on the augmented state [y, ℓ], ℓ′ = tr(∂f/∂y) (or Hutchinson's term).
@@ -206,36 +194,6 @@ public sealed partial class ContinuousFlow<T>
             }
 
             flow.CountEvaluations(evaluations);
-            Distribute(parameterGradient, op.Parameters);
-        }
-    }
-
-    private static class VelocityBackward
-    {
-        public static readonly Backward<T> Instance = Run;
-
-        private static void Run(in TapeEntry<T> e)
-        {
-            var op = (OpState)e.State!;
-            ContinuousFlow<T> flow = op.Flow;
-            VectorField<T> field = flow._field;
-            Node<T> x = e.Input0;
-            Node<T>? context = e.Input1;
-            int d = flow.Dimension;
-            int c = flow.ContextDimension;
-            bool needsContext = context is not null && context.RequiresGradient;
-            VectorField<T>.Workspace w = field.CreateWorkspace();
-            var parameterGradient = new T[field.ParameterCount];
-            var velocity = new T[d];
-            ReadOnlySpan<T> gradient = e.Output.Gradients;
-            for (int i = 0; i < x.Rows; i++)
-            {
-                ReadOnlySpan<T> contextRow = context is null ? default : context.Values.Slice(i * c, c);
-                field.Velocity(x.Values.Slice(i * d, d), e.Saved!.Values[i], contextRow, velocity, w);
-                field.Backward(gradient.Slice(i * d, d), T.Zero, default, T.One, x.RequiresGradient ? x.Gradients.Slice(i * d, d) : default,
-                    needsContext ? context!.Gradients.Slice(i * c, c) : default, parameterGradient, w);
-            }
-
             Distribute(parameterGradient, op.Parameters);
         }
     }

@@ -6,8 +6,8 @@ namespace Flows.Bijectors;
 
 /// <summary>
 /// A continuous normalizing flow (FFJORD): <c>x = z + ∫₀¹ f(y(t), t, c) dt</c>, the solution at t = 1 of
-/// <c>dy/dt = f(y, t, c)</c> from y(0) = z, with a free-form vector field f (a tanh network of x, t and an optional
-/// context c).
+/// <c>dy/dt = f(y, t, c)</c> from y(0) = z, with a free-form vector field f (a smooth network of x, features of t and an
+/// optional context c; <see cref="ContinuousFlowOptions"/>).
 /// </summary>
 /// <remarks>
 /// <para><b>Log-determinant.</b> log|det ∂x/∂z| = ∫₀¹ tr(∂f/∂y(y(t), t)) dt (the instantaneous change of variables),
@@ -54,7 +54,7 @@ public sealed partial class ContinuousFlow<T> : Bijector<T>, IHasSavedForm<T, IB
         options.Validate();
         Options = options;
         Seed = seed;
-        _field = new VectorField<T>(dimension, contextDimension, options.HiddenFeatures, seed);
+        _field = new VectorField<T>(dimension, contextDimension, options.HiddenFeatures, options.TimeFrequencies, options.Activation, seed);
         _probes = new Random(seed + 1);
         Parameters = _field.Parameters;
     }
@@ -88,6 +88,8 @@ public sealed partial class ContinuousFlow<T> : Bijector<T>, IHasSavedForm<T, IB
             w.Int32("dimension", flow.Dimension);
             w.Int32("contextDimension", flow.ContextDimension);
             w.Int32Array("hiddenFeatures", flow.Options.HiddenFeatures);
+            w.Int32("timeFrequencies", flow.Options.TimeFrequencies);
+            w.String("activation", flow.Options.Activation.ToString());
             w.String("method", flow.Options.Solver.Method.ToString());
             w.Double("relativeTolerance", flow.Options.Solver.RelativeTolerance);
             w.Double("absoluteTolerance", flow.Options.Solver.AbsoluteTolerance);
@@ -101,9 +103,13 @@ public sealed partial class ContinuousFlow<T> : Bijector<T>, IHasSavedForm<T, IB
         {
             string method = r.String("method");
             string probe = r.String("probe");
+            // Files written before the time embedding and the activation were options hold t alone and tanh.
+            string activation = r.Has("activation") ? r.String("activation") : nameof(VectorFieldActivation.Tanh);
             var options = new ContinuousFlowOptions
             {
                 HiddenFeatures = r.Int32Array("hiddenFeatures"),
+                TimeFrequencies = r.Has("timeFrequencies") ? r.Int32("timeFrequencies", minimum: 0) : 0,
+                Activation = Enum.TryParse(activation, out VectorFieldActivation a) && Enum.IsDefined(a) ? a : throw r.Error("activation", $"'{activation}' is not an activation."),
                 Solver = new OdeOptions
                 {
                     Method = Enum.TryParse(method, out OdeMethod m) && Enum.IsDefined(m) ? m : throw r.Error("method", $"'{method}' is not an ODE method."),
@@ -120,7 +126,7 @@ public sealed partial class ContinuousFlow<T> : Bijector<T>, IHasSavedForm<T, IB
 
     /// <inheritdoc/>
     public override string ToString() => FormattableString.Invariant(
-        $"ContinuousFlow(dimension: {Dimension}, contextDimension: {ContextDimension}, hidden: [{string.Join(", ", Options.HiddenFeatures)}], solver: {Options.Solver}, seed: {Seed})");
+        $"ContinuousFlow(dimension: {Dimension}, contextDimension: {ContextDimension}, hidden: [{string.Join(", ", Options.HiddenFeatures)}], timeFrequencies: {Options.TimeFrequencies}, activation: {Options.Activation}, solver: {Options.Solver}, seed: {Seed})");
 
     /// <inheritdoc/>
     protected override (Node<T> Output, Node<T> LogDet) ForwardCore(Tape<T> tape, Node<T> z, Node<T>? context)

@@ -6,32 +6,39 @@ using Flows.Neural;
 namespace Flows.Bijectors;
 
 /// <summary>
-/// The vector field f(x, t, c) of a <see cref="ContinuousFlow{T}"/>: a tanh network on the input u = [x, t, c],
-/// <c>a₀ = W₀ u + b₀, hₗ = tanh(aₗ), aₗ = Wₗ hₗ₋₁ + bₗ</c>, f = a_{L−1}; with its Jacobian–vector products and one
-/// reverse pass for the gradients of <c>λᵀ f + μ Σₚ vₚᵀ (∂f/∂x) vₚ</c>, evaluated row by row off the tape.
+/// The vector field f(x, t, c) of a <see cref="ContinuousFlow{T}"/>: a network with a smooth activation σ (tanh,
+/// softplus or Swish) on the input u = [x, t, sin(ωₖt), cos(ωₖt), c],
+/// <c>a₀ = W₀ u + b₀, hₗ = σ(aₗ), aₗ = Wₗ hₗ₋₁ + bₗ</c>, f = a_{L−1}; with its Jacobian–vector products and one
+/// reverse pass for the gradients of <c>λᵀ f + μ Σₚ vₚᵀ (∂f/∂x) vₚ</c>, evaluated row by row off the tape (the solver's
+/// path), and the same network on the tape for a whole batch (<see cref="Apply"/>, flow matching's path).
 /// </summary>
 /// <remarks>
-/// <para><b>Why tanh, not the library's ReLU network.</b> The log-density of a continuous flow integrates tr(∂f/∂x) along
-/// the trajectory, and its gradient needs the derivative of that trace: with ReLU ∂f/∂x is piecewise constant and its
-/// derivative zero almost everywhere, and the field is not smooth enough for an adaptive solver's error estimate. tanh
-/// is smooth (FFJORD uses tanh or softplus). The layers are the library's <see cref="Linear{T}"/>.</para>
+/// <para><b>Why smooth, not the library's ReLU network.</b> The log-density of a continuous flow integrates tr(∂f/∂x)
+/// along the trajectory, and its gradient needs the derivative of that trace: with ReLU ∂f/∂x is piecewise constant and
+/// its derivative zero almost everywhere, and the field is not smooth enough for an adaptive solver's error estimate.
+/// tanh, softplus and Swish are smooth (FFJORD uses tanh or softplus). The layers are the library's
+/// <see cref="Linear{T}"/>.</para>
 /// <para><b>The trace term.</b> With probes vₚ (the unit vectors for the exact trace, one random vector for
 /// Hutchinson's estimate) the term is Σₚ vₚᵀ J vₚ with J = ∂f/∂x, computed by forward-mode products
-/// <c>ȧ₀ = W₀[:, :d] v, ḣₗ = sₗ ⊙ ȧₗ, ȧₗ = Wₗ ḣₗ₋₁</c> with sₗ = 1 − hₗ². Its reverse pass runs each product backwards
-/// and adds the second-order term ∂sₗ/∂aₗ = −2 hₗ sₗ into the primal adjoints before the primal reverse pass;
-/// checked against central differences in the tests.</para>
+/// <c>ȧ₀ = W₀[:, :d] v, ḣₗ = sₗ ⊙ ȧₗ, ȧₗ = Wₗ ḣₗ₋₁</c> with the slopes sₗ = σ′(aₗ). Its reverse pass runs each product
+/// backwards and adds the second-order term (∂ḣₗ/∂aₗ = σ″(aₗ) ȧₗ) into the primal adjoints before the primal reverse
+/// pass; checked against central differences in the tests for every activation.</para>
 /// </remarks>
 internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Linear<T>[] _layers;
 
-    public VectorField(int dimension, int contextDimension, IReadOnlyList<int> hiddenFeatures, int seed)
+    public VectorField(int dimension, int contextDimension, IReadOnlyList<int> hiddenFeatures, int timeFrequencies,
+        VectorFieldActivation activation, int seed)
     {
         Dimension = dimension;
         ContextDimension = contextDimension;
         HiddenFeatures = [.. hiddenFeatures];
+        TimeFrequencies = timeFrequencies;
+        Activation = activation;
+        TimeWidth = 1 + (2 * timeFrequencies);
         var random = new Random(seed);
-        int inputs = dimension + 1 + contextDimension;
+        int inputs = dimension + TimeWidth + contextDimension;
         _layers = new Linear<T>[hiddenFeatures.Count + 1];
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -43,7 +50,7 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
 
         Parameters = [.. _layers.SelectMany(l => l.Parameters)];
         ParameterCount = Parameters.Sum(p => p.Values.Length);
-        InputWidth = dimension + 1 + contextDimension;
+        InputWidth = dimension + TimeWidth + contextDimension;
         MaxWidth = Math.Max(InputWidth, hiddenFeatures.Count == 0 ? dimension : Math.Max(dimension, hiddenFeatures.Max()));
     }
 
@@ -52,6 +59,13 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
     public int ContextDimension { get; }
 
     public int[] HiddenFeatures { get; }
+
+    public int TimeFrequencies { get; }
+
+    public VectorFieldActivation Activation { get; }
+
+    /// <summary>The time's columns of the input: t, then sin(ωₖ t), cos(ωₖ t) for ωₖ = 2ᵏ π, k = 0 … K − 1.</summary>
+    public int TimeWidth { get; }
 
     /// <summary>Weight, bias of layer 0, then of layer 1, …: the order of the flat gradient buffers.</summary>
     public IReadOnlyList<Parameter<T>> Parameters { get; }
@@ -75,8 +89,8 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
         int d = Dimension;
         Span<T> u = w.Input;
         x.CopyTo(u);
-        u[d] = t;
-        context.CopyTo(u[(d + 1)..]);
+        WriteTime(t, u.Slice(d, TimeWidth));
+        context.CopyTo(u[(d + TimeWidth)..]);
         ReadOnlySpan<T> previous = u;
         for (int l = 0; l < _layers.Length; l++)
         {
@@ -89,15 +103,8 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
                 break;
             }
 
-            Span<T> h = w.Hidden[l];
-            Span<T> s = w.Slope[l];
-            for (int k = 0; k < h.Length; k++)
-            {
-                h[k] = T.Tanh(a[k]);
-                s[k] = T.One - (h[k] * h[k]);
-            }
-
-            previous = h;
+            Activate(a, w.Hidden[l], w.Slope[l], w.Curvature[l]);
+            previous = w.Hidden[l];
         }
     }
 
@@ -173,14 +180,14 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
                 TransposeTimes(layer.Weight.Values, ta, hDotAdjoint);
                 Span<T> below = w.TangentAdjoint[l - 1];
                 ReadOnlySpan<T> s = w.Slope[l - 1];
-                ReadOnlySpan<T> h = w.Hidden[l - 1];
+                ReadOnlySpan<T> curvature = w.Curvature[l - 1];
                 ReadOnlySpan<T> aDot = w.TangentPre[l - 1];
                 Span<T> preAdjoint = w.PreAdjoint[l - 1];
                 for (int k = 0; k < below.Length; k++)
                 {
                     below[k] = s[k] * hDotAdjoint[k];
-                    // ḣ = s(a) ⊙ ȧ and ds/da = −2 h s: the trace's dependence on the point, through the slope.
-                    preAdjoint[k] -= T.CreateTruncating(2) * hDotAdjoint[k] * aDot[k] * h[k] * s[k];
+                    // ḣ = σ′(a) ⊙ ȧ: the trace's dependence on the point, through the slope's derivative σ″(a).
+                    preAdjoint[k] += hDotAdjoint[k] * aDot[k] * curvature[k];
                 }
             }
 
@@ -237,11 +244,105 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
 
                 for (int j = 0; j < gradientContext.Length; j++)
                 {
-                    gradientContext[j] += scale * belowAdjoint[d + 1 + j];
+                    gradientContext[j] += scale * belowAdjoint[d + TimeWidth + j];
                 }
             }
         }
     }
+
+    /// <summary>
+    /// f(x, t, c) of a batch on the tape, with the library's layers and elementwise ops (batched products, no per-row
+    /// loop): what flow matching regresses. Gradients flow into the parameters, x and the context when they need them.
+    /// </summary>
+    /// <param name="tape">The tape.</param>
+    /// <param name="x">n × Dimension points.</param>
+    /// <param name="time">n times, one per row (constants).</param>
+    /// <param name="context">n × ContextDimension, or null.</param>
+    public Node<T> Apply(Tape<T> tape, Node<T> x, ReadOnlySpan<T> time, Node<T>? context)
+    {
+        int rows = x.Rows;
+        Node<T> times = tape.Allocate(rows, TimeWidth);
+        for (int i = 0; i < rows; i++)
+        {
+            WriteTime(time[i], times.Values.Slice(i * TimeWidth, TimeWidth));
+        }
+
+        Node<T> h = tape.ConcatenateColumns(x, times);
+        if (context is not null)
+        {
+            h = tape.ConcatenateColumns(h, context);
+        }
+
+        for (int l = 0; l < _layers.Length - 1; l++)
+        {
+            Node<T> a = _layers[l].Apply(tape, h);
+            h = Activation switch
+            {
+                VectorFieldActivation.Softplus => tape.Softplus(a),
+                VectorFieldActivation.Swish => tape.Multiply(a, tape.Sigmoid(a)),
+                _ => tape.Tanh(a),
+            };
+        }
+
+        return _layers[^1].Apply(tape, h);
+    }
+
+    // [t, sin(ω₀t), cos(ω₀t), …] with ωₖ = 2ᵏ π: features that let the field change quickly in t where it must.
+    private void WriteTime(T t, Span<T> destination)
+    {
+        destination[0] = t;
+        T omega = T.Pi;
+        for (int k = 0; k < TimeFrequencies; k++)
+        {
+            (T sin, T cos) = T.SinCos(omega * t);
+            destination[1 + (2 * k)] = sin;
+            destination[2 + (2 * k)] = cos;
+            omega += omega;
+        }
+    }
+
+    // h = σ(a), s = σ′(a), c = σ″(a): the slope feeds the Jacobian–vector products, the curvature their reverse pass.
+    private void Activate(ReadOnlySpan<T> a, Span<T> h, Span<T> s, Span<T> c)
+    {
+        T two = T.CreateTruncating(2);
+        for (int k = 0; k < a.Length; k++)
+        {
+            T ak = a[k];
+            switch (Activation)
+            {
+                case VectorFieldActivation.Softplus:
+                {
+                    T p = Sigmoid(ak);
+                    h[k] = ak > T.Zero ? ak + T.LogP1(T.Exp(-ak)) : T.LogP1(T.Exp(ak));
+                    s[k] = p;
+                    c[k] = p * (T.One - p);
+                    break;
+                }
+
+                case VectorFieldActivation.Swish:
+                {
+                    T p = Sigmoid(ak);
+                    T q = T.One - p;
+                    h[k] = ak * p;
+                    s[k] = p * (T.One + (ak * q));
+                    c[k] = p * q * (two + (ak * (q - p)));
+                    break;
+                }
+
+                default:
+                {
+                    T hk = T.Tanh(ak);
+                    T sk = T.One - (hk * hk);
+                    h[k] = hk;
+                    s[k] = sk;
+                    c[k] = -two * hk * sk;
+                    break;
+                }
+            }
+        }
+    }
+
+    private static T Sigmoid(T a) => a >= T.Zero ? T.One / (T.One + T.Exp(-a)) : T.Exp(a) / (T.One + T.Exp(a));
 
     // The offset of layer l's weight in the flat parameter order (its bias follows the weight).
     private int Offset(int l)
@@ -358,6 +459,7 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
             PreAdjoint = new T[layers][];
             Hidden = new T[layers - 1][];
             Slope = new T[layers - 1][];
+            Curvature = new T[layers - 1][];
             TangentHidden = new T[layers - 1][];
             for (int l = 0; l < layers; l++)
             {
@@ -370,6 +472,7 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
                 {
                     Hidden[l] = new T[width];
                     Slope[l] = new T[width];
+                    Curvature[l] = new T[width];
                     TangentHidden[l] = new T[width];
                 }
             }
@@ -386,6 +489,8 @@ internal sealed class VectorField<T> where T : unmanaged, IFloatingPointIeee754<
         public T[][] Hidden { get; }
 
         public T[][] Slope { get; }
+
+        public T[][] Curvature { get; }
 
         public T[][] TangentPre { get; }
 

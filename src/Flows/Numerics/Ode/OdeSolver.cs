@@ -37,7 +37,9 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
     private static readonly T E1 = T.CreateTruncating(71.0 / 57600), E3 = T.CreateTruncating(-71.0 / 16695), E4 = T.CreateTruncating(71.0 / 1920),
         E5 = T.CreateTruncating(-17253.0 / 339200), E6 = T.CreateTruncating(22.0 / 525), E7 = T.CreateTruncating(-1.0 / 40);
 
-    private readonly T[] _k1, _k2, _k3, _k4, _k5, _k6, _k7, _stage, _next;
+    private readonly T[] _k2, _k3, _k4, _k5, _k6, _stage, _next;
+    // Swapped after an accepted step (first same as last), so not readonly.
+    private T[] _k1, _k7;
     private readonly T _relative;
     private readonly T _absolute;
 
@@ -76,8 +78,10 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <param name="t0">The start. Finite.</param>
     /// <param name="t1">The end. Finite; below t₀ integrates backwards; equal to it does nothing.</param>
     /// <param name="y">y(t₀) in, y(t₁) out; <see cref="Dimension"/> values.</param>
-    /// <param name="controlled">How many leading components the adaptive error norm watches; the rest (quadratures that
-    /// feed nothing back) ride along. Default: all. Range: 1 to <see cref="Dimension"/>.</param>
+    /// <param name="controlled">How many leading components F reads and the adaptive error norm watches. The rest are
+    /// quadratures, ∫ F dt of what F computes from the leading ones: F must not read them (its stages see their values at
+    /// the start of the step), and they are only summed with the scheme's weights, which saves the stage combinations of a
+    /// long quadrature such as an adjoint's parameter gradient. Default: all. Range: 1 to <see cref="Dimension"/>.</param>
     /// <returns>The evaluations and steps taken.</returns>
     /// <exception cref="ArgumentException"><paramref name="y"/> has the wrong length, or a time is not finite.</exception>
     /// <exception cref="InvalidOperationException">F gave a non-finite value, the step size underflowed, or
@@ -103,11 +107,26 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
             return default;
         }
 
-        return Options.Method == OdeMethod.RungeKutta4 ? SolveRungeKutta4(system, t0, t1, y) : SolveDormandPrince(system, t0, t1, y, controlled);
+        OdeSolveStatistics statistics = Options.Method == OdeMethod.RungeKutta4
+            ? SolveRungeKutta4(system, t0, t1, y, controlled)
+            : SolveDormandPrince(system, t0, t1, y, controlled);
+        // The quadratures are checked once: a non-finite derivative of an accepted step leaves its sum non-finite.
+        for (int i = controlled; i < y.Length; i++)
+        {
+            if (!T.IsFinite(y[i]))
+            {
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"The ODE's quadrature component {i} is {y[i]} at t = {t1}; its derivative must be finite."));
+            }
+        }
+
+        return statistics;
     }
 
-    private OdeSolveStatistics SolveRungeKutta4(IOdeSystem<T> system, T t0, T t1, Span<T> y)
+    private OdeSolveStatistics SolveRungeKutta4(IOdeSystem<T> system, T t0, T t1, Span<T> y, int controlled)
     {
+        // The stages of the quadratures hold their values at the start (F does not read them).
+        y[controlled..].CopyTo(_stage.AsSpan(controlled));
         int n = Options.Steps;
         T h = (t1 - t0) / T.CreateTruncating(n);
         T half = h / T.CreateTruncating(2);
@@ -117,17 +136,19 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
         {
             // t at step k is t₀ + k h, not an accumulated sum, so the last step ends on t₁ up to one rounding.
             T t = t0 + (T.CreateTruncating(step) * h);
-            Evaluate(system, t, y, _k1);
-            Axpy(y, half, _k1, _stage);
-            Evaluate(system, t + half, _stage, _k2);
-            Axpy(y, half, _k2, _stage);
-            Evaluate(system, t + half, _stage, _k3);
-            Axpy(y, h, _k3, _stage);
-            Evaluate(system, t + h, _stage, _k4);
+            Evaluate(system, t, y, _k1, controlled);
+            Axpy(y[..controlled], half, _k1, _stage);
+            Evaluate(system, t + half, _stage, _k2, controlled);
+            Axpy(y[..controlled], half, _k2, _stage);
+            Evaluate(system, t + half, _stage, _k3, controlled);
+            Axpy(y[..controlled], h, _k3, _stage);
+            Evaluate(system, t + h, _stage, _k4, controlled);
             for (int i = 0; i < y.Length; i++)
             {
                 y[i] += sixth * (_k1[i] + (two * (_k2[i] + _k3[i])) + _k4[i]);
             }
+
+            y[controlled..].CopyTo(_stage.AsSpan(controlled));
         }
 
         return new OdeSolveStatistics(4 * n, n, 0);
@@ -140,8 +161,12 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
         int evaluations = 0;
         int accepted = 0;
         int rejected = 0;
-        Evaluate(system, t0, y, _k1);
+        Evaluate(system, t0, y, _k1, controlled);
         evaluations++;
+        // The stages and the candidate of the quadratures hold their values at the start of the step (F does not read them).
+        Span<T> passive = y[controlled..];
+        passive.CopyTo(_stage.AsSpan(controlled));
+        passive.CopyTo(_next.AsSpan(controlled));
         T h = InitialStep(system, t0, y, span, direction, controlled);
         evaluations++;
         T t = t0;
@@ -160,23 +185,24 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
 
             T step = direction * h;
-            Stage(y, step, _stage, (A21, _k1));
-            Evaluate(system, t + (C2 * step), _stage, _k2);
-            Stage(y, step, _stage, (A31, _k1), (A32, _k2));
-            Evaluate(system, t + (C3 * step), _stage, _k3);
-            Stage(y, step, _stage, (A41, _k1), (A42, _k2), (A43, _k3));
-            Evaluate(system, t + (C4 * step), _stage, _k4);
-            Stage(y, step, _stage, (A51, _k1), (A52, _k2), (A53, _k3), (A54, _k4));
-            Evaluate(system, t + (C5 * step), _stage, _k5);
-            Stage(y, step, _stage, (A61, _k1), (A62, _k2), (A63, _k3), (A64, _k4), (A65, _k5));
-            Evaluate(system, t + step, _stage, _k6);
-            for (int i = 0; i < y.Length; i++)
+            ReadOnlySpan<T> read = y[..controlled];
+            Stage(read, step, _stage, (A21, _k1));
+            Evaluate(system, t + (C2 * step), _stage, _k2, controlled);
+            Stage(read, step, _stage, (A31, _k1), (A32, _k2));
+            Evaluate(system, t + (C3 * step), _stage, _k3, controlled);
+            Stage(read, step, _stage, (A41, _k1), (A42, _k2), (A43, _k3));
+            Evaluate(system, t + (C4 * step), _stage, _k4, controlled);
+            Stage(read, step, _stage, (A51, _k1), (A52, _k2), (A53, _k3), (A54, _k4));
+            Evaluate(system, t + (C5 * step), _stage, _k5, controlled);
+            Stage(read, step, _stage, (A61, _k1), (A62, _k2), (A63, _k3), (A64, _k4), (A65, _k5));
+            Evaluate(system, t + step, _stage, _k6, controlled);
+            for (int i = 0; i < controlled; i++)
             {
                 _next[i] = y[i] + (step * ((B1 * _k1[i]) + (B3 * _k3[i]) + (B4 * _k4[i]) + (B5 * _k5[i]) + (B6 * _k6[i])));
             }
 
             T tNext = last ? t1 : t + step;
-            Evaluate(system, tNext, _next, _k7);
+            Evaluate(system, tNext, _next, _k7, controlled);
             evaluations += 6;
 
             T sum = T.Zero;
@@ -197,8 +223,15 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
             if (norm <= T.One)
             {
                 accepted++;
-                _next.CopyTo(y);
-                _k7.CopyTo(_k1, 0);
+                _next.AsSpan(0, controlled).CopyTo(y);
+                for (int i = controlled; i < y.Length; i++)
+                {
+                    y[i] += step * ((B1 * _k1[i]) + (B3 * _k3[i]) + (B4 * _k4[i]) + (B5 * _k5[i]) + (B6 * _k6[i]));
+                }
+
+                passive.CopyTo(_stage.AsSpan(controlled));
+                passive.CopyTo(_next.AsSpan(controlled));
+                (_k1, _k7) = (_k7, _k1);
                 t = tNext;
                 if (last)
                 {
@@ -248,12 +281,12 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
         T small = T.CreateTruncating(1e-5);
         T h0 = d0 < small || d1 < small ? T.CreateTruncating(1e-6) : T.CreateTruncating(0.01) * (d0 / d1);
         h0 = T.Min(h0, span);
-        for (int i = 0; i < y.Length; i++)
+        for (int i = 0; i < controlled; i++)
         {
             _stage[i] = y[i] + (direction * h0 * _k1[i]);
         }
 
-        Evaluate(system, t0 + (direction * h0), _stage, _k2);
+        Evaluate(system, t0 + (direction * h0), _stage, _k2, controlled);
         T d2 = T.Zero;
         for (int i = 0; i < controlled; i++)
         {
@@ -270,10 +303,11 @@ public sealed class OdeSolver<T> where T : unmanaged, IFloatingPointIeee754<T>
         return T.Min(T.Min(T.CreateTruncating(100) * h0, h1), span);
     }
 
-    private static void Evaluate(IOdeSystem<T> system, T t, ReadOnlySpan<T> y, Span<T> derivative)
+    // F, and a check that the derivatives F reads are finite (the quadratures' are checked by their sums at the end).
+    private static void Evaluate(IOdeSystem<T> system, T t, ReadOnlySpan<T> y, Span<T> derivative, int controlled)
     {
         system.Evaluate(t, y, derivative);
-        for (int i = 0; i < derivative.Length; i++)
+        for (int i = 0; i < controlled; i++)
         {
             if (!T.IsFinite(derivative[i]))
             {

@@ -17,10 +17,21 @@ public sealed class ContinuousFlowTests : IFamilyCases
     static IEnumerable<BijectorCase> IFamilyCases.PropertyCases =>
     [
         new("ContinuousFlow(d=2, h=[8])",
-            s => BijectorCases.Randomized(new ContinuousFlow<double>(2, options: new() { HiddenFeatures = [8], Solver = Tight }, seed: s), s, 0.3), OutputRange.Real, 1e3),
+            s => BijectorCases.Randomized(new ContinuousFlow<double>(2, options: new()
+            {
+                HiddenFeatures = [8], TimeFrequencies = 0, Activation = VectorFieldActivation.Tanh, Solver = Tight,
+            }, seed: s), s, 0.3), OutputRange.Real, 1e3),
         new("ContinuousFlow(d=3, h=[5, 4], context 2)",
-            s => BijectorCases.Randomized(new FixedContext(new ContinuousFlow<double>(3, 2, new() { HiddenFeatures = [5, 4], Solver = Tight }, seed: s), [0.7, -1.3]), s),
+            s => BijectorCases.Randomized(new FixedContext(new ContinuousFlow<double>(3, 2, new()
+            {
+                HiddenFeatures = [5, 4], TimeFrequencies = 0, Activation = VectorFieldActivation.Tanh, Solver = Tight,
+            }, seed: s), [0.7, -1.3]), s),
             OutputRange.Real, 1e3),
+        new("ContinuousFlow(d=2, h=[6], swish, 2 time frequencies)",
+            s => BijectorCases.Randomized(new ContinuousFlow<double>(2, options: new()
+            {
+                HiddenFeatures = [6], TimeFrequencies = 2, Activation = VectorFieldActivation.Swish, Solver = Tight,
+            }, seed: s), s, 0.3), OutputRange.Real, 1e3),
     ];
 
     static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
@@ -32,6 +43,10 @@ public sealed class ContinuousFlowTests : IFamilyCases
             Solver = new OdeOptions { Method = OdeMethod.RungeKutta4, Steps = 7 },
             ExactTraceMaxDimension = 1,
             Probe = HutchinsonProbe.Gaussian,
+        }, seed: 3), 5)),
+        new("ContinuousFlow(softplus, 3 time frequencies)", () => Randomized(new ContinuousFlow<T>(2, 1, new()
+        {
+            HiddenFeatures = [5], TimeFrequencies = 3, Activation = VectorFieldActivation.Softplus,
         }, seed: 3), 5)),
     ];
 
@@ -96,10 +111,17 @@ public sealed class ContinuousFlowTests : IFamilyCases
         Assert.True(Math.Abs(mean - truth) < 4 * standardError, $"mean {mean:R}, exact {truth:R}, standard error {standardError:G3}");
     }
 
-    [Fact]
-    public void FieldBackward_MatchesCentralDifferencesOfVelocityAndTrace()
+    [Theory]
+    [InlineData(VectorFieldActivation.Tanh, 0)]
+    [InlineData(VectorFieldActivation.Tanh, 2)]
+    [InlineData(VectorFieldActivation.Softplus, 2)]
+    [InlineData(VectorFieldActivation.Swish, 3)]
+    public void FieldBackward_MatchesCentralDifferencesOfVelocityAndTrace(VectorFieldActivation activation, int timeFrequencies)
     {
-        var flow = BijectorCases.Randomized(new ContinuousFlow<double>(3, 2, new() { HiddenFeatures = [5, 4] }, seed: 2), 6);
+        var flow = BijectorCases.Randomized(new ContinuousFlow<double>(3, 2, new()
+        {
+            HiddenFeatures = [5, 4], Activation = activation, TimeFrequencies = timeFrequencies,
+        }, seed: 2), 6);
         VectorField<double> field = flow.Field;
         VectorField<double>.Workspace w = field.CreateWorkspace();
         double[] x = [0.4, -0.3, 0.9];
@@ -160,10 +182,38 @@ public sealed class ContinuousFlowTests : IFamilyCases
         AssertClose.All(expected, contextParameter.Gradients, 1e-6, "∂/∂context");
     }
 
+    // The batched field on the tape (flow matching's) and the row-wise one (the solver's) are one function.
+    [Theory]
+    [InlineData(VectorFieldActivation.Tanh, 0)]
+    [InlineData(VectorFieldActivation.Softplus, 1)]
+    [InlineData(VectorFieldActivation.Swish, 4)]
+    public void Velocity_OnTheTape_EqualsTheRowWiseField(VectorFieldActivation activation, int timeFrequencies)
+    {
+        var flow = BijectorCases.Randomized(new ContinuousFlow<double>(3, 2, new()
+        {
+            HiddenFeatures = [7, 5], Activation = activation, TimeFrequencies = timeFrequencies,
+        }, seed: 5), 9);
+        double[] x = TestData.StandardNormal(15, seed: 1);
+        double[] context = TestData.StandardNormal(10, seed: 2);
+        double[] times = [0.0, 0.25, 0.6, 0.97, 1.0];
+        var tape = new Tape<double>(isRecording: false);
+
+        Node<double> velocity = flow.Velocity(tape, tape.Constant(x, 5, 3), tape.Constant(times, 5, 1), tape.Constant(context, 5, 2));
+
+        VectorField<double> field = flow.Field;
+        VectorField<double>.Workspace w = field.CreateWorkspace();
+        var f = new double[3];
+        for (int i = 0; i < 5; i++)
+        {
+            field.Velocity(x.AsSpan(3 * i, 3), times[i], context.AsSpan(2 * i, 2), f, w);
+            AssertClose.All(f, velocity.Values.Slice(3 * i, 3), 1e-13, $"row {i}");
+        }
+    }
+
     [Fact]
     public void Velocity_GradientsMatchCentralDifferences()
     {
-        var flow = BijectorCases.Randomized(new ContinuousFlow<double>(2, options: new() { HiddenFeatures = [6, 5] }, seed: 4), 3);
+        var flow = BijectorCases.Randomized(new ContinuousFlow<double>(2, options: new() { HiddenFeatures = [6, 5], TimeFrequencies = 2, Activation = VectorFieldActivation.Swish }, seed: 4), 3);
         double[] x = TestData.StandardNormal(8, seed: 1);
         double[] times = [0.1, 0.5, 0.9, 0.0];
         double[] weights = TestData.StandardNormal(8, seed: 2);
@@ -227,7 +277,7 @@ public sealed class ContinuousFlowTests : IFamilyCases
     private static ContinuousFlow<double> LinearFlow(Matrix<double> a, OdeOptions solver)
     {
         int d = a.RowCount;
-        var flow = new ContinuousFlow<double>(d, options: new() { HiddenFeatures = [], Solver = solver });
+        var flow = new ContinuousFlow<double>(d, options: new() { HiddenFeatures = [], TimeFrequencies = 0, Solver = solver });
         Parameter<double> weight = flow.Parameters[0];
         for (int i = 0; i < d; i++)
         {

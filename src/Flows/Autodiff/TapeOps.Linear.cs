@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using Flows.Numerics;
 
 namespace Flows.Autodiff;
@@ -17,10 +16,10 @@ public static partial class TapeOps
     /// <remarks><para>The products skip what the mask's bands say is zero, forward and backward. Bias and ReLU are applied as
     /// the product is stored, and the backward pass takes ReLU's derivative from y (y &gt; 0 exactly where x Wᵀ + b &gt; 0),
     /// so the pre-activation is never stored.</para>
-    /// <para>W ⊙ M is formed as scratch the tape does not differentiate, and the backward pass accumulates xᵀg into W's
-    /// own gradient and then zeroes that gradient outside the mask: the masked-out weights get a zero gradient and stay
-    /// inert, as with a product W ⊙ M on the tape, without a gradient buffer for W ⊙ M or a pass to form its product with
-    /// M (together about a tenth of a MADE-512 training step).</para></remarks>
+    /// <para>W ⊙ M is formed as scratch the tape does not differentiate, and the backward pass accumulates gᵀx into W's
+    /// own gradient and then sets that gradient to zero outside the 0/1 mask (whatever else accumulated there): the
+    /// masked-out weights stay inert, as with a product W ⊙ M on the tape, without a gradient buffer for W ⊙ M and a pass
+    /// to multiply it by M for every block of every step.</para></remarks>
     internal static Node<T> Linear<T>(this Tape<T> tape, Node<T> x, Node<T> weight, Node<T>? bias, WeightMask<T>? mask, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -41,7 +40,7 @@ public static partial class TapeOps
         if (mask is not null)
         {
             effective = tape.Allocate(weight.Rows, weight.Columns);
-            TensorPrimitives.Multiply(weight.Values, mask.Values, effective.Values);
+            mask.Apply(weight.Values, effective.Values);
         }
 
         int n = x.Rows;

@@ -1,5 +1,5 @@
+using System.Diagnostics;
 using System.Numerics;
-using System.Numerics.Tensors;
 using Flows.Autodiff;
 using Flows.Numerics;
 
@@ -9,8 +9,8 @@ namespace Flows.Neural;
 /// A fully connected layer <c>y = x (W ⊙ M)ᵀ + b</c> with weight W (outputs × inputs), bias b (1 × outputs) and an
 /// optional fixed 0/1 mask M, as MADE needs it.
 /// </summary>
-/// <remarks>The masked linear op of the tape forms W ⊙ M as it runs and zeroes W's gradient outside the mask, so the
-/// masked-out weights get a zero gradient and stay inert, and no per-step allocation is needed. The products skip the
+/// <remarks>The masked linear op of the tape forms W ⊙ M as it runs and sets W's gradient outside the mask to zero
+/// (whatever else a tape accumulated there), so the masked-out weights stay inert, and no per-step allocation is needed. The products skip the
 /// stretches of each row and column the mask zeroes (all of them once MADE sorts its units by degree), forward and
 /// backward.</remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
@@ -27,7 +27,7 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
     /// <param name="mask">An outputs × inputs 0/1 mask, row-major, or null; copied.</param>
     /// <param name="hasBias">Whether the layer has a bias.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
-    /// <exception cref="ArgumentException">The mask has the wrong length.</exception>
+    /// <exception cref="ArgumentException">The mask has the wrong length, or an entry other than 0 or 1.</exception>
     public Linear(string name, int inputs, int outputs, int seed, double initialScale = 1.0, IReadOnlyList<T>? mask = null, bool hasBias = true)
         : this(name, inputs, outputs, new Random(seed), initialScale, mask, hasBias)
     {
@@ -53,6 +53,13 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
             }
 
             T[] values = [.. mask];
+            // The backward pass zeroes W's gradient outside the mask instead of multiplying by it, exact only for 0/1.
+            int bad = Array.FindIndex(values, v => v != T.Zero && v != T.One);
+            if (bad >= 0)
+            {
+                throw new ArgumentException($"mask[{bad}] is {values[bad]}; a mask holds only 0 and 1.", nameof(mask));
+            }
+
             _mask = new WeightMask<T>(values, outputs, inputs);
             for (int i = 0; i < values.Length; i++)
             {
@@ -91,10 +98,11 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
         return tape.Linear(x, tape.Use(Weight), Bias is null ? null : tape.Use(Bias), _mask, relu);
     }
 
-    /// <summary>The values of W ⊙ M (or W), exactly zero wherever the mask is, whatever the stored weights hold; for
-    /// evaluation (the result is not differentiated).</summary>
-    internal Node<T> MaskedWeight(Tape<T> tape)
+    /// <summary>The values of W ⊙ M (or W), exactly zero wherever the mask is, whatever the stored weights hold, on a tape
+    /// that does not record (the result is not differentiated).</summary>
+    internal Node<T> MaskedWeightValues(Tape<T> tape)
     {
+        Debug.Assert(!tape.IsRecording, "MaskedWeightValues gives values only; on a recording tape use Apply.");
         Node<T> weight = tape.Use(Weight);
         if (_mask is null)
         {
@@ -102,7 +110,7 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
         }
 
         Node<T> masked = tape.Allocate(Weight.Rows, Weight.Columns);
-        TensorPrimitives.Multiply(Weight.Values, _mask.Values, masked.Values);
+        _mask.Apply(Weight.Values, masked.Values);
         return masked;
     }
 }

@@ -34,7 +34,7 @@ public sealed partial class MaskedAutoencoder<T>
         var hidden = new Node<T>[hiddenLayers];
         for (int l = 0; l < layers.Count; l++)
         {
-            weights[l] = layers[l].MaskedWeight(tape);
+            weights[l] = layers[l].MaskedWeightValues(tape);
         }
 
         for (int l = 0; l < hiddenLayers; l++)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -130,8 +131,8 @@ internal static partial class Gemm
 
     // A full panel of B stored transposed (a dense layer's weights: column j of B is contiguous along k, columns
     // columnStride apart). Square blocks of columns × steps of k are transposed in registers, so that reads and writes
-    // are whole vectors; walking a column at a time wrote one element per cache line of the panel and cost about a tenth
-    // of a MADE-512 training step. Only data moves, so the packed values are the same bits either way.
+    // are whole vectors (walking a column at a time wrote one element per cache line of the panel). Only data moves, so
+    // the packed values are the same bits either way.
     private static void PackTransposedPanel<T>(ref T source, nint columnStride, int kc, int nr, ref T panel)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -149,6 +150,7 @@ internal static partial class Gemm
                 }
                 else
                 {
+                    Debug.Assert(typeof(T) == typeof(float), "The GEMM runs double and float only.");
                     Transpose8(ref Unsafe.As<T, float>(ref from), columnStride, ref Unsafe.As<T, float>(ref to), nr);
                 }
             }

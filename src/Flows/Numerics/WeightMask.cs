@@ -14,7 +14,7 @@ internal sealed class WeightMask<T> where T : unmanaged, IFloatingPointIeee754<T
     // each row outside its band, with no pass over the ones.
     private readonly bool _rowsAreBands;
 
-    /// <summary>Wraps <paramref name="values"/> (not copied: it must not change).</summary>
+    /// <summary>Wraps <paramref name="values"/>, a 0/1 mask (not copied: it must not change).</summary>
     public WeightMask(T[] values, int outputs, int inputs)
     {
         Values = values;
@@ -40,6 +40,9 @@ internal sealed class WeightMask<T> where T : unmanaged, IFloatingPointIeee754<T
 
     /// <summary>Where the mask is nonzero, by row and by column.</summary>
     public MaskBands Bands { get; }
+
+    /// <summary>Writes W ⊙ M into <paramref name="destination"/>.</summary>
+    public void Apply(ReadOnlySpan<T> weight, Span<T> destination) => TensorPrimitives.Multiply(weight, Values, destination);
 
     /// <summary>Sets every entry of an outputs × inputs <paramref name="matrix"/> where the mask is 0 to 0 (the others
     /// keep their bits).</summary>

@@ -61,10 +61,7 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
             }
 
             _mask = new WeightMask<T>(values, outputs, inputs);
-            for (int i = 0; i < values.Length; i++)
-            {
-                Weight.Values[i] *= values[i];
-            }
+            _mask.Apply(Weight.Values, Weight.Values);
         }
 
         Parameters = Bias is null ? [Weight] : [Weight, Bias];

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 
 namespace Flows.Autodiff;
@@ -14,6 +15,10 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private T[] _values;
     private T[]? _gradients;
+
+    // The gradient is zero but the buffer not yet cleared: the first reader clears it, and a backward rule that writes
+    // every element takes it without clearing (GradientsToOverwrite), which saves a pass over the buffer.
+    private bool _gradientsPendingZero;
 
     internal Node(T[] values, T[]? gradients, int rows, int columns, bool isParameter)
     {
@@ -39,9 +44,25 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>The gradient of the tape's loss with respect to <see cref="Values"/>; valid after <see cref="Tape{T}.Backward"/>.</summary>
     /// <exception cref="InvalidOperationException">The node does not take part in gradient computation.</exception>
-    public Span<T> Gradients => _gradients is null || !RequiresGradient
-        ? throw new InvalidOperationException("This node has no gradient: it was computed with recording off or from constants only.")
-        : _gradients.AsSpan(0, Length);
+    public Span<T> Gradients
+    {
+        get
+        {
+            if (_gradients is null || !RequiresGradient)
+            {
+                throw new InvalidOperationException("This node has no gradient: it was computed with recording off or from constants only.");
+            }
+
+            Span<T> gradients = _gradients.AsSpan(0, Length);
+            if (_gradientsPendingZero)
+            {
+                gradients.Clear();
+                _gradientsPendingZero = false;
+            }
+
+            return gradients;
+        }
+    }
 
     /// <summary>Whether gradients flow into this node during <see cref="Tape{T}.Backward"/>.</summary>
     public bool RequiresGradient { get; internal set; }
@@ -68,9 +89,35 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
         Rows = rows;
         Columns = columns;
         RequiresGradient = false;
+        _gradientsPendingZero = false;
     }
 
     internal int Capacity => _values.Length;
+
+    /// <summary>The array behind <see cref="Values"/>: a parameter's own, for a parameter's node.</summary>
+    internal T[] Buffer => _values;
+
+    /// <summary>Whether the gradient is zero by <see cref="ZeroGradientsLazily"/> and nothing has touched it since.</summary>
+    internal bool GradientsArePendingZero => _gradientsPendingZero;
+
+    /// <summary>Sets the gradient to zero without touching the buffer: the first access clears it, unless it is a
+    /// <see cref="GradientsToOverwrite"/> that writes every element anyway. Only for buffers the tape owns (arena nodes,
+    /// a tape's own parameter gradients), never a <see cref="Parameter{T}"/>'s public array.</summary>
+    internal void ZeroGradientsLazily()
+    {
+        Debug.Assert(_gradients is not null && RequiresGradient);
+        _gradientsPendingZero = true;
+    }
+
+    /// <summary>The gradient buffer for a backward rule that writes <i>every</i> element: with
+    /// <paramref name="accumulate"/> false the gradient is zero and the rule assigns (its stale contents are never
+    /// read); with true the rule adds, as every rule does through <see cref="Gradients"/>.</summary>
+    internal Span<T> GradientsToOverwrite(out bool accumulate)
+    {
+        accumulate = !_gradientsPendingZero;
+        _gradientsPendingZero = false;
+        return _gradients.AsSpan(0, Length);
+    }
 
     // Arena nodes get their gradient buffer on first need and keep it across resets.
     internal void EnsureGradientBuffer()

@@ -59,6 +59,10 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </remarks>
     public bool IsTraining { get; set; }
 
+    /// <summary>Where masked linear ops take W ⊙ M from when several tapes share a step (data-parallel blocks), or null
+    /// to form it on the tape at each use.</summary>
+    internal MaskedWeightProducts<T>? MaskedWeightProducts { get; set; }
+
     /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>
     public int EntryCount => _entryCount;
 
@@ -136,18 +140,20 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     internal void KeepOwnParameterGradients() => _ownGradients ??= [];
 
     /// <summary>This tape's own gradient of <paramref name="parameter"/>, or an empty span when no pass on it used the
-    /// parameter (see <see cref="KeepOwnParameterGradients"/>).</summary>
+    /// parameter or its gradient is still zero (see <see cref="KeepOwnParameterGradients"/>).</summary>
     internal ReadOnlySpan<T> OwnGradients(Parameter<T> parameter)
-        => _ownGradients is not null && _ownGradients.TryGetValue(parameter, out Node<T>? node) ? node.Gradients : default;
+        => _ownGradients is not null && _ownGradients.TryGetValue(parameter, out Node<T>? node) && !node.GradientsArePendingZero
+            ? node.Gradients
+            : default;
 
-    /// <summary>Zeroes this tape's own parameter gradients.</summary>
+    /// <summary>Zeroes this tape's own parameter gradients (lazily: see <see cref="Node{T}.ZeroGradientsLazily"/>).</summary>
     internal void ZeroOwnGradients()
     {
         if (_ownGradients is not null)
         {
             foreach (Node<T> node in _ownGradients.Values)
             {
-                node.Gradients.Clear();
+                node.ZeroGradientsLazily();
             }
         }
     }
@@ -178,12 +184,13 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new InvalidOperationException("The loss does not depend on any parameter, so there is nothing to differentiate.");
         }
 
+        // Zeroed lazily: most of these buffers are first written by a rule that overwrites them whole.
         for (int i = 0; i < _nodeCount; i++)
         {
             Node<T> node = _nodes[i];
             if (node.RequiresGradient)
             {
-                node.Gradients.Clear();
+                node.ZeroGradientsLazily();
             }
         }
 

@@ -37,7 +37,11 @@ public static partial class TapeOps
         }
 
         Node<T> effective = weight;
-        if (mask is not null)
+        if (mask is not null && tape.MaskedWeightProducts is { } shared)
+        {
+            effective = shared.Get(weight, mask);
+        }
+        else if (mask is not null)
         {
             effective = tape.Allocate(weight.Rows, weight.Columns);
             mask.Apply(weight.Values, effective.Values);
@@ -94,15 +98,19 @@ public static partial class TapeOps
             ReadOnlySpan<T> effective = mask is null ? w.Values : e.Saved!.Values;
             ReadOnlySpan<T> g = e.Output.Gradients;
             int n = x.Rows;
+            // Both products write every element of their gradient (a masked weight's through ZeroOutside), so a
+            // gradient still zero is assigned rather than cleared and added to.
             if (x.RequiresGradient)
             {
-                Gemm.Multiply<T>(g, effective, x.Gradients, n, w.Rows, w.Columns, accumulate: true, mask?.Bands.OfInputs);
+                Span<T> dx = x.GradientsToOverwrite(out bool accumulate);
+                Gemm.Multiply<T>(g, effective, dx, n, w.Rows, w.Columns, accumulate, mask?.Bands.OfInputs);
             }
 
             if (w.RequiresGradient)
             {
-                Gemm.MultiplyTransposedA<T>(g, x.Values, w.Gradients, w.Rows, n, w.Columns, accumulate: true, mask?.Bands.OfOutputs);
-                mask?.ZeroOutside(w.Gradients);
+                Span<T> dw = w.GradientsToOverwrite(out bool accumulate);
+                Gemm.MultiplyTransposedA<T>(g, x.Values, dw, w.Rows, n, w.Columns, accumulate, mask?.Bands.OfOutputs);
+                mask?.ZeroOutside(dw);
             }
 
             if (e.Input2 is { RequiresGradient: true } bias)

@@ -92,14 +92,15 @@ internal static partial class Gemm
     }
 
     /// <summary><c>C (+)= Aᵀ·B</c> with A k×m, B k×n, C m×n, all row-major.</summary>
-    /// <remarks><paramref name="neededColumns"/>, optional, only with <paramref name="accumulate"/>: for each row of C, the columns the caller
-    /// needs; tiles of C holding none of them are skipped (left as they were), others are computed in full.</remarks>
+    /// <remarks><paramref name="neededColumns"/>, optional: for each row of C, the columns the caller needs; tiles of C
+    /// holding none of them are skipped (left as they were, even without <paramref name="accumulate"/>), others are
+    /// computed in full.</remarks>
     public static void MultiplyTransposedA<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? neededColumns = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= k * m && b.Length >= k * n && c.Length >= m * n);
-        Debug.Assert(neededColumns is null || (neededColumns.Count == m && accumulate));
+        Debug.Assert(neededColumns is null || neededColumns.Count == m);
         Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, null, neededColumns, default, false);
     }
 
@@ -239,7 +240,7 @@ internal static partial class Gemm
                 int jr = (rowsOuter ? inner : outer) * nr;
                 int rows = Math.Min(MR, mc - ir);
                 int columns = Math.Min(nr, nc - jr);
-                if (add && neededColumns is not null && !Overlaps(neededColumns.GroupUnion((ic + ir) / MR, MR), jc + jr, columns))
+                if (neededColumns is not null && !Overlaps(neededColumns.GroupUnion((ic + ir) / MR, MR), jc + jr, columns))
                 {
                     continue;
                 }

@@ -50,7 +50,16 @@ internal sealed class WeightMask<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         if (!_rowsAreBands)
         {
-            TensorPrimitives.Multiply(matrix, Values, matrix);
+            // A select, not a product with the mask: what is outside may be stale (a rule that assigns skips tiles
+            // wholly outside the mask), and a stale NaN times 0 would stay NaN.
+            for (int i = 0; i < matrix.Length; i++)
+            {
+                if (Values[i] == T.Zero)
+                {
+                    matrix[i] = T.Zero;
+                }
+            }
+
             return;
         }
 

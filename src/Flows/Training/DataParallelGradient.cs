@@ -38,6 +38,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
     private readonly BatchNorm<T>[] _batchNorms;
     private readonly Reduction _reduction;
     private readonly FlowMatching<T>? _flowMatching;
+    private readonly MaskedWeightProducts<T> _maskedWeights = new();
     private Tape<T>[] _tapes = [];
     private T[] _blockLoss = [];
     private T[] _logDensity = [];
@@ -83,6 +84,8 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
         {
             _parameters[p].ZeroGradients();
         }
+
+        _maskedWeights.NextStep();
 
         ParallelLoop.For(this, _blocks, maxDegreeOfParallelism);
         if (_blocks > 1)
@@ -155,7 +158,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
             Array.Resize(ref _blockLoss, blocks);
             for (int b = old; b < blocks; b++)
             {
-                _tapes[b] = new Tape<T>(isRecording: true, isTraining: true);
+                _tapes[b] = new Tape<T>(isRecording: true, isTraining: true) { MaskedWeightProducts = _maskedWeights };
                 // Block 0 accumulates into the parameters' own gradients, the others into their tapes'.
                 if (b > 0)
                 {

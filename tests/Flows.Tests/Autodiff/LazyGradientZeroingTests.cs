@@ -1,0 +1,84 @@
+using Flows.Autodiff;
+using Flows.Numerics;
+
+namespace Flows.Tests.Autodiff;
+
+/// <summary>
+/// Backward zeroes gradient buffers lazily: a linear op's backward pass assigns into a gradient that is still zero and
+/// adds into one another op has written, whichever runs first, and stale buffers from an earlier pass never leak.
+/// </summary>
+public sealed class LazyGradientZeroingTests
+{
+    // loss = Σ (x Wᵀ)² + Σ x³ with x a variable feeding both terms: ∂loss/∂x = 2 (x Wᵀ) W + 3 x². The linear op is
+    // recorded first or last, so its backward pass runs last (adding) or first (assigning).
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AVariableFeedingALinearAndAnotherOp_GetsTheSumOfBoth_OnEveryBackwardPass(bool linearFirst)
+    {
+        const int n = 5, inputs = 3, outputs = 4;
+        var random = new Random(7);
+        double[] xs = [.. Enumerable.Range(0, n * inputs).Select(_ => random.NextDouble() - 0.5)];
+        var w = new Parameter<double>("w", outputs, inputs);
+        for (int i = 0; i < w.Values.Length; i++)
+        {
+            w.Values[i] = random.NextDouble() - 0.5;
+        }
+
+        var tape = new Tape<double>();
+        for (int pass = 0; pass < 3; pass++)
+        {
+            tape.Reset();
+            Node<double> x = tape.Variable<double>(xs, n, inputs);
+            Node<double> linear, cube;
+            if (linearFirst)
+            {
+                linear = SumOfSquares(tape, tape.Linear(x, tape.Use(w)));
+                cube = tape.Sum(tape.Multiply(tape.Multiply(x, x), x));
+            }
+            else
+            {
+                cube = tape.Sum(tape.Multiply(tape.Multiply(x, x), x));
+                linear = SumOfSquares(tape, tape.Linear(x, tape.Use(w)));
+            }
+
+            tape.Backward(tape.Add(linear, cube));
+
+            for (int r = 0; r < n; r++)
+            {
+                for (int i = 0; i < inputs; i++)
+                {
+                    double expected = 3 * xs[(r * inputs) + i] * xs[(r * inputs) + i];
+                    for (int o = 0; o < outputs; o++)
+                    {
+                        double y = 0;
+                        for (int j = 0; j < inputs; j++)
+                        {
+                            y += xs[(r * inputs) + j] * w.Values[(o * inputs) + j];
+                        }
+
+                        expected += 2 * y * w.Values[(o * inputs) + i];
+                    }
+
+                    Assert.Equal(expected, x.Gradients[(r * inputs) + i], 1e-14);
+                }
+            }
+        }
+    }
+
+    private static Node<double> SumOfSquares(Tape<double> tape, Node<double> y) => tape.Sum(tape.Multiply(y, y));
+
+    // A backward pass that assigns skips the tiles of a masked weight's gradient wholly outside the mask, so what lies
+    // there may be stale; zeroing outside a scattered mask must set it to 0, not multiply it by 0 (NaN · 0 is NaN).
+    [Fact]
+    public void ZeroOutside_OfAScatteredMask_SetsStaleNaNAndInfinityToZero()
+    {
+        double[] maskValues = [1, 0, 1, 0, 0, 1];
+        var mask = new WeightMask<double>(maskValues, 2, 3);
+        double[] matrix = [1.5, double.NaN, -2, double.PositiveInfinity, double.NaN, 3];
+
+        mask.ZeroOutside(matrix);
+
+        Assert.Equal([1.5, 0, -2, 0, 0, 3], matrix);
+    }
+}

@@ -15,47 +15,29 @@ namespace Flows.Autodiff;
 /// </remarks>
 internal sealed class MaskedWeightProducts<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Dictionary<(T[] Weight, WeightMask<T> Mask), Entry> _entries = new(new KeyComparer());
+    private readonly Dictionary<(T[] Weight, WeightMask<T> Mask), MaskedWeight<T>> _entries = new(new KeyComparer());
     private long _step = 1;
 
     /// <summary>Starts a step: every product is formed again on first use, from the weights as they are now.</summary>
     public void NextStep() => Interlocked.Increment(ref _step);
 
-    /// <summary>W ⊙ M for this step, as a node the tape reads but does not differentiate.</summary>
+    /// <summary>W ⊙ M for this step, formed on first use.</summary>
     /// <param name="weight">A weight's node (its values are the parameter's array).</param>
     /// <param name="mask">The weight's mask.</param>
-    public Node<T> Get(Node<T> weight, WeightMask<T> mask)
+    public MaskedWeight<T> Get(Node<T> weight, WeightMask<T> mask)
     {
-        Entry? entry;
+        MaskedWeight<T>? entry;
         lock (_entries)
         {
             if (!_entries.TryGetValue((weight.Buffer, mask), out entry))
             {
-                entry = new Entry(new Node<T>(new T[weight.Length], null, weight.Rows, weight.Columns, isParameter: false));
+                entry = new MaskedWeight<T>(mask, weight.Rows, weight.Columns);
                 _entries.Add((weight.Buffer, mask), entry);
             }
         }
 
-        long step = Volatile.Read(ref _step);
-        if (Volatile.Read(ref entry.Step) != step)
-        {
-            lock (entry)
-            {
-                if (entry.Step != step)
-                {
-                    mask.Apply(weight.Values, entry.Product.Values);
-                    Volatile.Write(ref entry.Step, step);
-                }
-            }
-        }
-
-        return entry.Product;
-    }
-
-    private sealed class Entry(Node<T> product)
-    {
-        public readonly Node<T> Product = product;
-        public long Step;
+        entry.Prepare(weight.Values, Volatile.Read(ref _step));
+        return entry;
     }
 
     // Weights by identity: two layers may hold equal values, never the same array.
@@ -66,5 +48,71 @@ internal sealed class MaskedWeightProducts<T> where T : unmanaged, IFloatingPoin
 
         public int GetHashCode((T[] Weight, WeightMask<T> Mask) key)
             => HashCode.Combine(RuntimeHelpers.GetHashCode(key.Weight), RuntimeHelpers.GetHashCode(key.Mask));
+    }
+}
+
+/// <summary>One step's W ⊙ M of a masked weight, and the two packings of it the linear op's products read: Bᵀ of the
+/// forward product x (W ⊙ M)ᵀ and B of the input gradient g (W ⊙ M), each packed once per step on first use.</summary>
+internal sealed class MaskedWeight<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Gemm.PackedB<T> _forward = new();
+    private readonly Gemm.PackedB<T> _backward = new();
+    private long _step;
+    private long _forwardStep;
+    private long _backwardStep;
+
+    internal MaskedWeight(WeightMask<T> mask, int rows, int columns)
+    {
+        Mask = mask;
+        Product = new Node<T>(new T[rows * columns], null, rows, columns, isParameter: false);
+    }
+
+    /// <summary>The mask.</summary>
+    public WeightMask<T> Mask { get; }
+
+    /// <summary>W ⊙ M, a node the tape reads but does not differentiate.</summary>
+    public Node<T> Product { get; }
+
+    /// <summary>W ⊙ M packed as the forward product's Bᵀ.</summary>
+    public Gemm.PackedB<T> Forward => Packed(_forward, ref _forwardStep, transposed: true);
+
+    /// <summary>W ⊙ M packed as the input gradient's B.</summary>
+    public Gemm.PackedB<T> Backward => Packed(_backward, ref _backwardStep, transposed: false);
+
+    internal void Prepare(ReadOnlySpan<T> weight, long step)
+    {
+        if (Volatile.Read(ref _step) == step)
+        {
+            return;
+        }
+
+        lock (this)
+        {
+            if (_step != step)
+            {
+                Mask.Apply(weight, Product.Values);
+                Volatile.Write(ref _step, step);
+            }
+        }
+    }
+
+    private Gemm.PackedB<T> Packed(Gemm.PackedB<T> packed, ref long packedStep, bool transposed)
+    {
+        long step = Volatile.Read(ref _step);
+        if (Volatile.Read(ref packedStep) != step)
+        {
+            lock (packed)
+            {
+                if (packedStep != step)
+                {
+                    // Forward: B = (W ⊙ M)ᵀ, k = inputs; backward: B = W ⊙ M, k = outputs.
+                    (int k, int n) = transposed ? (Product.Columns, Product.Rows) : (Product.Rows, Product.Columns);
+                    packed.Pack(Product.Values, k, n, transposed);
+                    Volatile.Write(ref packedStep, step);
+                }
+            }
+        }
+
+        return packed;
     }
 }

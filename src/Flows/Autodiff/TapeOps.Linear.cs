@@ -36,10 +36,12 @@ public static partial class TapeOps
             throw new ArgumentException($"bias is {bias.Rows} × {bias.Columns}, expected 1 × {weight.Rows}.", nameof(bias));
         }
 
+        // W ⊙ M: formed here, or shared by the tapes of a data-parallel step with its packings (then it is the state).
         Node<T> effective = weight;
-        if (mask is not null && tape.MaskedWeightProducts is { } shared)
+        MaskedWeight<T>? shared = mask is null ? null : tape.MaskedWeightProducts?.Get(weight, mask);
+        if (shared is not null)
         {
-            effective = shared.Get(weight, mask);
+            effective = shared.Product;
         }
         else if (mask is not null)
         {
@@ -50,8 +52,8 @@ public static partial class TapeOps
         int n = x.Rows;
         int outputs = weight.Rows;
         Node<T> y = tape.Allocate(n, outputs);
-        Gemm.MultiplyTransposedB<T>(x.Values, effective.Values, y.Values, n, x.Columns, outputs, accumulate: false, mask?.Bands.OfOutputs, bias is null ? default : bias.Values, relu);
-        tape.Record(relu ? LinearBackward<T>.WithRelu : LinearBackward<T>.Instance, y, x, weight, bias, saved: mask is null ? null : effective, state: mask);
+        Gemm.MultiplyTransposedB<T>(x.Values, effective.Values, y.Values, n, x.Columns, outputs, accumulate: false, mask?.Bands.OfOutputs, bias is null ? default : bias.Values, relu, shared?.Forward);
+        tape.Record(relu ? LinearBackward<T>.WithRelu : LinearBackward<T>.Instance, y, x, weight, bias, saved: mask is null ? null : effective, state: (object?)shared ?? mask);
 
         return y;
     }
@@ -94,7 +96,8 @@ public static partial class TapeOps
         {
             Node<T> x = e.Input0;
             Node<T> w = e.Input1!;
-            var mask = (WeightMask<T>?)e.State;
+            var shared = e.State as MaskedWeight<T>;
+            WeightMask<T>? mask = shared?.Mask ?? (WeightMask<T>?)e.State;
             ReadOnlySpan<T> effective = mask is null ? w.Values : e.Saved!.Values;
             ReadOnlySpan<T> g = e.Output.Gradients;
             int n = x.Rows;
@@ -103,7 +106,7 @@ public static partial class TapeOps
             if (x.RequiresGradient)
             {
                 Span<T> dx = x.GradientsToOverwrite(out bool accumulate);
-                Gemm.Multiply<T>(g, effective, dx, n, w.Rows, w.Columns, accumulate, mask?.Bands.OfInputs);
+                Gemm.Multiply<T>(g, effective, dx, n, w.Rows, w.Columns, accumulate, mask?.Bands.OfInputs, shared?.Backward);
             }
 
             if (w.RequiresGradient)

@@ -63,14 +63,17 @@ internal static partial class Gemm
     internal static int NR<T>(int bits) => bits == 512 ? 2 * Vector512<T>.Count : 2 * Vector256<T>.Count;
 
     /// <summary><c>C (+)= A·B</c> with A m×k, B k×n, C m×n, all row-major.</summary>
-    /// <remarks><paramref name="depths"/>, optional: for each column j of B, the rows outside which it is zero, so those steps of k are skipped.</remarks>
-    public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths = null)
+    /// <remarks><para><paramref name="depths"/>, optional: for each column j of B, the rows outside which it is zero, so those steps of k are skipped.</para>
+    /// <para><paramref name="packedB"/>, optional: B already packed (<see cref="PackedB{T}.Pack"/> with the same b, k and n,
+    /// not transposed); used when packed at this thread's width, else B is packed here as usual.</para></remarks>
+    public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths = null, PackedB<T>? packedB = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= k * n && c.Length >= m * n);
         Debug.Assert(depths is null || depths.Count == n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, depths, null, default, false);
+        Debug.Assert(packedB is null || (packedB.K == k && packedB.N == n && !packedB.Transposed));
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, depths, null, default, false, packedB);
     }
 
     /// <summary><c>C (+)= A·Bᵀ</c> with A m×k, B n×k, C m×n, all row-major; optionally <c>C = relu(bias + A·Bᵀ)</c>.</summary>
@@ -79,16 +82,20 @@ internal static partial class Gemm
     /// <para>The epilogue, applied as the tiles are stored (a dense layer's bias and ReLU without passes of their own):
     /// <paramref name="bias"/> (n values, only without <paramref name="accumulate"/>) starts each row of C, as if C had been
     /// filled with it and accumulated into; <paramref name="relu"/> replaces each final element v by max(v, 0).</para>
+    /// <para><paramref name="packedB"/>, optional: Bᵀ already packed (<see cref="PackedB{T}.Pack"/> with the same b, k and n,
+    /// transposed); used when packed at this thread's width, else B is packed here as usual.</para>
     /// </remarks>
     public static void MultiplyTransposedB<T>(
-        ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths = null, ReadOnlySpan<T> bias = default, bool relu = false)
+        ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int k, int n, bool accumulate, Bands? depths = null, ReadOnlySpan<T> bias = default, bool relu = false,
+        PackedB<T>? packedB = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= m * k && b.Length >= n * k && c.Length >= m * n);
         Debug.Assert(depths is null || depths.Count == n);
         Debug.Assert(bias.IsEmpty || (bias.Length == n && !accumulate));
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, n, m, k, n, accumulate, depths, null, bias, relu);
+        Debug.Assert(packedB is null || (packedB.K == k && packedB.N == n && packedB.Transposed));
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, n, m, k, n, accumulate, depths, null, bias, relu, packedB);
     }
 
     /// <summary><c>C (+)= Aᵀ·B</c> with A k×m, B k×n, C m×n, all row-major.</summary>
@@ -133,7 +140,8 @@ internal static partial class Gemm
     }
 
     private static void Run<T>(
-        Operand<T> a, Operand<T> b, Span<T> c, int ldc, int m, int k, int n, bool accumulate, Bands? depths, Bands? neededColumns, ReadOnlySpan<T> bias, bool relu)
+        Operand<T> a, Operand<T> b, Span<T> c, int ldc, int m, int k, int n, bool accumulate, Bands? depths, Bands? neededColumns, ReadOnlySpan<T> bias, bool relu,
+        PackedB<T>? prepacked = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0)
@@ -176,7 +184,8 @@ internal static partial class Gemm
         int ncMax = RoundUp(Math.Min(n, nc), nr);
         // A is read in place only for small products whose rows of A are short and contiguous (see remarks).
         bool packA = a.ColumnStride != 1 || (long)k * Unsafe.SizeOf<T>() > 2048 || (long)m * k * n > InPlaceALimit;
-        Span<T> packedB = Scratch<T>.PackedB(kcMax * ncMax);
+        bool packB = prepacked is null || prepacked.Bits != bits;
+        Span<T> packedB = packB ? Scratch<T>.PackedB(kcMax * ncMax) : default;
         Span<T> packedA = Scratch<T>.PackedA((packA ? RoundUp(Math.Min(m, mc), MR) : MR) * kcMax);
         ref T cOrigin = ref MemoryMarshal.GetReference(c);
 
@@ -187,7 +196,12 @@ internal static partial class Gemm
             {
                 int kc = Math.Min(KC, k - pc);
                 bool add = accumulate || pc > 0;
-                PackB(b, pc, jc, kc, ncCur, nr, packedB);
+                ReadOnlySpan<T> blockB = packB ? packedB : prepacked!.Block(jc, pc, kc, ncCur);
+                if (packB)
+                {
+                    PackB(b, pc, jc, kc, ncCur, nr, packedB);
+                }
+
                 for (int ic = 0; ic < m; ic += mc)
                 {
                     int mcCur = Math.Min(mc, m - ic);
@@ -199,7 +213,7 @@ internal static partial class Gemm
                     // The bias starts C in the first block of k; ReLU ends it in the last.
                     ref T blockBias = ref add || bias.IsEmpty ? ref Unsafe.NullRef<T>() : ref Unsafe.AsRef(in bias[jc]);
                     var epilogue = new Epilogue<T>(ref blockBias, relu && pc + kc == k);
-                    MacroKernel(a, packA, packedA, packedB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), bits, add, depths, neededColumns, epilogue);
+                    MacroKernel(a, packA, packedA, blockB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), bits, add, depths, neededColumns, epilogue);
                 }
             }
         }
@@ -207,7 +221,7 @@ internal static partial class Gemm
 
     // One block of C (mc × nc) from a packed block of B (kc × nc) and a block of A (mc × kc), packed or in place.
     private static void MacroKernel<T>(
-        Operand<T> a, bool packedAReady, Span<T> packedA, Span<T> packedB, ref T c, int ldc, Block block, int bits, bool add, Bands? depths,
+        Operand<T> a, bool packedAReady, Span<T> packedA, ReadOnlySpan<T> packedB, ref T c, int ldc, Block block, int bits, bool add, Bands? depths,
         Bands? neededColumns, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -97,6 +97,53 @@ public sealed class GemmTests
         WidthsGiveTheSameBits<float>(product);
     }
 
+    // B packed once (a weight shared by a step's blocks) gives the bits of B packed by the product itself, with bands,
+    // the epilogue, blocks of k and column blocks (n > NC); packed at another width, the product packs B itself.
+    [Theory]
+    [InlineData(Product.AB)]
+    [InlineData(Product.ABTransposed)]
+    public void PrepackedB_GivesTheBitsOfPackingInsideTheProduct_AtEveryWidth(Product product)
+    {
+        bool transposed = product == Product.ABTransposed;
+        foreach ((int m, int k, int n) in new[] { (13, 64, 64), (7, 300, 4100), (20, 9, 17), (128, 512, 70) })
+        {
+            int seed = Seeds.Of(product, m, k, n);
+            double[] a = Random(m * k, seed);
+            double[] b = Random(k * n, seed + 1);
+            byte[] keep = Mask(n, k, staircase: true, seed + 2);
+            Bands? bands = transposed ? Bands.OfRows<double>([.. keep.Select(v => (double)v)], n, k) : null;
+            double[] bias = Random(n, seed + 3);
+            var packed = new Gemm.PackedB<double>();
+            foreach (int packedBits in Widths)
+            {
+                using (VectorWidth.Force(packedBits))
+                {
+                    packed.Pack(b, k, n, transposed);
+                }
+
+                foreach (int bits in Widths)
+                {
+                    using VectorWidth.Scope width = VectorWidth.Force(bits);
+                    double[] expected = new double[m * n];
+                    double[] actual = new double[m * n];
+                    if (transposed)
+                    {
+                        Gemm.MultiplyTransposedB<double>(a, b, expected, m, k, n, accumulate: false, bands, bias, relu: true);
+                        Gemm.MultiplyTransposedB<double>(a, b, actual, m, k, n, accumulate: false, bands, bias, relu: true, packed);
+                    }
+                    else
+                    {
+                        Gemm.Multiply<double>(a, b, expected, m, k, n, accumulate: false);
+                        Gemm.Multiply<double>(a, b, actual, m, k, n, accumulate: false, packedB: packed);
+                    }
+
+                    Assert.True(expected.Select(BitsOf).SequenceEqual(actual.Select(BitsOf)),
+                        $"{product}(m: {m}, k: {k}, n: {n}) packed at {packedBits} bits differs at {bits} bits.");
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Force_RejectsAWidthThatIsNot128256Or512()
         => Assert.Throws<ArgumentOutOfRangeException>("bits", () => VectorWidth.Force(384));
@@ -244,9 +291,11 @@ public sealed class GemmTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void NeededColumns_GiveTheNeededEntriesExactly_AndLeaveSkippedTilesUntouched(bool staircase)
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public void NeededColumns_GiveTheNeededEntriesExactly_AndLeaveSkippedTilesUntouched(bool staircase, bool accumulate)
     {
         int unneededTiles = 0;
         foreach ((int m, int k, int n) in new[] { (64, 512, 64), (70, 33, 64), (13, 300, 9) })
@@ -259,9 +308,9 @@ public sealed class GemmTests
             double[] before = Random(m * n, seed + 3);
             double[] expected = [.. before];
             double[] actual = [.. before];
-            Gemm.MultiplyTransposedA<double>(a, b, expected, m, k, n, accumulate: true);
+            Gemm.MultiplyTransposedA<double>(a, b, expected, m, k, n, accumulate);
 
-            Gemm.MultiplyTransposedA<double>(a, b, actual, m, k, n, accumulate: true, Bands.OfRows<double>(mask, m, n));
+            Gemm.MultiplyTransposedA<double>(a, b, actual, m, k, n, accumulate, Bands.OfRows<double>(mask, m, n));
 
             int skipped = 0;
             for (int i = 0; i < actual.Length; i++)

@@ -110,7 +110,7 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
     {
         int start = NextBatchStart();
         T loss = _gradient.Run(Data, ContextFeatures == 0 ? null : Context, start, BatchSize, Threads);
-        _optimizer.Step();
+        _optimizer.Step(Threads);
         return loss;
     }
 

@@ -9,17 +9,33 @@ namespace Flows.Autodiff;
 /// every block of a data-parallel step forms each product again (MAF-64: 14 MB written and read per block).
 /// </summary>
 /// <remarks>
-/// A product is formed by the first block that asks for it after <see cref="NextStep"/> and read by the others; the
+/// A product is formed at <see cref="NextStep"/> (or by the first block that asks for it) and read by the others; the
 /// caller must not change the weights between <see cref="NextStep"/> and the end of the step. Thread-safe. Entries are
 /// kept across steps, so a steady-state step allocates nothing.
 /// </remarks>
-internal sealed class MaskedWeightProducts<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Dictionary<(T[] Weight, WeightMask<T> Mask), MaskedWeight<T>> _entries = new(new KeyComparer());
+    private readonly List<(T[] Weight, MaskedWeight<T> Entry)> _known = [];
     private long _step = 1;
 
-    /// <summary>Starts a step: every product is formed again on first use, from the weights as they are now.</summary>
-    public void NextStep() => Interlocked.Increment(ref _step);
+    /// <summary>Starts a step: every product is formed again, from the weights as they are now. Those seen in earlier
+    /// steps are formed and packed here, on up to <paramref name="degree"/> threads, so the blocks do not wait for one
+    /// thread to form them; others on first use.</summary>
+    public void NextStep(int degree)
+    {
+        Interlocked.Increment(ref _step);
+        ParallelLoop.For(this, _known.Count, degree);
+    }
+
+    void IParallelWork.Run(int index, int worker)
+    {
+        (T[] weight, MaskedWeight<T> entry) = _known[index];
+        long step = Volatile.Read(ref _step);
+        entry.Prepare(weight, step);
+        _ = entry.Forward;
+        _ = entry.Backward;
+    }
 
     /// <summary>W ⊙ M for this step, formed on first use.</summary>
     /// <param name="weight">A weight's node (its values are the parameter's array).</param>
@@ -33,6 +49,7 @@ internal sealed class MaskedWeightProducts<T> where T : unmanaged, IFloatingPoin
             {
                 entry = new MaskedWeight<T>(mask, weight.Rows, weight.Columns);
                 _entries.Add((weight.Buffer, mask), entry);
+                _known.Add((weight.Buffer, entry));
             }
         }
 

@@ -14,12 +14,18 @@ namespace Flows.Training;
 /// Reference: Kingma &amp; Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, arXiv:1412.6980.
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class Adam<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
 {
+    // Elements updated per item of a parallel step: large enough to amortize the hand-off, small enough that a model's
+    // big weight matrices split among the threads.
+    private const int ChunkLength = 1 << 15;
+
     private readonly Parameter<T>[] _parameters;
     private readonly T[][] _firstMoments;
     private readonly T[][] _secondMoments;
     private readonly AdamOptions _options;
+    private readonly (int Parameter, int Start, int Length)[] _chunks;
+    private AdamCoefficients<T> _coefficients;
 
     /// <summary>Creates an optimizer over <paramref name="parameters"/>.</summary>
     /// <param name="parameters">The parameters to update.</param>
@@ -33,6 +39,8 @@ public sealed class Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
         _parameters = [.. parameters];
         _firstMoments = [.. _parameters.Select(p => new T[p.Values.Length])];
         _secondMoments = [.. _parameters.Select(p => new T[p.Values.Length])];
+        _chunks = [.. _parameters.SelectMany((p, index) => Enumerable.Range(0, (p.Values.Length + ChunkLength - 1) / ChunkLength)
+            .Select(c => (index, c * ChunkLength, Math.Min(ChunkLength, p.Values.Length - (c * ChunkLength)))))];
     }
 
     /// <summary>Steps taken so far.</summary>
@@ -50,9 +58,17 @@ public sealed class Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
-    /// <summary>Applies one update from the parameters' current gradients.</summary>
-    public void Step()
+    /// <summary>Applies one update from the parameters' current gradients, on the calling thread.</summary>
+    public void Step() => Step(1);
+
+    /// <summary>Applies one update from the parameters' current gradients on up to
+    /// <paramref name="maxDegreeOfParallelism"/> threads. Every element's update is independent of the others, so the
+    /// result has the same bits at any degree.</summary>
+    /// <param name="maxDegreeOfParallelism">Threads at most. Range: ≥ 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxDegreeOfParallelism"/> is less than 1.</exception>
+    public void Step(int maxDegreeOfParallelism)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxDegreeOfParallelism);
         StepCount++;
         double beta1 = _options.Beta1;
         double beta2 = _options.Beta2;
@@ -68,12 +84,19 @@ public sealed class Adam<T> where T : unmanaged, IFloatingPointIeee754<T>
             InverseSqrtCorrection2: T.CreateTruncating(1 / Math.Sqrt(correction2)),
             Epsilon: T.CreateTruncating(_options.Epsilon),
             Decay: T.CreateTruncating(_options.LearningRate * (_options.WeightDecay ?? 0)));
-        AdamCoefficients<T> undecayed = coefficients with { Decay = T.Zero };
-        for (int p = 0; p < _parameters.Length; p++)
-        {
-            Parameter<T> parameter = _parameters[p];
-            Kernels.AdamUpdate<T>(parameter.Values, parameter.Gradients, _firstMoments[p], _secondMoments[p],
-                parameter.ExemptFromWeightDecay ? undecayed : coefficients);
-        }
+        _coefficients = coefficients;
+        ParallelLoop.For(this, _chunks.Length, maxDegreeOfParallelism);
+    }
+
+    void IParallelWork.Run(int index, int worker)
+    {
+        (int p, int start, int length) = _chunks[index];
+        Parameter<T> parameter = _parameters[p];
+        Kernels.AdamUpdate<T>(
+            parameter.Values.AsSpan(start, length),
+            parameter.Gradients.AsSpan(start, length),
+            _firstMoments[p].AsSpan(start, length),
+            _secondMoments[p].AsSpan(start, length),
+            parameter.ExemptFromWeightDecay ? _coefficients with { Decay = T.Zero } : _coefficients);
     }
 }

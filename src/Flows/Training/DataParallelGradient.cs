@@ -85,7 +85,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
             _parameters[p].ZeroGradients();
         }
 
-        _maskedWeights.NextStep();
+        _maskedWeights.NextStep(_blocks > 1 ? maxDegreeOfParallelism : 1);
 
         ParallelLoop.For(this, _blocks, maxDegreeOfParallelism);
         if (_blocks > 1)

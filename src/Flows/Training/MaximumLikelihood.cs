@@ -439,7 +439,7 @@ public static class MaximumLikelihood
                         GradientClipping.ClipByGlobalNorm(_parameters, limit);
                     }
 
-                    optimizer.Step();
+                    optimizer.Step(degree);
                     _steps++;
                     // A finite gradient can still give a non-finite step (a huge learning rate); say so, not what it breaks next.
                     if (_flow.Layers.FirstNonFiniteParameter() is string nonFinite)

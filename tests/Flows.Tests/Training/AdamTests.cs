@@ -62,6 +62,59 @@ public sealed class AdamTests
         return [(-2 * (1 - x)) - (400 * x * (y - (x * x))), 200 * (y - (x * x))];
     }
 
+    // A step split into chunks across threads updates every element exactly as one thread does: parameters longer than
+    // a chunk (the last chunk ragged), a short one, decay on one and not the other, and the reference rule.
+    [Fact]
+    public void Step_OnSeveralThreads_GivesTheBitsOfOneThread_AndFollowsTheRule()
+    {
+        (Parameter<double>[] one, Adam<double> adamOne) = NewProblem();
+        (Parameter<double>[] many, Adam<double> adamMany) = NewProblem();
+        var reference = new ReferenceAdam(one[0].Values.Length, learningRate: 0.01, weightDecay: 0.1);
+        double[] theta = [.. one[0].Values];
+        for (int step = 0; step < 3; step++)
+        {
+            var random = new Random(step);
+            double[][] gradients = [.. one.Select(p => Enumerable.Range(0, p.Values.Length).Select(_ => random.NextDouble() - 0.5).ToArray())];
+            for (int p = 0; p < one.Length; p++)
+            {
+                gradients[p].CopyTo(one[p].Gradients, 0);
+                gradients[p].CopyTo(many[p].Gradients, 0);
+            }
+
+            adamOne.Step();
+            adamMany.Step(3);
+            reference.Step(theta, gradients[0]);
+        }
+
+        for (int p = 0; p < one.Length; p++)
+        {
+            Assert.Equal(one[p].Values, many[p].Values);
+        }
+
+        AssertClose.All(theta, one[0].Values, 1e-12, "reference");
+        Assert.Throws<ArgumentOutOfRangeException>("maxDegreeOfParallelism", () => adamOne.Step(0));
+    }
+
+    private static (Parameter<double>[] Parameters, Adam<double> Adam) NewProblem()
+    {
+        Parameter<double>[] parameters =
+        [
+            new("big", 300, 250),
+            new("small", 1, 7) { ExemptFromWeightDecay = true },
+            new("middle", 100, 400),
+        ];
+        var random = new Random(11);
+        foreach (Parameter<double> p in parameters)
+        {
+            for (int i = 0; i < p.Values.Length; i++)
+            {
+                p.Values[i] = random.NextDouble() - 0.5;
+            }
+        }
+
+        return (parameters, new Adam<double>(parameters, new AdamOptions { LearningRate = 0.01, WeightDecay = 0.1 }));
+    }
+
     // With zero gradients Adam's update is decay alone: θ ← (1 − αλ)θ, except for a parameter that is exempt.
     [Fact]
     public void Step_DecaysEveryParameter_ButThoseExemptFromWeightDecay()

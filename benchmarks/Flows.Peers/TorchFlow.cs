@@ -7,25 +7,31 @@ using static TorchSharp.torch;
 
 namespace Flows.Peers;
 
-/// <summary>An autoregressive layer: a MADE giving the parameters of an elementwise transform of every feature.</summary>
+/// <summary>An autoregressive layer: a MADE giving the parameters of an elementwise transform of every feature; with an
+/// input bound B the MADE sees x / (1 + |x|/B), as a Flows MADE with an input bound does.</summary>
 internal sealed class TorchAutoregressive : nn.Module
 {
     private readonly TorchMaskedAutoencoder _made;
     private readonly ITorchTransform _transform;
+    private readonly double? _inputBound;
 
-    public TorchAutoregressive(string name, TorchMaskedAutoencoder made, ITorchTransform transform) : base(name)
+    public TorchAutoregressive(string name, TorchMaskedAutoencoder made, ITorchTransform transform, double? inputBound = null) : base(name)
     {
         _made = made;
         _transform = transform;
+        _inputBound = inputBound;
         register_module("made", _made);
     }
+
+    private Tensor Conditioner(Tensor x, Tensor? context)
+        => _made.forward(_inputBound is double bound ? x / (1 + (x.abs() / bound)) : x, context);
 
     public TorchMaskedAutoencoder Made => _made;
 
     /// <summary>Data → base in one MADE pass: the direction density needs.</summary>
     public (Tensor Z, Tensor LogDet) Inverse(Tensor x, Tensor? context)
     {
-        (Tensor z, Tensor? logDet) = _transform.Apply(x, _made.forward(x, context), inverse: true, logDet: true);
+        (Tensor z, Tensor? logDet) = _transform.Apply(x, Conditioner(x, context), inverse: true, logDet: true);
         return (z, logDet!);
     }
 
@@ -36,7 +42,7 @@ internal sealed class TorchAutoregressive : nn.Module
         Tensor x = torch.zeros_like(z);
         for (long pass = 0; pass < d; pass++)
         {
-            x = _transform.Apply(z, _made.forward(x, context), inverse: false, logDet: false).Output;
+            x = _transform.Apply(z, Conditioner(x, context), inverse: false, logDet: false).Output;
         }
 
         return x;
@@ -69,7 +75,7 @@ internal sealed class TorchFlow : nn.Module
     /// <summary>The parameters in Flows' order: layer by layer, each MADE's layers weight then bias, then its context weights.</summary>
     public IReadOnlyList<Parameter> OrderedParameters => [.. _layers.SelectMany(l => l.Made.OrderedParameters)];
 
-    /// <summary>Builds the same architecture as a Flows MAF or autoregressive NSF, starting from that flow's parameters.</summary>
+    /// <summary>Builds the same architecture as a Flows MAF, autoregressive NSF or SOSPF, starting from that flow's parameters.</summary>
     public static TorchFlow From<T>(TransformedDistribution<T> flow, ScalarType dtype) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var layers = new List<TorchAutoregressive>();
@@ -81,12 +87,13 @@ internal sealed class TorchFlow : nn.Module
                 AffineTransform<T> affine => new TorchAffine(affine.LogScaleBound),
                 RationalQuadraticTransform<T> spline => new TorchSpline(spline.BinCount, spline.TailBound, spline.MinimumBinWidth,
                     spline.MinimumBinHeight, spline.MinimumDerivative),
+                SumOfSquaresPolynomialTransform<T> sos => new TorchSumOfSquares(sos.PolynomialCount, sos.Degree, sos.TailBound, sos.MinimumSlope),
                 _ => throw new NotSupportedException($"No TorchSharp version of {layer.Transform}."),
             };
             var made = new TorchMaskedAutoencoder(layer.Dimension, layer.Conditioner.HiddenFeatures, transform.ParametersPerFeature,
                 layer.Conditioner.Order, [.. layer.Parameters.Select(p => p.Values.Select(double.CreateTruncating).ToArray())],
                 layer.Conditioner.ContextDimension, dtype);
-            layers.Add(new TorchAutoregressive($"layer{layers.Count}", made, transform));
+            layers.Add(new TorchAutoregressive($"layer{layers.Count}", made, transform, layer.Conditioner.InputBound));
         }
 
         return new TorchFlow([.. layers], flow.Dimension, dtype);

@@ -12,7 +12,7 @@ namespace Flows.Cli.Commands;
 internal static class FitCommand
 {
     /// <summary>The flows <c>--flow</c> accepts.</summary>
-    public static readonly string[] Presets = ["nsf", "maf", "realnvp", "nsf-coupling", "iaf"];
+    public static readonly string[] Presets = ["nsf", "maf", "realnvp", "nsf-coupling", "iaf", "circular"];
 
     /// <summary>Creates the command.</summary>
     public static Command Create()
@@ -30,7 +30,9 @@ internal static class FitCommand
         var flow = new Option<string>("--flow", "-f")
         {
             Description = "The preset: nsf (neural spline flow, autoregressive), maf (masked autoregressive), realnvp (affine " +
-                "coupling), nsf-coupling (spline coupling), iaf (inverse autoregressive: fast to sample, slow to score).",
+                "coupling), nsf-coupling (spline coupling), iaf (inverse autoregressive: fast to sample, slow to score), circular " +
+                "(circular spline flow for the angle columns named by --angles, beside real ones; it does not standardize the real " +
+                "columns, so give them at about unit scale).",
             DefaultValueFactory = _ => "nsf",
         };
         flow.AcceptOnlyFromAmong(Presets);
@@ -40,7 +42,12 @@ internal static class FitCommand
             Description = "Hidden widths of each layer's conditioner network, comma-separated (zuko's hidden_features).",
             DefaultValueFactory = _ => "64,64",
         };
-        var bins = new Option<int>("--bins") { Description = "Spline bins (nsf, nsf-coupling).", DefaultValueFactory = _ => 8 };
+        var bins = new Option<int>("--bins") { Description = "Spline bins (nsf, nsf-coupling, circular).", DefaultValueFactory = _ => 8 };
+        var angles = new Option<string?>("--angles")
+        {
+            Description = "Comma-separated angle columns, in radians, for --flow circular (required there, refused elsewhere): any " +
+                "period is read modulo 2π, and samples lie in [−π, π). The other features are real.",
+        };
         var epochs = new Option<int?>("--epochs", "-e")
         {
             Description = "Passes over the data at most. Default: 100, or more when the data are small, so that the fit may take " +
@@ -66,7 +73,7 @@ internal static class FitCommand
             "stops the fit and saves the best epoch so far. The data are standardized inside the flow (a layer saved with it), " +
             "so densities and samples are in the data's own units.")
         {
-            data, columns, context, flow, transforms, hidden, bins, epochs, batchSize, learningRate, validation, patience, seed, output, noHeader, quiet,
+            data, columns, context, flow, transforms, hidden, bins, angles, epochs, batchSize, learningRate, validation, patience, seed, output, noHeader, quiet,
         };
         CommandParts.SetAction(command, (parseResult, cancellationToken) =>
         {
@@ -102,7 +109,10 @@ internal static class FitCommand
             int layerCount = parseResult.GetValue(transforms);
             int binCount = parseResult.GetValue(bins);
             int seedValue = parseResult.GetValue(seed);
-            TransformedDistribution<double> model = CreateFlow(preset, featureNames.Length, layerCount, hiddenFeatures, binCount, contextNames.Length, seedValue);
+            string[] angleNames = AngleColumns(preset, CommandParts.Names(parseResult.GetValue(angles)), featureNames);
+            bool[] angleMask = [.. featureNames.Select(angleNames.Contains)];
+            TransformedDistribution<double> model = CreateFlow(preset, featureNames.Length, layerCount, hiddenFeatures, binCount, contextNames.Length, seedValue,
+                angleMask);
 
             var options = new FitOptions
             {
@@ -119,7 +129,7 @@ internal static class FitCommand
 
             (FitReport report, bool cancelled) = Run(model, x, c, options, path, error, parseResult.GetValue(quiet), cancellationToken);
             string outputPath = parseResult.GetRequiredValue(output);
-            var fit = Describe(report, preset, layerCount, hiddenFeatures, binCount, seedValue, Path.GetFileName(path), table.RowCount);
+            var fit = Describe(report, preset, layerCount, hiddenFeatures, binCount, angleNames, seedValue, Path.GetFileName(path), table.RowCount);
             new ModelFile(model, featureNames, contextNames, fit).Save(outputPath);
 
             foreach (string warning in report.Warnings)
@@ -141,10 +151,10 @@ internal static class FitCommand
         return command;
     }
 
-    /// <summary>Builds the preset named by <c>--flow</c>.</summary>
+    /// <summary>Builds the preset named by <c>--flow</c>; <paramref name="angles"/> marks the circular flow's angle columns.</summary>
     /// <exception cref="CliInputException">The preset refuses the sizes given (RealNVP with one feature, say).</exception>
     public static TransformedDistribution<double> CreateFlow(string preset, int dimension, int transforms, int[] hiddenFeatures, int binCount,
-        int contextDimension, int seed)
+        int contextDimension, int seed, bool[]? angles = null)
     {
         try
         {
@@ -156,6 +166,8 @@ internal static class FitCommand
                     contextDimension: contextDimension, seed: seed),
                 "realnvp" => RealNvpFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed),
                 "iaf" => InverseAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed),
+                "circular" => CircularSplineFlow.Create<double>(angles ?? new bool[dimension], transforms, binCount, hiddenFeatures,
+                    contextDimension: contextDimension, seed: seed),
                 _ => throw new CliInputException($"--flow {preset}: unknown preset; choose one of {string.Join(", ", Presets)}."),
             };
         }
@@ -163,6 +175,30 @@ internal static class FitCommand
         {
             throw new CliInputException($"--flow {preset} with {dimension} feature(s): {e.Message}", e);
         }
+    }
+
+    // The --angles names, checked against the preset and the features: required by the circular flow, refused by others.
+    private static string[] AngleColumns(string preset, string[] names, string[] featureNames)
+    {
+        if (preset != "circular")
+        {
+            return names.Length == 0 ? names : throw new CliInputException($"--angles applies to --flow circular only, not to --flow {preset}.");
+        }
+
+        if (names.Length == 0)
+        {
+            throw new CliInputException("--flow circular needs --angles: name the angle columns (radians), such as --angles phi,psi.");
+        }
+
+        foreach (string name in names)
+        {
+            if (!featureNames.Contains(name))
+            {
+                throw new CliInputException($"--angles {string.Join(",", names)}: \"{name}\" is not among the features ({string.Join(", ", featureNames)}).");
+            }
+        }
+
+        return names;
     }
 
     private static int[] ParseWidths(string text)
@@ -217,7 +253,8 @@ internal static class FitCommand
     }
 
     /// <summary>What the model file records of the fit.</summary>
-    private static JsonObject Describe(FitReport report, string preset, int transforms, int[] hiddenFeatures, int binCount, int seed, string dataFile, int rows)
+    private static JsonObject Describe(FitReport report, string preset, int transforms, int[] hiddenFeatures, int binCount, string[] angles, int seed,
+        string dataFile, int rows)
     {
         var history = new JsonArray();
         foreach (EpochReport epoch in report.History.Prepend(report.Initial))
@@ -230,7 +267,8 @@ internal static class FitCommand
             ["preset"] = preset,
             ["transforms"] = transforms,
             ["hiddenFeatures"] = new JsonArray([.. hiddenFeatures.Select(h => JsonValue.Create(h))]),
-            ["binCount"] = preset.StartsWith("nsf", StringComparison.Ordinal) ? binCount : null,
+            ["binCount"] = preset.StartsWith("nsf", StringComparison.Ordinal) || preset == "circular" ? binCount : null,
+            ["angles"] = angles.Length > 0 ? new JsonArray([.. angles.Select(a => JsonValue.Create(a))]) : null,
             ["seed"] = seed,
             ["data"] = dataFile,
             ["rows"] = rows,

@@ -8,26 +8,17 @@ namespace Flows.Numerics;
 /// (s = 1) and of each coordinate of the triangular system a Sylvester layer reduces to.
 /// </summary>
 /// <remarks>
-/// <para><b>Algorithm.</b> Since |tanh| ≤ 1 the root lies in the bracket [target − |a|, target + |a|]. The iteration
-/// starts from the fixed-point guess target − a·tanh(s·target + c), clamped into the bracket, and takes Newton steps
-/// <c>t ← t − f(t)/f′(t)</c>; the sign of f(t) moves one end of the bracket to t on every iteration. A Newton step is
-/// replaced by bisection when it would leave the (shrinking) bracket, or when it is not at most half the step before
-/// last (the second safeguard of <c>rtsafe</c>). Newton converges quadratically near the root; bisection guarantees
-/// progress where f′ is nearly flat (a·s near −1, or a saturated tanh).</para>
-/// <para><b>Why both safeguards.</b> Far from the root f is tanh-shaped (flat at both ends, steep in between), and
-/// Newton's method on such a function can settle into a 2-cycle whose iterates stay inside the bracket, jumping from near
-/// one end to near the other, so that the bracket shrinks by less on every step and the solve never converges. This
-/// happened with only the first safeguard (issue #12: a planar layer with wᵀû ≈ 5.09 fitted in
-/// <c>samples/EnergyFunctions</c>, residual 5.12 after 200 iterations); a dense scan of targets finds such cycles for
-/// every a·s from about 4 upwards. Requiring each accepted Newton step to halve the step before last turns the cycle
-/// into bisection.</para>
+/// <para><b>Algorithm.</b> Since |tanh| ≤ 1 the root lies in the bracket [target − |a|, target + |a|]. The solve starts
+/// from the fixed-point guess target − a·tanh(s·target + c), clamped into the bracket, and runs
+/// <see cref="SafeguardedNewton"/> (Newton's method safeguarded by bisection, <c>rtsafe</c> with its second safeguard)
+/// on f, with <c>f′(t) = 1 + a·s·sech²(s·t + c)</c>. Far from the root f is tanh-shaped, the case that second safeguard
+/// is for: a dense scan of targets finds Newton 2-cycles for every a·s from about 4 upwards (issue #12).</para>
 /// <para><b>Tolerance.</b> The solve stops when a step is at most tolerance·(1 + |t|), <see cref="DefaultTolerance{T}"/>
 /// being 1e-12 in double (TESTING.md item 26) and 64 ulp of 1 in float, or when f(t) is exactly 0. At most
 /// <see cref="MaxIterations"/> iterations, which is ample: bisection alone meets a tolerance of 1e-12 within
-/// log2(|a|/1e-12) + 1 halvings, fewer than 200 for any |a| below about 1e48, and an accepted Newton step at least
-/// halves the step before last, so the steps shrink at least as fast as every other bisection (the tests' sweep of
-/// extreme parameters converges within 100 iterations). Reaching the limit therefore signals pathological data;
-/// callers then throw <see cref="NotConverged{T}"/> rather than return a silent guess.</para>
+/// log2(|a|/1e-12) + 1 halvings, fewer than 200 for any |a| below about 1e48 (the tests' sweep of extreme parameters
+/// converges within 100 iterations). Reaching the limit therefore signals pathological data; callers then throw
+/// <see cref="NotConverged{T}"/> rather than return a silent guess.</para>
 /// <para>Reference: a bracketed Newton solver as proposed for the planar inverse in Bijectors.jl PR #158 (TuringLang);
 /// the safeguarded Newton–bisection scheme is <c>rtsafe</c> of W. H. Press et al., "Numerical Recipes", 3rd ed., 2007,
 /// §9.4.</para>
@@ -35,7 +26,7 @@ namespace Flows.Numerics;
 internal static class TanhRootSolver
 {
     /// <summary>The default iteration limit of <see cref="TrySolve{T}"/>.</summary>
-    public const int MaxIterations = 200;
+    public const int MaxIterations = SafeguardedNewton.MaxIterations;
 
     /// <summary>The default relative step tolerance: <c>max(1e-12, 64·ulp)</c>, with ulp the spacing just below 1.</summary>
     /// <remarks>1e-12 in double (TESTING.md item 26); in float 1e-12 lies below the rounding floor, so 64 ulp (≈ 3.8e-6).</remarks>
@@ -93,60 +84,18 @@ internal static class TanhRootSolver
         T spread = T.Abs(a);
         T lo = T.Max(target - spread, -largest);
         T hi = T.Min(target + spread, largest);
-        T t = target - (a * T.Tanh((s * target) + c));
-        t = T.Clamp(t, lo, hi);
-        T half = T.CreateTruncating(0.5);
-        T two = T.CreateTruncating(2);
+        T start = T.Clamp(target - (a * T.Tanh((s * target) + c)), lo, hi);
+        return SafeguardedNewton.TrySolve(new Equation<T>(target, a, s, c), lo, hi, start, tolerance, maxIterations, out root, out residual);
+    }
 
-        // The last step and the one before it, for rtsafe's "is Newton converging fast enough" test; the bracket's width
-        // stands for both before the first step, so a first Newton step is judged against half the bracket.
-        T previousStep = hi - lo;
-        T stepBeforeLast = previousStep;
-        residual = T.PositiveInfinity;
-        for (int iteration = 0; iteration < maxIterations; iteration++)
+    // f(t) = t + a·tanh(s·t + c) − target and f′(t) = 1 + a·s·sech²(s·t + c); f′ from sech² rather than 1 − tanh², which
+    // is 0 once tanh rounds to ±1 while a·s·sech² may still matter.
+    private readonly struct Equation<T>(T target, T a, T s, T c) : IScalarEquation<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public (T Value, T Slope) Evaluate(T t)
         {
             T u = (s * t) + c;
-            T f = t + (a * T.Tanh(u)) - target;
-            residual = T.Abs(f);
-            if (f == T.Zero)
-            {
-                root = t;
-                return true;
-            }
-
-            if (f < T.Zero)
-            {
-                lo = t;
-            }
-            else
-            {
-                hi = t;
-            }
-
-            // f′ from sech² rather than 1 − tanh², which is 0 once tanh rounds to ±1 while a·s·sech² may still matter.
-            T slope = T.One + (a * s * SechSquared(u));
-            T next = t - (f / slope);
-
-            // Bisect when Newton would leave the bracket (or is NaN), or would not halve the step before last: the
-            // second test breaks the 2-cycles of Newton's method on tanh-shaped functions (see the remarks).
-            if (!(next > lo && next < hi) || !(two * T.Abs(next - t) <= stepBeforeLast))
-            {
-                next = (half * lo) + (half * hi);
-            }
-
-            T step = T.Abs(next - t);
-            stepBeforeLast = previousStep;
-            previousStep = step;
-            t = next;
-            if (step <= tolerance * (T.One + T.Abs(t)))
-            {
-                root = t;
-                residual = T.Abs(t + (a * T.Tanh((s * t) + c)) - target);
-                return true;
-            }
+            return (t + (a * T.Tanh(u)) - target, T.One + (a * s * SechSquared(u)));
         }
-
-        root = t;
-        return false;
     }
 }

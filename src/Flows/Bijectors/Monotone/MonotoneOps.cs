@@ -15,14 +15,14 @@ namespace Flows.Bijectors;
 /// a polynomial would otherwise turn one far row into an astronomically small density, and its inverse is closed-form
 /// there.</para>
 /// <para><b>Inverse.</b> For f(−B) ≤ y ≤ f(B) the root of f(x) = y lies in [−B, B]; it is found by Newton's method
-/// safeguarded by bisection (<c>rtsafe</c>, Press et al., "Numerical Recipes", 3rd ed., §9.4, with the second safeguard
-/// of <see cref="TanhRootSolver"/>), started from the linear interpolation between the ends, stopping when a step is at
+/// safeguarded by bisection (<see cref="SafeguardedNewton"/>: <c>rtsafe</c>, Press et al., "Numerical Recipes", 3rd ed.,
+/// §9.4, with a second safeguard against Newton's 2-cycles), started from the linear interpolation between the ends, stopping when a step is at
 /// most <see cref="Tolerance{T}"/>·(1 + |x|), 4 ulp: far inside the 1e-12 the issue asks of double, and tight enough
 /// that central differences of a sampled point (step 1e-6) see no solver noise. The root stays bracketed, so a last
 /// bisection step bounds the error by the step, and a last Newton step (quadratic convergence) bounds it far below; once
 /// the bracket's ends are adjacent numbers the step is 0, so the solve ends even where rounding keeps f from reaching the
 /// target exactly (at most about 60 bisections from [−B, B] in double). A solve that does not converge within
-/// <see cref="TanhRootSolver.MaxIterations"/> iterations throws, naming the row, the residual and the tolerance.</para>
+/// <see cref="SafeguardedNewton.MaxIterations"/> iterations throws, naming the row, the residual and the tolerance.</para>
 /// <para><b>Gradients of the inverse</b> (implicit function theorem): with x = F⁻¹(y; θ), ∂x/∂y = 1/F′(x) and
 /// ∂x/∂θ = −(∂F/∂θ)/F′(x); its log-derivative −log F′(x(y, θ); θ) is differentiated through both, so the backward pass
 /// needs only F, F′, ∂F/∂θ and the partials of log F′ at the solution. No iteration is differentiated.</para>
@@ -138,7 +138,10 @@ internal static class MonotoneOps
             return (-bound + ((y - low) / lowSlope), lowSlope);
         }
 
-        if (!TrySolve(function, theta, y, low, high, tolerance, out T root, out T residual))
+        // Started from the linear interpolation between the ends; g(−B) ≤ 0 ≤ g(B) here.
+        T start = high > low ? T.Clamp(-bound + ((bound + bound) * (y - low) / (high - low)), -bound, bound) : T.Zero;
+        if (!SafeguardedNewton.TrySolve(new Equation<T, TFunction>(function, theta, y), -bound, bound, start, tolerance,
+            SafeguardedNewton.MaxIterations, out T root, out T residual))
         {
             throw TanhRootSolver.NotConverged(name, row, residual, tolerance);
         }
@@ -146,61 +149,27 @@ internal static class MonotoneOps
         return (root, function.Evaluate(root, theta).Derivative);
     }
 
-    // rtsafe on g(x) = f(x) − y over [−B, B], where g(−B) ≤ 0 ≤ g(B): Newton steps kept inside the shrinking bracket, and
-    // replaced by bisection when they would leave it or would not halve the step before last (see TanhRootSolver).
-    private static bool TrySolve<T, TFunction>(TFunction function, ReadOnlySpan<T> theta, T y, T low, T high, T tolerance, out T root, out T residual)
+    // g(x) = f(x) − y and g′(x) = f′(x) on [−B, B], for the shared safeguarded Newton loop.
+    private readonly ref struct Equation<T, TFunction> : IScalarEquation<T>
         where T : unmanaged, IFloatingPointIeee754<T>
         where TFunction : struct, IMonotoneFunction<T>
     {
-        T bound = function.Bound;
-        T lo = -bound;
-        T hi = bound;
-        T half = T.CreateTruncating(0.5);
-        T two = T.CreateTruncating(2);
-        T x = high > low ? T.Clamp(-bound + ((bound + bound) * (y - low) / (high - low)), lo, hi) : T.Zero;
-        T previousStep = hi - lo;
-        T stepBeforeLast = previousStep;
-        residual = T.PositiveInfinity;
-        for (int iteration = 0; iteration < TanhRootSolver.MaxIterations; iteration++)
+        private readonly TFunction _function;
+        private readonly ReadOnlySpan<T> _theta;
+        private readonly T _y;
+
+        public Equation(TFunction function, ReadOnlySpan<T> theta, T y)
         {
-            (T value, T slope) = function.Evaluate(x, theta);
-            T g = value - y;
-            residual = T.Abs(g);
-            if (g == T.Zero)
-            {
-                root = x;
-                return true;
-            }
-
-            if (g < T.Zero)
-            {
-                lo = x;
-            }
-            else
-            {
-                hi = x;
-            }
-
-            T next = x - (g / slope);
-            if (!(next > lo && next < hi) || !(two * T.Abs(next - x) <= stepBeforeLast))
-            {
-                next = (half * lo) + (half * hi);
-            }
-
-            T step = T.Abs(next - x);
-            stepBeforeLast = previousStep;
-            previousStep = step;
-            x = next;
-            if (step <= tolerance * (T.One + T.Abs(x)) || lo == hi)
-            {
-                root = x;
-                residual = T.Abs(function.Evaluate(x, theta).Value - y);
-                return true;
-            }
+            _function = function;
+            _theta = theta;
+            _y = y;
         }
 
-        root = x;
-        return false;
+        public (T Value, T Slope) Evaluate(T x)
+        {
+            (T value, T slope) = _function.Evaluate(x, _theta);
+            return (value - _y, slope);
+        }
     }
 
     private static void Gather<T>(Node<T> parameters, int row, int feature, int d, Span<T> theta) where T : unmanaged, IFloatingPointIeee754<T>

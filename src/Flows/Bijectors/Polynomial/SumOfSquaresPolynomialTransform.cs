@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Numerics;
-using Flows.Autodiff;
 
 namespace Flows.Bijectors;
 
@@ -11,8 +10,8 @@ namespace Flows.Bijectors;
 /// polynomial's r + 1 coefficients).
 /// </summary>
 /// <remarks>
-/// <para><b>Directions.</b> Data → base (<see cref="Inverse"/>, what log-density needs) is the closed form above, with
-/// log|det J| = Σ log f′(x). Base → data (<see cref="Forward"/>, sampling) solves f(x) = z by Newton's method safeguarded
+/// <para><b>Directions.</b> Data → base (<see cref="MonotoneTransform{T}.Inverse"/>, what log-density needs) is the closed form above, with
+/// log|det J| = Σ log f′(x). Base → data (<see cref="MonotoneTransform{T}.Forward"/>, sampling) solves f(x) = z by Newton's method safeguarded
 /// by bisection inside [−B, B] (closed-form on the linear tails), to a step of 4 ulp·(1 + |x|)
 /// (well inside 1e-12 in double); its gradients come from the implicit function theorem, so no iteration is differentiated. A solve that fails
 /// throws <see cref="InvalidOperationException"/> naming the row and the residual.</para>
@@ -24,12 +23,9 @@ namespace Flows.Bijectors;
 /// <para>Reference: Jaini, Selby &amp; Yu, "Sum-of-Squares Polynomial Flow", ICML 2019, arXiv:1905.02325.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class SumOfSquaresPolynomialTransform<T> : IConditionalTransform<T>, IHasSavedForm<T, IConditionalTransform<T>>
+public sealed class SumOfSquaresPolynomialTransform<T> : MonotoneTransform<T>, IHasSavedForm<T, IConditionalTransform<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly SumOfSquaresFunction<T> _function;
-    private readonly object _state;
-
     /// <summary>Creates the transform.</summary>
     /// <param name="polynomialCount">K, the squared polynomials. Default 2. Range: 1 to 16.</param>
     /// <param name="degree">r, the degree of each squared polynomial (f has degree 2r + 1). Default 3. Range: 0 to 8.</param>
@@ -37,18 +33,21 @@ public sealed class SumOfSquaresPolynomialTransform<T> : IConditionalTransform<T
     /// <param name="minimumSlope">m, the smallest f′. Default 1e-3. Range: (0, 1).</param>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public SumOfSquaresPolynomialTransform(int polynomialCount = 2, int degree = 3, double tailBound = 5.0, double minimumSlope = 1e-3)
+        : base("SumOfSquaresPolynomialTransform", Operation(polynomialCount, degree, tailBound, minimumSlope), tailBound, minimumSlope)
+    {
+        PolynomialCount = polynomialCount;
+        Degree = degree;
+    }
+
+    // Checks the settings in the order of the parameters, then builds f.
+    private static MonotoneOperation<T> Operation(int polynomialCount, int degree, double tailBound, double minimumSlope)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(polynomialCount, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(polynomialCount, 16);
         ArgumentOutOfRangeException.ThrowIfNegative(degree);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(degree, 8);
         MonotoneSettings.CheckBoundAndSlope(tailBound, minimumSlope);
-        PolynomialCount = polynomialCount;
-        Degree = degree;
-        TailBound = tailBound;
-        MinimumSlope = minimumSlope;
-        _function = new SumOfSquaresFunction<T>(polynomialCount, degree, tailBound, minimumSlope);
-        _state = _function;
+        return MonotoneOperation<T>.Of(new SumOfSquaresFunction<T>(polynomialCount, degree, tailBound, minimumSlope));
     }
 
     /// <summary>K, the number of squared polynomials.</summary>
@@ -57,38 +56,14 @@ public sealed class SumOfSquaresPolynomialTransform<T> : IConditionalTransform<T
     /// <summary>r, the degree of each squared polynomial.</summary>
     public int Degree { get; }
 
-    /// <summary>B: the polynomial acts on [−B, B], its tangents outside.</summary>
-    public double TailBound { get; }
-
-    /// <summary>m, the smallest derivative.</summary>
-    public double MinimumSlope { get; }
-
-    /// <inheritdoc/>
-    public int ParametersPerFeature => _function.ParameterCount;
-
-    /// <inheritdoc/>
-    /// <exception cref="InvalidOperationException">The numerical inverse did not converge (see the remarks).</exception>
-    public (Node<T> Output, Node<T> LogDet) Forward(Tape<T> tape, Node<T> z, Node<T> parameters)
-        => tape.Monotone(z, parameters, _function, _state, solve: true, "SumOfSquaresPolynomialTransform forward");
-
-    /// <inheritdoc/>
-    public (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters)
-        => tape.Monotone(x, parameters, _function, _state, solve: false, "SumOfSquaresPolynomialTransform inverse");
-
-    static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
+    static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => SavedFormOf<SumOfSquaresPolynomialTransform<T>>(
         "SumOfSquaresPolynomial",
-        typeof(SumOfSquaresPolynomialTransform<T>),
-        (t, w) =>
+        (sos, w) =>
         {
-            var sos = (SumOfSquaresPolynomialTransform<T>)t;
             w.Int32("polynomialCount", sos.PolynomialCount);
             w.Int32("degree", sos.Degree);
-            w.Double("tailBound", sos.TailBound);
-            w.Double("minimumSlope", sos.MinimumSlope);
         },
-        r => new SumOfSquaresPolynomialTransform<T>(r.Int32("polynomialCount", minimum: 1), r.Int32("degree", minimum: 0), r.Double("tailBound"), r.Double("minimumSlope")));
+        (r, tailBound, minimumSlope) => new SumOfSquaresPolynomialTransform<T>(r.Int32("polynomialCount", minimum: 1), r.Int32("degree", minimum: 0), tailBound, minimumSlope));
 
-    /// <inheritdoc/>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"SumOfSquaresPolynomialTransform(polynomialCount: {PolynomialCount}, degree: {Degree}, tailBound: {TailBound}, minimumSlope: {MinimumSlope})");
+    private protected override string FamilySettings => string.Create(CultureInfo.InvariantCulture, $"polynomialCount: {PolynomialCount}, degree: {Degree}");
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Numerics;
-using Flows.Autodiff;
 
 namespace Flows.Bijectors;
 
@@ -21,20 +20,17 @@ namespace Flows.Bijectors;
 /// itself, so a flow's density integrates to 1 only up to the quadrature's error in that slope: measured 1 − 3.9e-5 at
 /// the default N = 32 and 1 − 8.8e-6 at N = 128 for a two-layer flow with random parameters (the other monotone
 /// transforms integrate to 1 within 1e-7 in the same test). The gradients are exact for the computed values.</para>
-/// <para><b>Directions.</b> Data → base (<see cref="Inverse"/>) is the quadrature above; base → data
-/// (<see cref="Forward"/>) solves f(x) = z by Newton's method safeguarded by bisection inside [−B, B] (closed-form on the
+/// <para><b>Directions.</b> Data → base (<see cref="MonotoneTransform{T}.Inverse"/>) is the quadrature above; base → data
+/// (<see cref="MonotoneTransform{T}.Forward"/>) solves f(x) = z by Newton's method safeguarded by bisection inside [−B, B] (closed-form on the
 /// tails), to a step of 4 ulp·(1 + |x|), with gradients by the implicit function theorem.</para>
 /// <para>All-zero parameters give the identity (h = 0, g = 1), with nonzero gradients for every aₖ.</para>
 /// <para>Reference: Wehenkel &amp; Louppe, "Unconstrained Monotonic Neural Networks", NeurIPS 2019, arXiv:1908.05164;
 /// Clenshaw &amp; Curtis, "A method for numerical integration on an automatic computer", Numer. Math. 1960.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
-public sealed class UnconstrainedMonotonicTransform<T> : IConditionalTransform<T>, IHasSavedForm<T, IConditionalTransform<T>>
+public sealed class UnconstrainedMonotonicTransform<T> : MonotoneTransform<T>, IHasSavedForm<T, IConditionalTransform<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly IntegralFunction<T> _function;
-    private readonly object _state;
-
     /// <summary>Creates the transform.</summary>
     /// <param name="hiddenCount">H, hidden units of the integrand's network. Default 8. Range: 1 to 64.</param>
     /// <param name="intervalCount">N, Clenshaw–Curtis intervals (N + 1 nodes). Default 32. Range: even, 2 to 256.</param>
@@ -42,6 +38,14 @@ public sealed class UnconstrainedMonotonicTransform<T> : IConditionalTransform<T
     /// <param name="minimumSlope">m, the smallest g. Default 1e-3. Range: (0, 1).</param>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public UnconstrainedMonotonicTransform(int hiddenCount = 8, int intervalCount = 32, double tailBound = 5.0, double minimumSlope = 1e-3)
+        : base("UnconstrainedMonotonicTransform", Operation(hiddenCount, intervalCount, tailBound, minimumSlope), tailBound, minimumSlope)
+    {
+        HiddenCount = hiddenCount;
+        IntervalCount = intervalCount;
+    }
+
+    // Checks the settings in the order of the parameters, then builds f.
+    private static MonotoneOperation<T> Operation(int hiddenCount, int intervalCount, double tailBound, double minimumSlope)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(hiddenCount, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(hiddenCount, 64);
@@ -51,12 +55,7 @@ public sealed class UnconstrainedMonotonicTransform<T> : IConditionalTransform<T
         }
 
         MonotoneSettings.CheckBoundAndSlope(tailBound, minimumSlope);
-        HiddenCount = hiddenCount;
-        IntervalCount = intervalCount;
-        TailBound = tailBound;
-        MinimumSlope = minimumSlope;
-        _function = new IntegralFunction<T>(hiddenCount, intervalCount, tailBound, minimumSlope);
-        _state = _function;
+        return MonotoneOperation<T>.Of(new IntegralFunction<T>(hiddenCount, intervalCount, tailBound, minimumSlope));
     }
 
     /// <summary>H, the hidden units of the integrand's network.</summary>
@@ -65,38 +64,14 @@ public sealed class UnconstrainedMonotonicTransform<T> : IConditionalTransform<T
     /// <summary>N, the Clenshaw–Curtis intervals.</summary>
     public int IntervalCount { get; }
 
-    /// <summary>B: the integral acts on [−B, B], its tangents outside.</summary>
-    public double TailBound { get; }
-
-    /// <summary>m, the smallest derivative.</summary>
-    public double MinimumSlope { get; }
-
-    /// <inheritdoc/>
-    public int ParametersPerFeature => _function.ParameterCount;
-
-    /// <inheritdoc/>
-    /// <exception cref="InvalidOperationException">The numerical inverse did not converge.</exception>
-    public (Node<T> Output, Node<T> LogDet) Forward(Tape<T> tape, Node<T> z, Node<T> parameters)
-        => tape.Monotone(z, parameters, _function, _state, solve: true, "UnconstrainedMonotonicTransform forward");
-
-    /// <inheritdoc/>
-    public (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters)
-        => tape.Monotone(x, parameters, _function, _state, solve: false, "UnconstrainedMonotonicTransform inverse");
-
-    static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
+    static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => SavedFormOf<UnconstrainedMonotonicTransform<T>>(
         "UnconstrainedMonotonic",
-        typeof(UnconstrainedMonotonicTransform<T>),
-        (t, w) =>
+        (umnn, w) =>
         {
-            var umnn = (UnconstrainedMonotonicTransform<T>)t;
             w.Int32("hiddenCount", umnn.HiddenCount);
             w.Int32("intervalCount", umnn.IntervalCount);
-            w.Double("tailBound", umnn.TailBound);
-            w.Double("minimumSlope", umnn.MinimumSlope);
         },
-        r => new UnconstrainedMonotonicTransform<T>(r.Int32("hiddenCount", minimum: 1), r.Int32("intervalCount", minimum: 2), r.Double("tailBound"), r.Double("minimumSlope")));
+        (r, tailBound, minimumSlope) => new UnconstrainedMonotonicTransform<T>(r.Int32("hiddenCount", minimum: 1), r.Int32("intervalCount", minimum: 2), tailBound, minimumSlope));
 
-    /// <inheritdoc/>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"UnconstrainedMonotonicTransform(hiddenCount: {HiddenCount}, intervalCount: {IntervalCount}, tailBound: {TailBound}, minimumSlope: {MinimumSlope})");
+    private protected override string FamilySettings => string.Create(CultureInfo.InvariantCulture, $"hiddenCount: {HiddenCount}, intervalCount: {IntervalCount}");
 }

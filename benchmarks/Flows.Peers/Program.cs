@@ -6,6 +6,11 @@ if (args is ["--check"])
     return EquivalenceCheck.Run();
 }
 
+if (args is ["--check-cnf"])
+{
+    return ContinuousFlowCheck.Run();
+}
+
 if (args is ["--density-chunks", ..])
 {
     DensityChunkProbe.Run(args.Length > 1 ? args[1] : "MAF-8");

@@ -24,7 +24,8 @@
 // maximum likelihood with adjoint gradients; each fit prints its time and the vector-field evaluations per scored row):
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models cnf-fm --seeds 1
 //   (--hidden 128,128 widens the vector field's hidden layers; --time-frequencies K and --activation tanh|softplus|swish
-//   override the field's other defaults)
+//   override the field's other defaults; --time-limit S cancels each fit after S seconds and scores the best checked
+//   parameters, which the cancelled fit restored; --progress K prints every K-th epoch's losses)
 //
 // Data sets: iris (Fisher's 150 × 4, 5-fold cross-validation); moons-300 (300 rows of the two-moons training file);
 // sinh8-N (x = sinh(Az + b) in 8 dimensions: skewed, heavy-tailed, correlated); banana8-N (four curved pairs);
@@ -115,6 +116,13 @@ namespace Flows.Quality
         /// <summary>The fit's parameter average decay (FitOptions.AverageDecay), or null for Fit's default.</summary>
         public double? AverageDecay { get; init; }
 
+        /// <summary>A wall-clock budget per fit in seconds, or null for none: the fit is cancelled when it runs out and
+        /// the best checked parameters (which cancellation restores) are scored.</summary>
+        public double? TimeLimit { get; init; }
+
+        /// <summary>Print every k-th epoch's training and validation loss while fitting (0: none).</summary>
+        public int ProgressEvery { get; init; }
+
         /// <summary>The continuous flows' activation, or null for the preset's default.</summary>
         public Flows.Bijectors.VectorFieldActivation? Activation { get; init; }
 
@@ -144,6 +152,8 @@ namespace Flows.Quality
                     "--patience-steps" => s with { PatienceSteps = (int)Number() },
                     "--max-steps" => s with { MaxSteps = (int)Number() },
                     "--verbose" => s with { Verbose = true },
+                    "--time-limit" => s with { TimeLimit = Number() },
+                    "--progress" => s with { ProgressEvery = (int)Number() },
                     "--base" => s with { Base = Next() },
                     "--transforms" => s with { Transforms = (int)Number() },
                     "--hidden" => s with { Hidden = [.. Next().Split(',').Select(w => int.Parse(w, CultureInfo.InvariantCulture))] },
@@ -267,8 +277,38 @@ namespace Flows.Quality
                         options = options with { Objective = Flows.Training.FitObjective.FlowMatching };
                     }
 
+                    if (settings.ProgressEvery > 0)
+                    {
+                        var clock = Stopwatch.StartNew();
+                        options = options with
+                        {
+                            Progress = new Progress<Flows.Training.EpochReport>(e =>
+                            {
+                                if (e.Epoch % settings.ProgressEvery == 0)
+                                {
+                                    Console.WriteLine(FormattableString.Invariant(
+                                        $"        epoch {e.Epoch}: train {e.TrainLoss:F4}, validation {e.ValidationLoss:F4}, {clock.Elapsed.TotalSeconds:F0} s"));
+                                }
+                            }),
+                        };
+                    }
+
                     var fitTime = Stopwatch.StartNew();
-                    Flows.Training.FitReport report = Flows.Training.MaximumLikelihood.Fit(flow, train, options);
+                    Flows.Training.FitReport report;
+                    using (var budget = settings.TimeLimit is double limit ? new CancellationTokenSource(TimeSpan.FromSeconds(limit)) : new CancellationTokenSource())
+                    {
+                        try
+                        {
+                            report = Flows.Training.MaximumLikelihood.Fit(flow, train, options, budget.Token);
+                        }
+                        catch (Flows.Training.FitCanceledException<Flows.Training.FitReport> canceled)
+                        {
+                            // The time budget ran out: the fit restored its best checked parameters, which are scored.
+                            Console.WriteLine($"      {model}: {canceled.Message}");
+                            report = canceled.Report ?? throw new InvalidOperationException("The cancelled fit carries no report.", canceled);
+                        }
+                    }
+
                     fitTime.Stop();
                     if (settings.Verbose)
                     {
@@ -276,7 +316,7 @@ namespace Flows.Quality
                         Console.WriteLine($"      {model} on {settings.Base}: {report}, {report.Steps} steps, every loss finite: {finite}");
                     }
 
-                    steps += report.History.Count * StepsPerEpoch(train.GetLength(0));
+                    steps += report.Steps;
                     long evaluations = flow.Bijector is Flows.Bijectors.ContinuousFlow<T> before ? before.FunctionEvaluations : 0;
                     var scoreTime = Stopwatch.StartNew();
                     logDensity = flow.DensityLn(test);

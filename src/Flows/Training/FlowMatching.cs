@@ -40,6 +40,12 @@ internal sealed class FlowMatching<T> where T : unmanaged, IFloatingPointIeee754
         (_base, _time) = Draws(rows, context, _random, _base, _time);
     }
 
+    /// <summary>The base rows z of the last <see cref="Draw"/> (rows × Dimension; the buffer may hold more rows).</summary>
+    internal ReadOnlySpan<T> DrawnBase => _base;
+
+    /// <summary>The times t of the last <see cref="Draw"/> (one a row; the buffer may hold more rows).</summary>
+    internal ReadOnlySpan<T> DrawnTimes => _time;
+
     /// <summary>
     /// One block's share of the batch loss, Σ_{i∈block} ‖f(x_t, t) − (x − z)‖² / batchRows, on <paramref name="tape"/>;
     /// the rows' own squared errors, negated, go to <paramref name="rowScores"/> (the lowest is the worst fitted).

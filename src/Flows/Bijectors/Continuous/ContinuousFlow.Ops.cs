@@ -24,7 +24,8 @@ public sealed partial class ContinuousFlow<T>
         return _field.Apply(tape, x, time.Values, context);
     }
 
-    // Solves every row from t0 to t1 on the augmented state [y, ℓ], ℓ′ = tr(∂f/∂y) (or Hutchinson's term).
+    // Solves every row from t0 to t1 on the augmented state [y, ℓ], ℓ′ = tr(∂f/∂y) (or Hutchinson's term). The
+    // systems, solvers and states are the tape's buffers (TapeBuffers), so a step that reuses its tapes allocates nothing.
     private (Node<T> Output, Node<T> LogDet) Solve(Tape<T> tape, Node<T> input, Node<T>? context, T t0, T t1)
     {
         int n = input.Rows;
@@ -32,10 +33,17 @@ public sealed partial class ContinuousFlow<T>
         int c = ContextDimension;
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
-        T[] probes = DrawProbes(n);
-        var system = new AugmentedSystem(_field, probes.Length > 0);
-        var solver = new OdeSolver<T>(Options.Solver, d + 1);
-        var state = new T[d + 1];
+        // Hutchinson's probes live in a node of the tape, where the backward pass finds them (Saved).
+        Node<T>? probes = IsTraceExact ? null : tape.Allocate(n, d);
+        if (probes is not null)
+        {
+            DrawProbes(probes.Values);
+        }
+
+        TapeBuffers buffers = Buffers(tape);
+        AugmentedSystem system = buffers.Augmented;
+        OdeSolver<T> solver = buffers.Solver;
+        T[] state = buffers.State;
         long evaluations = 0;
         for (int i = 0; i < n; i++)
         {
@@ -46,7 +54,11 @@ public sealed partial class ContinuousFlow<T>
                 context.Values.Slice(i * c, c).CopyTo(system.Context);
             }
 
-            system.Probe = probes.Length == 0 ? default : probes.AsMemory(i * d, d);
+            if (probes is not null)
+            {
+                probes.Values.Slice(i * d, d).CopyTo(system.Probe);
+            }
+
             evaluations += Run(solver, system, t0, t1, state, i, "solve");
             state.AsSpan(0, d).CopyTo(output.Values.Slice(i * d, d));
             logDet.Values[i] = state[d];
@@ -55,12 +67,27 @@ public sealed partial class ContinuousFlow<T>
         CountEvaluations(evaluations);
         if (tape.IsRecording)
         {
-            Node<T>[] parameters = [.. Parameters.Select(tape.Use)];
-            tape.Record(SolveBackward.Instance, output, input, context, parameters[0], output1: logDet,
-                state: new OpState(this, parameters, t0, t1, probes));
+            Node<T>[] parameters = buffers.UseParameters(tape);
+            // Flag 0: the solve ran forwards (0 → 1), 1: backwards (1 → 0).
+            tape.Record(SolveBackward.Instance, output, input, context, parameters[0], output1: logDet, saved: probes,
+                flag: t0 == T.Zero ? 0 : 1, state: buffers);
         }
 
         return (output, logDet);
+    }
+
+    // The buffers of the solves recorded on (or run with) one tape. A tape runs on one thread at a time, so its
+    // buffers are never shared by two threads; the table holds them as long as the tape lives (a fit's tapes live for
+    // the fit) and lets them go with it.
+    private TapeBuffers Buffers(Tape<T> tape)
+    {
+        if (!_buffers.TryGetValue(tape, out TapeBuffers? buffers))
+        {
+            buffers = new TapeBuffers(this);
+            _buffers.AddOrUpdate(tape, buffers);
+        }
+
+        return buffers;
     }
 
     private long Run(OdeSolver<T> solver, IOdeSystem<T> system, T t0, T t1, Span<T> state, int row, string what, int controlled = -1)
@@ -87,7 +114,69 @@ public sealed partial class ContinuousFlow<T>
         }
     }
 
-    private sealed record OpState(ContinuousFlow<T> Flow, Node<T>[] Parameters, T Start, T End, T[] Probes);
+    // What a tape's solves of this flow reuse: the augmented system, its solver and state for the solves, the adjoint's
+    // (made on the first backward pass: a no-gradient tape never needs them) and the parameters' nodes on the tape. It
+    // is also the recorded op's state; what differs between two solves on one tape (direction, probes) is in the entry.
+    private sealed class TapeBuffers
+    {
+        private readonly ContinuousFlow<T> _flow;
+        private Node<T>[] _parameters = [];
+        private AdjointSystem? _adjoint;
+        private OdeSolver<T>? _adjointSolver;
+        private T[] _adjointState = [];
+        private T[] _parameterGradient = [];
+
+        public TapeBuffers(ContinuousFlow<T> flow)
+        {
+            _flow = flow;
+            Augmented = new AugmentedSystem(flow._field, !flow.IsTraceExact);
+            Solver = new OdeSolver<T>(flow.Options.Solver, flow.Dimension + 1);
+            State = new T[flow.Dimension + 1];
+        }
+
+        public ContinuousFlow<T> Flow => _flow;
+
+        public AugmentedSystem Augmented { get; }
+
+        public OdeSolver<T> Solver { get; }
+
+        public T[] State { get; }
+
+        // The nodes tape.Use gives now: the parameters' own, or the tape's gradient buffers when it keeps its own.
+        public Node<T>[] Parameters => _parameters;
+
+        public Node<T>[] UseParameters(Tape<T> tape)
+        {
+            IReadOnlyList<Parameter<T>> parameters = _flow.Parameters;
+            if (_parameters.Length != parameters.Count)
+            {
+                _parameters = new Node<T>[parameters.Count];
+            }
+
+            for (int k = 0; k < parameters.Count; k++)
+            {
+                _parameters[k] = tape.Use(parameters[k]);
+            }
+
+            return _parameters;
+        }
+
+        // The adjoint's system, solver, state (2d + P + C components) and the summed parameter gradient.
+        public (AdjointSystem System, OdeSolver<T> Solver, T[] State, T[] ParameterGradient) Adjoint()
+        {
+            if (_adjoint is null)
+            {
+                VectorField<T> field = _flow._field;
+                int width = (2 * _flow.Dimension) + field.ParameterCount + _flow.ContextDimension;
+                _adjoint = new AdjointSystem(field, !_flow.IsTraceExact);
+                _adjointSolver = new OdeSolver<T>(_flow.Options.Solver, width);
+                _adjointState = new T[width];
+                _parameterGradient = new T[field.ParameterCount];
+            }
+
+            return (_adjoint, _adjointSolver!, _adjointState, _parameterGradient);
+        }
+    }
 
     // [y, ℓ]′ = [f(y, t, c), Σₚ vₚᵀ (∂f/∂y) vₚ].
     private sealed class AugmentedSystem(VectorField<T> field, bool hutchinson) : IOdeSystem<T>
@@ -97,27 +186,32 @@ public sealed partial class ContinuousFlow<T>
         // The row's context, copied in before each solve.
         public T[] Context { get; } = new T[field.ContextDimension];
 
-        public ReadOnlyMemory<T> Probe { get; set; }
+        // The row's Hutchinson probe, copied in before each solve (unused for the exact trace).
+        public T[] Probe { get; } = new T[field.Dimension];
 
         public void Evaluate(T t, ReadOnlySpan<T> y, Span<T> derivative)
         {
             int d = field.Dimension;
             field.Velocity(y[..d], t, Context, derivative[..d], _workspace);
-            derivative[d] = field.TraceTerm(hutchinson ? Probe.Span : default, _workspace);
+            derivative[d] = field.TraceTerm(hutchinson ? Probe : default, _workspace);
         }
     }
 
     // The adjoint system [y, λ, g_θ, g_c]′ = [f, −∂Λ/∂y, −∂Λ/∂θ, −∂Λ/∂c] with Λ = λᵀ f + μ Σₚ vₚᵀ J vₚ.
-    private sealed class AdjointSystem(VectorField<T> field, bool hutchinson, bool needsContext) : IOdeSystem<T>
+    private sealed class AdjointSystem(VectorField<T> field, bool hutchinson) : IOdeSystem<T>
     {
         private readonly VectorField<T>.Workspace _workspace = field.CreateWorkspace();
 
         // The row's context, copied in before each solve.
         public T[] Context { get; } = new T[field.ContextDimension];
 
-        public ReadOnlyMemory<T> Probe { get; set; }
+        // The row's Hutchinson probe, copied in before each solve (unused for the exact trace).
+        public T[] Probe { get; } = new T[field.Dimension];
 
         public T Mu { get; set; }
+
+        // Whether the context's gradient is integrated (its components are left at zero otherwise).
+        public bool NeedsContext { get; set; }
 
         public void Evaluate(T t, ReadOnlySpan<T> y, Span<T> derivative)
         {
@@ -127,7 +221,7 @@ public sealed partial class ContinuousFlow<T>
             field.Velocity(y[..d], t, Context, derivative[..d], _workspace);
             Span<T> rest = derivative[d..];
             rest.Clear();
-            field.Backward(y.Slice(d, d), Mu, hutchinson ? Probe.Span : default, -T.One, rest[..d], needsContext ? rest.Slice(d + p, c) : default,
+            field.Backward(y.Slice(d, d), Mu, hutchinson ? Probe : default, -T.One, rest[..d], NeedsContext ? rest.Slice(d + p, c) : default,
                 rest.Slice(d, p), _workspace);
         }
     }
@@ -138,22 +232,20 @@ public sealed partial class ContinuousFlow<T>
 
         private static void Run(in TapeEntry<T> e)
         {
-            var op = (OpState)e.State!;
-            ContinuousFlow<T> flow = op.Flow;
-            VectorField<T> field = flow._field;
+            var buffers = (TapeBuffers)e.State!;
+            ContinuousFlow<T> flow = buffers.Flow;
             Node<T> input = e.Input0;
             Node<T>? context = e.Input1;
+            Node<T>? probes = e.Saved;
             int n = input.Rows;
             int d = flow.Dimension;
             int c = flow.ContextDimension;
-            int p = field.ParameterCount;
+            int p = flow._field.ParameterCount;
+            (T start, T end) = e.Flag == 0 ? (T.Zero, T.One) : (T.One, T.Zero);
             bool needsContext = context is not null && context.RequiresGradient;
-            bool hutchinson = op.Probes.Length > 0;
-            var system = new AdjointSystem(field, hutchinson, needsContext);
-            int width = (2 * d) + p + c;
-            var solver = new OdeSolver<T>(flow.Options.Solver, width);
-            var state = new T[width];
-            var parameterGradient = new T[p];
+            (AdjointSystem system, OdeSolver<T> solver, T[] state, T[] parameterGradient) = buffers.Adjoint();
+            system.NeedsContext = needsContext;
+            Array.Clear(parameterGradient);
             ReadOnlySpan<T> outputGradient = e.Output.Gradients;
             ReadOnlySpan<T> logDetGradient = e.Output1!.Gradients;
             long evaluations = 0;
@@ -176,8 +268,12 @@ public sealed partial class ContinuousFlow<T>
                     context.Values.Slice(i * c, c).CopyTo(system.Context);
                 }
 
-                system.Probe = hutchinson ? op.Probes.AsMemory(i * d, d) : default;
-                evaluations += flow.Run(solver, system, op.End, op.Start, state, i, "adjoint solve", controlled: 2 * d);
+                if (probes is not null)
+                {
+                    probes.Values.Slice(i * d, d).CopyTo(system.Probe);
+                }
+
+                evaluations += flow.Run(solver, system, end, start, state, i, "adjoint solve", controlled: 2 * d);
                 if (input.RequiresGradient)
                 {
                     Span<T> gx = input.Gradients.Slice(i * d, d);
@@ -194,7 +290,7 @@ public sealed partial class ContinuousFlow<T>
             }
 
             flow.CountEvaluations(evaluations);
-            Distribute(parameterGradient, op.Parameters);
+            Distribute(parameterGradient, buffers.Parameters);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Flows.Autodiff;
 using Flows.Numerics;
 
@@ -22,7 +23,8 @@ namespace Flows.Bijectors;
 /// Dormand–Prince 5(4) to the relative and absolute tolerances asked (default 1e-5 each), or fixed-step RK4. Each row
 /// has its own steps, so rows are independent. The inverse of the solved forward map equals the backward solve only to
 /// the solver's accuracy: round trips are exact to about the tolerance, not to rounding.
-/// <see cref="FunctionEvaluations"/> counts the evaluations of f.</para>
+/// <see cref="FunctionEvaluations"/> counts the evaluations of f. The solves' systems, solvers and states (and the
+/// adjoint's) are buffers kept per tape, so a training step that reuses its tapes allocates nothing.</para>
 /// <para><b>Gradients</b> by the adjoint method (Chen et al. 2018): the backward pass solves, per row, the augmented
 /// system [y, λ, g_θ, g_c] from the end back to the start, dλ/dt = −(λᵀ ∂f/∂y + μ ∂tr/∂y),
 /// dg_θ/dt = −(λᵀ ∂f/∂θ + μ ∂tr/∂θ), with λ the gradient of the loss with respect to the output and μ that with
@@ -39,6 +41,7 @@ public sealed partial class ContinuousFlow<T> : Bijector<T>, IHasSavedForm<T, IB
 {
     private readonly VectorField<T> _field;
     private readonly Random _probes;
+    private readonly ConditionalWeakTable<Tape<T>, TapeBuffers> _buffers = new();
     private long _functionEvaluations;
 
     /// <summary>Creates the flow with seeded random hidden weights and a zero last layer (the identity).</summary>
@@ -138,16 +141,10 @@ public sealed partial class ContinuousFlow<T> : Bijector<T>, IHasSavedForm<T, IB
 
     internal void CountEvaluations(long count) => Interlocked.Add(ref _functionEvaluations, count);
 
-    // One probe per row for Hutchinson's estimator, or none (empty) for the exact trace. The generator is shared by
-    // every caller, so draws are serialized.
-    internal T[] DrawProbes(int rows)
+    // One probe per row for Hutchinson's estimator, into rows × Dimension values. The generator is shared by every
+    // caller, so draws are serialized.
+    internal void DrawProbes(Span<T> probes)
     {
-        if (IsTraceExact)
-        {
-            return [];
-        }
-
-        var probes = new T[rows * Dimension];
         lock (_probes)
         {
             if (Options.Probe == HutchinsonProbe.Gaussian)
@@ -162,7 +159,5 @@ public sealed partial class ContinuousFlow<T> : Bijector<T>, IHasSavedForm<T, IB
                 }
             }
         }
-
-        return probes;
     }
 }

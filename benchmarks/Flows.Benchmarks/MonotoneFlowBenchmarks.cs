@@ -28,6 +28,10 @@ public enum MonotoneFlowKind
     /// <summary>Five MAF layers with a Householder layer (k = d) between each pair in place of the order reversal.</summary>
     MafHouseholder,
 
+    /// <summary>BlockNeuralAutoregressiveFlow (3 layers, hidden factors [16, 16]): data → base is one masked network per
+    /// layer, sampling d scalar solves per layer.</summary>
+    Bnaf,
+
     /// <summary>CircularSplineFlow on two angles (4 circular coupling layers and rotations, 8 bins): the batch's values lie
     /// on the circle already.</summary>
     CircularSpline,
@@ -56,7 +60,7 @@ public class MonotoneFlowBenchmarks
 
     /// <summary>The preset under test.</summary>
     [Params(MonotoneFlowKind.Maf, MonotoneFlowKind.SumOfSquares, MonotoneFlowKind.Bernstein, MonotoneFlowKind.Unconstrained,
-        MonotoneFlowKind.DeepSigmoidal, MonotoneFlowKind.MafHouseholder, MonotoneFlowKind.CircularSpline)]
+        MonotoneFlowKind.DeepSigmoidal, MonotoneFlowKind.MafHouseholder, MonotoneFlowKind.Bnaf, MonotoneFlowKind.CircularSpline)]
     public MonotoneFlowKind Flow { get; set; }
 
     /// <summary>Builds the flow and a batch of two-moons-like rows, and runs one step so that the tape's arena is warm.</summary>
@@ -71,6 +75,7 @@ public class MonotoneFlowBenchmarks
             MonotoneFlowKind.Unconstrained => UnconstrainedNeuralAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None),
             MonotoneFlowKind.DeepSigmoidal => NeuralAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None),
             MonotoneFlowKind.MafHouseholder => MaskedAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None, householderReflections: Dimension),
+            MonotoneFlowKind.Bnaf => BlockNeuralAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None),
             _ => CircularSplineFlow.Create<double>([true, true]),
         };
         _tape = new Tape<double>();

@@ -10,6 +10,7 @@
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models sospf,bpf,unaf,naf --seeds 3   # issue 19's monotone flows
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models maf-householder --seeds 1   # issue 19's MAF with Householder layers
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models unaf --first-seed 1 --seeds 2 --verbose   # seeds 1 and 2 only
+//   dotnet run -c Release --project benchmarks/Flows.Quality -- --data moons --models bnaf --seeds 1 --transforms 3 --hidden 16,16   # issue 19's BNAF
 //   dotnet run -c Release --project benchmarks/Flows.Quality -- --data student2-5000 --models maf --base studentt --patience-steps 10000 --max-steps 10000
 //
 // The protocol is issue 13's, the one zuko's figures were measured with: standardize with the training split's mean and
@@ -107,7 +108,7 @@ namespace Flows.Quality
         /// <summary>Flow layers (the presets' transforms).</summary>
         public int Transforms { get; init; } = 5;
 
-        /// <summary>Hidden widths of the continuous flows' vector field (issue 20), or null for the preset's [64, 64].</summary>
+        /// <summary>Hidden widths of the continuous flows' vector field (issue 20), or the BNAF's hidden factors; null for the preset's default.</summary>
         public IReadOnlyList<int>? Hidden { get; init; }
 
         /// <summary>The continuous flows' time embedding frequencies, or null for the preset's default.</summary>
@@ -365,6 +366,9 @@ namespace Flows.Quality
                 "sospf" => Flows.Distributions.Presets.SumOfSquaresPolynomialFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 "unaf" => Flows.Distributions.Presets.UnconstrainedNeuralAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 "naf" => Flows.Distributions.Presets.NeuralAutoregressiveFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
+                // Issue 19's BNAF; --hidden sets its hidden factors (units per feature), --transforms its layers.
+                "bnaf" => Flows.Distributions.Presets.BlockNeuralAutoregressiveFlow.Create<T>(dimension, transforms, hiddenFactors: settings.Hidden, seed: seed,
+                    gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 "bpf" => Flows.Distributions.Presets.BernsteinPolynomialFlow.Create<T>(dimension, transforms, seed: seed, gaussianStart: start ?? Flows.Distributions.Presets.GaussianStart.Diagonal, defensiveShare: defensive),
                 // Issue 20: the continuous flow at the preset's defaults, fitted by flow matching or by maximum likelihood.
                 "cnf-fm" or "cnf-ml" => Flows.Distributions.Presets.ContinuousNormalizingFlow.Create<T>(dimension, seed: seed, options: field),

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using Flows.Numerics;
@@ -10,7 +11,8 @@ namespace Flows.Autodiff;
 /// </summary>
 /// <remarks>
 /// A product is formed at <see cref="NextStep"/> (or by the first block that asks for it) and read by the others; the
-/// caller must not change the weights between <see cref="NextStep"/> and the end of the step. Thread-safe. Entries are
+/// caller must not change the weights between <see cref="NextStep"/> and the end of the step. <see cref="Get"/> is
+/// thread-safe; <see cref="NextStep"/> runs between a step's parallel loops, never beside a <see cref="Get"/>. Entries are
 /// kept across steps, so a steady-state step allocates nothing.
 /// </remarks>
 internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
@@ -34,7 +36,10 @@ internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanage
         long step = Volatile.Read(ref _step);
         entry.Prepare(weight, step);
         _ = entry.Forward;
-        _ = entry.Backward;
+        if (entry.BackwardWasUsed)
+        {
+            _ = entry.Backward; // not for a layer whose input needs no gradient (MADE's first)
+        }
     }
 
     /// <summary>W ⊙ M for this step, formed on first use.</summary>
@@ -42,6 +47,8 @@ internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanage
     /// <param name="mask">The weight's mask.</param>
     public MaskedWeight<T> Get(Node<T> weight, WeightMask<T> mask)
     {
+        // Keyed on the parameter's array, which never changes within a step; a tape's scratch would.
+        Debug.Assert(weight.IsParameter, "Only a parameter's weight can be shared by a step's blocks.");
         MaskedWeight<T>? entry;
         lock (_entries)
         {
@@ -94,7 +101,17 @@ internal sealed class MaskedWeight<T> where T : unmanaged, IFloatingPointIeee754
     public Gemm.PackedB<T> Forward => Packed(_forward, ref _forwardStep, transposed: true);
 
     /// <summary>W ⊙ M packed as the input gradient's B.</summary>
-    public Gemm.PackedB<T> Backward => Packed(_backward, ref _backwardStep, transposed: false);
+    public Gemm.PackedB<T> Backward
+    {
+        get
+        {
+            BackwardWasUsed = true;
+            return Packed(_backward, ref _backwardStep, transposed: false);
+        }
+    }
+
+    /// <summary>Whether a backward pass has asked for <see cref="Backward"/>: only then is it packed ahead of a step.</summary>
+    public bool BackwardWasUsed { get; private set; }
 
     internal void Prepare(ReadOnlySpan<T> weight, long step)
     {

@@ -43,6 +43,8 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
     public Span<T> Values => _values.AsSpan(0, Length);
 
     /// <summary>The gradient of the tape's loss with respect to <see cref="Values"/>; valid after <see cref="Tape{T}.Backward"/>.</summary>
+    /// <remarks><see cref="Tape{T}.Backward"/> zeroes intermediate gradients lazily: the first read after it clears a buffer
+    /// no backward rule has written, so take the span after <see cref="Tape{T}.Backward"/>, not before.</remarks>
     /// <exception cref="InvalidOperationException">The node does not take part in gradient computation.</exception>
     public Span<T> Gradients
     {

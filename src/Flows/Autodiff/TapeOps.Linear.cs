@@ -36,9 +36,10 @@ public static partial class TapeOps
             throw new ArgumentException($"bias is {bias.Rows} × {bias.Columns}, expected 1 × {weight.Rows}.", nameof(bias));
         }
 
-        // W ⊙ M: formed here, or shared by the tapes of a data-parallel step with its packings (then it is the state).
+        // W ⊙ M: formed here, or, for a parameter's weight, shared by the tapes of a data-parallel step with its packings
+        // (then it is the state). A weight computed on the tape (BNAF's) changes within a step and is never shared.
         Node<T> effective = weight;
-        MaskedWeight<T>? shared = mask is null ? null : tape.MaskedWeightProducts?.Get(weight, mask);
+        MaskedWeight<T>? shared = mask is null || !weight.IsParameter ? null : tape.MaskedWeightProducts?.Get(weight, mask);
         if (shared is not null)
         {
             effective = shared.Product;

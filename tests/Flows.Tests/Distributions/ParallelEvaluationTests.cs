@@ -154,6 +154,31 @@ public sealed class ParallelEvaluationTests
         }
     }
 
+    // A call forms each masked weight's W ⊙ M once and shares it among its chunks; the next call must form it again
+    // from the weights as they are then, or it would score and sample with the old weights.
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void DensityLnAndSample_AfterTheWeightsChange_UseTheNewWeights(string preset)
+    {
+        TransformedDistribution<double> flow = Preset(preset);
+        double[,] x = TestData.StandardNormal(Rows, flow.Dimension, seed: 3);
+        double[,]? context = Context(flow, Rows);
+        foreach (int degree in new[] { 1, 2 })
+        {
+            _ = DensityLnAt(flow, degree, x, context);
+            _ = SampleAt(flow, degree, Rows, seed: 17, context);
+        }
+
+        Perturb(flow, seed: 21);
+        double[] expectedDensity = ReferenceDensityLn(flow, x, context);
+        double[] expectedSample = ReferenceSample(flow, Rows, new Random(17), context);
+        foreach (int degree in new[] { 1, 2 })
+        {
+            Assert.Equal(expectedDensity, DensityLnAt(flow, degree, x, context));
+            Assert.Equal(expectedSample, TestData.Flatten(SampleAt(flow, degree, Rows, seed: 17, context)));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Degrees))]
     public void Sample_LeavesTheCallersRandomInTheSameState_AtEveryThreadCount(int degree)

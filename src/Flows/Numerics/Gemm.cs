@@ -178,7 +178,7 @@ internal static partial class Gemm
         // The width is read once per product: every tile, packed panel and band group of it agrees.
         int bits = VectorWidth.Current;
         int nr = NR<T>(bits);
-        int mc = MC<T>();
+        int mc = RowBlock<T>(m);
         int nc = NC<T>();
         int kcMax = Math.Min(k, KC);
         int ncMax = RoundUp(Math.Min(n, nc), nr);
@@ -329,9 +329,20 @@ internal static partial class Gemm
         }
     }
 
-    // Row block: about 240 KB of packed A, half of this machine's 512 KB L2.
+    // Row block: at most about 270 KB of packed A, half of a 512 KB L2 (this sizes for the smallest L2 of the machines
+    // we run on), and large enough that a data-parallel block of 128 rows is one block.
     // A multiple of MR, so the tiles of every block line up with the bands' groups (Bands.GroupUnion).
-    private static int MC<T>() => Unsafe.SizeOf<T>() == 8 ? 120 : 240;
+    private static int MC<T>() => Unsafe.SizeOf<T>() == 8 ? 132 : 264;
+
+    // The rows of C cut into the fewest blocks of at most MC rows, of nearly equal size (rounded up to MR): no small
+    // last block that sweeps all of B again for a few rows (m = 140 is 72 + 68, not 132 + 8). Rows are independent,
+    // so the cut changes no bit.
+    internal static int RowBlock<T>(int m)
+    {
+        int mc = MC<T>();
+        int blocks = (m + mc - 1) / mc;
+        return Math.Min(mc, RoundUp((m + blocks - 1) / blocks, MR));
+    }
 
     // Column block: a multiple of NR for both element types and every width (127 tiles of 32 floats); a packed B block
     // of KC × NC sits in L3.

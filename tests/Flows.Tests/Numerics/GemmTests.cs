@@ -497,6 +497,30 @@ public sealed class GemmTests
         }
     }
 
+    // The rows of C are cut into the fewest blocks of at most MC rows, each a multiple of MR but the last, of nearly equal
+    // size: a data-parallel block of 128 rows is one block in either type, and no last block is a sliver.
+    [Fact]
+    public void RowBlocks_AreTheFewestOfAtMostMC_AndNearlyEqual()
+    {
+        Assert.Equal(132, Gemm.RowBlock<double>(128));
+        Assert.Equal(132, Gemm.RowBlock<float>(128));
+        Check<double>(Gemm.RowBlock<double>(int.MaxValue / 2));
+        Check<float>(Gemm.RowBlock<float>(int.MaxValue / 2));
+
+        static void Check<T>(int mc)
+        {
+            for (int m = 1; m <= 3000; m++)
+            {
+                int block = Gemm.RowBlock<T>(m);
+                int blocks = (m + block - 1) / block;
+                Assert.True(block % Gemm.MR == 0 && block <= mc, $"m = {m}: block {block}");
+                Assert.Equal((m + mc - 1) / mc, blocks);
+                int last = m - ((blocks - 1) * block);
+                Assert.True(last > block - (blocks * Gemm.MR), $"m = {m}: blocks of {block}, the last {last}");
+            }
+        }
+    }
+
     private static void LargeShapes<T>(Product product, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -114,7 +114,16 @@ public static partial class TapeOps
             {
                 Span<T> dw = w.GradientsToOverwrite(out bool accumulate);
                 Gemm.MultiplyTransposedA<T>(g, x.Values, dw, w.Rows, n, w.Columns, accumulate, mask?.Bands.OfOutputs);
-                mask?.ZeroOutside(dw);
+                if (mask is { RowsAreBands: true } && w.GradientIsTapeOwned)
+                {
+                    // A data-parallel block's own gradient: the reduction reads only inside the mask, so clearing outside
+                    // it (half of a MADE weight) is left to a reader that needs it.
+                    w.LeaveStaleOutside(mask);
+                }
+                else
+                {
+                    mask?.ZeroOutside(dw);
+                }
             }
 
             if (e.Input2 is { RequiresGradient: true } bias)

@@ -6,8 +6,8 @@ using Flows.Numerics;
 namespace Flows.Autodiff;
 
 /// <summary>
-/// The products W ⊙ M of masked weights, formed once per step and shared by the tapes of a step's blocks (or of an
-/// array-level evaluation's chunks): without it every block of a data-parallel step forms each product again (MAF-64:
+/// The products W ⊙ M of masked weights, formed once per step and shared by the tapes of a step's blocks (or once per
+/// call by the tapes of an array-level evaluation's chunks): without it every block of a data-parallel step forms each product again (MAF-64:
 /// 14 MB written and read per block).
 /// </summary>
 /// <remarks>
@@ -21,13 +21,16 @@ internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanage
     private readonly Dictionary<(T[] Weight, WeightMask<T> Mask), MaskedWeight<T>> _entries = new(new KeyComparer());
     private readonly List<(T[] Weight, MaskedWeight<T> Entry)> _known = [];
     private long _step = 1;
+    private bool _packAhead;
 
     /// <summary>Starts a step: every product is formed again, from the weights as they are now. Those seen in earlier
-    /// steps are formed and packed here, on up to <paramref name="degree"/> threads, so the blocks do not wait for one
-    /// thread to form them; others on first use.</summary>
-    public void NextStep(int degree)
+    /// steps are formed here, on up to <paramref name="degree"/> threads, so the blocks do not wait for one thread to
+    /// form them; others on first use. With <paramref name="packAhead"/> their packings that earlier steps used are made
+    /// here too; without, on first use (an evaluation, whose calls differ in which packings they read).</summary>
+    public void NextStep(int degree, bool packAhead = true)
     {
         Interlocked.Increment(ref _step);
+        _packAhead = packAhead;
         ParallelLoop.For(this, _known.Count, degree);
     }
 
@@ -36,6 +39,11 @@ internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanage
         (T[] weight, MaskedWeight<T> entry) = _known[index];
         long step = Volatile.Read(ref _step);
         entry.Prepare(weight, step);
+        if (!_packAhead)
+        {
+            return;
+        }
+
         if (entry.ForwardWasUsed)
         {
             _ = entry.Forward; // not for a weight only the sequential pass of a MADE reads (sampling a MAF)

@@ -61,8 +61,8 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </remarks>
     public bool IsTraining { get; set; }
 
-    /// <summary>Where masked linear ops take W ⊙ M from when several tapes share a step (data-parallel blocks), or null
-    /// to form it on the tape at each use.</summary>
+    /// <summary>Where masked linear ops take W ⊙ M from when several tapes share a step (data-parallel blocks) or a call
+    /// (an array-level evaluation's chunks), or null to form it on the tape at each use.</summary>
     internal MaskedWeightProducts<T>? MaskedWeightProducts { get; set; }
 
     /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>

@@ -60,7 +60,7 @@ public sealed partial class TransformedDistribution<T>
                 fixed (T* pd = destination)
                 fixed (T* pc = context)
                 {
-                    job.Start(px, pd, pc, rows, contextKind, sampling: false, shareWeights: !exclusive, degree);
+                    job.Start(px, pd, pc, rows, contextKind, sampling: false, shareWeights: !exclusive && chunks > 1, degree);
                     ParallelLoop.For(job, chunks, degree);
                 }
             }
@@ -94,7 +94,7 @@ public sealed partial class TransformedDistribution<T>
                 fixed (T* pd = destination)
                 fixed (T* pc = context)
                 {
-                    job.Start(null, pd, pc, rows, contextKind, sampling: true, shareWeights: !exclusive, degree);
+                    job.Start(null, pd, pc, rows, contextKind, sampling: true, shareWeights: !exclusive && chunks > 1, degree);
                     for (int first = 0; first < chunks; first += wave)
                     {
                         int count = Math.Min(wave, chunks - first);
@@ -192,11 +192,12 @@ public sealed partial class TransformedDistribution<T>
         }
 
         // shareWeights: false when the call runs exclusively because a layer initializes from its first chunk, so the
-        // weights may change within the call.
+        // weights may change within the call, and for one chunk, which gains nothing from sharing. The packings are made
+        // on first use: a density and a sampling call read different ones (MAF sampling reads the products only).
         public void Start(T* x, T* destination, T* context, int rows, ContextKind contextKind, bool sampling, bool shareWeights, int degree)
         {
             _sharedWeights = shareWeights ? _maskedWeights : null;
-            _sharedWeights?.NextStep(degree);
+            _sharedWeights?.NextStep(degree, packAhead: false);
             _x = x;
             _destination = destination;
             _context = context;

@@ -26,7 +26,7 @@ namespace Flows.Numerics;
 /// <item>B is cut into blocks of <c>KC</c> rows × <c>NC</c> columns and each block is packed into micro-panels of
 /// <c>KC × NR</c>, contiguous and zero-padded on the right, so the micro-kernel streams it with aligned-size loads
 /// whatever the layout of B.</item>
-/// <item>A is cut into blocks of <c>MC</c> rows × <c>KC</c> columns. Large blocks are packed into micro-panels of
+/// <item>A is cut into blocks of at most <c>MC</c> rows (the fewest such blocks, of nearly equal size) × <c>KC</c> columns. Large blocks are packed into micro-panels of
 /// <c>MR × KC</c>; small products with short, contiguous rows of A read it in place (the micro-kernel takes strides),
 /// because there packing costs a good part of the product itself (MADE layers are n × 64 with small k). A transposed A
 /// is always packed: its rows are m elements apart, often 4 KB, which would put a whole micro-panel in one L1 set.
@@ -329,8 +329,8 @@ internal static partial class Gemm
         }
     }
 
-    // Row block: at most about 270 KB of packed A, half of a 512 KB L2 (this sizes for the smallest L2 of the machines
-    // we run on), and large enough that a data-parallel block of 128 rows is one block.
+    // Row block: at most 264 KiB of packed A (KC = 256 deep), about half of a 512 KiB L2, the smallest of the machines
+    // we run on; and large enough that a data-parallel block of 128 rows is one block.
     // A multiple of MR, so the tiles of every block line up with the bands' groups (Bands.GroupUnion).
     private static int MC<T>() => Unsafe.SizeOf<T>() == 8 ? 132 : 264;
 

@@ -179,6 +179,28 @@ public sealed class ParallelEvaluationTests
         }
     }
 
+    // Concurrent calls rent one pooled job each, and every job re-forms its shared products from the current weights.
+    [Fact]
+    public void DensityLn_FromManyThreadsAfterAWeightChange_EveryPooledJobUsesTheNewWeights()
+    {
+        TransformedDistribution<double> flow = Preset("MAF");
+        double[,] x = TestData.StandardNormal(Rows, flow.Dimension, seed: 3);
+        for (int round = 0; round < 3; round++)
+        {
+            Perturb(flow, seed: 30 + round);
+            double[] expected = ReferenceDensityLn(flow, x, null);
+            var results = new double[4][];
+            using var start = new Barrier(results.Length);
+            Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = results.Length }, t =>
+            {
+                start.SignalAndWait(TimeSpan.FromSeconds(30));
+                results[t] = flow.DensityLn(x);
+            });
+
+            Assert.All(results, r => Assert.Equal(expected, r));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Degrees))]
     public void Sample_LeavesTheCallersRandomInTheSameState_AtEveryThreadCount(int degree)

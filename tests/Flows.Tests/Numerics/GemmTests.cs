@@ -521,6 +521,42 @@ public sealed class GemmTests
         }
     }
 
+    // Rows of C are independent sums, so how the driver cuts them into row blocks changes no bit: products of row ranges
+    // (cut at multiples of MR, as row blocks are) equal the whole product bit for bit, for m around the block size.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RowRanges_GiveTheBitsOfTheWholeProduct(bool accumulate)
+    {
+        Check<double>(accumulate);
+        Check<float>(accumulate);
+
+        static void Check<T>(bool accumulate)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            const int k = 300, n = 70;
+            foreach (int m in new[] { 132, 133, 264, 265, 1000 })
+            {
+                T[] a = Random<T>(m * k, m);
+                T[] b = Random<T>(k * n, m + 1);
+                T[] start = Random<T>(m * n, m + 2);
+                T[] whole = (T[])start.Clone();
+                Gemm.Multiply<T>(a, b, whole, m, k, n, accumulate);
+                foreach (int cut in new[] { Gemm.MR, 11 * Gemm.MR, 23 * Gemm.MR })
+                {
+                    T[] pieces = (T[])start.Clone();
+                    for (int row = 0; row < m; row += cut)
+                    {
+                        int rows = Math.Min(cut, m - row);
+                        Gemm.Multiply<T>(a.AsSpan(row * k), b, pieces.AsSpan(row * n), rows, k, n, accumulate);
+                    }
+
+                    Assert.Equal(whole, pieces);
+                }
+            }
+        }
+    }
+
     private static void LargeShapes<T>(Product product, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

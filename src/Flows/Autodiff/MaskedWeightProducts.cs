@@ -6,8 +6,9 @@ using Flows.Numerics;
 namespace Flows.Autodiff;
 
 /// <summary>
-/// The products W ⊙ M of masked weights, formed once per step and shared by the tapes of a step's blocks: without it
-/// every block of a data-parallel step forms each product again (MAF-64: 14 MB written and read per block).
+/// The products W ⊙ M of masked weights, formed once per step and shared by the tapes of a step's blocks (or once per
+/// call by the tapes of an array-level evaluation's chunks): without it every block of a data-parallel step forms each product again (MAF-64:
+/// 14 MB written and read per block).
 /// </summary>
 /// <remarks>
 /// A product is formed at <see cref="NextStep"/> (or by the first block that asks for it) and read by the others; the
@@ -20,13 +21,16 @@ internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanage
     private readonly Dictionary<(T[] Weight, WeightMask<T> Mask), MaskedWeight<T>> _entries = new(new KeyComparer());
     private readonly List<(T[] Weight, MaskedWeight<T> Entry)> _known = [];
     private long _step = 1;
+    private bool _packAhead;
 
     /// <summary>Starts a step: every product is formed again, from the weights as they are now. Those seen in earlier
-    /// steps are formed and packed here, on up to <paramref name="degree"/> threads, so the blocks do not wait for one
-    /// thread to form them; others on first use.</summary>
-    public void NextStep(int degree)
+    /// steps are formed here, on up to <paramref name="degree"/> threads, so the blocks do not wait for one thread to
+    /// form them; others on first use. With <paramref name="packAhead"/> their packings that earlier steps used are made
+    /// here too; without, on first use (an evaluation, whose calls differ in which packings they read).</summary>
+    public void NextStep(int degree, bool packAhead = true)
     {
         Interlocked.Increment(ref _step);
+        _packAhead = packAhead;
         ParallelLoop.For(this, _known.Count, degree);
     }
 
@@ -35,7 +39,16 @@ internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanage
         (T[] weight, MaskedWeight<T> entry) = _known[index];
         long step = Volatile.Read(ref _step);
         entry.Prepare(weight, step);
-        _ = entry.Forward;
+        if (!_packAhead)
+        {
+            return;
+        }
+
+        if (entry.ForwardWasUsed)
+        {
+            _ = entry.Forward; // not for a weight only the sequential pass of a MADE reads (sampling a MAF)
+        }
+
         if (entry.BackwardWasUsed)
         {
             _ = entry.Backward; // not for a layer whose input needs no gradient (MADE's first)
@@ -98,7 +111,14 @@ internal sealed class MaskedWeight<T> where T : unmanaged, IFloatingPointIeee754
     public Node<T> Product { get; }
 
     /// <summary>W ⊙ M packed as the forward product's Bᵀ.</summary>
-    public Gemm.PackedB<T> Forward => Packed(_forward, ref _forwardStep, transposed: true);
+    public Gemm.PackedB<T> Forward
+    {
+        get
+        {
+            ForwardWasUsed = true;
+            return Packed(_forward, ref _forwardStep, transposed: true);
+        }
+    }
 
     /// <summary>W ⊙ M packed as the input gradient's B.</summary>
     public Gemm.PackedB<T> Backward
@@ -109,6 +129,9 @@ internal sealed class MaskedWeight<T> where T : unmanaged, IFloatingPointIeee754
             return Packed(_backward, ref _backwardStep, transposed: false);
         }
     }
+
+    /// <summary>Whether a forward product has asked for <see cref="Forward"/>: only then is it packed ahead of a step.</summary>
+    public bool ForwardWasUsed { get; private set; }
 
     /// <summary>Whether a backward pass has asked for <see cref="Backward"/>: only then is it packed ahead of a step.</summary>
     public bool BackwardWasUsed { get; private set; }

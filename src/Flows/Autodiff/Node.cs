@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Numerics;
 
+using Flows.Numerics;
+
 namespace Flows.Autodiff;
 
 /// <summary>
@@ -19,6 +21,11 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
     // The gradient is zero but the buffer not yet cleared: the first reader clears it, and a backward rule that writes
     // every element takes it without clearing (GradientsToOverwrite), which saves a pass over the buffer.
     private bool _gradientsPendingZero;
+
+    // The gradient is zero outside this mask but the entries there not yet cleared (a masked linear op's backward pass on
+    // a tape's own gradient leaves them, since the data-parallel reduction reads only inside the mask); the first reader
+    // through Gradients clears them.
+    private WeightMask<T>? _staleOutside;
 
     internal Node(T[] values, T[]? gradients, int rows, int columns, bool isParameter)
     {
@@ -62,6 +69,7 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
                 _gradientsPendingZero = false;
             }
 
+            ClearStaleOutside(gradients);
             return gradients;
         }
     }
@@ -92,6 +100,7 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
         Columns = columns;
         RequiresGradient = false;
         _gradientsPendingZero = false;
+        _staleOutside = null;
     }
 
     internal int Capacity => _values.Length;
@@ -109,6 +118,42 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(_gradients is not null && RequiresGradient);
         _gradientsPendingZero = true;
+        _staleOutside = null;
+    }
+
+    /// <summary>Whether the gradient buffer belongs to a tape (<see cref="Tape{T}.Use"/> after
+    /// <see cref="Tape{T}.KeepOwnParameterGradients"/>), read only through <see cref="Gradients"/> or the reduction.</summary>
+    internal bool GradientIsTapeOwned { get; init; }
+
+    /// <summary>The mask outside which the gradient buffer is stale and counts as zero, or null (see
+    /// <see cref="LeaveStaleOutside"/>).</summary>
+    internal WeightMask<T>? StaleOutside => _staleOutside;
+
+    /// <summary>Declares the gradient zero outside <paramref name="mask"/> without clearing the entries there: the next read
+    /// through <see cref="Gradients"/> or <see cref="GradientsToOverwrite"/> clears them. Only for a tape's own gradient and
+    /// a mask whose rows are bands.</summary>
+    internal void LeaveStaleOutside(WeightMask<T> mask)
+    {
+        Debug.Assert(GradientIsTapeOwned && mask.RowsAreBands && !_gradientsPendingZero);
+        _staleOutside = mask;
+    }
+
+    /// <summary>The raw gradient buffer for the data-parallel reduction, with the mask outside which it is stale (null:
+    /// every entry is current).</summary>
+    internal ReadOnlySpan<T> GradientsForReduction(out WeightMask<T>? staleOutside)
+    {
+        Debug.Assert(!_gradientsPendingZero);
+        staleOutside = _staleOutside;
+        return _gradients.AsSpan(0, Length);
+    }
+
+    private void ClearStaleOutside(Span<T> gradients)
+    {
+        if (_staleOutside is not null)
+        {
+            _staleOutside.ZeroOutside(gradients);
+            _staleOutside = null;
+        }
     }
 
     /// <summary>The gradient buffer for a backward rule that writes <i>every</i> element: with
@@ -118,7 +163,9 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         accumulate = !_gradientsPendingZero;
         _gradientsPendingZero = false;
-        return _gradients.AsSpan(0, Length);
+        Span<T> gradients = _gradients.AsSpan(0, Length);
+        ClearStaleOutside(gradients);
+        return gradients;
     }
 
     // Arena nodes get their gradient buffer on first need and keep it across resets.

@@ -1,5 +1,7 @@
 using System.Numerics;
 
+using Flows.Numerics;
+
 namespace Flows.Autodiff;
 
 /// <summary>
@@ -59,8 +61,8 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// </remarks>
     public bool IsTraining { get; set; }
 
-    /// <summary>Where masked linear ops take W ⊙ M from when several tapes share a step (data-parallel blocks), or null
-    /// to form it on the tape at each use.</summary>
+    /// <summary>Where masked linear ops take W ⊙ M from when several tapes share a step (data-parallel blocks) or a call
+    /// (an array-level evaluation's chunks), or null to form it on the tape at each use.</summary>
     internal MaskedWeightProducts<T>? MaskedWeightProducts { get; set; }
 
     /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>
@@ -127,7 +129,7 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
 
         if (!_ownGradients.TryGetValue(parameter, out Node<T>? node))
         {
-            node = new Node<T>(parameter.Values, new T[parameter.Values.Length], parameter.Rows, parameter.Columns, isParameter: true);
+            node = new Node<T>(parameter.Values, new T[parameter.Values.Length], parameter.Rows, parameter.Columns, isParameter: true) { GradientIsTapeOwned = true };
             _ownGradients.Add(parameter, node);
         }
 
@@ -140,11 +142,16 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     internal void KeepOwnParameterGradients() => _ownGradients ??= [];
 
     /// <summary>This tape's own gradient of <paramref name="parameter"/>, or an empty span when no pass on it used the
-    /// parameter or its gradient is still zero (see <see cref="KeepOwnParameterGradients"/>).</summary>
-    internal ReadOnlySpan<T> OwnGradients(Parameter<T> parameter)
-        => _ownGradients is not null && _ownGradients.TryGetValue(parameter, out Node<T>? node) && !node.GradientsArePendingZero
-            ? node.Gradients
+    /// parameter or its gradient is still zero (see <see cref="KeepOwnParameterGradients"/>). A masked weight's gradient
+    /// is left stale outside its mask: <paramref name="staleOutside"/> is that mask (the entries outside it count as zero),
+    /// or null when every entry is current.</summary>
+    internal ReadOnlySpan<T> OwnGradients(Parameter<T> parameter, out WeightMask<T>? staleOutside)
+    {
+        staleOutside = null;
+        return _ownGradients is not null && _ownGradients.TryGetValue(parameter, out Node<T>? node) && !node.GradientsArePendingZero
+            ? node.GradientsForReduction(out staleOutside)
             : default;
+    }
 
     /// <summary>Zeroes this tape's own parameter gradients (lazily: see <see cref="Node{T}.ZeroGradientsLazily"/>).</summary>
     internal void ZeroOwnGradients()

@@ -17,9 +17,10 @@ public static partial class TapeOps
     /// the product is stored, and the backward pass takes ReLU's derivative from y (y &gt; 0 exactly where x Wᵀ + b &gt; 0),
     /// so the pre-activation is never stored.</para>
     /// <para>W ⊙ M is formed as scratch the tape does not differentiate, and the backward pass accumulates gᵀx into W's
-    /// own gradient and then sets that gradient to zero outside the 0/1 mask (whatever else accumulated there): the
-    /// masked-out weights stay inert, as with a product W ⊙ M on the tape, without a gradient buffer for W ⊙ M and a pass
-    /// to multiply it by M for every block of every step.</para></remarks>
+    /// own gradient and then sets that gradient to zero outside the 0/1 mask (whatever else accumulated there; on a
+    /// data-parallel block's own gradient the clearing is deferred to its first reader, see
+    /// <see cref="Node{T}.LeaveStaleOutside"/>): the masked-out weights stay inert, as with a product W ⊙ M on the tape,
+    /// without a gradient buffer for W ⊙ M and a pass to multiply it by M for every block of every step.</para></remarks>
     internal static Node<T> Linear<T>(this Tape<T> tape, Node<T> x, Node<T> weight, Node<T>? bias, WeightMask<T>? mask, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -36,8 +37,8 @@ public static partial class TapeOps
             throw new ArgumentException($"bias is {bias.Rows} × {bias.Columns}, expected 1 × {weight.Rows}.", nameof(bias));
         }
 
-        // W ⊙ M: formed here, or, for a parameter's weight, shared by the tapes of a data-parallel step with its packings
-        // (then it is the state). A weight computed on the tape (BNAF's) changes within a step and is never shared.
+        // W ⊙ M: formed here, or, for a parameter's weight, shared by the tapes of a data-parallel step or of an
+        // evaluation call's chunks with its packings (then it is the state). A weight computed on the tape (BNAF's) changes within a step and is never shared.
         Node<T> effective = weight;
         MaskedWeight<T>? shared = mask is null || !weight.IsParameter ? null : tape.MaskedWeightProducts?.Get(weight, mask);
         if (shared is not null)
@@ -102,8 +103,8 @@ public static partial class TapeOps
             ReadOnlySpan<T> effective = mask is null ? w.Values : e.Saved!.Values;
             ReadOnlySpan<T> g = e.Output.Gradients;
             int n = x.Rows;
-            // Both products write every element of their gradient (a masked weight's through ZeroOutside), so a
-            // gradient still zero is assigned rather than cleared and added to.
+            // Both products write every element of their gradient (a masked weight's through ZeroOutside, or the mark
+            // that defers it), so a gradient still zero is assigned rather than cleared and added to.
             if (x.RequiresGradient)
             {
                 Span<T> dx = x.GradientsToOverwrite(out bool accumulate);
@@ -114,7 +115,16 @@ public static partial class TapeOps
             {
                 Span<T> dw = w.GradientsToOverwrite(out bool accumulate);
                 Gemm.MultiplyTransposedA<T>(g, x.Values, dw, w.Rows, n, w.Columns, accumulate, mask?.Bands.OfOutputs);
-                mask?.ZeroOutside(dw);
+                if (mask is { RowsAreBands: true } && w.GradientIsTapeOwned)
+                {
+                    // A data-parallel block's own gradient: the reduction reads only inside the mask, so clearing outside
+                    // it (half of a MADE weight) is left to a reader that needs it.
+                    w.LeaveStaleOutside(mask);
+                }
+                else
+                {
+                    mask?.ZeroOutside(dw);
+                }
             }
 
             if (e.Input2 is { RequiresGradient: true } bias)

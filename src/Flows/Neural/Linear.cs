@@ -96,7 +96,7 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
     }
 
     /// <summary>The values of W ⊙ M (or W), exactly zero wherever the mask is, whatever the stored weights hold, on a tape
-    /// that does not record (the result is not differentiated).</summary>
+    /// that does not record (the result is not differentiated); the product the tape's call shares where it has one.</summary>
     internal Node<T> MaskedWeightValues(Tape<T> tape)
     {
         Debug.Assert(!tape.IsRecording, "MaskedWeightValues gives values only; on a recording tape use Apply.");
@@ -104,6 +104,11 @@ public sealed partial class Linear<T> where T : unmanaged, IFloatingPointIeee754
         if (_mask is null)
         {
             return weight;
+        }
+
+        if (tape.MaskedWeightProducts is { } shared)
+        {
+            return shared.Get(weight, _mask).Product;
         }
 
         Node<T> masked = tape.Allocate(Weight.Rows, Weight.Columns);

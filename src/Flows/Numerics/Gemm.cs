@@ -26,7 +26,7 @@ namespace Flows.Numerics;
 /// <item>B is cut into blocks of <c>KC</c> rows × <c>NC</c> columns and each block is packed into micro-panels of
 /// <c>KC × NR</c>, contiguous and zero-padded on the right, so the micro-kernel streams it with aligned-size loads
 /// whatever the layout of B.</item>
-/// <item>A is cut into blocks of <c>MC</c> rows × <c>KC</c> columns. Large blocks are packed into micro-panels of
+/// <item>A is cut into blocks of at most <c>MC</c> rows (the fewest such blocks, of nearly equal size) × <c>KC</c> columns. Large blocks are packed into micro-panels of
 /// <c>MR × KC</c>; small products with short, contiguous rows of A read it in place (the micro-kernel takes strides),
 /// because there packing costs a good part of the product itself (MADE layers are n × 64 with small k). A transposed A
 /// is always packed: its rows are m elements apart, often 4 KB, which would put a whole micro-panel in one L1 set.
@@ -178,7 +178,7 @@ internal static partial class Gemm
         // The width is read once per product: every tile, packed panel and band group of it agrees.
         int bits = VectorWidth.Current;
         int nr = NR<T>(bits);
-        int mc = MC<T>();
+        int mc = RowBlock<T>(m);
         int nc = NC<T>();
         int kcMax = Math.Min(k, KC);
         int ncMax = RoundUp(Math.Min(n, nc), nr);
@@ -329,9 +329,20 @@ internal static partial class Gemm
         }
     }
 
-    // Row block: about 240 KB of packed A, half of this machine's 512 KB L2.
+    // Row block: at most 264 KiB of packed A (KC = 256 deep), about half of a 512 KiB L2, the smallest of the machines
+    // we run on; and large enough that a data-parallel block of 128 rows is one block.
     // A multiple of MR, so the tiles of every block line up with the bands' groups (Bands.GroupUnion).
-    private static int MC<T>() => Unsafe.SizeOf<T>() == 8 ? 120 : 240;
+    private static int MC<T>() => Unsafe.SizeOf<T>() == 8 ? 132 : 264;
+
+    // The rows of C cut into the fewest blocks of at most MC rows, of nearly equal size (rounded up to MR): no small
+    // last block that sweeps all of B again for a few rows (m = 140 is 72 + 68, not 132 + 8). Rows are independent,
+    // so the cut changes no bit.
+    internal static int RowBlock<T>(int m)
+    {
+        int mc = MC<T>();
+        int blocks = (m + mc - 1) / mc;
+        return Math.Min(mc, RoundUp((m + blocks - 1) / blocks, MR));
+    }
 
     // Column block: a multiple of NR for both element types and every width (127 tiles of 32 floats); a packed B block
     // of KC × NC sits in L3.

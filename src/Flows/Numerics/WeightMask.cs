@@ -29,6 +29,10 @@ internal sealed class WeightMask<T> where T : unmanaged, IFloatingPointIeee754<T
         }
     }
 
+    /// <summary>Whether every row's ones fill its band [Start, End) of <see cref="MaskBands.OfOutputs"/> exactly (MADE's
+    /// staircase masks), so that inside the mask is inside the bands.</summary>
+    public bool RowsAreBands => _rowsAreBands;
+
     /// <summary>The mask, row-major.</summary>
     public T[] Values { get; }
 
@@ -69,6 +73,24 @@ internal sealed class WeightMask<T> where T : unmanaged, IFloatingPointIeee754<T
             Span<T> row = matrix.Slice(r * Inputs, Inputs);
             row[..rows.Start[r]].Clear();
             row[rows.End[r]..].Clear();
+        }
+    }
+
+    /// <summary>destination[i] += source[i] for the entries i of [<paramref name="start"/>, start + destination.Length)
+    /// of the outputs × inputs matrix that lie inside the mask; the others are not read. Only where
+    /// <see cref="RowsAreBands"/>.</summary>
+    public void AddInside(int start, ReadOnlySpan<T> source, Span<T> destination)
+    {
+        Bands rows = Bands.OfOutputs;
+        int end = start + destination.Length;
+        for (int r = start / Inputs; r < Outputs && r * Inputs < end; r++)
+        {
+            int first = Math.Max(start, (r * Inputs) + rows.Start[r]);
+            int last = Math.Min(end, (r * Inputs) + rows.End[r]);
+            if (first < last)
+            {
+                TensorPrimitives.Add(destination[(first - start)..(last - start)], source[(first - start)..(last - start)], destination[(first - start)..(last - start)]);
+            }
         }
     }
 }

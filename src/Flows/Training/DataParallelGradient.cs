@@ -187,10 +187,21 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
                 Span<T> tile = gradient.Slice(start, length);
                 for (int b = 1; b < owner._blocks; b++)
                 {
-                    ReadOnlySpan<T> block = owner._tapes[b].OwnGradients(parameter);
-                    if (!block.IsEmpty)
+                    ReadOnlySpan<T> block = owner._tapes[b].OwnGradients(parameter, out WeightMask<T>? staleOutside);
+                    if (block.IsEmpty)
+                    {
+                        continue;
+                    }
+
+                    if (staleOutside is null)
                     {
                         TensorPrimitives.Add(tile, block.Slice(start, length), tile);
+                    }
+                    else
+                    {
+                        // Outside the mask the block's gradient counts as zero (its buffer is stale there), and adding
+                        // zero changes no sum: block 0's entries there were cleared to +0.
+                        staleOutside.AddInside(start, block.Slice(start, length), tile);
                     }
                 }
             }

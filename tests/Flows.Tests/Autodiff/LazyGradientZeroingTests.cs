@@ -81,4 +81,101 @@ public sealed class LazyGradientZeroingTests
 
         Assert.Equal([1.5, 0, -2, 0, 0, 3], matrix);
     }
+
+    // A data-parallel block's own gradient of a masked weight is left stale outside the mask, and the reduction adds only
+    // inside it. Over passes whose full-tile products write outside the mask, the gradient still reads as gᵀx ⊙ M, and
+    // what the reduction is handed equals it inside the mask.
+    [Fact]
+    public void AMaskedWeightsOwnGradient_LeftStaleOutsideTheMask_ReadsAsTheMaskedGradient()
+    {
+        const int n = 7, inputs = 40, outputs = 36;
+        var random = new Random(11);
+        // A staircase mask: row o sees inputs [0, 1 + o) (its rows are bands), so tiles straddle its edge.
+        double[] maskValues = new double[outputs * inputs];
+        for (int o = 0; o < outputs; o++)
+        {
+            maskValues.AsSpan(o * inputs, 1 + o).Fill(1);
+        }
+
+        var mask = new WeightMask<double>(maskValues, outputs, inputs);
+        Assert.True(mask.RowsAreBands);
+        var w = new Parameter<double>("w", outputs, inputs);
+        for (int i = 0; i < w.Values.Length; i++)
+        {
+            w.Values[i] = random.NextDouble() - 0.5;
+        }
+
+        var tape = new Tape<double>();
+        tape.KeepOwnParameterGradients();
+        for (int pass = 0; pass < 3; pass++)
+        {
+            double[] xs = [.. Enumerable.Range(0, n * inputs).Select(_ => random.NextDouble() - 0.5)];
+            double[] rs = [.. Enumerable.Range(0, n * outputs).Select(_ => random.NextDouble() - 0.5)];
+            tape.Reset();
+            tape.ZeroOwnGradients();
+            Node<double> weight = tape.Use(w);
+            Node<double> y = tape.Linear(tape.Constant(xs, n, inputs), weight, bias: null, mask, relu: false);
+            tape.Backward(tape.Sum(tape.Multiply(y, tape.Constant(rs, n, outputs))));
+
+            // ∂loss/∂W[o, i] = Σ_r rs[r, o] · xs[r, i] inside the mask, 0 outside.
+            var expected = new double[outputs * inputs];
+            for (int o = 0; o < outputs; o++)
+            {
+                for (int i = 0; i <= o && i < inputs; i++)
+                {
+                    for (int r = 0; r < n; r++)
+                    {
+                        expected[(o * inputs) + i] += rs[(r * outputs) + o] * xs[(r * inputs) + i];
+                    }
+                }
+            }
+
+            ReadOnlySpan<double> raw = tape.OwnGradients(w, out WeightMask<double>? staleOutside);
+            Assert.Same(mask, staleOutside);
+            var reduced = new double[outputs * inputs];
+            mask.AddInside(0, raw, reduced);
+            AssertClose(expected, reduced);
+            AssertClose(expected, weight.Gradients.ToArray());
+            ReadOnlySpan<double> afterRead = tape.OwnGradients(w, out staleOutside);
+            Assert.Null(staleOutside);
+            AssertClose(expected, afterRead.ToArray());
+        }
+
+        static void AssertClose(double[] expected, double[] actual)
+        {
+            for (int k = 0; k < expected.Length; k++)
+            {
+                Assert.Equal(expected[k], actual[k], 1e-13);
+            }
+        }
+    }
+
+    // AddInside over any window of the flat matrix adds exactly the entries inside the mask.
+    [Fact]
+    public void AddInside_OverAnyWindow_AddsExactlyTheEntriesInsideTheMask()
+    {
+        const int outputs = 9, inputs = 11;
+        var random = new Random(5);
+        double[] maskValues = new double[outputs * inputs];
+        for (int o = 0; o < outputs; o++)
+        {
+            int start = random.Next(inputs), end = start + random.Next(inputs - start + 1);
+            maskValues.AsSpan((o * inputs) + start, end - start).Fill(1);
+        }
+
+        var mask = new WeightMask<double>(maskValues, outputs, inputs);
+        double[] source = [.. Enumerable.Range(0, outputs * inputs).Select(_ => random.NextDouble() + 1)];
+        for (int start = 0; start < outputs * inputs; start += 3)
+        {
+            for (int length = 0; start + length <= outputs * inputs; length += 7)
+            {
+                double[] destination = [.. Enumerable.Range(0, length).Select(k => (double)k)];
+                mask.AddInside(start, source.AsSpan(start, length), destination);
+                for (int k = 0; k < length; k++)
+                {
+                    Assert.Equal(k + (maskValues[start + k] * source[start + k]), destination[k]);
+                }
+            }
+        }
+    }
 }

@@ -154,6 +154,53 @@ public sealed class ParallelEvaluationTests
         }
     }
 
+    // A call forms each masked weight's W ⊙ M once and shares it among its chunks; the next call must form it again
+    // from the weights as they are then, or it would score and sample with the old weights.
+    [Theory]
+    [MemberData(nameof(Presets))]
+    public void DensityLnAndSample_AfterTheWeightsChange_UseTheNewWeights(string preset)
+    {
+        TransformedDistribution<double> flow = Preset(preset);
+        double[,] x = TestData.StandardNormal(Rows, flow.Dimension, seed: 3);
+        double[,]? context = Context(flow, Rows);
+        foreach (int degree in new[] { 1, 2 })
+        {
+            _ = DensityLnAt(flow, degree, x, context);
+            _ = SampleAt(flow, degree, Rows, seed: 17, context);
+        }
+
+        Perturb(flow, seed: 21);
+        double[] expectedDensity = ReferenceDensityLn(flow, x, context);
+        double[] expectedSample = ReferenceSample(flow, Rows, new Random(17), context);
+        foreach (int degree in new[] { 1, 2 })
+        {
+            Assert.Equal(expectedDensity, DensityLnAt(flow, degree, x, context));
+            Assert.Equal(expectedSample, TestData.Flatten(SampleAt(flow, degree, Rows, seed: 17, context)));
+        }
+    }
+
+    // Concurrent calls rent one pooled job each, and every job re-forms its shared products from the current weights.
+    [Fact]
+    public void DensityLn_FromManyThreadsAfterAWeightChange_EveryPooledJobUsesTheNewWeights()
+    {
+        TransformedDistribution<double> flow = Preset("MAF");
+        double[,] x = TestData.StandardNormal(Rows, flow.Dimension, seed: 3);
+        for (int round = 0; round < 3; round++)
+        {
+            Perturb(flow, seed: 30 + round);
+            double[] expected = ReferenceDensityLn(flow, x, null);
+            var results = new double[4][];
+            using var start = new Barrier(results.Length);
+            Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = results.Length }, t =>
+            {
+                start.SignalAndWait(TimeSpan.FromSeconds(30));
+                results[t] = flow.DensityLn(x);
+            });
+
+            Assert.All(results, r => Assert.Equal(expected, r));
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Degrees))]
     public void Sample_LeavesTheCallersRandomInTheSameState_AtEveryThreadCount(int degree)

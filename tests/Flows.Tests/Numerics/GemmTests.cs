@@ -497,6 +497,66 @@ public sealed class GemmTests
         }
     }
 
+    // The rows of C are cut into the fewest blocks of at most MC rows, each a multiple of MR but the last, of nearly equal
+    // size: a data-parallel block of 128 rows is one block in either type, and no last block is a sliver.
+    [Fact]
+    public void RowBlocks_AreTheFewestOfAtMostMC_AndNearlyEqual()
+    {
+        Assert.Equal(132, Gemm.RowBlock<double>(128));
+        Assert.Equal(132, Gemm.RowBlock<float>(128));
+        Check<double>(Gemm.RowBlock<double>(int.MaxValue / 2));
+        Check<float>(Gemm.RowBlock<float>(int.MaxValue / 2));
+
+        static void Check<T>(int mc)
+        {
+            for (int m = 1; m <= 3000; m++)
+            {
+                int block = Gemm.RowBlock<T>(m);
+                int blocks = (m + block - 1) / block;
+                Assert.True(block % Gemm.MR == 0 && block <= mc, $"m = {m}: block {block}");
+                Assert.Equal((m + mc - 1) / mc, blocks);
+                int last = m - ((blocks - 1) * block);
+                Assert.True(last > block - (blocks * Gemm.MR), $"m = {m}: blocks of {block}, the last {last}");
+            }
+        }
+    }
+
+    // Rows of C are independent sums, so how the driver cuts them into row blocks changes no bit: products of row ranges
+    // (cut at multiples of MR, as row blocks are) equal the whole product bit for bit, for m around the block size.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RowRanges_GiveTheBitsOfTheWholeProduct(bool accumulate)
+    {
+        Check<double>(accumulate);
+        Check<float>(accumulate);
+
+        static void Check<T>(bool accumulate)
+            where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            const int k = 300, n = 70;
+            foreach (int m in new[] { 132, 133, 264, 265, 1000 })
+            {
+                T[] a = Random<T>(m * k, m);
+                T[] b = Random<T>(k * n, m + 1);
+                T[] start = Random<T>(m * n, m + 2);
+                T[] whole = (T[])start.Clone();
+                Gemm.Multiply<T>(a, b, whole, m, k, n, accumulate);
+                foreach (int cut in new[] { Gemm.MR, 11 * Gemm.MR, 23 * Gemm.MR })
+                {
+                    T[] pieces = (T[])start.Clone();
+                    for (int row = 0; row < m; row += cut)
+                    {
+                        int rows = Math.Min(cut, m - row);
+                        Gemm.Multiply<T>(a.AsSpan(row * k), b, pieces.AsSpan(row * n), rows, k, n, accumulate);
+                    }
+
+                    Assert.Equal(whole, pieces);
+                }
+            }
+        }
+    }
+
     private static void LargeShapes<T>(Product product, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -36,7 +36,7 @@ internal static partial class Gemm
     // three widths, compiled per width. It runs on the vector types themselves through TWidth's static members, not on
     // ISimdLanes' wrapper structs: with the wrappers the JIT (.NET 10) no longer sees that each multiply-add's result goes
     // back into its accumulator and adds a register copy after every second one (30 instructions per step of k instead of
-    // 24, beyond what the front end issues in the 6 cycles the 12 multiply-adds take).
+    // 24, in DOTNET_JitDisasm's listing).
     private static void MicroKernel<T, TVector, TWidth>(int kc, ref T a, nint rsA, nint csA, ref T b, nint bStride, ref T c, nint ldc, bool add, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVector : unmanaged

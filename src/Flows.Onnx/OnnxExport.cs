@@ -132,7 +132,8 @@ public static class OnnxExport
         return new FileInfo(path).Length;
     }
 
-    private static ModelProto ToModel(GraphBuilder builder, string name, string description)
+    // Internal so that tests can run a graph of one helper alone in ONNX Runtime.
+    internal static ModelProto ToModel(GraphBuilder builder, string name, string description)
     {
         int elementType = builder.IsDouble ? GraphConstant.DoubleType : GraphConstant.FloatType;
         var graph = new GraphProto { Name = name, DocString = description };

@@ -62,8 +62,8 @@ internal static class FlowGraphs
         string? context = flow.ContextDimension > 0 ? graph.Input(Context, flow.ContextDimension) : null;
         string? flowContext = flow.Bijector.ContextDimension > 0 ? context : null;
         Lowered lowered = Lowering.Of(flow.Bijector).LowerForward(graph, z, flowContext);
-        string logDensity = baseLowering.LowerDensityLn(graph, z);
-        logDensity = lowered.LogDet is null ? logDensity : graph.Sub(logDensity, lowered.LogDet);
+        string baseAtZ = baseLowering.LowerDensityLn(graph, z);
+        string logDensity = lowered.LogDet is null ? baseAtZ : graph.Sub(baseAtZ, lowered.LogDet);
         string x = lowered.Output;
         if (Defensive(flow) is { } gaussian)
         {
@@ -72,7 +72,9 @@ internal static class FlowGraphs
             string u = graph.Input(ComponentDraw, 1);
             string? gaussianContext = gaussian.Bijector.ContextDimension > 0 ? context : null;
             Lowered gaussianDraw = Lowering.Of(gaussian.Bijector).LowerForward(graph, z, gaussianContext);
-            string gaussianAtOwnDraw = Lower(gaussian).LowerDensityLn(graph, z);
+            // The Gaussian's base is a standard normal of the flow's dimension, so where the flow's base is one too, the
+            // base density at z is the one already in the graph.
+            string gaussianAtOwnDraw = SameDensity(flow.BaseDistribution, gaussian.BaseDistribution) ? baseAtZ : Lower(gaussian).LowerDensityLn(graph, z);
             gaussianAtOwnDraw = gaussianDraw.LogDet is null ? gaussianAtOwnDraw : graph.Sub(gaussianAtOwnDraw, gaussianDraw.LogDet);
             Lowered flowInverse;
             try
@@ -110,6 +112,10 @@ internal static class FlowGraphs
     // The defensive Gaussian when it takes part (a share ε > 0), else null.
     private static TransformedDistribution<T>? Defensive<T>(TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>
         => flow.DefensiveWeight > 0 && flow.DefensiveComponent is TransformedDistribution<T> gaussian ? gaussian : null;
+
+    // Whether two bases have the same density function (standard normals of one dimension), so one graph serves both.
+    private static bool SameDensity<T>(IDistribution<T> a, IDistribution<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+        => a is StandardNormal<T> && b is StandardNormal<T> && a.Dimension == b.Dimension;
 
     private static IDistributionLowering Lower<T>(TransformedDistribution<T> gaussian) where T : unmanaged, IFloatingPointIeee754<T>
         => gaussian.BaseDistribution as IDistributionLowering ?? throw new NotSupportedException($"The defensive component {gaussian} has no ONNX form.");

@@ -15,286 +15,208 @@ internal static partial class Gemm
     {
         if (bits == 512)
         {
-            MicroKernel512(kc, ref a, rsA, csA, ref b, ref c, ldc, add, epilogue);
+            MicroKernel<T, Vector512<T>, Width512<T>>(kc, ref a, rsA, csA, ref b, 2 * Vector512<T>.Count, ref c, ldc, add, epilogue);
         }
         else if (bits == 256)
         {
-            MicroKernel256(kc, ref a, rsA, csA, ref b, ref c, ldc, add, epilogue);
+            MicroKernel<T, Vector256<T>, Width256<T>>(kc, ref a, rsA, csA, ref b, 2 * Vector256<T>.Count, ref c, ldc, add, epilogue);
         }
         else
         {
             // At 128 bits (no AVX2) the tile is done as two halves of MR × 2 Vector128s each.
             int quarter = Vector128<T>.Count;
-            MicroKernel128(kc, ref a, rsA, csA, ref b, 4 * quarter, ref c, ldc, add, epilogue);
-            MicroKernel128(kc, ref a, rsA, csA, ref Unsafe.Add(ref b, 2 * quarter), 4 * quarter, ref Unsafe.Add(ref c, 2 * quarter), ldc, add, epilogue.At(2 * quarter));
+            MicroKernel<T, Vector128<T>, Width128<T>>(kc, ref a, rsA, csA, ref b, 4 * quarter, ref c, ldc, add, epilogue);
+            MicroKernel<T, Vector128<T>, Width128<T>>(kc, ref a, rsA, csA, ref Unsafe.Add(ref b, 2 * quarter), 4 * quarter, ref Unsafe.Add(ref c, 2 * quarter), ldc, add, epilogue.At(2 * quarter));
         }
     }
 
-    // 6 × 2 accumulators, 2 loads of B and 1 broadcast of A: 15 of the 16 ymm registers.
-    private static void MicroKernel256<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, nint ldc, bool add, Epilogue<T> epilogue)
+    // 6 × 2 accumulators, 2 loads of B and 1 broadcast of A, over 2 vectors' columns of a packed micro-panel whose rows
+    // are bStride apart: at 256 bits 15 of the 16 ymm registers; at 512 bits 15 of the 32 zmm registers, twice the columns
+    // and multiply-adds per step of k for the same loads of A; at 128 bits half a panel of 4 Vector128s. One body for the
+    // three widths, compiled per width. It runs on the vector types themselves through TWidth's static members, not on
+    // ISimdLanes' wrapper structs: with the wrappers the JIT (.NET 10) no longer sees that each multiply-add's result goes
+    // back into its accumulator and adds a register copy after every second one (30 instructions per step of k instead of
+    // 24, in DOTNET_JitDisasm's listing).
+    private static void MicroKernel<T, TVector, TWidth>(int kc, ref T a, nint rsA, nint csA, ref T b, nint bStride, ref T c, nint ldc, bool add, Epilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TVector : unmanaged
+        where TWidth : IVectorWidth<TVector, T>
     {
-        nuint w = (nuint)Vector256<T>.Count;
-        nint nr = 2 * Vector256<T>.Count;
+        nuint w = (nuint)TWidth.Count;
         nint rs2 = 2 * rsA;
         nint rs3 = 3 * rsA;
         nint rs4 = 4 * rsA;
         nint rs5 = 5 * rsA;
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector256<T> b0 = Vector256.LoadUnsafe(ref b);
-            Vector256<T> b1 = Vector256.LoadUnsafe(ref b, w);
-            Vector256<T> ai = Vector256.Create(a);
-            c00 = MultiplyAdd(ai, b0, c00);
-            c01 = MultiplyAdd(ai, b1, c01);
-            ai = Vector256.Create(Unsafe.Add(ref a, rsA));
-            c10 = MultiplyAdd(ai, b0, c10);
-            c11 = MultiplyAdd(ai, b1, c11);
-            ai = Vector256.Create(Unsafe.Add(ref a, rs2));
-            c20 = MultiplyAdd(ai, b0, c20);
-            c21 = MultiplyAdd(ai, b1, c21);
-            ai = Vector256.Create(Unsafe.Add(ref a, rs3));
-            c30 = MultiplyAdd(ai, b0, c30);
-            c31 = MultiplyAdd(ai, b1, c31);
-            ai = Vector256.Create(Unsafe.Add(ref a, rs4));
-            c40 = MultiplyAdd(ai, b0, c40);
-            c41 = MultiplyAdd(ai, b1, c41);
-            ai = Vector256.Create(Unsafe.Add(ref a, rs5));
-            c50 = MultiplyAdd(ai, b0, c50);
-            c51 = MultiplyAdd(ai, b1, c51);
-            a = ref Unsafe.Add(ref a, csA);
-            b = ref Unsafe.Add(ref b, nr);
-        }
-
-        if (epilogue.HasBias)
-        {
-            Vector256<T> bias0 = Vector256.LoadUnsafe(ref epilogue.Bias);
-            Vector256<T> bias1 = Vector256.LoadUnsafe(ref epilogue.Bias, w);
-            c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1; c20 += bias0; c21 += bias1;
-            c30 += bias0; c31 += bias1; c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
-        }
-
-        bool relu = epilogue.Relu;
-        Store(c00, c01, ref c, w, add, relu);
-        Store(c10, c11, ref Unsafe.Add(ref c, ldc), w, add, relu);
-        Store(c20, c21, ref Unsafe.Add(ref c, 2 * ldc), w, add, relu);
-        Store(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add, relu);
-        Store(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add, relu);
-        Store(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add, relu);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(Vector256<T> left, Vector256<T> right, ref T c, nuint w, bool add, bool relu)
-    {
-        if (add)
-        {
-            left = Vector256.LoadUnsafe(ref c) + left;
-            right = Vector256.LoadUnsafe(ref c, w) + right;
-        }
-
-        if (relu)
-        {
-            left = Vector256.Max(left, Vector256<T>.Zero);
-            right = Vector256.Max(right, Vector256<T>.Zero);
-        }
-
-        left.StoreUnsafe(ref c);
-        right.StoreUnsafe(ref c, w);
-    }
-
-    // The same 6 × 2 tile of 512-bit vectors (AVX-512): 12 accumulators and 3 operands of the 32 zmm registers, twice the
-    // columns and multiply-adds per step of k of the 256-bit kernel for the same loads of A.
-    private static void MicroKernel512<T>(int kc, ref T a, nint rsA, nint csA, ref T b, ref T c, nint ldc, bool add, Epilogue<T> epilogue)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        nuint w = (nuint)Vector512<T>.Count;
-        nint nr = 2 * Vector512<T>.Count;
-        nint rs2 = 2 * rsA;
-        nint rs3 = 3 * rsA;
-        nint rs4 = 4 * rsA;
-        nint rs5 = 5 * rsA;
-        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            Vector512<T> b0 = Vector512.LoadUnsafe(ref b);
-            Vector512<T> b1 = Vector512.LoadUnsafe(ref b, w);
-            Vector512<T> ai = Vector512.Create(a);
-            c00 = MultiplyAdd(ai, b0, c00);
-            c01 = MultiplyAdd(ai, b1, c01);
-            ai = Vector512.Create(Unsafe.Add(ref a, rsA));
-            c10 = MultiplyAdd(ai, b0, c10);
-            c11 = MultiplyAdd(ai, b1, c11);
-            ai = Vector512.Create(Unsafe.Add(ref a, rs2));
-            c20 = MultiplyAdd(ai, b0, c20);
-            c21 = MultiplyAdd(ai, b1, c21);
-            ai = Vector512.Create(Unsafe.Add(ref a, rs3));
-            c30 = MultiplyAdd(ai, b0, c30);
-            c31 = MultiplyAdd(ai, b1, c31);
-            ai = Vector512.Create(Unsafe.Add(ref a, rs4));
-            c40 = MultiplyAdd(ai, b0, c40);
-            c41 = MultiplyAdd(ai, b1, c41);
-            ai = Vector512.Create(Unsafe.Add(ref a, rs5));
-            c50 = MultiplyAdd(ai, b0, c50);
-            c51 = MultiplyAdd(ai, b1, c51);
-            a = ref Unsafe.Add(ref a, csA);
-            b = ref Unsafe.Add(ref b, nr);
-        }
-
-        if (epilogue.HasBias)
-        {
-            Vector512<T> bias0 = Vector512.LoadUnsafe(ref epilogue.Bias);
-            Vector512<T> bias1 = Vector512.LoadUnsafe(ref epilogue.Bias, w);
-            c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1; c20 += bias0; c21 += bias1;
-            c30 += bias0; c31 += bias1; c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
-        }
-
-        bool relu = epilogue.Relu;
-        Store(c00, c01, ref c, w, add, relu);
-        Store(c10, c11, ref Unsafe.Add(ref c, ldc), w, add, relu);
-        Store(c20, c21, ref Unsafe.Add(ref c, 2 * ldc), w, add, relu);
-        Store(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add, relu);
-        Store(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add, relu);
-        Store(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add, relu);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(Vector512<T> left, Vector512<T> right, ref T c, nuint w, bool add, bool relu)
-    {
-        if (add)
-        {
-            left = Vector512.LoadUnsafe(ref c) + left;
-            right = Vector512.LoadUnsafe(ref c, w) + right;
-        }
-
-        if (relu)
-        {
-            left = Vector512.Max(left, Vector512<T>.Zero);
-            right = Vector512.Max(right, Vector512<T>.Zero);
-        }
-
-        left.StoreUnsafe(ref c);
-        right.StoreUnsafe(ref c, w);
-    }
-
-    // The same tile shape with 128-bit vectors (SSE, AdvSimd): 6 × 2 accumulators over half the columns of a panel
-    // whose rows are bStride apart.
-    private static void MicroKernel128<T>(int kc, ref T a, nint rsA, nint csA, ref T b, nint bStride, ref T c, nint ldc, bool add, Epilogue<T> epilogue)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        nuint w = (nuint)Vector128<T>.Count;
-        Vector128<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector128<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            Vector128<T> b0 = Vector128.LoadUnsafe(ref b);
-            Vector128<T> b1 = Vector128.LoadUnsafe(ref b, w);
-            Vector128<T> ai = Vector128.Create(a);
-            c00 = MultiplyAdd(ai, b0, c00);
-            c01 = MultiplyAdd(ai, b1, c01);
-            ai = Vector128.Create(Unsafe.Add(ref a, rsA));
-            c10 = MultiplyAdd(ai, b0, c10);
-            c11 = MultiplyAdd(ai, b1, c11);
-            ai = Vector128.Create(Unsafe.Add(ref a, 2 * rsA));
-            c20 = MultiplyAdd(ai, b0, c20);
-            c21 = MultiplyAdd(ai, b1, c21);
-            ai = Vector128.Create(Unsafe.Add(ref a, 3 * rsA));
-            c30 = MultiplyAdd(ai, b0, c30);
-            c31 = MultiplyAdd(ai, b1, c31);
-            ai = Vector128.Create(Unsafe.Add(ref a, 4 * rsA));
-            c40 = MultiplyAdd(ai, b0, c40);
-            c41 = MultiplyAdd(ai, b1, c41);
-            ai = Vector128.Create(Unsafe.Add(ref a, 5 * rsA));
-            c50 = MultiplyAdd(ai, b0, c50);
-            c51 = MultiplyAdd(ai, b1, c51);
+            TVector b0 = TWidth.Load(ref b, 0);
+            TVector b1 = TWidth.Load(ref b, w);
+            TVector ai = TWidth.Broadcast(a);
+            c00 = TWidth.MultiplyAdd(ai, b0, c00);
+            c01 = TWidth.MultiplyAdd(ai, b1, c01);
+            ai = TWidth.Broadcast(Unsafe.Add(ref a, rsA));
+            c10 = TWidth.MultiplyAdd(ai, b0, c10);
+            c11 = TWidth.MultiplyAdd(ai, b1, c11);
+            ai = TWidth.Broadcast(Unsafe.Add(ref a, rs2));
+            c20 = TWidth.MultiplyAdd(ai, b0, c20);
+            c21 = TWidth.MultiplyAdd(ai, b1, c21);
+            ai = TWidth.Broadcast(Unsafe.Add(ref a, rs3));
+            c30 = TWidth.MultiplyAdd(ai, b0, c30);
+            c31 = TWidth.MultiplyAdd(ai, b1, c31);
+            ai = TWidth.Broadcast(Unsafe.Add(ref a, rs4));
+            c40 = TWidth.MultiplyAdd(ai, b0, c40);
+            c41 = TWidth.MultiplyAdd(ai, b1, c41);
+            ai = TWidth.Broadcast(Unsafe.Add(ref a, rs5));
+            c50 = TWidth.MultiplyAdd(ai, b0, c50);
+            c51 = TWidth.MultiplyAdd(ai, b1, c51);
             a = ref Unsafe.Add(ref a, csA);
             b = ref Unsafe.Add(ref b, bStride);
         }
 
         if (epilogue.HasBias)
         {
-            Vector128<T> bias0 = Vector128.LoadUnsafe(ref epilogue.Bias);
-            Vector128<T> bias1 = Vector128.LoadUnsafe(ref epilogue.Bias, w);
-            c00 += bias0; c01 += bias1; c10 += bias0; c11 += bias1; c20 += bias0; c21 += bias1;
-            c30 += bias0; c31 += bias1; c40 += bias0; c41 += bias1; c50 += bias0; c51 += bias1;
+            TVector bias0 = TWidth.Load(ref epilogue.Bias, 0);
+            TVector bias1 = TWidth.Load(ref epilogue.Bias, w);
+            c00 = TWidth.Add(c00, bias0); c01 = TWidth.Add(c01, bias1); c10 = TWidth.Add(c10, bias0); c11 = TWidth.Add(c11, bias1);
+            c20 = TWidth.Add(c20, bias0); c21 = TWidth.Add(c21, bias1); c30 = TWidth.Add(c30, bias0); c31 = TWidth.Add(c31, bias1);
+            c40 = TWidth.Add(c40, bias0); c41 = TWidth.Add(c41, bias1); c50 = TWidth.Add(c50, bias0); c51 = TWidth.Add(c51, bias1);
         }
 
         bool relu = epilogue.Relu;
-        Store(c00, c01, ref c, w, add, relu);
-        Store(c10, c11, ref Unsafe.Add(ref c, ldc), w, add, relu);
-        Store(c20, c21, ref Unsafe.Add(ref c, 2 * ldc), w, add, relu);
-        Store(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add, relu);
-        Store(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add, relu);
-        Store(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add, relu);
+        Store<T, TVector, TWidth>(c00, c01, ref c, w, add, relu);
+        Store<T, TVector, TWidth>(c10, c11, ref Unsafe.Add(ref c, ldc), w, add, relu);
+        Store<T, TVector, TWidth>(c20, c21, ref Unsafe.Add(ref c, 2 * ldc), w, add, relu);
+        Store<T, TVector, TWidth>(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add, relu);
+        Store<T, TVector, TWidth>(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add, relu);
+        Store<T, TVector, TWidth>(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add, relu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<T>(Vector128<T> left, Vector128<T> right, ref T c, nuint w, bool add, bool relu)
+    private static void Store<T, TVector, TWidth>(TVector left, TVector right, ref T c, nuint w, bool add, bool relu)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVector : unmanaged
+        where TWidth : IVectorWidth<TVector, T>
     {
         if (add)
         {
-            left = Vector128.LoadUnsafe(ref c) + left;
-            right = Vector128.LoadUnsafe(ref c, w) + right;
+            left = TWidth.Add(TWidth.Load(ref c, 0), left);
+            right = TWidth.Add(TWidth.Load(ref c, w), right);
         }
 
         if (relu)
         {
-            left = Vector128.Max(left, Vector128<T>.Zero);
-            right = Vector128.Max(right, Vector128<T>.Zero);
+            left = TWidth.MaxWithZero(left);
+            right = TWidth.MaxWithZero(right);
         }
 
-        left.StoreUnsafe(ref c);
-        right.StoreUnsafe(ref c, w);
+        TWidth.Store(left, ref c, 0);
+        TWidth.Store(right, ref c, w);
     }
 
-    // x·y + z, fused where the hardware has FMA (the JIT folds the type tests away per element type).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> MultiplyAdd<T>(Vector256<T> x, Vector256<T> y, Vector256<T> z)
+    /// <summary>The vector operations the micro-kernel needs at one width, on the vector type itself.</summary>
+    private interface IVectorWidth<TVector, T>
+        where TVector : unmanaged
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(double))
-        {
-            return Vector256.MultiplyAddEstimate(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
-        }
+        /// <summary>Lanes per vector.</summary>
+        static abstract int Count { get; }
 
-        if (typeof(T) == typeof(float))
-        {
-            return Vector256.MultiplyAddEstimate(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
-        }
+        /// <summary>Loads a vector from <c>source + offset</c>.</summary>
+        static abstract TVector Load(ref T source, nuint offset);
 
-        return (x * y) + z;
+        /// <summary>Stores <paramref name="value"/> at <c>destination + offset</c>.</summary>
+        static abstract void Store(TVector value, ref T destination, nuint offset);
+
+        /// <summary>Every lane <paramref name="value"/>.</summary>
+        static abstract TVector Broadcast(T value);
+
+        /// <summary>x·y + z, fused where the hardware has FMA.</summary>
+        static abstract TVector MultiplyAdd(TVector x, TVector y, TVector z);
+
+        /// <summary>x + y.</summary>
+        static abstract TVector Add(TVector x, TVector y);
+
+        /// <summary>max(x, 0) per lane.</summary>
+        static abstract TVector MaxWithZero(TVector x);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> MultiplyAdd<T>(Vector512<T> x, Vector512<T> y, Vector512<T> z)
+    private readonly struct Width128<T> : IVectorWidth<Vector128<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(double))
-        {
-            return Vector512.MultiplyAddEstimate(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
-        }
+        public static int Count => Vector128<T>.Count;
 
-        if (typeof(T) == typeof(float))
-        {
-            return Vector512.MultiplyAddEstimate(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
-        }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<T> Load(ref T source, nuint offset) => Vector128.LoadUnsafe(ref source, offset);
 
-        return (x * y) + z;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector128<T> value, ref T destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<T> Broadcast(T value) => Vector128.Create(value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<T> MultiplyAdd(Vector128<T> x, Vector128<T> y, Vector128<T> z)
+            => typeof(T) == typeof(double) ? Vector128.MultiplyAddEstimate(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>()
+                : typeof(T) == typeof(float) ? Vector128.MultiplyAddEstimate(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>()
+                : (x * y) + z;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<T> Add(Vector128<T> x, Vector128<T> y) => x + y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<T> MaxWithZero(Vector128<T> x) => Vector128.Max(x, Vector128<T>.Zero);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<T> MultiplyAdd<T>(Vector128<T> x, Vector128<T> y, Vector128<T> z)
+    private readonly struct Width256<T> : IVectorWidth<Vector256<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(double))
-        {
-            return Vector128.MultiplyAddEstimate(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
-        }
+        public static int Count => Vector256<T>.Count;
 
-        if (typeof(T) == typeof(float))
-        {
-            return Vector128.MultiplyAddEstimate(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
-        }
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> Load(ref T source, nuint offset) => Vector256.LoadUnsafe(ref source, offset);
 
-        return (x * y) + z;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector256<T> value, ref T destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> Broadcast(T value) => Vector256.Create(value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> MultiplyAdd(Vector256<T> x, Vector256<T> y, Vector256<T> z)
+            => typeof(T) == typeof(double) ? Vector256.MultiplyAddEstimate(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>()
+                : typeof(T) == typeof(float) ? Vector256.MultiplyAddEstimate(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>()
+                : (x * y) + z;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> Add(Vector256<T> x, Vector256<T> y) => x + y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<T> MaxWithZero(Vector256<T> x) => Vector256.Max(x, Vector256<T>.Zero);
+    }
+
+    private readonly struct Width512<T> : IVectorWidth<Vector512<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public static int Count => Vector512<T>.Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Load(ref T source, nuint offset) => Vector512.LoadUnsafe(ref source, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Store(Vector512<T> value, ref T destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Broadcast(T value) => Vector512.Create(value);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> MultiplyAdd(Vector512<T> x, Vector512<T> y, Vector512<T> z)
+            => typeof(T) == typeof(double) ? Vector512.MultiplyAddEstimate(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>()
+                : typeof(T) == typeof(float) ? Vector512.MultiplyAddEstimate(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>()
+                : (x * y) + z;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> Add(Vector512<T> x, Vector512<T> y) => x + y;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<T> MaxWithZero(Vector512<T> x) => Vector512.Max(x, Vector512<T>.Zero);
     }
 }

@@ -6,6 +6,8 @@ using System.Runtime.Intrinsics;
 namespace Flows.Numerics;
 
 /// <summary>The generic drivers that run fused elementwise kernels over spans.</summary>
+/// <remarks>Each driver picks the width (<see cref="VectorWidth"/>) and runs one body written over
+/// <see cref="ISimdLanes{TSelf, T}"/>, which the JIT compiles once per width (256 and 512 bits).</remarks>
 internal static partial class Kernels
 {
     /// <summary><c>y[i] = f(x[i])</c> for a kernel <typeparamref name="TKernel"/>; <paramref name="y"/> may be <paramref name="x"/>.</summary>
@@ -22,46 +24,19 @@ internal static partial class Kernels
         Debug.Assert(x.Length == y.Length);
         if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
         {
-            Map512<T, TKernel>(x, y);
-            return;
+            MapAt<T, TKernel, Lanes512<T>>(x, y);
         }
-
-        int length = x.Length;
-        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported)
+        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
         {
-            for (int i = 0; i < length; i++)
+            MapAt<T, TKernel, Lanes256<T>>(x, y);
+        }
+        else
+        {
+            for (int i = 0; i < x.Length; i++)
             {
                 y[i] = TKernel.Invoke(x[i]);
             }
-
-            return;
         }
-
-        int count = Vector256<T>.Count;
-        if (length < count)
-        {
-            if (length > 0)
-            {
-                Span<T> buffer = stackalloc T[Vector256<T>.Count];
-                buffer.Clear();
-                x.CopyTo(buffer);
-                TKernel.Invoke(Vector256.Create<T>(buffer)).CopyTo(buffer);
-                buffer[..length].CopyTo(y);
-            }
-
-            return;
-        }
-
-        ref T xr = ref MemoryMarshal.GetReference(x);
-        ref T yr = ref MemoryMarshal.GetReference(y);
-        nuint last = (nuint)(length - count);
-        Vector256<T> tail = TKernel.Invoke(Vector256.LoadUnsafe(ref xr, last));
-        for (nuint i = 0; i < last; i += (nuint)count)
-        {
-            TKernel.Invoke(Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
-        }
-
-        tail.StoreUnsafe(ref yr, last);
     }
 
     /// <summary><c>z[i] = f(x[i], y[i])</c> for a kernel <typeparamref name="TKernel"/>; <paramref name="z"/> may be an input.</summary>
@@ -73,51 +48,19 @@ internal static partial class Kernels
         Debug.Assert(x.Length == z.Length && y.Length == z.Length);
         if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
         {
-            Map512<T, TKernel>(x, y, z);
-            return;
+            MapAt<T, TKernel, Lanes512<T>>(x, y, z);
         }
-
-        int length = z.Length;
-        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported)
+        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
         {
-            for (int i = 0; i < length; i++)
+            MapAt<T, TKernel, Lanes256<T>>(x, y, z);
+        }
+        else
+        {
+            for (int i = 0; i < z.Length; i++)
             {
                 z[i] = TKernel.Invoke(x[i], y[i]);
             }
-
-            return;
         }
-
-        int count = Vector256<T>.Count;
-        if (length < count)
-        {
-            if (length > 0)
-            {
-                Span<T> buffer = stackalloc T[2 * Vector256<T>.Count];
-                Span<T> xb = buffer[..count];
-                Span<T> yb = buffer.Slice(count, count);
-                xb.Clear();
-                yb.Clear();
-                x.CopyTo(xb);
-                y.CopyTo(yb);
-                TKernel.Invoke(Vector256.Create<T>(xb), Vector256.Create<T>(yb)).CopyTo(xb);
-                xb[..length].CopyTo(z);
-            }
-
-            return;
-        }
-
-        ref T xr = ref MemoryMarshal.GetReference(x);
-        ref T yr = ref MemoryMarshal.GetReference(y);
-        ref T zr = ref MemoryMarshal.GetReference(z);
-        nuint last = (nuint)(length - count);
-        Vector256<T> tail = TKernel.Invoke(Vector256.LoadUnsafe(ref xr, last), Vector256.LoadUnsafe(ref yr, last));
-        for (nuint i = 0; i < last; i += (nuint)count)
-        {
-            TKernel.Invoke(Vector256.LoadUnsafe(ref xr, i), Vector256.LoadUnsafe(ref yr, i)).StoreUnsafe(ref zr, i);
-        }
-
-        tail.StoreUnsafe(ref zr, last);
     }
 
     /// <summary>
@@ -133,83 +76,37 @@ internal static partial class Kernels
         Debug.Assert(x.Length == gx.Length && y.Length == gx.Length && g.Length == gx.Length);
         if (VectorWidth.Current == 512 && Vector512<T>.IsSupported)
         {
-            MultiplyAddDerivative512<T, TDerivative>(x, y, g, gx);
-            return;
+            MultiplyAddDerivativeAt<T, TDerivative, Lanes512<T>>(x, y, g, gx);
         }
-
-        int length = gx.Length;
-        if (!Vector256.IsHardwareAccelerated || !Vector256<T>.IsSupported)
+        else if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
         {
-            for (int i = 0; i < length; i++)
+            MultiplyAddDerivativeAt<T, TDerivative, Lanes256<T>>(x, y, g, gx);
+        }
+        else
+        {
+            for (int i = 0; i < gx.Length; i++)
             {
                 gx[i] += g[i] * TDerivative.Invoke(x[i], y[i]);
             }
-
-            return;
         }
-
-        int count = Vector256<T>.Count;
-        if (length < count)
-        {
-            if (length > 0)
-            {
-                // Pads of x = y = 1 keep every f′ finite; pads of g = 0 contribute nothing and are not written back.
-                Span<T> buffer = stackalloc T[4 * Vector256<T>.Count];
-                Span<T> xb = buffer[..count];
-                Span<T> yb = buffer.Slice(count, count);
-                Span<T> gb = buffer.Slice(2 * count, count);
-                Span<T> gxb = buffer.Slice(3 * count, count);
-                xb.Fill(T.One);
-                yb.Fill(T.One);
-                gb.Clear();
-                gxb.Clear();
-                x.CopyTo(xb);
-                y.CopyTo(yb);
-                g.CopyTo(gb);
-                gx.CopyTo(gxb);
-                Vector256<T> sum = Vector256.Create<T>(gxb)
-                    + (Vector256.Create<T>(gb) * TDerivative.Invoke(Vector256.Create<T>(xb), Vector256.Create<T>(yb)));
-                sum.CopyTo(gxb);
-                gxb[..length].CopyTo(gx);
-            }
-
-            return;
-        }
-
-        ref T xr = ref MemoryMarshal.GetReference(x);
-        ref T yr = ref MemoryMarshal.GetReference(y);
-        ref T gr = ref MemoryMarshal.GetReference(g);
-        ref T gxr = ref MemoryMarshal.GetReference(gx);
-        nuint last = (nuint)(length - count);
-        Vector256<T> tail = Vector256.LoadUnsafe(ref gxr, last)
-            + (Vector256.LoadUnsafe(ref gr, last) * TDerivative.Invoke(Vector256.LoadUnsafe(ref xr, last), Vector256.LoadUnsafe(ref yr, last)));
-        for (nuint i = 0; i < last; i += (nuint)count)
-        {
-            Vector256<T> sum = Vector256.LoadUnsafe(ref gxr, i)
-                + (Vector256.LoadUnsafe(ref gr, i) * TDerivative.Invoke(Vector256.LoadUnsafe(ref xr, i), Vector256.LoadUnsafe(ref yr, i)));
-            sum.StoreUnsafe(ref gxr, i);
-        }
-
-        tail.StoreUnsafe(ref gxr, last);
     }
 
-    // Map with 512-bit vectors: the same scheme, lane for lane the same operations.
-    private static void Map512<T, TKernel>(ReadOnlySpan<T> x, Span<T> y)
+    // The unary Map at the width of TLanes.
+    private static void MapAt<T, TKernel, TLanes>(ReadOnlySpan<T> x, Span<T> y)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TKernel : IElementwiseKernel<T>
+        where TLanes : unmanaged, ISimdLanes<TLanes, T>
     {
-        Debug.Assert(x.Length == y.Length);
         int length = x.Length;
-
-        int count = Vector512<T>.Count;
+        int count = TLanes.Count;
         if (length < count)
         {
             if (length > 0)
             {
-                Span<T> buffer = stackalloc T[Vector512<T>.Count];
+                Span<T> buffer = stackalloc T[TLanes.Count];
                 buffer.Clear();
                 x.CopyTo(buffer);
-                TKernel.Invoke(Vector512.Create<T>(buffer)).CopyTo(buffer);
+                TLanes.Apply<TKernel>(TLanes.Create(buffer)).Store(ref MemoryMarshal.GetReference(buffer), 0);
                 buffer[..length].CopyTo(y);
             }
 
@@ -219,36 +116,35 @@ internal static partial class Kernels
         ref T xr = ref MemoryMarshal.GetReference(x);
         ref T yr = ref MemoryMarshal.GetReference(y);
         nuint last = (nuint)(length - count);
-        Vector512<T> tail = TKernel.Invoke(Vector512.LoadUnsafe(ref xr, last));
+        TLanes tail = TLanes.Apply<TKernel>(TLanes.Load(ref xr, last));
         for (nuint i = 0; i < last; i += (nuint)count)
         {
-            TKernel.Invoke(Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
+            TLanes.Apply<TKernel>(TLanes.Load(ref xr, i)).Store(ref yr, i);
         }
 
-        tail.StoreUnsafe(ref yr, last);
+        tail.Store(ref yr, last);
     }
 
-    // Map with 512-bit vectors: the same scheme, lane for lane the same operations.
-    private static void Map512<T, TKernel>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z)
+    // The binary Map at the width of TLanes.
+    private static void MapAt<T, TKernel, TLanes>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TKernel : IBinaryElementwiseKernel<T>
+        where TLanes : unmanaged, ISimdLanes<TLanes, T>
     {
-        Debug.Assert(x.Length == z.Length && y.Length == z.Length);
         int length = z.Length;
-
-        int count = Vector512<T>.Count;
+        int count = TLanes.Count;
         if (length < count)
         {
             if (length > 0)
             {
-                Span<T> buffer = stackalloc T[2 * Vector512<T>.Count];
+                Span<T> buffer = stackalloc T[2 * TLanes.Count];
                 Span<T> xb = buffer[..count];
                 Span<T> yb = buffer.Slice(count, count);
                 xb.Clear();
                 yb.Clear();
                 x.CopyTo(xb);
                 y.CopyTo(yb);
-                TKernel.Invoke(Vector512.Create<T>(xb), Vector512.Create<T>(yb)).CopyTo(xb);
+                TLanes.Apply<TKernel>(TLanes.Create(xb), TLanes.Create(yb)).Store(ref MemoryMarshal.GetReference(xb), 0);
                 xb[..length].CopyTo(z);
             }
 
@@ -259,30 +155,29 @@ internal static partial class Kernels
         ref T yr = ref MemoryMarshal.GetReference(y);
         ref T zr = ref MemoryMarshal.GetReference(z);
         nuint last = (nuint)(length - count);
-        Vector512<T> tail = TKernel.Invoke(Vector512.LoadUnsafe(ref xr, last), Vector512.LoadUnsafe(ref yr, last));
+        TLanes tail = TLanes.Apply<TKernel>(TLanes.Load(ref xr, last), TLanes.Load(ref yr, last));
         for (nuint i = 0; i < last; i += (nuint)count)
         {
-            TKernel.Invoke(Vector512.LoadUnsafe(ref xr, i), Vector512.LoadUnsafe(ref yr, i)).StoreUnsafe(ref zr, i);
+            TLanes.Apply<TKernel>(TLanes.Load(ref xr, i), TLanes.Load(ref yr, i)).Store(ref zr, i);
         }
 
-        tail.StoreUnsafe(ref zr, last);
+        tail.Store(ref zr, last);
     }
 
-    // MultiplyAddDerivative with 512-bit vectors: the same scheme, lane for lane the same operations.
-    private static void MultiplyAddDerivative512<T, TDerivative>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> gx)
+    // MultiplyAddDerivative at the width of TLanes.
+    private static void MultiplyAddDerivativeAt<T, TDerivative, TLanes>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> gx)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TDerivative : IBinaryElementwiseKernel<T>
+        where TLanes : unmanaged, ISimdLanes<TLanes, T>
     {
-        Debug.Assert(x.Length == gx.Length && y.Length == gx.Length && g.Length == gx.Length);
         int length = gx.Length;
-
-        int count = Vector512<T>.Count;
+        int count = TLanes.Count;
         if (length < count)
         {
             if (length > 0)
             {
                 // Pads of x = y = 1 keep every f′ finite; pads of g = 0 contribute nothing and are not written back.
-                Span<T> buffer = stackalloc T[4 * Vector512<T>.Count];
+                Span<T> buffer = stackalloc T[4 * TLanes.Count];
                 Span<T> xb = buffer[..count];
                 Span<T> yb = buffer.Slice(count, count);
                 Span<T> gb = buffer.Slice(2 * count, count);
@@ -295,9 +190,8 @@ internal static partial class Kernels
                 y.CopyTo(yb);
                 g.CopyTo(gb);
                 gx.CopyTo(gxb);
-                Vector512<T> sum = Vector512.Create<T>(gxb)
-                    + (Vector512.Create<T>(gb) * TDerivative.Invoke(Vector512.Create<T>(xb), Vector512.Create<T>(yb)));
-                sum.CopyTo(gxb);
+                TLanes sum = TLanes.Create(gxb) + (TLanes.Create(gb) * TLanes.Apply<TDerivative>(TLanes.Create(xb), TLanes.Create(yb)));
+                sum.Store(ref MemoryMarshal.GetReference(gxb), 0);
                 gxb[..length].CopyTo(gx);
             }
 
@@ -309,15 +203,13 @@ internal static partial class Kernels
         ref T gr = ref MemoryMarshal.GetReference(g);
         ref T gxr = ref MemoryMarshal.GetReference(gx);
         nuint last = (nuint)(length - count);
-        Vector512<T> tail = Vector512.LoadUnsafe(ref gxr, last)
-            + (Vector512.LoadUnsafe(ref gr, last) * TDerivative.Invoke(Vector512.LoadUnsafe(ref xr, last), Vector512.LoadUnsafe(ref yr, last)));
+        TLanes tail = TLanes.Load(ref gxr, last) + (TLanes.Load(ref gr, last) * TLanes.Apply<TDerivative>(TLanes.Load(ref xr, last), TLanes.Load(ref yr, last)));
         for (nuint i = 0; i < last; i += (nuint)count)
         {
-            Vector512<T> sum = Vector512.LoadUnsafe(ref gxr, i)
-                + (Vector512.LoadUnsafe(ref gr, i) * TDerivative.Invoke(Vector512.LoadUnsafe(ref xr, i), Vector512.LoadUnsafe(ref yr, i)));
-            sum.StoreUnsafe(ref gxr, i);
+            TLanes sum = TLanes.Load(ref gxr, i) + (TLanes.Load(ref gr, i) * TLanes.Apply<TDerivative>(TLanes.Load(ref xr, i), TLanes.Load(ref yr, i)));
+            sum.Store(ref gxr, i);
         }
 
-        tail.StoreUnsafe(ref gxr, last);
+        tail.Store(ref gxr, last);
     }
 }

@@ -87,6 +87,12 @@ internal interface ISimdLanes<TSelf, T>
 
     static abstract TSelf Sqrt(TSelf value);
 
+    /// <summary><typeparamref name="TKernel"/> applied to the lanes (its vector form at this width).</summary>
+    static abstract TSelf Apply<TKernel>(TSelf x) where TKernel : IElementwiseKernel<T>;
+
+    /// <summary><typeparamref name="TKernel"/> applied to the lanes of two vectors (its vector form at this width).</summary>
+    static abstract TSelf Apply<TKernel>(TSelf x, TSelf y) where TKernel : IBinaryElementwiseKernel<T>;
+
     /// <summary><see cref="VectorMath"/>'s exp, lane by lane.</summary>
     static abstract TSelf Exp(TSelf value);
 
@@ -182,6 +188,12 @@ internal readonly struct Lanes256<T>(Vector256<T> value) : ISimdLanes<Lanes256<T
     public static Lanes256<T> Sqrt(Lanes256<T> value) => new(Vector256.Sqrt(value._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256<T> Apply<TKernel>(Lanes256<T> x) where TKernel : IElementwiseKernel<T> => new(TKernel.Invoke(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256<T> Apply<TKernel>(Lanes256<T> x, Lanes256<T> y) where TKernel : IBinaryElementwiseKernel<T> => new(TKernel.Invoke(x._value, y._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256<T> Exp(Lanes256<T> value) => new(VectorMath.Exp(value._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -274,6 +286,12 @@ internal readonly struct Lanes512<T>(Vector512<T> value) : ISimdLanes<Lanes512<T
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512<T> Sqrt(Lanes512<T> value) => new(Vector512.Sqrt(value._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512<T> Apply<TKernel>(Lanes512<T> x) where TKernel : IElementwiseKernel<T> => new(TKernel.Invoke(x._value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512<T> Apply<TKernel>(Lanes512<T> x, Lanes512<T> y) where TKernel : IBinaryElementwiseKernel<T> => new(TKernel.Invoke(x._value, y._value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512<T> Exp(Lanes512<T> value) => new(VectorMath.Exp(value._value));

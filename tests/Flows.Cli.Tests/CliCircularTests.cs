@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using Flows.Bijectors;
 using Flows.Distributions;
+using Flows.Distributions.Presets;
 using Flows.Persistence;
 
 namespace Flows.Cli.Tests;
@@ -69,6 +71,19 @@ public sealed class CliCircularTests : IDisposable
         Assert.Equal(flow.DensityLn(x), scores);
     }
 
+    // --angles declares each column's support: the saved flow is the preset built from supports [Real, Angle()].
+    [Fact]
+    public void Fit_Circular_BuildsThePresetFromTheSupportsTheAnglesName()
+    {
+        string model = FitCircular(AngleData());
+
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(model));
+        TransformedDistribution<double> flow = FlowSerializer.Load<double>(System.Text.Encoding.UTF8.GetBytes(document.RootElement.GetProperty("flow").GetRawText()));
+        TransformedDistribution<double> expected = CircularSplineFlow.Create<double>([Support.Real, Support.Angle()], transforms: 2, binCount: 4, hiddenFeatures: [8, 8]);
+        Assert.Equal(expected.ToString(), flow.ToString());
+        Assert.Equal(expected.Parameters.Select(p => (p.Name, p.Rows, p.Columns)), flow.Parameters.Select(p => (p.Name, p.Rows, p.Columns)));
+    }
+
     // The angle is read modulo 2π: the same rows shifted by ±2π score the same (a flow that took the column as real would
     // put almost no mass 2π away), and samples of the angle lie in [−π, π).
     [Fact]
@@ -101,6 +116,7 @@ public sealed class CliCircularTests : IDisposable
     [Theory]
     [InlineData("--flow circular needs --angles", "--flow", "circular")]
     [InlineData("--angles applies to --flow circular only", "--flow", "maf", "--angles", "theta")]
+    [InlineData("\"theta\" would be an angle, and nsf's layers act on the real line", "--flow", "nsf", "--angles", "theta")]
     [InlineData("\"phi\" is not among the features (r, theta)", "--flow", "circular", "--angles", "theta,phi")]
     public void Fit_Circular_RefusesMissingOrMisplacedAngles_WithExitCode2(string message, params string[] options)
     {

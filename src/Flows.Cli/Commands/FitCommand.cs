@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
 using Flows.Training;
@@ -110,9 +111,10 @@ internal static class FitCommand
             int binCount = parseResult.GetValue(bins);
             int seedValue = parseResult.GetValue(seed);
             string[] angleNames = AngleColumns(preset, CommandParts.Names(parseResult.GetValue(angles)), featureNames);
-            bool[] angleMask = [.. featureNames.Select(angleNames.Contains)];
+            // Each feature's support, in one place: the --angles columns are angles (radians), the others real.
+            Support[] supports = [.. featureNames.Select(f => angleNames.Contains(f) ? Support.Angle() : Support.Real)];
             TransformedDistribution<double> model = CreateFlow(preset, featureNames.Length, layerCount, hiddenFeatures, binCount, contextNames.Length, seedValue,
-                angleMask);
+                supports);
 
             var options = new FitOptions
             {
@@ -151,23 +153,26 @@ internal static class FitCommand
         return command;
     }
 
-    /// <summary>Builds the preset named by <c>--flow</c>; <paramref name="angles"/> marks the circular flow's angle columns.</summary>
-    /// <exception cref="CliInputException">The preset refuses the sizes given (RealNVP with one feature, say).</exception>
+    /// <summary>Builds the preset named by <c>--flow</c> with one support per feature (<paramref name="supports"/>; null
+    /// for all real): the circular flow takes its angle columns from them, and the other presets refuse an angle.</summary>
+    /// <exception cref="CliInputException">The preset refuses the sizes or supports given (RealNVP with one feature, an
+    /// angle column in a real-line preset, a circular flow without one).</exception>
     public static TransformedDistribution<double> CreateFlow(string preset, int dimension, int transforms, int[] hiddenFeatures, int binCount,
-        int contextDimension, int seed, bool[]? angles = null)
+        int contextDimension, int seed, IReadOnlyList<Support>? supports = null)
     {
         try
         {
             return preset switch
             {
-                "maf" => MaskedAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed),
-                "nsf" => NeuralSplineFlow.Create<double>(dimension, transforms, binCount, hiddenFeatures, contextDimension: contextDimension, seed: seed),
+                "maf" => MaskedAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed, supports: supports),
+                "nsf" => NeuralSplineFlow.Create<double>(dimension, transforms, binCount, hiddenFeatures, contextDimension: contextDimension, seed: seed,
+                    supports: supports),
                 "nsf-coupling" => NeuralSplineFlow.Create<double>(dimension, transforms, binCount, hiddenFeatures, coupling: true,
-                    contextDimension: contextDimension, seed: seed),
-                "realnvp" => RealNvpFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed),
-                "iaf" => InverseAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed),
-                "circular" => CircularSplineFlow.Create<double>(angles ?? new bool[dimension], transforms, binCount, hiddenFeatures,
-                    contextDimension: contextDimension, seed: seed),
+                    contextDimension: contextDimension, seed: seed, supports: supports),
+                "realnvp" => RealNvpFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed, supports: supports),
+                "iaf" => InverseAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed, supports: supports),
+                "circular" => CircularSplineFlow.Create<double>(supports ?? [.. Enumerable.Repeat(Support.Real, dimension)], transforms, binCount,
+                    hiddenFeatures, contextDimension: contextDimension, seed: seed),
                 _ => throw new CliInputException($"--flow {preset}: unknown preset; choose one of {string.Join(", ", Presets)}."),
             };
         }
@@ -182,7 +187,9 @@ internal static class FitCommand
     {
         if (preset != "circular")
         {
-            return names.Length == 0 ? names : throw new CliInputException($"--angles applies to --flow circular only, not to --flow {preset}.");
+            return names.Length == 0 ? names : throw new CliInputException(
+                $"--angles applies to --flow circular only, not to --flow {preset}: \"{names[0]}\" would be an angle, and {preset}'s layers act on " +
+                "the real line, so its density would jump where the angle wraps.");
         }
 
         if (names.Length == 0)

@@ -6,6 +6,7 @@ using Flows.Distributions.Presets;
 using Flows.Persistence;
 using Flows.Tests.Persistence;
 using Flows.Tests.Testing;
+using Flows.Training;
 
 namespace Flows.Tests.Bijectors;
 
@@ -309,6 +310,37 @@ public sealed class AngleSupportTests : IFamilyCases
         var inSupports = Assert.Throws<ArgumentException>(() => new TransformedDistribution<double>(new StandardNormal<double>(2),
             new ColumnSupports<double>([Degrees, Support.Real]), DefensiveShare.Fixed(0.1)));
         Assert.Contains("column 0 as an angle", inSupports.Message, StringComparison.Ordinal);
+    }
+
+    // Angles in degrees span hundreds of units but reach the layers as [−π, π): no advice to standardize them (a real
+    // column at the same scale still gets it).
+    [Fact]
+    public void Fit_DoesNotAdviseStandardizingAngleColumns()
+    {
+        var random = new Random(2);
+        var data = new double[100, 3];
+        for (int i = 0; i < 100; i++)
+        {
+            data[i, 0] = 170 + (20 * TestData.NextNormal(random));
+            data[i, 1] = 0.3 * TestData.NextNormal(random);
+            data[i, 2] = 1000 + (4 * Math.PI * random.NextDouble()); // an unwrapped phase, in radians
+        }
+
+        TransformedDistribution<double> flow = CircularSplineFlow.Create<double>([Degrees, Support.Real, Radians], transforms: 1, binCount: 3, hiddenFeatures: [4]);
+        FitReport report = flow.Fit(data, new FitOptions { Epochs = 1, BatchSize = 50, Seed = 1 });
+        Assert.DoesNotContain(report.Warnings, w => w.Contains("far outside", StringComparison.Ordinal));
+
+        for (int i = 0; i < 100; i++)
+        {
+            data[i, 1] += 500;
+        }
+
+        report = CircularSplineFlow.Create<double>([Degrees, Support.Real, Radians], transforms: 1, binCount: 3, hiddenFeatures: [4])
+            .Fit(data, new FitOptions { Epochs = 1, BatchSize = 50, Seed = 1 });
+        string warning = Assert.Single(report.Warnings, w => w.Contains("far outside", StringComparison.Ordinal));
+        Assert.Contains("column 1 spans", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("column 0", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("column 2", warning, StringComparison.Ordinal);
     }
 
     private static string Saved(TransformedDistribution<double> flow)

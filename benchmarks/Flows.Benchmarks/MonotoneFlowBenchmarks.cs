@@ -76,7 +76,7 @@ public class MonotoneFlowBenchmarks
             MonotoneFlowKind.DeepSigmoidal => NeuralAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None),
             MonotoneFlowKind.MafHouseholder => MaskedAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None, householderReflections: Dimension),
             MonotoneFlowKind.Bnaf => BlockNeuralAutoregressiveFlow.Create<double>(Dimension, gaussianStart: GaussianStart.None),
-            _ => CircularSplineFlow.Create<double>([true, true]),
+            _ => CircularSplineFlow.Create<double>([Support.Angle(), Support.Angle()]),
         };
         _tape = new Tape<double>();
         _optimizer = new Adam<double>(_flow.Parameters);

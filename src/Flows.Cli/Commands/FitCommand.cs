@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Flows.Bijectors;
 using Flows.Distributions;
 using Flows.Distributions.Presets;
 using Flows.Training;
@@ -45,8 +46,14 @@ internal static class FitCommand
         var bins = new Option<int>("--bins") { Description = "Spline bins (nsf, nsf-coupling, circular).", DefaultValueFactory = _ => 8 };
         var angles = new Option<string?>("--angles")
         {
-            Description = "Comma-separated angle columns, in radians, for --flow circular (required there, refused elsewhere): any " +
-                "period is read modulo 2π, and samples lie in [−π, π). The other features are real.",
+            Description = "Comma-separated angle columns, in radians (or the units of --angle-range), for --flow circular (required " +
+                "there, refused elsewhere): any period is read modulo 2π, and samples lie in [−π, π). The other features are real.",
+        };
+        var angleRange = new Option<string?>("--angle-range")
+        {
+            Description = "One turn of the --angles columns in their own units, lower,upper: 0,360 or -180,180 for degrees, 0,24 for " +
+                "hours of the day. Default: radians on [−π, π). Values outside the turn wrap (370 is 10 on 0,360); samples lie in " +
+                "[lower, upper) and scores are per unit of the data.",
         };
         var epochs = new Option<int?>("--epochs", "-e")
         {
@@ -73,7 +80,7 @@ internal static class FitCommand
             "stops the fit and saves the best epoch so far. The data are standardized inside the flow (a layer saved with it), " +
             "so densities and samples are in the data's own units.")
         {
-            data, columns, context, flow, transforms, hidden, bins, angles, epochs, batchSize, learningRate, validation, patience, seed, output, noHeader, quiet,
+            data, columns, context, flow, transforms, hidden, bins, angles, angleRange, epochs, batchSize, learningRate, validation, patience, seed, output, noHeader, quiet,
         };
         CommandParts.SetAction(command, (parseResult, cancellationToken) =>
         {
@@ -110,9 +117,11 @@ internal static class FitCommand
             int binCount = parseResult.GetValue(bins);
             int seedValue = parseResult.GetValue(seed);
             string[] angleNames = AngleColumns(preset, CommandParts.Names(parseResult.GetValue(angles)), featureNames);
-            bool[] angleMask = [.. featureNames.Select(angleNames.Contains)];
+            Support angle = AngleSupport(parseResult.GetValue(angleRange), angleNames);
+            // Each feature's support, in one place: the --angles columns are angles, the others real.
+            Support[] supports = [.. featureNames.Select(f => angleNames.Contains(f) ? angle : Support.Real)];
             TransformedDistribution<double> model = CreateFlow(preset, featureNames.Length, layerCount, hiddenFeatures, binCount, contextNames.Length, seedValue,
-                angleMask);
+                supports);
 
             var options = new FitOptions
             {
@@ -129,7 +138,7 @@ internal static class FitCommand
 
             (FitReport report, bool cancelled) = Run(model, x, c, options, path, error, parseResult.GetValue(quiet), cancellationToken);
             string outputPath = parseResult.GetRequiredValue(output);
-            var fit = Describe(report, preset, layerCount, hiddenFeatures, binCount, angleNames, seedValue, Path.GetFileName(path), table.RowCount);
+            var fit = Describe(report, preset, layerCount, hiddenFeatures, binCount, angleNames, angle, seedValue, Path.GetFileName(path), table.RowCount);
             new ModelFile(model, featureNames, contextNames, fit).Save(outputPath);
 
             foreach (string warning in report.Warnings)
@@ -151,23 +160,26 @@ internal static class FitCommand
         return command;
     }
 
-    /// <summary>Builds the preset named by <c>--flow</c>; <paramref name="angles"/> marks the circular flow's angle columns.</summary>
-    /// <exception cref="CliInputException">The preset refuses the sizes given (RealNVP with one feature, say).</exception>
+    /// <summary>Builds the preset named by <c>--flow</c> with one support per feature (<paramref name="supports"/>; null
+    /// for all real): the circular flow takes its angle columns from them, and the other presets refuse an angle.</summary>
+    /// <exception cref="CliInputException">The preset refuses the sizes or supports given (RealNVP with one feature, an
+    /// angle column in a real-line preset, a circular flow without one).</exception>
     public static TransformedDistribution<double> CreateFlow(string preset, int dimension, int transforms, int[] hiddenFeatures, int binCount,
-        int contextDimension, int seed, bool[]? angles = null)
+        int contextDimension, int seed, IReadOnlyList<Support>? supports = null)
     {
         try
         {
             return preset switch
             {
-                "maf" => MaskedAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed),
-                "nsf" => NeuralSplineFlow.Create<double>(dimension, transforms, binCount, hiddenFeatures, contextDimension: contextDimension, seed: seed),
+                "maf" => MaskedAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed, supports: supports),
+                "nsf" => NeuralSplineFlow.Create<double>(dimension, transforms, binCount, hiddenFeatures, contextDimension: contextDimension, seed: seed,
+                    supports: supports),
                 "nsf-coupling" => NeuralSplineFlow.Create<double>(dimension, transforms, binCount, hiddenFeatures, coupling: true,
-                    contextDimension: contextDimension, seed: seed),
-                "realnvp" => RealNvpFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed),
-                "iaf" => InverseAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed),
-                "circular" => CircularSplineFlow.Create<double>(angles ?? new bool[dimension], transforms, binCount, hiddenFeatures,
-                    contextDimension: contextDimension, seed: seed),
+                    contextDimension: contextDimension, seed: seed, supports: supports),
+                "realnvp" => RealNvpFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed, supports: supports),
+                "iaf" => InverseAutoregressiveFlow.Create<double>(dimension, transforms, hiddenFeatures, contextDimension, seed: seed, supports: supports),
+                "circular" => CircularSplineFlow.Create<double>(supports ?? [.. Enumerable.Repeat(Support.Real, dimension)], transforms, binCount,
+                    hiddenFeatures, contextDimension: contextDimension, seed: seed),
                 _ => throw new CliInputException($"--flow {preset}: unknown preset; choose one of {string.Join(", ", Presets)}."),
             };
         }
@@ -182,7 +194,9 @@ internal static class FitCommand
     {
         if (preset != "circular")
         {
-            return names.Length == 0 ? names : throw new CliInputException($"--angles applies to --flow circular only, not to --flow {preset}.");
+            return names.Length == 0 ? names : throw new CliInputException(
+                $"--angles applies to --flow circular only, not to --flow {preset}: \"{names[0]}\" would be an angle, and {preset}'s layers act on " +
+                "the real line, so its density would jump where the angle wraps.");
         }
 
         if (names.Length == 0)
@@ -199,6 +213,36 @@ internal static class FitCommand
         }
 
         return names;
+    }
+
+    // The support of the --angles columns: radians on [−π, π) unless --angle-range gives another turn.
+    private static Support AngleSupport(string? range, string[] angleNames)
+    {
+        if (range is null)
+        {
+            return Support.Angle();
+        }
+
+        if (angleNames.Length == 0)
+        {
+            throw new CliInputException($"--angle-range {range} applies to the --angles columns; name them with --angles (and --flow circular).");
+        }
+
+        string[] parts = range.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double lower)
+            || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double upper))
+        {
+            throw new CliInputException($"--angle-range {range}: give the start and the end of one turn as two numbers, such as 0,360.");
+        }
+
+        try
+        {
+            return Support.Angle(lower, upper);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new CliInputException($"--angle-range {range}: {e.Message.Split(Environment.NewLine)[0]}", e);
+        }
     }
 
     private static int[] ParseWidths(string text)
@@ -253,8 +297,8 @@ internal static class FitCommand
     }
 
     /// <summary>What the model file records of the fit.</summary>
-    private static JsonObject Describe(FitReport report, string preset, int transforms, int[] hiddenFeatures, int binCount, string[] angles, int seed,
-        string dataFile, int rows)
+    private static JsonObject Describe(FitReport report, string preset, int transforms, int[] hiddenFeatures, int binCount, string[] angles,
+        Support angle, int seed, string dataFile, int rows)
     {
         var history = new JsonArray();
         foreach (EpochReport epoch in report.History.Prepend(report.Initial))
@@ -269,6 +313,7 @@ internal static class FitCommand
             ["hiddenFeatures"] = new JsonArray([.. hiddenFeatures.Select(h => JsonValue.Create(h))]),
             ["binCount"] = preset.StartsWith("nsf", StringComparison.Ordinal) || preset == "circular" ? binCount : null,
             ["angles"] = angles.Length > 0 ? new JsonArray([.. angles.Select(a => JsonValue.Create(a))]) : null,
+            ["angleRange"] = angles.Length > 0 ? new JsonArray(angle.Lower, angle.Upper) : null,
             ["seed"] = seed,
             ["data"] = dataFile,
             ["rows"] = rows,

@@ -40,7 +40,7 @@ internal static class InfoCommand
 
             if (loaded.Fit is JsonObject fit)
             {
-                foreach (string key in (string[])["preset", "transforms", "hiddenFeatures", "binCount", "angles", "seed", "data", "rows", "status", "epochs", "steps", "bestEpoch"])
+                foreach (string key in (string[])["preset", "transforms", "hiddenFeatures", "binCount", "angles", "angleRange", "seed", "data", "rows", "status", "epochs", "steps", "bestEpoch"])
                 {
                     if (fit[key] is JsonNode node)
                     {

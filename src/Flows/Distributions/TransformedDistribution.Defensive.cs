@@ -21,7 +21,9 @@ public sealed partial class TransformedDistribution<T>
     /// <param name="baseDistribution">The base distribution.</param>
     /// <param name="bijector">The map from base space to data space.</param>
     /// <param name="defensiveShare">The Gaussian's share; <see cref="DefensiveShare.None"/> gives the plain flow.</param>
-    /// <exception cref="ArgumentException">As for <see cref="TransformedDistribution{T}(IDistribution{T}, IBijector{T})"/>.</exception>
+    /// <exception cref="ArgumentException">As for <see cref="TransformedDistribution{T}(IDistribution{T}, IBijector{T})"/>;
+    /// or a share is asked for and the flow has an angle column (a <see cref="UniformAngles{T}"/> base, or an angle among
+    /// the <see cref="ColumnSupports{T}"/> next to the data), where a Gaussian of the real line is no density.</exception>
     public TransformedDistribution(IDistribution<T> baseDistribution, IBijector<T> bijector, DefensiveShare defensiveShare)
         : this(baseDistribution, bijector, defensiveShare, defensiveShare.Weight, defensiveBijector: null)
     {
@@ -63,6 +65,20 @@ public sealed partial class TransformedDistribution<T>
                 $"The flow mixes in a Gaussian fitted to data at the fixed defensive share {DefensiveShare}; variational inference has no data " +
                 "to fit that Gaussian to. Build the flow with DefensiveShare.None (or Automatic, which is 0 in variational fits).");
         }
+    }
+
+    // The first angle column of a flow ("column 2"), from its base or from the supports next to its data; null if none.
+    private static string? AngleColumn(IDistribution<T> baseDistribution, IBijector<T> bijector)
+    {
+        int j = FlowLayers<T>.Outermost(bijector) is ColumnSupports<T> supports
+            ? supports.Supports.ToList().FindIndex(s => s.Kind == SupportKind.Angle)
+            : -1;
+        if (j < 0 && baseDistribution is UniformAngles<T> circle)
+        {
+            j = circle.Angles.ToList().IndexOf(true);
+        }
+
+        return j >= 0 ? $"column {j} as an angle" : null;
     }
 
     private static TransformedDistribution<T>? DefensiveGaussian(IBijector<T> bijector, int contextDimension, DefensiveShare share, IBijector<T>? saved)

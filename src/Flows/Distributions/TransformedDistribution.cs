@@ -102,6 +102,13 @@ public sealed partial class TransformedDistribution<T> : IDistribution<T> where 
                 "only. Give the share to the outer flow, or build the inner one with DefensiveShare.None.", nameof(baseDistribution));
         }
 
+        if (defensiveShare.IsEnabled && AngleColumn(baseDistribution, bijector) is string angle)
+        {
+            throw new ArgumentException(
+                $"The flow models {angle} on a circle; a defensive share mixes in a Gaussian of the real line, which is no density there. " +
+                "Build the flow with DefensiveShare.None.", nameof(defensiveShare));
+        }
+
         BaseDistribution = baseDistribution;
         Bijector = bijector;
         ContextDimension = Math.Max(baseDistribution.ContextDimension, bijector.ContextDimension);

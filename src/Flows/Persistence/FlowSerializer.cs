@@ -36,7 +36,9 @@ namespace Flows.Persistence;
 /// as having an unknown base type, which they report rather than misread. A flow with a defensive share (see
 /// <see cref="DefensiveShare"/>) adds, within version 3 likewise, <c>defensiveShare</c>: <c>automatic</c>, <c>weight</c>
 /// (the share as chosen), <c>weightInUse</c> and <c>gaussian</c> (its bijector); readers older than this addition refuse
-/// such a file as having an unexpected property.</para>
+/// such a file as having an unexpected property. Angle columns of a <c>ColumnSupports</c> (kind 3, with the turn's
+/// <c>lower</c> and <c>upper</c>) were added within version 4 likewise: files without them are unchanged, and readers
+/// older than this addition refuse kind 3 by name.</para>
 /// <para>Compatibility policy: a file written by this version is loadable by every later version. A later version
 /// that changes the format raises <see cref="CurrentVersion"/> and keeps reading every earlier version; a file of a
 /// newer version than the reader knows is refused with a <see cref="FlowFormatException"/>.</para>

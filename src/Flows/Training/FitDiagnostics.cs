@@ -49,7 +49,7 @@ internal static class FitDiagnostics
         }
 
         double window = tailBound ?? UnitScaleWindow;
-        List<string> flagged = ColumnsOutside(data, rows, flow.Dimension, window, "column");
+        List<string> flagged = ColumnsOutside(data, rows, flow.Dimension, window, "column", AngleColumns(flow));
         if (flagged.Count == 0)
         {
             return null;
@@ -108,13 +108,36 @@ internal static class FitDiagnostics
             "or give the flow a context embedding that standardizes it (WithContextEmbedding).";
     }
 
-    // Each column with more than OutsideShare of its rows outside [−window, window], with its range, mean and standard deviation.
-    private static List<string> ColumnsOutside<T>(ReadOnlySpan<T> values, int rows, int d, double window, string label)
+    // The angle columns of a circular flow (its base's, or the supports' next to its data): read modulo their period onto
+    // the circle, so their range in the data's units (degrees, an unwrapped phase) says nothing of what the layers see.
+    private static bool[]? AngleColumns<T>(TransformedDistribution<T> flow) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool[]? angles = flow.BaseDistribution is UniformAngles<T> circle ? [.. circle.Angles] : null;
+        if (flow.Layers.DataSupport is ColumnSupports<T> supports)
+        {
+            angles ??= new bool[flow.Dimension];
+            for (int j = 0; j < angles.Length; j++)
+            {
+                angles[j] |= supports.Supports[j].Kind == SupportKind.Angle;
+            }
+        }
+
+        return angles;
+    }
+
+    // Each column with more than OutsideShare of its rows outside [−window, window], with its range, mean and standard
+    // deviation; columns marked in skip are not looked at.
+    private static List<string> ColumnsOutside<T>(ReadOnlySpan<T> values, int rows, int d, double window, string label, bool[]? skip = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var flagged = new List<string>();
         for (int j = 0; j < d; j++)
         {
+            if (skip is not null && skip[j])
+            {
+                continue;
+            }
+
             double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0;
             int outside = 0;
             for (int i = 0; i < rows; i++)

@@ -15,6 +15,9 @@ namespace Flows.Tests.Distributions;
 /// <summary>The circular neural spline flow and its base: densities on the circle and the torus, and the torus fit.</summary>
 public sealed class CircularSplineFlowTests(ITestOutputHelper output)
 {
+    private static readonly Support Angle = Support.Angle();
+    private static readonly Support Real = Support.Real;
+
     [Fact]
     public void UniformAngles_DensityLn_IsUniformOnAnglesAndNormalOnReals()
     {
@@ -57,7 +60,7 @@ public sealed class CircularSplineFlowTests(ITestOutputHelper output)
     [Fact]
     public void DensityOnTheTorus_IntegratesToOne()
     {
-        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([true, true], transforms: 2, binCount: 6, hiddenFeatures: [16]), seed: 4, scale: 0.2);
+        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([Angle, Angle], transforms: 2, binCount: 6, hiddenFeatures: [16]), seed: 4, scale: 0.2);
         const int N = 200;
         double h = 2 * Math.PI / N;
         var grid = new double[N * N, 2];
@@ -78,7 +81,7 @@ public sealed class CircularSplineFlowTests(ITestOutputHelper output)
     [Fact]
     public void DensityOnTheCylinder_IntegratesToOne()
     {
-        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([true, false], transforms: 2, binCount: 6, hiddenFeatures: [16], tailBound: 3), seed: 6, scale: 0.2);
+        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([Angle, Real], transforms: 2, binCount: 6, hiddenFeatures: [16], tailBound: 3), seed: 6, scale: 0.2);
         const int N = 160;
         const int M = 480;
         double h = 2 * Math.PI / N;
@@ -101,7 +104,7 @@ public sealed class CircularSplineFlowTests(ITestOutputHelper output)
     [Fact]
     public void DensityLn_IsContinuousAcrossTheSeam_AndPeriodic()
     {
-        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([true, true, false], transforms: 3, binCount: 5, hiddenFeatures: [16]), seed: 8);
+        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([Angle, Angle, Real], transforms: 3, binCount: 5, hiddenFeatures: [16]), seed: 8);
         double[] logDensity = flow.DensityLn(new double[,]
         {
             { Math.PI - 1e-9, 0.4, 0.3 }, { -Math.PI + 1e-9, 0.4, 0.3 },
@@ -116,7 +119,7 @@ public sealed class CircularSplineFlowTests(ITestOutputHelper output)
     [Fact]
     public void Samples_LieOnTheCircle_AndScoreAsTheirDensity()
     {
-        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([true, false, true], transforms: 2, binCount: 4, hiddenFeatures: [8]), seed: 10);
+        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([Angle, Real, Angle], transforms: 2, binCount: 4, hiddenFeatures: [8]), seed: 10);
         double[,] x = flow.Sample(200, new Random(2));
         for (int i = 0; i < 200; i++)
         {
@@ -130,8 +133,8 @@ public sealed class CircularSplineFlowTests(ITestOutputHelper output)
     [Fact]
     public void Float_AgreesWithDouble()
     {
-        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([true, false, true], transforms: 2, binCount: 5, hiddenFeatures: [8]), seed: 12);
-        TransformedDistribution<float> single = CircularSplineFlow.Create<float>([true, false, true], transforms: 2, binCount: 5, hiddenFeatures: [8]);
+        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([Angle, Real, Angle], transforms: 2, binCount: 5, hiddenFeatures: [8]), seed: 12);
+        TransformedDistribution<float> single = CircularSplineFlow.Create<float>([Angle, Real, Angle], transforms: 2, binCount: 5, hiddenFeatures: [8]);
         for (int p = 0; p < flow.Parameters.Count; p++)
         {
             for (int k = 0; k < flow.Parameters[p].Values.Length; k++)
@@ -161,7 +164,7 @@ public sealed class CircularSplineFlowTests(ITestOutputHelper output)
     [Fact]
     public void SaveLoad_GivesTheSameDensitiesBitForBit()
     {
-        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([true, false, true], transforms: 2, binCount: 4, hiddenFeatures: [8]), seed: 14);
+        TransformedDistribution<double> flow = Randomized(CircularSplineFlow.Create<double>([Angle, Real, Angle], transforms: 2, binCount: 4, hiddenFeatures: [8]), seed: 14);
         var stream = new MemoryStream();
         flow.Save(stream);
         stream.Position = 0;
@@ -210,7 +213,7 @@ public sealed class CircularSplineFlowTests(ITestOutputHelper output)
             [(4.0, 2.0), (3.0, 6.0), (5.0, 5.0)]);
         double[,] train = mixture.Sample(4000, new Random(1));
         double[,] test = mixture.Sample(2000, new Random(2));
-        TransformedDistribution<double> flow = CircularSplineFlow.Create<double>([true, true], transforms: 4, binCount: 8, hiddenFeatures: [32, 32], seed: 3);
+        TransformedDistribution<double> flow = CircularSplineFlow.Create<double>([Angle, Angle], transforms: 4, binCount: 8, hiddenFeatures: [32, 32], seed: 3);
         flow.Fit(train, new FitOptions { Epochs = 50, BatchSize = 100, Seed = 4, Optimizer = new AdamOptions { LearningRate = 3e-3 } });
         double[] fitted = flow.DensityLn(test);
         double[] truth = [.. Enumerable.Range(0, 2000).Select(i => mixture.DensityLn(test[i, 0], test[i, 1]))];

@@ -17,12 +17,28 @@ internal sealed class SupportLayout<T> where T : unmanaged, IFloatingPointIeee75
         LogWidth = new T[d];
         Lowest = new T[d];
         Highest = new T[d];
+        Radians = new bool[d];
+        TurnScale = new T[d];
+        InverseTurnScale = new T[d];
+        LogTurnScale = new T[d];
         for (int j = 0; j < d; j++)
         {
             Support s = supports[j];
             Kinds[j] = s.Kind;
             if (s.Kind == SupportKind.Real)
             {
+                continue;
+            }
+
+            if (s.Kind == SupportKind.Angle)
+            {
+                Lower[j] = T.CreateTruncating(s.Lower);
+                Upper[j] = T.CreateTruncating(s.Upper);
+                Width[j] = Upper[j] - Lower[j];
+                Radians[j] = Lower[j] == -T.Pi && Upper[j] == T.Pi;
+                TurnScale[j] = Radians[j] ? T.One : Width[j] / T.Tau;
+                InverseTurnScale[j] = Radians[j] ? T.One : T.Tau / Width[j];
+                LogTurnScale[j] = Radians[j] ? T.Zero : T.Log(Width[j]) - T.Log(T.Tau);
                 continue;
             }
 
@@ -43,6 +59,18 @@ internal sealed class SupportLayout<T> where T : unmanaged, IFloatingPointIeee75
 
     public SupportKind[] Kinds { get; }
 
+    /// <summary>Angle columns on [−π, π) in T: the circle itself, so the map is the wrap alone, bit for bit.</summary>
+    public bool[] Radians { get; }
+
+    /// <summary>(upper − lower) / 2π of an angle column: data units per radian.</summary>
+    public T[] TurnScale { get; }
+
+    /// <summary>2π / (upper − lower) of an angle column.</summary>
+    public T[] InverseTurnScale { get; }
+
+    /// <summary>log((upper − lower) / 2π) of an angle column: its forward log-derivative.</summary>
+    public T[] LogTurnScale { get; }
+
     public T[] Lower { get; }
 
     public T[] Upper { get; }
@@ -61,7 +89,7 @@ internal sealed class SupportLayout<T> where T : unmanaged, IFloatingPointIeee75
     /// <summary>Whether <paramref name="x"/> lies strictly inside column <paramref name="j"/>'s support, in T.</summary>
     public bool Contains(int j, T x) => Kinds[j] switch
     {
-        SupportKind.Real => T.IsFinite(x),
+        SupportKind.Real or SupportKind.Angle => T.IsFinite(x),
         SupportKind.Positive => x > Lower[j] && T.IsFinite(x),
         _ => x > Lower[j] && x < Upper[j],
     };
@@ -76,7 +104,9 @@ internal static class ColumnSupportOps
     /// are clamped into [next value above a, next value below b] (T's largest for Positive), so that a sample never rounds
     /// onto or past a bound. Inverse: <c>z = log(x − a)</c> with log|det| = −log(x − a); <c>z = log(x − a) − log(b − x)</c>
     /// with log|det| = log w − log(x − a) − log(b − x), both exact near the bounds. An inverse input outside its column's
-    /// support gives a zero output, a row log-determinant of −∞ and no gradient.
+    /// support gives a zero output, a row log-determinant of −∞ and no gradient. Angle columns, turn [a, b) with
+    /// c = (b − a)/2π: forward <c>x = a + c (wrap(θ) + π)</c>, an x that rounds onto b given as a (the same point), log f′
+    /// = log c; inverse <c>θ = wrap((x − a)/c − π)</c> for any finite x; on [−π, π) itself both are the wrap alone.
     /// </summary>
     internal static (Node<T> Output, Node<T> LogDet) ColumnSupportMap<T>(this Tape<T> tape, Node<T> input, SupportLayout<T> layout, bool inverse)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -97,6 +127,11 @@ internal static class ColumnSupportOps
                 if (kind == SupportKind.Real)
                 {
                     ys[k] = v;
+                }
+                else if (kind == SupportKind.Angle && (!inverse || T.IsFinite(v)))
+                {
+                    (ys[k], T logDerivative) = Angle(layout, j, v, inverse);
+                    sum += logDerivative;
                 }
                 else if (!inverse)
                 {
@@ -146,12 +181,32 @@ internal static class ColumnSupportOps
         return (output, logDet);
     }
 
+    // One angle value and its log-derivative: between the circle [−π, π) (base side) and the turn [a, b) (data side).
+    private static (T Value, T LogDerivative) Angle<T>(SupportLayout<T> layout, int j, T v, bool inverse)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (layout.Radians[j])
+        {
+            return (CircularOps.Wrap(v), T.Zero);
+        }
+
+        if (inverse)
+        {
+            return (CircularOps.Wrap(((v - layout.Lower[j]) * layout.InverseTurnScale[j]) - T.Pi), -layout.LogTurnScale[j]);
+        }
+
+        // wrap(θ) + π lies in [0, 2π), so x ≥ a; rounding can carry it onto b, the same point of the circle as a.
+        T x = layout.Lower[j] + (layout.TurnScale[j] * (CircularOps.Wrap(v) + T.Pi));
+        return (x < layout.Upper[j] ? x : layout.Lower[j], layout.LogTurnScale[j]);
+    }
+
     private static class ColumnSupportBackward<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         public static readonly Backward<T> Instance = Run;
 
-        // Forward: Positive dz += g eᶻ + g_ld; Interval (s = σ(z), t = σ(−z)) dz += g w s t + g_ld (t − s).
-        // Inverse (p = x − a, q = b − x): Positive dx += (g − g_ld)/p; Interval dx += g (1/p + 1/q) + g_ld (1/q − 1/p).
+        // Forward: Positive dz += g eᶻ + g_ld; Interval (s = σ(z), t = σ(−z)) dz += g w s t + g_ld (t − s); Angle dθ += g c.
+        // Inverse (p = x − a, q = b − x): Positive dx += (g − g_ld)/p; Interval dx += g (1/p + 1/q) + g_ld (1/q − 1/p);
+        // Angle dx += g / c.
         // Verified against central differences by the shared property suite and ColumnSupportsTests.
         private static void Run(in TapeEntry<T> e)
         {
@@ -178,6 +233,14 @@ internal static class ColumnSupportOps
                     if (kind == SupportKind.Real)
                     {
                         gx[k] += g[k];
+                    }
+                    else if (kind == SupportKind.Angle)
+                    {
+                        // The wrap subtracts a locally constant multiple of the period; the log-derivative is constant.
+                        if (T.IsFinite(v))
+                        {
+                            gx[k] += g[k] * (inverse ? layout.InverseTurnScale[j] : layout.TurnScale[j]);
+                        }
                     }
                     else if (!inverse)
                     {

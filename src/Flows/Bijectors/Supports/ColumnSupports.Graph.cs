@@ -10,6 +10,7 @@ public sealed partial class ColumnSupports<T> : IGraphLowering
     // A value outside its support gives NaN here (Flows' DensityLn refuses it): graphs do not check their inputs.
     Lowered IGraphLowering.LowerForward(GraphBuilder graph, string input, string? context)
     {
+        RefuseAngles();
         (string positive, string interval, string constrained) = Masks(graph);
         string lower = graph.Row<T>(_layout.Lower);
         string upper = graph.Row<T>(_layout.Upper);
@@ -29,6 +30,7 @@ public sealed partial class ColumnSupports<T> : IGraphLowering
 
     Lowered IGraphLowering.LowerInverse(GraphBuilder graph, string input, string? context)
     {
+        RefuseAngles();
         (string positive, string interval, string constrained) = Masks(graph);
         string p = graph.Log(graph.Sub(input, graph.Row<T>(_layout.Lower)));
         string q = graph.Log(graph.Sub(graph.Row<T>(_layout.Upper), input));
@@ -36,6 +38,16 @@ public sealed partial class ColumnSupports<T> : IGraphLowering
         string intervalLogDerivative = graph.Sub(graph.Sub(graph.Row<T>(_layout.LogWidth), p), q);
         string logDerivative = graph.Where(positive, graph.Neg(p), graph.Where(interval, intervalLogDerivative, graph.Scalar(0)));
         return new Lowered(output, graph.RowSums(logDerivative));
+    }
+
+    // Angle columns belong to circular flows, whose layers have no graph; a graph would also need the wrap.
+    private void RefuseAngles()
+    {
+        int j = Array.IndexOf(_layout.Kinds, SupportKind.Angle);
+        if (j >= 0)
+        {
+            throw new NotSupportedException($"{this}: column {j} is an angle ({Supports[j]}), which has no ONNX form.");
+        }
     }
 
     // Boolean 1 × d rows: Positive columns, Interval columns, and either.

@@ -7,14 +7,23 @@ namespace Flows.Bijectors;
 /// <summary>
 /// Per-column supports (TFP's <c>Blockwise</c>, FlowJAX's <c>Stack</c> of elementwise maps): column j of a row goes
 /// through its own map from ℝ onto its <see cref="Support"/>, <c>xⱼ = zⱼ</c> (<see cref="Support.Real"/>),
-/// <c>xⱼ = a + exp(zⱼ)</c> (<see cref="Support.Positive"/>) or <c>xⱼ = a + (b − a) σ(zⱼ)</c> (<see cref="Support.Interval"/>).
-/// Placed next to the data, it makes every sample lie in the supports and puts its Jacobian into every density.
+/// <c>xⱼ = a + exp(zⱼ)</c> (<see cref="Support.Positive"/>) or <c>xⱼ = a + (b − a) σ(zⱼ)</c> (<see cref="Support.Interval"/>);
+/// an angle column (<see cref="Support.Angle"/>) goes from the circle [−π, π) onto its turn [a, b),
+/// <c>xⱼ = a + (b − a)(wrap(θⱼ) + π)/2π</c>. Placed next to the data, it makes every sample lie in the supports and puts
+/// its Jacobian into every density.
 /// </summary>
 /// <remarks>
 /// <para>log|det J| = Σ over constrained columns of log f′(zⱼ): zⱼ for Positive, log(b − a) + log σ(zⱼ) + log σ(−zⱼ) for
 /// Interval, 0 for Real; the inverse returns its negative, computed from x as −log(x − a) and
-/// log(b − a) − log(x − a) − log(b − x), exact near the bounds. Not trainable.</para>
-/// <para><b>Open supports, and samples.</b> Every support is open. The inverse of a value outside its column's support or
+/// log(b − a) − log(x − a) − log(b − x), exact near the bounds; log((b − a)/2π) for an angle, and its negative inverse.
+/// Not trainable.</para>
+/// <para><b>Angle columns</b> are circles, not parts of the line: the inverse takes any finite value and wraps it,
+/// <c>θ = wrap(−π + 2π (x − a)/(b − a))</c> onto [−π, π), and the forward map takes the circle, not ℝ, so the layer is a
+/// bijection only between a circular flow's angles and the data's (as in
+/// <see cref="Flows.Distributions.Presets.CircularSplineFlow"/>, which places it only when a column needs more than the
+/// wrap). An angle on [−π, π) itself (<c>Support.Angle()</c>) is wrapped and otherwise left as it is, bit for bit.
+/// Forward outputs of an angle lie in [a, b): one that rounds onto b is given as a, the same point.</para>
+/// <para><b>Open supports, and samples.</b> Every support but an angle is open. The inverse of a value outside its column's support or
 /// on its bound gives a row log-determinant of −∞; a flow whose layer next to the data is this one refuses such data
 /// in <c>DensityLn</c> and <c>Fit</c> with an <see cref="ArgumentException"/> naming the row, the column and the
 /// support, because a density of 0 at a training row cannot be fitted. Forward outputs are clamped to the values of T
@@ -29,7 +38,7 @@ public sealed partial class ColumnSupports<T> : Bijector<T>, IHasSavedForm<T, IB
 
     /// <summary>Creates the map with one support per column.</summary>
     /// <param name="supports">One <see cref="Support"/> per column; the count is the dimension. Range: non-empty; bounds
-    /// representable in T, an interval at least one value of T wide.</param>
+    /// representable in T, an interval or an angle's turn at least one value of T wide.</param>
     /// <exception cref="ArgumentNullException"><paramref name="supports"/> or an element is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="supports"/> is empty, or a bound overflows T or an interval
     /// holds no value of T strictly inside.</exception>
@@ -40,6 +49,7 @@ public sealed partial class ColumnSupports<T> : Bijector<T>, IHasSavedForm<T, IB
         {
             SupportKind.Real => s,
             SupportKind.Positive => Support.Positive(InT(s.Lower)),
+            SupportKind.Angle => IsRadians(s.Lower, s.Upper) ? Support.Angle() : Support.Angle(InT(s.Lower), InT(s.Upper)),
             _ => Support.Interval(InT(s.Lower), InT(s.Upper)),
         })];
         _layout = new SupportLayout<T>(Supports);
@@ -82,7 +92,10 @@ public sealed partial class ColumnSupports<T> : Bijector<T>, IHasSavedForm<T, IB
                         SupportKind.Real => Support.Real,
                         SupportKind.Positive => Support.Positive(double.CreateTruncating(lower[j])),
                         SupportKind.Interval => Support.Interval(double.CreateTruncating(lower[j]), double.CreateTruncating(upper[j])),
-                        _ => throw r.Error("kinds", string.Create(CultureInfo.InvariantCulture, $"kind {kinds[j]} of column {j} is not 0 (Real), 1 (Positive) or 2 (Interval).")),
+                        SupportKind.Angle => IsRadians(double.CreateTruncating(lower[j]), double.CreateTruncating(upper[j]))
+                            ? Support.Angle()
+                            : Support.Angle(double.CreateTruncating(lower[j]), double.CreateTruncating(upper[j])),
+                        _ => throw r.Error("kinds", string.Create(CultureInfo.InvariantCulture, $"kind {kinds[j]} of column {j} is not 0 (Real), 1 (Positive), 2 (Interval) or 3 (Angle).")),
                     };
                 }
                 catch (ArgumentException e)
@@ -135,6 +148,9 @@ public sealed partial class ColumnSupports<T> : Bijector<T>, IHasSavedForm<T, IB
         => tape.ColumnSupportMap(x, _layout, inverse: true);
 
     private static double InT(double bound) => double.CreateTruncating(T.CreateTruncating(bound));
+
+    // An angle whose turn is [−π, π) in T: Support.Angle() (radians), whatever T's rounding of π did to the bounds.
+    private static bool IsRadians(double lower, double upper) => T.CreateTruncating(lower) == -T.Pi && T.CreateTruncating(upper) == T.Pi;
 
     private static int CheckSupports(IReadOnlyList<Support> supports)
     {

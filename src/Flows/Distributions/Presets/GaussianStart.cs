@@ -93,7 +93,8 @@ internal static class PresetStart
 
     /// <summary>The preset's support layer: null when <paramref name="supports"/> is null or all real (the flow is then
     /// built exactly as without it).</summary>
-    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column.</exception>
+    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column, or holds an
+    /// angle: these presets act on the real line.</exception>
     public static ColumnSupports<T>? SupportLayer<T>(IReadOnlyList<Support>? supports, int dimension)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -107,7 +108,26 @@ internal static class PresetStart
             throw new ArgumentException($"supports has {supports.Count} elements but the flow has Dimension {dimension}; give one support per column.", nameof(supports));
         }
 
+        RefuseAngles(supports);
+
         return supports.All(s => s is { Kind: SupportKind.Real }) ? null : new ColumnSupports<T>(supports);
+    }
+
+    /// <summary>Throws when a column of <paramref name="supports"/> is an angle, naming it: a flow of the real line on an
+    /// angle would give a density that jumps where the angle wraps and samples that ignore the period.</summary>
+    /// <exception cref="ArgumentException">A support is <see cref="SupportKind.Angle"/>.</exception>
+    public static void RefuseAngles(IReadOnlyList<Support> supports)
+    {
+        for (int j = 0; j < supports.Count; j++)
+        {
+            if (supports[j] is { Kind: SupportKind.Angle } angle)
+            {
+                throw new ArgumentException(
+                    $"supports[{j}] is {angle}: column {j} is an angle, and this preset's layers act on the real line, so its density would " +
+                    "jump where the angle wraps and its samples would not be periodic. Model angle columns with CircularSplineFlow (its real " +
+                    "columns may have real, positive or interval supports).", nameof(supports));
+            }
+        }
     }
 
     private static GaussianStart Check(GaussianStart gaussianStart)

@@ -24,7 +24,8 @@ public static class InverseAutoregressiveFlow
     /// <see cref="Support.Real"/> leaves every column real.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is narrower than dimension − 1, or <paramref name="supports"/>
-    /// does not hold one support per column.</exception>
+    /// does not hold one support per column, or holds an angle
+    /// (<see cref="Support.Angle"/>; model angles with <see cref="CircularSplineFlow"/>), naming the column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
         int contextDimension = 0, bool randomOrders = false, int seed = 0, IReadOnlyList<Support>? supports = null)
         where T : unmanaged, IFloatingPointIeee754<T>

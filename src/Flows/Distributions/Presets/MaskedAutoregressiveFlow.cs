@@ -42,7 +42,8 @@ public static class MaskedAutoregressiveFlow
     /// <exception cref="ArgumentOutOfRangeException">A size, <paramref name="gaussianStart"/> or
     /// <paramref name="householderReflections"/> is out of range.</exception>
     /// <exception cref="ArgumentException">A hidden layer is narrower than dimension − 1, or <paramref name="supports"/>
-    /// does not hold one support per column.</exception>
+    /// does not hold one support per column, or holds an angle
+    /// (<see cref="Support.Angle"/>; model angles with <see cref="CircularSplineFlow"/>), naming the column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
         int contextDimension = 0, bool randomOrders = false, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full, IReadOnlyList<Support>? supports = null,
         DefensiveShare? defensiveShare = null, int householderReflections = 0)

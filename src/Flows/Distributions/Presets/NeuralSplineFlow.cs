@@ -41,7 +41,8 @@ public static class NeuralSplineFlow
     /// and <see cref="DefensiveShare.None"/> with <see cref="GaussianStart.None"/>, which has no data to fit it to.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or setting is out of range; for <paramref name="tailBound"/>,
     /// the message gives the largest value allowed for T.</exception>
-    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column.</exception>
+    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column, or holds an angle
+    /// (<see cref="Support.Angle"/>; model angles with <see cref="CircularSplineFlow"/>), naming the column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, int binCount = 8, IReadOnlyList<int>? hiddenFeatures = null,
         double tailBound = 5.0, bool coupling = false, int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Diagonal, IReadOnlyList<Support>? supports = null,
         DefensiveShare? defensiveShare = null)

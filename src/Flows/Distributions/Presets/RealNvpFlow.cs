@@ -28,7 +28,8 @@ public static class RealNvpFlow
     /// <see cref="DefensiveShare"/>): null (the default) gives <see cref="DefensiveShare.Automatic"/> with a Gaussian start
     /// and <see cref="DefensiveShare.None"/> with <see cref="GaussianStart.None"/>, which has no data to fit it to.</param>
     /// <exception cref="ArgumentOutOfRangeException">A size or <paramref name="gaussianStart"/> is out of range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column.</exception>
+    /// <exception cref="ArgumentException"><paramref name="supports"/> does not hold one support per column, or holds an angle
+    /// (<see cref="Support.Angle"/>; model angles with <see cref="CircularSplineFlow"/>), naming the column.</exception>
     public static TransformedDistribution<T> Create<T>(int dimension, int transforms = 5, IReadOnlyList<int>? hiddenFeatures = null,
         int contextDimension = 0, int seed = 0, GaussianStart gaussianStart = GaussianStart.Full, IReadOnlyList<Support>? supports = null,
         DefensiveShare? defensiveShare = null)

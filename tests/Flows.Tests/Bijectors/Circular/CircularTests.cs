@@ -269,7 +269,7 @@ public sealed class CircularTests : IFamilyCases
         Assert.Equal("angles", Assert.Throws<ArgumentException>(() => new CircularSplineTransform<double>([false, false])).ParamName);
         Assert.Equal("angles", Assert.Throws<ArgumentException>(() => new CircularShift<double>([])).ParamName);
         Assert.Equal("angles", Assert.Throws<ArgumentException>(() => new UniformAngles<double>([false])).ParamName);
-        Assert.Equal("angles", Assert.Throws<ArgumentNullException>(() => CircularSplineFlow.Create<double>(null!)).ParamName);
+        Assert.Equal("supports", Assert.Throws<ArgumentNullException>(() => CircularSplineFlow.Create<double>(null!)).ParamName);
         Assert.Equal("binCount", Assert.Throws<ArgumentOutOfRangeException>(() => new CircularSplineTransform<double>([true], binCount: 0)).ParamName);
     }
 

@@ -17,6 +17,11 @@ internal abstract class MonotoneOperation<T> where T : unmanaged, IFloatingPoint
     public static MonotoneOperation<T> Of<TFunction>(TFunction function) where TFunction : struct, IMonotoneFunction<T>
         => new Bound<TFunction>(function);
 
+    /// <summary>The operation bound to <paramref name="function"/>, whose data → base direction runs in vector lanes
+    /// (<see cref="MonotoneLanes"/>); its numerical inverse stays scalar.</summary>
+    public static MonotoneOperation<T> OfLanes<TFunction>(TFunction function) where TFunction : struct, IMonotoneLanes<T>
+        => new LaneBound<TFunction>(function);
+
     /// <summary>F (data → base) or, with <paramref name="solve"/>, F⁻¹ (base → data); see <see cref="MonotoneOps"/>.</summary>
     public abstract (Node<T> Output, Node<T> LogDet) Apply(Tape<T> tape, Node<T> input, Node<T> parameters, bool solve, string name);
 
@@ -29,5 +34,16 @@ internal abstract class MonotoneOperation<T> where T : unmanaged, IFloatingPoint
 
         public override (Node<T> Output, Node<T> LogDet) Apply(Tape<T> tape, Node<T> input, Node<T> parameters, bool solve, string name)
             => tape.Monotone(input, parameters, function, _state, solve, name);
+    }
+
+    private sealed class LaneBound<TFunction>(TFunction function) : MonotoneOperation<T> where TFunction : struct, IMonotoneLanes<T>
+    {
+        // Boxed once here, as in Bound.
+        private readonly object _state = function;
+
+        public override int ParameterCount => function.ParameterCount;
+
+        public override (Node<T> Output, Node<T> LogDet) Apply(Tape<T> tape, Node<T> input, Node<T> parameters, bool solve, string name)
+            => solve ? tape.Monotone(input, parameters, function, _state, solve, name) : tape.MonotoneLanesForward(input, parameters, function, _state);
     }
 }

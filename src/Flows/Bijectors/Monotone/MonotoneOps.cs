@@ -48,16 +48,10 @@ internal static class MonotoneOps
         ArgumentNullException.ThrowIfNull(tape);
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(parameters);
+        CheckParameters(input, parameters, function.ParameterCount);
         int n = input.Rows;
         int d = input.Columns;
         int p = function.ParameterCount;
-        if (parameters.Columns != p * d || (parameters.Rows != n && parameters.Rows != 1))
-        {
-            throw new ArgumentException(
-                $"parameters is {parameters.Rows} × {parameters.Columns}; {p} parameters on {d} features need {n} (or 1) × {p * d}.",
-                nameof(parameters));
-        }
-
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
         Span<T> theta = p <= 256 ? stackalloc T[p] : new T[p];
@@ -92,6 +86,21 @@ internal static class MonotoneOps
 
         tape.Record(MonotoneBackward<T, TFunction>.Instance, output, input, parameters, output1: logDet, flag: solve ? 1 : 0, state: state);
         return (output, logDet);
+    }
+
+    /// <summary>Checks that <paramref name="parameters"/> holds <paramref name="p"/> parameters per feature for each row of
+    /// <paramref name="input"/>, or one row of them for all.</summary>
+    /// <exception cref="ArgumentException">The shapes do not agree.</exception>
+    internal static void CheckParameters<T>(Node<T> input, Node<T> parameters, int p) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = input.Rows;
+        int d = input.Columns;
+        if (parameters.Columns != p * d || (parameters.Rows != n && parameters.Rows != 1))
+        {
+            throw new ArgumentException(
+                $"parameters is {parameters.Rows} × {parameters.Columns}; {p} parameters on {d} features need {n} (or 1) × {p * d}.",
+                nameof(parameters));
+        }
     }
 
     /// <summary>The relative step tolerance of the inverse: 4 ulp of 1 (8.9e-16 in double, 4.8e-7 in float).</summary>
@@ -172,7 +181,8 @@ internal static class MonotoneOps
         }
     }
 
-    private static void Gather<T>(Node<T> parameters, int row, int feature, int d, Span<T> theta) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>θ of feature <paramref name="feature"/> in row <paramref name="row"/> (or the shared row): columns k·d + feature.</summary>
+    internal static void Gather<T>(Node<T> parameters, int row, int feature, int d, Span<T> theta) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ReadOnlySpan<T> source = parameters.Values.Slice((parameters.Rows == 1 ? 0 : row) * parameters.Columns, parameters.Columns);
         for (int k = 0; k < theta.Length; k++)

@@ -42,7 +42,7 @@ public sealed class BernsteinTransform<T> : MonotoneTransform<T>, IHasSavedForm<
         ArgumentOutOfRangeException.ThrowIfLessThan(degree, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(degree, 100);
         MonotoneSettings.CheckBoundAndSlope(tailBound, minimumSlope);
-        return MonotoneOperation<T>.Of(new BernsteinFunction<T>(degree, tailBound, minimumSlope));
+        return MonotoneOperation<T>.OfLanes(new BernsteinFunction<T>(degree, tailBound, minimumSlope));
     }
 
     /// <summary>M, the degree.</summary>

@@ -47,7 +47,7 @@ public sealed class SumOfSquaresPolynomialTransform<T> : MonotoneTransform<T>, I
         ArgumentOutOfRangeException.ThrowIfNegative(degree);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(degree, 8);
         MonotoneSettings.CheckBoundAndSlope(tailBound, minimumSlope);
-        return MonotoneOperation<T>.Of(new SumOfSquaresFunction<T>(polynomialCount, degree, tailBound, minimumSlope));
+        return MonotoneOperation<T>.OfLanes(new SumOfSquaresFunction<T>(polynomialCount, degree, tailBound, minimumSlope));
     }
 
     /// <summary>K, the number of squared polynomials.</summary>

@@ -29,11 +29,8 @@ namespace Flows.Bijectors;
 /// the network, and beyond it zᵢ continues along its tangent at ±B (the network's slope there); x₁ … xᵢ₋₁ enter zᵢ
 /// through their clamped values. The map is C¹ in each xᵢ and onto ℝᵈ, and its density integrates to 1 (BnafTests
 /// checks it by quadrature).</para>
-/// <para><b>Start.</b> All-zero parameters do not give the identity (tanh bends every map), so a new layer starts near it
-/// instead, as the other presets' layers start at it: biases zero, off-diagonal blocks small (0.1/√fan-in), and the row
-/// scales s set so that each feature's slope at the origin is exactly 1, its first-layer units' slopes spread over
-/// 0.1·e^(±1) so that tanh starts near its linear part on [−3, 3] (one default layer moves no point there by more than
-/// about 0.3). The scalar solve's f′ is the product of the diagonal blocks in linear space, which underflows only where
+/// <para>All-zero parameters do not give the identity (tanh bends every map); the weights start seeded and the biases
+/// at zero. The scalar solve's f′ is the product of the diagonal blocks in linear space, which underflows only where
 /// every unit is saturated beyond |h| ≈ 350 (double).</para>
 /// <para>Reference: De Cao, Aziz &amp; Titov, "Block Neural Autoregressive Flow", UAI 2019, arXiv:1904.04676.</para>
 /// </remarks>
@@ -133,18 +130,29 @@ public sealed class BlockNeuralAutoregressive<T> : Bijector<T>, IHasSavedForm<T,
                 }
             }
 
+            // Ŵ ~ N(0, 1/fan-in of the row) below the diagonal blocks; on them exp(Ŵ) ≈ 1 dominates, so each feature starts
+            // led by its own input. Rows start with unit norm (s = 0) and zero bias.
+            Gaussian.Fill<T>(_raw[l].Values, random);
+            for (int r = 0; r < rows; r++)
+            {
+                int fanIn = ((r / mOut) + 1) * mIn;
+                T scale = T.CreateTruncating(1 / Math.Sqrt(fanIn));
+                for (int c = 0; c < columns; c++)
+                {
+                    _raw[l].Values[(r * columns) + c] = full[(r * columns) + c] == T.One ? _raw[l].Values[(r * columns) + c] * scale : T.Zero;
+                }
+            }
+
             parameters.Add(_raw[l]);
             parameters.Add(_logScales[l]);
             parameters.Add(_biases[l]);
         }
 
-        InitializeNearIdentity(random);
         if (contextDimension > 0)
         {
             _contextWeight = new Parameter<T>("context.weight", d * _sizes[1], contextDimension);
-            // As small as the first layer's own input weights, so a context moves the start's operating point little.
             Gaussian.Fill<T>(_contextWeight.Values, random);
-            T scale = T.CreateTruncating(FirstLayerSlope / Math.Sqrt(contextDimension));
+            T scale = T.CreateTruncating(1 / Math.Sqrt(contextDimension));
             for (int k = 0; k < _contextWeight.Values.Length; k++)
             {
                 _contextWeight.Values[k] *= scale;
@@ -273,80 +281,6 @@ public sealed class BlockNeuralAutoregressive<T> : Bijector<T>, IHasSavedForm<T,
         }
 
         return (tape.LinearTails(x, u, logSlope!, _bound), tape.RowSums(logSlope!));
-    }
-
-    // The start's constants (see the remarks): the first layer's input slopes a·e^U, U ~ U(−1, 1), spread over a factor
-    // e² so each feature starts with units bending at several scales; the spread of the hidden and output layers' raw
-    // diagonal weights (ln-weights ~ N(0, 0.5²)); the off-diagonal weights' size relative to 1/√fan-in. a = 0.1 keeps
-    // |h| ≤ 0.82 on [−3, 3]: one default layer moves no point of [−3, 3] by more than about 0.3, and five of them score
-    // standard-normal rows within 0.03 nats per feature of the standard normal (a = 0.5: 1.7 and 1.1).
-    private const double FirstLayerSlope = 0.1;
-    private const double FirstLayerSpread = 1.0;
-    private const double DiagonalSpread = 0.5;
-    private const double OffDiagonalScale = 0.1;
-
-    // With zero biases and x = 0 every tanh has slope 1, so unit r's slope ∂u/∂xᵢ at the origin is
-    // Σ_k Wᵢᵢ[r, k]·(slope of unit k below) = e^{sᵣ}·Σ_k vₖ·slopeₖ / ‖v‖: the row scales s fix it exactly. First layer:
-    // a·e^U (small, so tanh starts near its linear part); hidden layers: the v-weighted mean of the slopes below; output:
-    // 1. Off-diagonal blocks start small, so each feature starts led by its own input and the map near the identity.
-    private void InitializeNearIdentity(Random random)
-    {
-        int d = Dimension;
-        int layers = _sizes.Length - 1;
-        var slopes = new double[d][];
-        for (int i = 0; i < d; i++)
-        {
-            slopes[i] = [1.0];
-        }
-
-        for (int l = 0; l < layers; l++)
-        {
-            int mIn = _sizes[l];
-            int mOut = _sizes[l + 1];
-            int columns = d * mIn;
-            Span<T> raw = _raw[l].Values;
-            Span<T> logScale = _logScales[l].Values;
-            var draws = new double[raw.Length];
-            Gaussian.Fill<double>(draws, random);
-            var next = new double[d][];
-            for (int i = 0; i < d; i++)
-            {
-                next[i] = new double[mOut];
-                int diagonalStart = i * mIn;
-                int end = diagonalStart + mIn;
-                double offDiagonal = OffDiagonalScale / Math.Sqrt(end);
-                for (int r = 0; r < mOut; r++)
-                {
-                    int row = (i * mOut) + r;
-                    double squaredNorm = 0;
-                    double diagonalSum = 0;
-                    double path = 0;
-                    for (int c = 0; c < end; c++)
-                    {
-                        int k = (row * columns) + c;
-                        bool diagonal = c >= diagonalStart;
-                        raw[k] = T.CreateTruncating(draws[k] * (diagonal ? DiagonalSpread : offDiagonal));
-                        double w = double.CreateTruncating(raw[k]);
-                        double v = diagonal ? Math.Exp(w) : w;
-                        squaredNorm += v * v;
-                        if (diagonal)
-                        {
-                            diagonalSum += v;
-                            path += v * slopes[i][c - diagonalStart];
-                        }
-                    }
-
-                    double norm = Math.Sqrt(squaredNorm);
-                    double scale = l == 0 ? FirstLayerSlope * Math.Exp(FirstLayerSpread * ((2 * random.NextDouble()) - 1)) * norm / path
-                        : l + 1 < layers ? norm / diagonalSum
-                        : norm / path;
-                    logScale[row] = T.CreateTruncating(Math.Log(scale));
-                    next[i][r] = scale * path / norm;
-                }
-            }
-
-            slopes = next;
-        }
     }
 
     private static Node<T> Zeros(Tape<T> tape, int rows, int columns)

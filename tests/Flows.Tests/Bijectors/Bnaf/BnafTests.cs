@@ -25,16 +25,17 @@ public sealed class BnafTests : IFamilyCases
         new("FixedContext(BlockNeuralAutoregressive(d=2, [3], context 2))",
             s => BijectorCases.Randomized(new FixedContext(new BlockNeuralAutoregressive<double>(2, [3], tailBound: 3, contextDimension: 2, seed: s), [0.7, -1.3]), s),
             OutputRange.Real, 1e3),
-        // Two layers composed, so that the second layer's numerical inverse feeds the first's (base → data), near the start
-        // the preset trains from, perturbed. With fully random weights (Randomized) a layer's network covers only about
+        // Two layers composed, so that the second layer's numerical inverse feeds the first's (base → data), from the
+        // seeded start, perturbed. With fully random weights (Randomized) a layer's network covers only about
         // ±e^s·‖w‖₁ and standard-normal inputs land on its flat tails, where ∂loss/∂θ reaches 1.2e5: the central
         // differences' error then falls as h² down to h = 1e-5 (9.3e-3 at h = 1e-2, 2.3e-5 at 5e-4, 1.6e-7 at 1e-5) and
         // grows as 1/h below (2.7e-6 at the suite's 1e-6, 2.6e-5 at 1e-7: rounding and the solves' 4-ulp stops), while
-        // Richardson's extrapolation from 2e-3 and 1e-3 agrees with the tape to 1e-7. So the tape is right and the case was
-        // ill-conditioned; here ∂loss/∂θ stays below 63 and the suite's differences agree to 8e-9.
+        // Richardson's extrapolation from 2e-3 and 1e-3 agrees with the tape to 1e-7. So the tape is right and such a case
+        // is ill-conditioned; with tail bound 3 this one misses the suite's 1e-6 too, with bound 1.5 (steep parts replaced
+        // by the linear continuation sooner) it passes every check.
         new("Chain(BlockNeuralAutoregressive, Permutation, BlockNeuralAutoregressive)(d=3)",
-            s => Perturbed(new Chain<double>(new BlockNeuralAutoregressive<double>(3, [2, 3], tailBound: 3, seed: s), Permutation<double>.Reverse(3),
-                new BlockNeuralAutoregressive<double>(3, [3], tailBound: 3, seed: s + 1)), s), OutputRange.Real, 1e3),
+            s => Perturbed(new Chain<double>(new BlockNeuralAutoregressive<double>(3, [2, 3], tailBound: 1.5, seed: s), Permutation<double>.Reverse(3),
+                new BlockNeuralAutoregressive<double>(3, [3], tailBound: 1.5, seed: s + 1)), s), OutputRange.Real, 1e3),
     ];
 
     static IEnumerable<SavedCase<T>> IFamilyCases.SavedCases<T>() =>
@@ -286,65 +287,6 @@ public sealed class BnafTests : IFamilyCases
         TransformedDistribution<double> loaded = FlowSerializer.Load<double>(stream);
         AssertClose.Bitwise(flow.DensityLn(x, context), loaded.DensityLn(x, context), "loaded");
         Assert.Equal(flow.ToString(), loaded.ToString());
-    }
-
-    // A new layer starts near the identity (the other presets' layers start at it): zero biases and the row scales make
-    // each feature's slope at the origin exactly 1, so the log-det there is 0 (the old start, unit-norm rows, gave
-    // 2.7 per feature), and the map moves no point of [−3, 3] far: at the default factors at most 0.43 over seeds 0–2 (the
-    // old start 3.3); a one-unit hidden layer averages nothing, so it bends more (0.74 measured).
-    [Theory]
-    [InlineData(1, new[] { 16, 16 }, 0.6)]
-    [InlineData(3, new[] { 16, 16 }, 0.6)]
-    [InlineData(2, new[] { 4, 1, 2 }, 1.0)]
-    public void NewLayer_HasUnitSlopeAtTheOrigin_AndStaysNearTheIdentity(int d, int[] factors, double reach)
-    {
-        for (int seed = 0; seed < 3; seed++)
-        {
-            var bnaf = new BlockNeuralAutoregressive<double>(d, factors, seed: seed);
-            (double[,] origin, double[] logDet) = bnaf.Inverse(new double[1, d]);
-            Assert.Equal(0, logDet[0], 1e-13);
-            Assert.All(TestData.Flatten(origin), v => Assert.Equal(0, v));
-            for (int i = 0; i < d; i++)
-            {
-                var step = new double[1, d];
-                step[0, i] = 1e-5;
-                Assert.Equal(1, bnaf.Inverse(step).Output[0, i] / 1e-5, 1e-9); // tanh's curvature at 0 is 0: error O(h²)
-            }
-
-            var grid = new double[61, d];
-            for (int n = 0; n < 61; n++)
-            {
-                for (int j = 0; j < d; j++)
-                {
-                    grid[n, j] = -3 + (0.1 * ((n + (7 * j)) % 61));
-                }
-            }
-
-            (double[,] z, _) = bnaf.Inverse(grid);
-            for (int n = 0; n < 61; n++)
-            {
-                for (int j = 0; j < d; j++)
-                {
-                    Assert.True(Math.Abs(z[n, j] - grid[n, j]) <= reach, $"seed {seed}: z = {z[n, j]} at x = {grid[n, j]}");
-                }
-            }
-        }
-    }
-
-    // So a fresh preset starts near its Gaussian: five default layers score standard-normal rows within 0.05 nats per
-    // feature of the standard normal itself (measured 0.04–0.05, seeds 0–2; the old start scored them 47 nats lower
-    // for d = 1 and 72 for d = 2).
-    [Fact]
-    public void NewPreset_ScoresStandardNormalRowsNearTheStandardNormal()
-    {
-        double[,] x = TestData.StandardNormal(2000, 2, seed: 3);
-        double expected = Enumerable.Range(0, 2000).Average(n => -Math.Log(2 * Math.PI) - (0.5 * ((x[n, 0] * x[n, 0]) + (x[n, 1] * x[n, 1]))));
-        for (int seed = 0; seed < 3; seed++)
-        {
-            var flow = BlockNeuralAutoregressiveFlow.Create<double>(2, transforms: 5, seed: seed, gaussianStart: GaussianStart.None);
-            double actual = flow.DensityLn(x).Average();
-            Assert.True(Math.Abs(actual - expected) <= 0.1 * 2, $"seed {seed}: mean log p {actual} against the standard normal's {expected}");
-        }
     }
 
     // A file this version wrote (format 4: BlockNeuralAutoregressiveFlow.Create(2, transforms: 2, hiddenFactors: [3],

@@ -202,10 +202,14 @@ internal sealed class TorchSumOfSquares : ITorchTransform
         (Tensor high, Tensor highSlope) = Evaluate(hi);
         for (int i = 0; i < Bisections; i++)
         {
+            // Each step's temporaries are freed at its end (only the new bracket moves out): held to the end of a
+            // sampling call, they took over 24 GB for SOSPF-8 and the process was killed.
+            using DisposeScope step = torch.NewDisposeScope();
             Tensor mid = (0.5 * lo) + (0.5 * hi);
             Tensor below = Evaluate(mid).Value < input;
-            lo = torch.where(below, mid, lo);
-            hi = torch.where(below, hi, mid);
+            Tensor nextLow = torch.where(below, mid, lo).MoveToOuterDisposeScope();
+            hi = torch.where(below, hi, mid).MoveToOuterDisposeScope();
+            lo = nextLow;
         }
 
         Tensor x = torch.where(input > high, _bound + ((input - high) / highSlope),

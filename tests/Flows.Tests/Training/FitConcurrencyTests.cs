@@ -66,6 +66,14 @@ public sealed class FitConcurrencyTests
         int fitRunning = 0;
         int readsStartedDuringTheFit = 0;
         int finished = 0;
+        void CountIfDuringTheFit()
+        {
+            if (Volatile.Read(ref fitRunning) == 1)
+            {
+                Interlocked.Increment(ref readsStartedDuringTheFit);
+            }
+        }
+
         using var started = new CountdownEvent(2);
         Thread[] readers = [.. Enumerable.Range(0, 2).Select(r => new Thread(() =>
         {
@@ -73,13 +81,12 @@ public sealed class FitConcurrencyTests
             int rounds = 0;
             while (Volatile.Read(ref finished) == 0 || rounds < 2)
             {
-                if (Volatile.Read(ref fitRunning) == 1)
-                {
-                    Interlocked.Increment(ref readsStartedDuringTheFit);
-                }
-
+                // Counted before each call, so a reader waiting for the fit's hold has always been counted.
+                CountIfDuringTheFit();
                 seen.Add(("Density", Hash(shared.DensityLn(Probe))));
+                CountIfDuringTheFit();
                 seen.Add(("Sample", Hash(shared.Sample(16, new Random(5)))));
+                CountIfDuringTheFit();
                 seen.Add(("Saved", Saved(shared)));
                 if (!signalled)
                 {
@@ -100,7 +107,13 @@ public sealed class FitConcurrencyTests
 
         started.Wait();
         Volatile.Write(ref fitRunning, 1);
-        FitReport sharedReport = shared.Fit(Data, Options);
+        // The first epoch's report runs on the fitting thread while the fit holds the flow: it waits there until a reader
+        // has started a call during the fit, so the overlap does not depend on how fast either side is.
+        FitOptions options = Options with
+        {
+            Progress = new SynchronousProgress<EpochReport>(_ => SpinWait.SpinUntil(() => Volatile.Read(ref readsStartedDuringTheFit) > 0, TimeSpan.FromSeconds(30))),
+        };
+        FitReport sharedReport = shared.Fit(Data, options);
         Volatile.Write(ref fitRunning, 0);
         Volatile.Write(ref finished, 1);
         foreach (Thread reader in readers)

@@ -160,7 +160,9 @@ public sealed partial class TransformedDistribution<T>
     // One call's chunks: the input, output and context as pointers (the call pins them for its duration, so that
     // pool threads can read and write the caller's spans), and the tapes it evaluates on. The masked weights' products
     // W ⊙ M and their packings are formed once per call and read by every chunk's tape, not once per chunk (MAF-64: 2.9 MB
-    // formed and packed per MADE per 512-row chunk); each job has its own, so concurrent calls never share them.
+    // formed and packed per MADE per 512-row chunk); each job has its own, so concurrent calls never share them. A job
+    // keeps them between calls (about twice the masked weights' size), so the pool holds that much per peak concurrent
+    // caller.
     private sealed unsafe class ChunkJob(TransformedDistribution<T> flow) : IParallelWork
     {
         private readonly MaskedWeightProducts<T> _maskedWeights = new();

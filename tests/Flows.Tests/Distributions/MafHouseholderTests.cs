@@ -46,20 +46,8 @@ public sealed class MafHouseholderTests
             }
         }
 
-        const int N = 300;
-        const double Half = 9;
-        double h = 2 * Half / N;
-        var grid = new double[N * N, 2];
-        for (int i = 0; i < N; i++)
-        {
-            for (int j = 0; j < N; j++)
-            {
-                grid[(i * N) + j, 0] = -Half + ((i + 0.5) * h);
-                grid[(i * N) + j, 1] = -Half + ((j + 0.5) * h);
-            }
-        }
-
-        Assert.Equal(1, flow.DensityLn(grid).Sum(Math.Exp) * h * h, 1e-3);
+        double[,] grid = TestData.MidpointGrid(300, 9, out double cellArea);
+        Assert.Equal(1, flow.DensityLn(grid).Sum(Math.Exp) * cellArea, 1e-3);
     }
 
     [Fact]

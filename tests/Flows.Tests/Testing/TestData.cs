@@ -41,6 +41,25 @@ internal static class TestData
         return Math.Sqrt(-2 * Math.Log(u)) * Math.Cos(2 * Math.PI * random.NextDouble());
     }
 
+    /// <summary>The midpoints of an n × n grid of equal square cells covering [−half, half]², one row per point, and each
+    /// cell's area: Σ p(x)·area over the rows is the midpoint rule for ∫p over the square.</summary>
+    public static double[,] MidpointGrid(int n, double half, out double cellArea)
+    {
+        double h = 2 * half / n;
+        var grid = new double[n * n, 2];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                grid[(i * n) + j, 0] = -half + ((i + 0.5) * h);
+                grid[(i * n) + j, 1] = -half + ((j + 0.5) * h);
+            }
+        }
+
+        cellArea = h * h;
+        return grid;
+    }
+
     /// <summary>The row-major elements of a 2-D array.</summary>
     public static double[] Flatten(double[,] array)
     {

@@ -125,10 +125,6 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <see cref="Tape{T}.KeepOwnParameterGradients"/>), read only through <see cref="Gradients"/> or the reduction.</summary>
     internal bool GradientIsTapeOwned { get; init; }
 
-    /// <summary>The mask outside which the gradient buffer is stale and counts as zero, or null (see
-    /// <see cref="LeaveStaleOutside"/>).</summary>
-    internal WeightMask<T>? StaleOutside => _staleOutside;
-
     /// <summary>Declares the gradient zero outside <paramref name="mask"/> without clearing the entries there: the next read
     /// through <see cref="Gradients"/> or <see cref="GradientsToOverwrite"/> clears them. Only for a tape's own gradient and
     /// a mask whose rows are bands.</summary>

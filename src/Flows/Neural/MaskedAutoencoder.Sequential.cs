@@ -29,7 +29,14 @@ public sealed partial class MaskedAutoencoder<T>
     {
         IReadOnlyList<Linear<T>> layers = _network.Layers;
         int n = x.Rows;
+        int d = Dimension;
         int hiddenLayers = HiddenFeatures.Count;
+        int parametersPerFeature = ParametersPerFeature;
+        // Every product here is narrow (one degree's units, one feature's parameters), so the activations are kept
+        // lane-major, rows in vector lanes (Gemm.MultiplyTransposedBLanes): no tile column is padding. Same sums, same bits.
+        int bits = VectorWidth.Current;
+        int lanes = Gemm.Lanes<T>(bits);
+        int paddedRows = (n + lanes - 1) / lanes * lanes;
         var weights = new Node<T>[layers.Count];
         var hidden = new Node<T>[hiddenLayers];
         for (int l = 0; l < layers.Count; l++)
@@ -39,25 +46,30 @@ public sealed partial class MaskedAutoencoder<T>
 
         for (int l = 0; l < hiddenLayers; l++)
         {
-            hidden[l] = tape.Allocate(n, HiddenFeatures[l]);
+            hidden[l] = tape.Allocate(paddedRows, HiddenFeatures[l]);
         }
 
-        // The first layer reads the inputs as Apply does: soft-clipped, column by column as they are fixed, with the
-        // formula of the tape op (same bits).
-        Node<T> input = x;
+        // The first layer reads the inputs as Apply does: soft-clipped if bounded, with the formula of the tape op (same
+        // bits), filled in column by column as they are fixed; the columns not yet fixed are zero (and so are the padding
+        // rows, which keeps every lane finite).
+        Node<T> input = tape.Allocate(paddedRows, d);
+        input.Values.Clear();
         T inverseBound = InputBound is double bound ? T.One / T.CreateTruncating(bound) : T.Zero;
-        if (InputBound is not null)
-        {
-            input = tape.Allocate(n, Dimension);
-            input.Values.Clear();
-        }
 
         Linear<T>? contextLayer = context is null ? null : _network.ContextLayer;
-        Node<T>? contextPart = contextLayer is null ? null : tape.Allocate(n, HiddenFeatures[0]);
-        Node<T> parameters = tape.Allocate(n, ParametersPerFeature);
-        Node<T>? directContext = context is null || _contextToOutput is null ? null : tape.Allocate(n, ParametersPerFeature);
+        Node<T>? contextLanes = null;
+        if (context is not null)
+        {
+            contextLanes = tape.Allocate(paddedRows, ContextDimension);
+            Gemm.ToLanes<T>(context.Values, ContextDimension, n, ContextDimension, contextLanes.Values, lanes);
+        }
+
+        Node<T>? contextPart = contextLayer is null ? null : tape.Allocate(paddedRows, HiddenFeatures[0]);
+        Node<T> parameterLanes = tape.Allocate(paddedRows, parametersPerFeature);
+        Node<T> parameters = tape.Allocate(n, parametersPerFeature);
+        Node<T>? directContext = context is null || _contextToOutput is null ? null : tape.Allocate(paddedRows, parametersPerFeature);
         AddHiddenUnitsOfDegree(0);
-        for (int k = 0; k < Dimension; k++)
+        for (int k = 0; k < d; k++)
         {
             int feature = _order[k];
             Linear<T> output = layers[^1];
@@ -65,30 +77,29 @@ public sealed partial class MaskedAutoencoder<T>
             int prefix = _unitsUpToDegree[^1][k];
             // The feature's outputs are units k·P … k·P + P − 1 of the last layer (grouped by feature, see Apply): P
             // consecutive rows of its weight, P consecutive biases.
-            int firstOutput = k * ParametersPerFeature;
-            Gemm.MultiplyTransposedB<T>(hidden[^1].Values, last, weights[^1].Values[(firstOutput * last)..], last,
-                parameters.Values, ParametersPerFeature, n, prefix, ParametersPerFeature, accumulate: false,
-                output.Bias!.Values.AsSpan(firstOutput, ParametersPerFeature));
+            int firstOutput = k * parametersPerFeature;
+            Gemm.MultiplyTransposedBLanes<T>(hidden[^1].Values, last, weights[^1].Values[(firstOutput * last)..], last,
+                parameterLanes.Values, parametersPerFeature, 0, n, prefix, parametersPerFeature,
+                output.Bias!.Values.AsSpan(firstOutput, parametersPerFeature), relu: false, bits);
             if (directContext is not null)
             {
                 // The same rows of the direct weights. Formed on its own and then added, as Apply adds it: each element
                 // is the same dot product over the context.
                 int c = ContextDimension;
-                Gemm.MultiplyTransposedB<T>(context!.Values, c, _contextToOutput!.Weight.Values.AsSpan(firstOutput * c), c,
-                    directContext.Values, ParametersPerFeature, n, c, ParametersPerFeature, accumulate: false);
-                TensorPrimitives.Add<T>(parameters.Values, directContext.Values, parameters.Values);
+                Gemm.MultiplyTransposedBLanes<T>(contextLanes!.Values, c, _contextToOutput!.Weight.Values.AsSpan(firstOutput * c), c,
+                    directContext.Values, parametersPerFeature, 0, n, c, parametersPerFeature, default, relu: false, bits);
+                TensorPrimitives.Add<T>(parameterLanes.Values, directContext.Values, parameterLanes.Values);
             }
 
+            Gemm.FromLanes<T>(parameterLanes.Values, n, parametersPerFeature, parameters.Values, lanes);
             fix(feature, parameters);
-            if (InputBound is not null)
+            for (int i = 0; i < n; i++)
             {
-                for (int i = 0; i < n; i++)
-                {
-                    input.Values[(i * Dimension) + feature] = TapeOps.SoftClip(x.Values[(i * Dimension) + feature], inverseBound);
-                }
+                T value = x.Values[(i * d) + feature];
+                input.Values[(i / lanes * d * lanes) + (feature * lanes) + (i % lanes)] = InputBound is null ? value : TapeOps.SoftClip(value, inverseBound);
             }
 
-            if (k + 1 < Dimension)
+            if (k + 1 < d)
             {
                 AddHiddenUnitsOfDegree(k + 1);
             }
@@ -107,27 +118,28 @@ public sealed partial class MaskedAutoencoder<T>
                 }
 
                 int width = HiddenFeatures[l];
-                Span<T> block = hidden[l].Values[first..];
                 Linear<T> layer = layers[l];
                 ReadOnlySpan<T> bias = layer.Bias!.Values.AsSpan(first, count);
-                int inputs = l == 0 ? Dimension : HiddenFeatures[l - 1];
-                int prefix = l == 0 ? Dimension : _unitsUpToDegree[l - 1][g];
+                int inputs = l == 0 ? d : HiddenFeatures[l - 1];
+                int prefix = l == 0 ? d : _unitsUpToDegree[l - 1][g];
                 // As in Apply: bias, product and ReLU in one pass, except that the context's product joins the first
                 // layer before its ReLU.
                 bool joinContext = l == 0 && contextLayer is not null;
-                Gemm.MultiplyTransposedB<T>(l == 0 ? input.Values : hidden[l - 1].Values, inputs, weights[l].Values[(first * inputs)..], inputs,
-                    block, width, n, prefix, count, accumulate: false, bias, relu: !joinContext);
+                Gemm.MultiplyTransposedBLanes<T>(l == 0 ? input.Values : hidden[l - 1].Values, inputs, weights[l].Values[(first * inputs)..], inputs,
+                    hidden[l].Values, width, first, n, prefix, count, bias, relu: !joinContext, bits);
                 if (joinContext)
                 {
                     // Formed on its own, then added, as Apply adds it: accumulating it into the block would round
                     // differently once the context is deeper than one block of k.
-                    Span<T> part = contextPart!.Values[first..];
-                    Gemm.MultiplyTransposedB<T>(context!.Values, ContextDimension, contextLayer!.Weight.Values.AsSpan(first * ContextDimension), ContextDimension,
-                        part, width, n, ContextDimension, count, accumulate: false);
-                    for (int i = 0; i < n; i++)
+                    Gemm.MultiplyTransposedBLanes<T>(contextLanes!.Values, ContextDimension, contextLayer!.Weight.Values.AsSpan(first * ContextDimension), ContextDimension,
+                        contextPart!.Values, width, first, n, ContextDimension, count, default, relu: false, bits);
+                    Span<T> block = hidden[l].Values;
+                    ReadOnlySpan<T> part = contextPart.Values;
+                    for (int panel = 0; panel < paddedRows / lanes; panel++)
                     {
-                        // A loop, not a library call per row: the rows of a degree block are only a few units wide.
-                        for (int j = i * width; j < (i * width) + count; j++)
+                        // The degree's units of one panel are contiguous, count · lanes values.
+                        int start = ((panel * width) + first) * lanes;
+                        for (int j = start; j < start + (count * lanes); j++)
                         {
                             block[j] = T.Max(block[j] + part[j], T.Zero);
                         }

@@ -50,7 +50,7 @@ internal static partial class Gemm
     internal const int MR = 6;
 
     /// <summary>Depth of a packed block: rows of B and columns of A per pass over C.</summary>
-    private const int KC = 256;
+    internal const int KC = 256;
 
     /// <summary>Products with at most this many multiply-adds read A in place instead of packing it.</summary>
     private const long InPlaceALimit = 1L << 22;

@@ -1,8 +1,11 @@
+using System.Runtime.InteropServices;
+using System.Numerics;
 using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions.Presets;
 using Flows.Distributions;
 using Flows.Neural;
+using Flows.Numerics;
 using Flows.Tests.Testing;
 using Flows.Training;
 
@@ -411,6 +414,75 @@ public sealed class AutoregressiveTests : IFamilyCases
         Assert.True(tape.EntryCount > 0);
         Assert.Equal(x.Values.ToArray().Select(BitConverter.DoubleToInt64Bits), sequential.Cast<double>().Select(BitConverter.DoubleToInt64Bits));
         Assert.Equal(logDet.Values.ToArray().Select(BitConverter.DoubleToInt64Bits), sequentialLogDet.Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    // The sequential pass keeps its activations lane-major (rows in vector lanes) and must still give the bits of the d
+    // full passes at every width: hidden layers deeper than one GEMM block of k (300 > 256), row counts that fill no
+    // panel evenly, a bounded input, the spline's 23 parameters per feature, a context, and both element types. The
+    // log-det is bit for bit too, except the spline's beyond one vector of features: its whole-row pass sums a row's
+    // lanes pairwise, the sequential pass in column order (a last-bit difference, checked to a few ulp).
+    [Theory]
+    [InlineData(128)]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void SequentialForward_AtEveryWidth_GivesTheBitsOfTheDPasses(int bits)
+    {
+        using VectorWidth.Scope width = VectorWidth.Force(bits);
+        (int D, int[] Hidden, int Rows, int Context, double? Bound, bool Spline)[] cases =
+        [
+            (4, [12, 12], 9, 0, null, false),
+            (5, [300, 280], 37, 0, 3.0, false),
+            (3, [20, 20, 20], 70, 0, null, true),
+            (6, [40, 30], 33, 3, 2.0, true),
+            (6, [40, 30], 33, 3, 2.0, false),
+            (1, [8, 8], 5, 0, null, false),
+        ];
+        foreach ((int d, int[] hidden, int rows, int contextFeatures, double? bound, bool spline) in cases)
+        {
+            Check<double>(d, hidden, rows, contextFeatures, bound, spline);
+            Check<float>(d, hidden, rows, contextFeatures, bound, spline);
+        }
+
+        static void Check<T>(int d, int[] hidden, int rows, int contextFeatures, double? bound, bool spline) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            IConditionalTransform<T>? transform = spline ? new RationalQuadraticTransform<T>(8, 5.0) : null;
+            var maf = new MaskedAutoregressive<T>(d, hidden, Orders.Random(d, 3), contextFeatures, transform, seed: 7, conditionerInputBound: bound);
+            var random = new Random(31);
+            foreach (Parameter<T> p in maf.Parameters)
+            {
+                for (int i = 0; i < p.Values.Length; i++)
+                {
+                    p.Values[i] += T.CreateTruncating(0.3 * ((2 * random.NextDouble()) - 1));
+                }
+            }
+
+            T[] z = [.. Normal(rows, d, seed: 11).Cast<double>().Select(T.CreateTruncating)];
+            T[] c = [.. Normal(rows, Math.Max(1, contextFeatures), seed: 13).Cast<double>().Select(T.CreateTruncating)];
+            var sequentialTape = new Tape<T>(isRecording: false);
+            (Node<T> sequential, Node<T> sequentialLogDet) = maf.Forward(sequentialTape, sequentialTape.Constant(z, rows, d),
+                contextFeatures == 0 ? null : sequentialTape.Constant(c.AsSpan(0, rows * contextFeatures), rows, contextFeatures));
+            var tape = new Tape<T>();
+            (Node<T> x, Node<T> logDet) = maf.Forward(tape, tape.Constant(z, rows, d),
+                contextFeatures == 0 ? null : tape.Constant(c.AsSpan(0, rows * contextFeatures), rows, contextFeatures));
+
+            Assert.True(tape.EntryCount > 0);
+            string label = $"{typeof(T).Name}, d = {d}, hidden [{string.Join(", ", hidden)}], {rows} rows";
+            Assert.True(MemoryMarshal.AsBytes(x.Values).SequenceEqual(MemoryMarshal.AsBytes(sequential.Values)), label);
+            if (spline && d > 3)
+            {
+                for (int i = 0; i < rows; i++)
+                {
+                    T ulp = T.CreateTruncating(typeof(T) == typeof(float) ? Math.ScaleB(1.0, -23) : Math.ScaleB(1.0, -52));
+                    T tolerance = T.CreateTruncating(8) * ulp * T.Max(T.One, T.Abs(logDet.Values[i]));
+                    Assert.True(T.Abs(logDet.Values[i] - sequentialLogDet.Values[i]) <= tolerance, label);
+                }
+            }
+            else
+            {
+                Assert.True(MemoryMarshal.AsBytes(logDet.Values).SequenceEqual(MemoryMarshal.AsBytes(sequentialLogDet.Values)), label);
+            }
+            Assert.All(sequential.Values.ToArray(), v => Assert.True(T.IsFinite(v), label));
+        }
     }
 
     private static double[,] Run(MaskedAutoregressive<double> maf, double[,] input, double[,]? context, bool inverse)

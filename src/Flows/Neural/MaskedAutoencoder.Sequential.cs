@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Flows.Autodiff;
 using Flows.Numerics;
 
@@ -16,16 +17,18 @@ public sealed partial class MaskedAutoencoder<T>
     /// <param name="x">n × d, all zeros on entry: <paramref name="fix"/> writes column Order[k] at step k, and only the
     /// columns fixed so far are read (every other weight is masked to zero).</param>
     /// <param name="context">n × ContextDimension, or null.</param>
-    /// <param name="fix">Called at step k = 0 … d − 1 with the feature Order[k] and its n × ParametersPerFeature
-    /// parameters (column p is output block p); it must fill that column of <paramref name="x"/>.</param>
+    /// <param name="fix">Called at step k = 0 … d − 1 of each group of rows with the feature Order[k], its parameters for the
+    /// group's rows (rows × ParametersPerFeature; column p is output block p) and the group's first row; it must fill
+    /// that column of <paramref name="x"/> in the group's rows.</param>
     /// <remarks>
     /// Hidden units are sorted by degree, so the units of degree g in layer l are a block of columns, computed from the
     /// prefix of layer l − 1 with degree ≤ g; feature Order[k] reads the prefix of the last layer with degree ≤ k. Each
     /// weight is thus used once over the d steps. The context's direct term for feature Order[k]'s outputs is formed on its
     /// own and added last. The sums run in the same order over the same nonzero terms as <see cref="Apply"/>, so the
-    /// results agree with it bit for bit.
+    /// results agree with it bit for bit. Rows are independent, so they run in groups whose activations fit in L2 (each
+    /// group through all d steps), rather than each step sweeping the activations of every row (MAF-64: 8 KB a row).
     /// </remarks>
-    internal void RunSequentially(Tape<T> tape, Node<T> x, Node<T>? context, Action<int, Node<T>> fix)
+    internal void RunSequentially(Tape<T> tape, Node<T> x, Node<T>? context, Action<int, Node<T>, int> fix)
     {
         IReadOnlyList<Linear<T>> layers = _network.Layers;
         int n = x.Rows;
@@ -66,10 +69,27 @@ public sealed partial class MaskedAutoencoder<T>
 
         Node<T>? contextPart = contextLayer is null ? null : tape.Allocate(paddedRows, HiddenFeatures[0]);
         Node<T> parameterLanes = tape.Allocate(paddedRows, parametersPerFeature);
-        Node<T> parameters = tape.Allocate(n, parametersPerFeature);
         Node<T>? directContext = context is null || _contextToOutput is null ? null : tape.Allocate(paddedRows, parametersPerFeature);
-        AddHiddenUnitsOfDegree(0);
-        for (int k = 0; k < d; k++)
+        int bytesPerRow = (HiddenFeatures.Sum() + d + parametersPerFeature) * Unsafe.SizeOf<T>();
+        int groupRows = Math.Max(1, SequentialGroupBytes / (bytesPerRow * lanes)) * lanes;
+        for (int firstRow = 0; firstRow < n; firstRow += groupRows)
+        {
+            RunGroup(firstRow, Math.Min(groupRows, n - firstRow));
+        }
+
+        // Rows [firstRow, firstRow + rows) through all d steps; firstRow is a multiple of the lanes, so the group is
+        // whole panels of every lane-major buffer.
+        void RunGroup(int firstRow, int rows)
+        {
+            Node<T> parameters = tape.Allocate(rows, parametersPerFeature);
+            AddHiddenUnitsOfDegree(0, firstRow, rows);
+            for (int k = 0; k < d; k++)
+            {
+                Step(k, firstRow, rows, parameters);
+            }
+        }
+
+        void Step(int k, int firstRow, int rows, Node<T> parameters)
         {
             int feature = _order[k];
             Linear<T> output = layers[^1];
@@ -78,22 +98,24 @@ public sealed partial class MaskedAutoencoder<T>
             // The feature's outputs are units k·P … k·P + P − 1 of the last layer (grouped by feature, see Apply): P
             // consecutive rows of its weight, P consecutive biases.
             int firstOutput = k * parametersPerFeature;
-            Gemm.MultiplyTransposedBLanes<T>(hidden[^1].Values, last, weights[^1].Values[(firstOutput * last)..], last,
-                parameterLanes.Values, parametersPerFeature, 0, n, prefix, parametersPerFeature,
+            Gemm.MultiplyTransposedBLanes<T>(Panels(hidden[^1], last, firstRow), last, weights[^1].Values[(firstOutput * last)..], last,
+                Panels(parameterLanes, parametersPerFeature, firstRow), parametersPerFeature, 0, rows, prefix, parametersPerFeature,
                 output.Bias!.Values.AsSpan(firstOutput, parametersPerFeature), relu: false, bits);
             if (directContext is not null)
             {
                 // The same rows of the direct weights. Formed on its own and then added, as Apply adds it: each element
                 // is the same dot product over the context.
                 int c = ContextDimension;
-                Gemm.MultiplyTransposedBLanes<T>(contextLanes!.Values, c, _contextToOutput!.Weight.Values.AsSpan(firstOutput * c), c,
-                    directContext.Values, parametersPerFeature, 0, n, c, parametersPerFeature, default, relu: false, bits);
-                TensorPrimitives.Add<T>(parameterLanes.Values, directContext.Values, parameterLanes.Values);
+                Span<T> direct = Panels(directContext, parametersPerFeature, firstRow);
+                Span<T> own = Panels(parameterLanes, parametersPerFeature, firstRow);
+                Gemm.MultiplyTransposedBLanes<T>(Panels(contextLanes!, c, firstRow), c, _contextToOutput!.Weight.Values.AsSpan(firstOutput * c), c,
+                    direct, parametersPerFeature, 0, rows, c, parametersPerFeature, default, relu: false, bits);
+                TensorPrimitives.Add<T>(own, direct, own);
             }
 
-            Gemm.FromLanes<T>(parameterLanes.Values, n, parametersPerFeature, parameters.Values, lanes);
-            fix(feature, parameters);
-            for (int i = 0; i < n; i++)
+            Gemm.FromLanes<T>(Panels(parameterLanes, parametersPerFeature, firstRow), rows, parametersPerFeature, parameters.Values, lanes);
+            fix(feature, parameters, firstRow);
+            for (int i = firstRow; i < firstRow + rows; i++)
             {
                 T value = x.Values[(i * d) + feature];
                 input.Values[(i / lanes * d * lanes) + (feature * lanes) + (i % lanes)] = InputBound is null ? value : TapeOps.SoftClip(value, inverseBound);
@@ -101,12 +123,12 @@ public sealed partial class MaskedAutoencoder<T>
 
             if (k + 1 < d)
             {
-                AddHiddenUnitsOfDegree(k + 1);
+                AddHiddenUnitsOfDegree(k + 1, firstRow, rows);
             }
         }
 
         // Units of degree g in every layer, from x (layer 0) or from the units of degree ≤ g of the layer below.
-        void AddHiddenUnitsOfDegree(int g)
+        void AddHiddenUnitsOfDegree(int g, int firstRow, int rows)
         {
             for (int l = 0; l < hiddenLayers; l++)
             {
@@ -125,17 +147,17 @@ public sealed partial class MaskedAutoencoder<T>
                 // As in Apply: bias, product and ReLU in one pass, except that the context's product joins the first
                 // layer before its ReLU.
                 bool joinContext = l == 0 && contextLayer is not null;
-                Gemm.MultiplyTransposedBLanes<T>(l == 0 ? input.Values : hidden[l - 1].Values, inputs, weights[l].Values[(first * inputs)..], inputs,
-                    hidden[l].Values, width, first, n, prefix, count, bias, relu: !joinContext, bits);
+                Gemm.MultiplyTransposedBLanes<T>(Panels(l == 0 ? input : hidden[l - 1], inputs, firstRow), inputs, weights[l].Values[(first * inputs)..], inputs,
+                    Panels(hidden[l], width, firstRow), width, first, rows, prefix, count, bias, relu: !joinContext, bits);
                 if (joinContext)
                 {
                     // Formed on its own, then added, as Apply adds it: accumulating it into the block would round
                     // differently once the context is deeper than one block of k.
-                    Gemm.MultiplyTransposedBLanes<T>(contextLanes!.Values, ContextDimension, contextLayer!.Weight.Values.AsSpan(first * ContextDimension), ContextDimension,
-                        contextPart!.Values, width, first, n, ContextDimension, count, default, relu: false, bits);
-                    Span<T> block = hidden[l].Values;
-                    ReadOnlySpan<T> part = contextPart.Values;
-                    for (int panel = 0; panel < paddedRows / lanes; panel++)
+                    Gemm.MultiplyTransposedBLanes<T>(Panels(contextLanes!, ContextDimension, firstRow), ContextDimension, contextLayer!.Weight.Values.AsSpan(first * ContextDimension), ContextDimension,
+                        Panels(contextPart!, width, firstRow), width, first, rows, ContextDimension, count, default, relu: false, bits);
+                    Span<T> block = Panels(hidden[l], width, firstRow);
+                    ReadOnlySpan<T> part = Panels(contextPart!, width, firstRow);
+                    for (int panel = 0; panel < (rows + lanes - 1) / lanes; panel++)
                     {
                         // The degree's units of one panel are contiguous, count · lanes values.
                         int start = ((panel * width) + first) * lanes;
@@ -147,5 +169,11 @@ public sealed partial class MaskedAutoencoder<T>
                 }
             }
         }
+
+        // The panels of a lane-major buffer from row firstRow on (a multiple of the lanes).
+        Span<T> Panels(Node<T> lanesMajor, int width, int firstRow) => lanesMajor.Values[(firstRow * width)..];
     }
+
+    // Activations a group of rows of the sequential pass keeps: about a quarter of a 2 MB L2, half of a 512 KB one.
+    private const int SequentialGroupBytes = 512 * 1024;
 }

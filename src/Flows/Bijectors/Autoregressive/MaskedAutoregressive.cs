@@ -153,20 +153,21 @@ public sealed partial class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm
         Node<T> x = tape.Allocate(n, d);
         x.Values.Clear();
         Node<T> logDerivatives = tape.Allocate(n, d);
-        Node<T> column = tape.Allocate(n, 1);
         Interlocked.Add(ref _conditionerEvaluations, d);
-        Conditioner.RunSequentially(tape, x, context, (feature, parameters) =>
+        Conditioner.RunSequentially(tape, x, context, (feature, parameters, firstRow) =>
         {
-            for (int i = 0; i < n; i++)
+            int rows = parameters.Rows;
+            Node<T> column = tape.Allocate(rows, 1);
+            for (int i = 0; i < rows; i++)
             {
-                column.Values[i] = z.Values[(i * d) + feature];
+                column.Values[i] = z.Values[((firstRow + i) * d) + feature];
             }
 
             (Node<T> value, Node<T> logDet) = Transform.Forward(tape, column, parameters);
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < rows; i++)
             {
-                x.Values[(i * d) + feature] = value.Values[i];
-                logDerivatives.Values[(i * d) + feature] = logDet.Values[i];
+                x.Values[((firstRow + i) * d) + feature] = value.Values[i];
+                logDerivatives.Values[((firstRow + i) * d) + feature] = logDet.Values[i];
             }
         });
 

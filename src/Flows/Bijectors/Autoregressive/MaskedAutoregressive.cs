@@ -171,7 +171,8 @@ public sealed partial class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm
             }
         });
 
-        // Summed in column order, as the transform sums a whole row, so both paths give the same bits.
+        // Summed in column order, as the affine transform sums a whole row, so both paths give it the same bits. A transform
+        // that sums a row's vector lanes pairwise (the spline, beyond one vector of features) can differ in the last bit.
         Node<T> total = tape.Allocate(n, 1);
         for (int i = 0; i < n; i++)
         {

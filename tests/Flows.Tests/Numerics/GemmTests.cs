@@ -557,6 +557,69 @@ public sealed class GemmTests
         }
     }
 
+    // The lane-major product of a sequential MADE pass must give, element for element, the bits of the row-major
+    // sub-matrix product with its epilogue, at every width: narrow and wider outputs (1 to 13 columns, so every tile
+    // width), depths of 0, within one block of k and beyond it (300 > KC), with and without bias and ReLU, a first column
+    // inside a wider C, and row counts that leave a panel partly padding.
+    [Theory]
+    [InlineData(128)]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void LaneMajorProduct_GivesTheBitsOfTheRowMajorProduct(int bits)
+    {
+        using VectorWidth.Scope width = VectorWidth.Force(bits);
+        LaneMajorMatches<double>(bits);
+        LaneMajorMatches<float>(bits);
+    }
+
+    private static void LaneMajorMatches<T>(int bits) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int lanes = Gemm.Lanes<T>(bits);
+        int seed = 0;
+        foreach (int m in new[] { 1, lanes - 1, lanes + 3, (3 * lanes) + 5 })
+        {
+            foreach (int k in new[] { 0, 1, 7, 64, 300 })
+            {
+                foreach (int n in new[] { 1, 2, 5, 6, 7, 13 })
+                {
+                    foreach ((bool withBias, bool relu) in new[] { (true, true), (true, false), (false, false), (false, true) })
+                    {
+                        seed++;
+                        const int First = 3;
+                        int aWidth = k + 2;
+                        int cWidth = n + First + 1;
+                        T[] a = Random<T>(m * aWidth, seed);
+                        T[] b = Random<T>(n * (k + 1), seed + 1000);
+                        T[] bias = withBias ? Random<T>(n, seed + 2000) : [];
+                        var expected = new T[m * cWidth];
+                        Gemm.MultiplyTransposedB<T>(a, aWidth, b, k + 1, expected.AsSpan(First), cWidth, m, k, n, accumulate: false, bias, relu);
+
+                        int padded = (m + lanes - 1) / lanes * lanes;
+                        var aLanes = new T[padded * aWidth];
+                        Gemm.ToLanes<T>(a, aWidth, m, aWidth, aLanes, lanes);
+                        T[] cLanes = Random<T>(padded * cWidth, seed + 3000); // outside the written columns, left as is
+                        T[] before = (T[])cLanes.Clone();
+                        Gemm.MultiplyTransposedBLanes<T>(aLanes, aWidth, b, k + 1, cLanes, cWidth, First, m, k, n, bias, relu, bits);
+                        var actual = new T[m * cWidth];
+                        Gemm.FromLanes<T>(cLanes, m, cWidth, actual, lanes);
+                        var untouched = new T[m * cWidth];
+                        Gemm.FromLanes<T>(before, m, cWidth, untouched, lanes);
+                        for (int i = 0; i < m; i++)
+                        {
+                            for (int j = 0; j < cWidth; j++)
+                            {
+                                bool written = j >= First && j < First + n;
+                                T want = written ? expected[(i * cWidth) + j] : untouched[(i * cWidth) + j];
+                                Assert.True(BitsOf(want) == BitsOf(actual[(i * cWidth) + j]),
+                                    $"{typeof(T).Name} m {m} k {k} n {n} bias {withBias} relu {relu}: ({i}, {j}) is {actual[(i * cWidth) + j]}, expected {want}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private static void LargeShapes<T>(Product product, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

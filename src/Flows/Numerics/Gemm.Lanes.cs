@@ -126,7 +126,7 @@ internal static partial class Gemm
             for (int j = 0; j < columns; j++)
             {
                 TVector value = Unsafe.IsNullRef(ref bias) ? default : TWidth.Broadcast(Unsafe.Add(ref bias, j));
-                StoreLanes<T, TVector, TWidth>(value, value, ref Unsafe.Add(ref c, j * lanes), w, add: false, relu);
+                Store<T, TVector, TWidth>(value, value, ref Unsafe.Add(ref c, j * lanes), w, add: false, relu);
             }
 
             return;
@@ -229,29 +229,7 @@ internal static partial class Gemm
             right = TWidth.Add(right, value);
         }
 
-        StoreLanes<T, TVector, TWidth>(left, right, ref c, (nuint)TWidth.Count, add, relu);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreLanes<T, TVector, TWidth>(TVector left, TVector right, ref T c, nuint w, bool add, bool relu)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        where TVector : unmanaged
-        where TWidth : IVectorWidth<TVector, T>
-    {
-        if (add)
-        {
-            left = TWidth.Add(TWidth.Load(ref c, 0), left);
-            right = TWidth.Add(TWidth.Load(ref c, w), right);
-        }
-
-        if (relu)
-        {
-            left = TWidth.MaxWithZero(left);
-            right = TWidth.MaxWithZero(right);
-        }
-
-        TWidth.Store(left, ref c, 0);
-        TWidth.Store(right, ref c, w);
+        Store<T, TVector, TWidth>(left, right, ref c, (nuint)TWidth.Count, add, relu);
     }
 
     /// <summary>Columns of a lane tile, a constant the JIT folds into each instantiation.</summary>

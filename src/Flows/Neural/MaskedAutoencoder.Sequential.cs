@@ -70,7 +70,20 @@ public sealed partial class MaskedAutoencoder<T>
         Node<T>? contextPart = contextLayer is null ? null : tape.Allocate(paddedRows, HiddenFeatures[0]);
         Node<T> parameterLanes = tape.Allocate(paddedRows, parametersPerFeature);
         Node<T>? directContext = context is null || _contextToOutput is null ? null : tape.Allocate(paddedRows, parametersPerFeature);
-        int bytesPerRow = (HiddenFeatures.Sum() + d + parametersPerFeature) * Unsafe.SizeOf<T>();
+        // What a row keeps: inputs, hidden units, parameters (lane-major and row-major) and, with a context, the context,
+        // its part of the first layer and its direct term.
+        int valuesPerRow = d + (2 * parametersPerFeature);
+        for (int l = 0; l < hiddenLayers; l++)
+        {
+            valuesPerRow += HiddenFeatures[l];
+        }
+
+        if (context is not null)
+        {
+            valuesPerRow += ContextDimension + HiddenFeatures[0] + parametersPerFeature;
+        }
+
+        int bytesPerRow = valuesPerRow * Unsafe.SizeOf<T>();
         int groupRows = Math.Max(1, SequentialGroupBytes / (bytesPerRow * lanes)) * lanes;
         for (int firstRow = 0; firstRow < n; firstRow += groupRows)
         {
@@ -98,22 +111,22 @@ public sealed partial class MaskedAutoencoder<T>
             // The feature's outputs are units k·P … k·P + P − 1 of the last layer (grouped by feature, see Apply): P
             // consecutive rows of its weight, P consecutive biases.
             int firstOutput = k * parametersPerFeature;
-            Gemm.MultiplyTransposedBLanes<T>(Panels(hidden[^1], last, firstRow), last, weights[^1].Values[(firstOutput * last)..], last,
-                Panels(parameterLanes, parametersPerFeature, firstRow), parametersPerFeature, 0, rows, prefix, parametersPerFeature,
+            Gemm.MultiplyTransposedBLanes<T>(Panels(hidden[^1], last, firstRow, rows), last, weights[^1].Values[(firstOutput * last)..], last,
+                Panels(parameterLanes, parametersPerFeature, firstRow, rows), parametersPerFeature, 0, rows, prefix, parametersPerFeature,
                 output.Bias!.Values.AsSpan(firstOutput, parametersPerFeature), relu: false, bits);
             if (directContext is not null)
             {
                 // The same rows of the direct weights. Formed on its own and then added, as Apply adds it: each element
                 // is the same dot product over the context.
                 int c = ContextDimension;
-                Span<T> direct = Panels(directContext, parametersPerFeature, firstRow);
-                Span<T> own = Panels(parameterLanes, parametersPerFeature, firstRow);
-                Gemm.MultiplyTransposedBLanes<T>(Panels(contextLanes!, c, firstRow), c, _contextToOutput!.Weight.Values.AsSpan(firstOutput * c), c,
+                Span<T> direct = Panels(directContext, parametersPerFeature, firstRow, rows);
+                Span<T> own = Panels(parameterLanes, parametersPerFeature, firstRow, rows);
+                Gemm.MultiplyTransposedBLanes<T>(Panels(contextLanes!, c, firstRow, rows), c, _contextToOutput!.Weight.Values.AsSpan(firstOutput * c), c,
                     direct, parametersPerFeature, 0, rows, c, parametersPerFeature, default, relu: false, bits);
                 TensorPrimitives.Add<T>(own, direct, own);
             }
 
-            Gemm.FromLanes<T>(Panels(parameterLanes, parametersPerFeature, firstRow), rows, parametersPerFeature, parameters.Values, lanes);
+            Gemm.FromLanes<T>(Panels(parameterLanes, parametersPerFeature, firstRow, rows), rows, parametersPerFeature, parameters.Values, lanes);
             fix(feature, parameters, firstRow);
             for (int i = firstRow; i < firstRow + rows; i++)
             {
@@ -147,16 +160,16 @@ public sealed partial class MaskedAutoencoder<T>
                 // As in Apply: bias, product and ReLU in one pass, except that the context's product joins the first
                 // layer before its ReLU.
                 bool joinContext = l == 0 && contextLayer is not null;
-                Gemm.MultiplyTransposedBLanes<T>(Panels(l == 0 ? input : hidden[l - 1], inputs, firstRow), inputs, weights[l].Values[(first * inputs)..], inputs,
-                    Panels(hidden[l], width, firstRow), width, first, rows, prefix, count, bias, relu: !joinContext, bits);
+                Gemm.MultiplyTransposedBLanes<T>(Panels(l == 0 ? input : hidden[l - 1], inputs, firstRow, rows), inputs, weights[l].Values[(first * inputs)..], inputs,
+                    Panels(hidden[l], width, firstRow, rows), width, first, rows, prefix, count, bias, relu: !joinContext, bits);
                 if (joinContext)
                 {
                     // Formed on its own, then added, as Apply adds it: accumulating it into the block would round
                     // differently once the context is deeper than one block of k.
-                    Gemm.MultiplyTransposedBLanes<T>(Panels(contextLanes!, ContextDimension, firstRow), ContextDimension, contextLayer!.Weight.Values.AsSpan(first * ContextDimension), ContextDimension,
-                        Panels(contextPart!, width, firstRow), width, first, rows, ContextDimension, count, default, relu: false, bits);
-                    Span<T> block = Panels(hidden[l], width, firstRow);
-                    ReadOnlySpan<T> part = Panels(contextPart!, width, firstRow);
+                    Gemm.MultiplyTransposedBLanes<T>(Panels(contextLanes!, ContextDimension, firstRow, rows), ContextDimension,
+                        contextLayer!.Weight.Values.AsSpan(first * ContextDimension), ContextDimension, Panels(contextPart!, width, firstRow, rows), width, first, rows, ContextDimension, count, default, relu: false, bits);
+                    Span<T> block = Panels(hidden[l], width, firstRow, rows);
+                    ReadOnlySpan<T> part = Panels(contextPart!, width, firstRow, rows);
                     for (int panel = 0; panel < (rows + lanes - 1) / lanes; panel++)
                     {
                         // The degree's units of one panel are contiguous, count · lanes values.
@@ -170,10 +183,13 @@ public sealed partial class MaskedAutoencoder<T>
             }
         }
 
-        // The panels of a lane-major buffer from row firstRow on (a multiple of the lanes).
-        Span<T> Panels(Node<T> lanesMajor, int width, int firstRow) => lanesMajor.Values[(firstRow * width)..];
+        // The panels of a lane-major buffer that hold rows [firstRow, firstRow + rows); firstRow is a multiple of the lanes.
+        Span<T> Panels(Node<T> lanesMajor, int width, int firstRow, int rows)
+            => lanesMajor.Values.Slice(firstRow * width, (rows + lanes - 1) / lanes * lanes * width);
     }
 
-    // Activations a group of rows of the sequential pass keeps: about a quarter of a 2 MB L2, half of a 512 KB one.
+    // Activations a group of rows of the sequential pass keeps: a quarter of a 2 MB L2 (all of the 512 KB one of the
+    // smallest machines we run on, where a group partly spills to L3). Smaller groups stream the weights more often: every
+    // group reads each masked weight once (MAF-64: 48 rows a group in double, 2.9 MB of masked weights a MADE).
     private const int SequentialGroupBytes = 512 * 1024;
 }

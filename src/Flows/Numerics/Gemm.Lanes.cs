@@ -211,7 +211,6 @@ internal static partial class Gemm
             {
                 StoreColumn<T, TVector, TWidth>(c50, c51, ref Unsafe.Add(ref c, 5 * lanes), ref bias, 5, hasBias, add, last);
             }
-
         }
     }
 

@@ -559,8 +559,9 @@ public sealed class GemmTests
 
     // The lane-major product of a sequential MADE pass must give, element for element, the bits of the row-major
     // sub-matrix product with its epilogue, at every width: narrow and wider outputs (1 to 13 columns, so every tile
-    // width), depths of 0, within one block of k and beyond it (300 > KC), with and without bias and ReLU, a first column
-    // inside a wider C, and row counts that leave a panel partly padding.
+    // width), depths of 0, within one block of k, at its edges and beyond it (KC = 256; 513 is three blocks), with and
+    // without bias and ReLU, a first column inside a wider C, row counts that leave a panel partly padding, and the
+    // values a ReLU must treat as the row-major one does (NaN, ±0, a bias of −0).
     [Theory]
     [InlineData(128)]
     [InlineData(256)]
@@ -578,7 +579,7 @@ public sealed class GemmTests
         int seed = 0;
         foreach (int m in new[] { 1, lanes - 1, lanes + 3, (3 * lanes) + 5 })
         {
-            foreach (int k in new[] { 0, 1, 7, 64, 300 })
+            foreach (int k in new[] { 0, 1, 7, 64, 256, 257, 300, 513 })
             {
                 foreach (int n in new[] { 1, 2, 5, 6, 7, 13 })
                 {
@@ -591,6 +592,17 @@ public sealed class GemmTests
                         T[] a = Random<T>(m * aWidth, seed);
                         T[] b = Random<T>(n * (k + 1), seed + 1000);
                         T[] bias = withBias ? Random<T>(n, seed + 2000) : [];
+                        if (withBias)
+                        {
+                            bias[0] = -T.Zero;
+                        }
+
+                        if (k > 0)
+                        {
+                            a[0] = T.NaN; // row 0, p = 0: row 0 of C is NaN
+                            a[((m - 1) * aWidth) + k - 1] = -T.Zero;
+                            b[0] = T.Zero;
+                        }
                         var expected = new T[m * cWidth];
                         Gemm.MultiplyTransposedB<T>(a, aWidth, b, k + 1, expected.AsSpan(First), cWidth, m, k, n, accumulate: false, bias, relu);
 

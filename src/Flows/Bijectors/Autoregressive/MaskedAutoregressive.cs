@@ -145,7 +145,8 @@ public sealed partial class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm
         => Transform.Inverse(tape, x, Evaluate(tape, x, context));
 
     // Without gradients the d passes shrink to one pass's work: each step evaluates only the hidden units that just
-    // became computable (see MaskedAutoencoder.RunSequentially), and the transform runs on one column at a time.
+    // became computable (see MaskedAutoencoder.RunSequentially), and the transform runs on one column of a group of rows at
+    // a time (its outputs are tape scratch for each step of each group, kept until the tape is reset).
     private (Node<T> Output, Node<T> LogDet) ForwardSequentially(Tape<T> tape, Node<T> z, Node<T>? context)
     {
         int n = z.Rows;

@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Flows.Autodiff;
 using Flows.Bijectors;
 using Flows.Distributions.Presets;
@@ -418,8 +418,10 @@ public sealed class AutoregressiveTests : IFamilyCases
 
     // The sequential pass keeps its activations lane-major (rows in vector lanes) and must still give the bits of the d
     // full passes at every width: hidden layers deeper than one GEMM block of k (300 > 256), row counts that fill no
-    // panel evenly, more rows than one group of the pass holds, a bounded input, the spline's 23 parameters per feature, a context, and both element types. The
-    // log-det is bit for bit too, except the spline's beyond one vector of features: its whole-row pass sums a row's
+    // panel evenly, more rows than one group of the pass holds (with and without a context, and a context deeper than
+    // one block), a bounded input, the spline's 23 parameters per feature, d = 1, and both element types. The tape is
+    // first run on NaN inputs, so a read of any value the pass has not written (padding, units not yet computed) shows.
+    // The log-det is bit for bit too, except the spline's beyond one vector of features: its whole-row pass sums a row's
     // lanes pairwise, the sequential pass in column order (a last-bit difference, checked to a few ulp).
     [Theory]
     [InlineData(128)]
@@ -431,7 +433,9 @@ public sealed class AutoregressiveTests : IFamilyCases
         (int D, int[] Hidden, int Rows, int Context, double? Bound, bool Spline)[] cases =
         [
             (4, [12, 12], 9, 0, null, false),
-            (5, [300, 280], 300, 0, 3.0, false), // rows in groups of 96 to 192, the last one partial
+            (5, [300, 280], 300, 0, 3.0, false), // rows in groups of 96 to 216, the last one partial
+            (5, [300, 280], 301, 3, null, false),
+            (4, [40, 30], 70, 300, null, false),
             (3, [20, 20, 20], 70, 0, null, true),
             (6, [40, 30], 33, 3, 2.0, true),
             (6, [40, 30], 33, 3, 2.0, false),
@@ -459,6 +463,11 @@ public sealed class AutoregressiveTests : IFamilyCases
             T[] z = [.. Normal(rows, d, seed: 11).Cast<double>().Select(T.CreateTruncating)];
             T[] c = [.. Normal(rows, Math.Max(1, contextFeatures), seed: 13).Cast<double>().Select(T.CreateTruncating)];
             var sequentialTape = new Tape<T>(isRecording: false);
+            T[] nan = [.. z.Select(_ => T.NaN)];
+            T[] nanContext = [.. c.Select(_ => T.NaN)];
+            _ = maf.Forward(sequentialTape, sequentialTape.Constant(nan, rows, d),
+                contextFeatures == 0 ? null : sequentialTape.Constant(nanContext.AsSpan(0, rows * contextFeatures), rows, contextFeatures));
+            sequentialTape.Reset();
             (Node<T> sequential, Node<T> sequentialLogDet) = maf.Forward(sequentialTape, sequentialTape.Constant(z, rows, d),
                 contextFeatures == 0 ? null : sequentialTape.Constant(c.AsSpan(0, rows * contextFeatures), rows, contextFeatures));
             var tape = new Tape<T>();

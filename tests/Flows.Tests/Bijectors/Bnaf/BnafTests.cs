@@ -6,6 +6,7 @@ using Flows.Distributions;
 using Flows.Distributions.Presets;
 using Flows.Persistence;
 using Flows.Tests.Testing;
+using Flows.Training;
 
 namespace Flows.Tests.Bijectors;
 
@@ -342,6 +343,25 @@ public sealed class BnafTests : IFamilyCases
         }
 
         Assert.InRange(gap / 4000, 0, 3);
+    }
+
+    // Weight decay pulls towards zero parameters, which for a BNAF are stacked squashing units, not the identity. On a
+    // small table the size-adapted decay (λ = 1000 / training rows: 1 % per step at 96 rows) pulled the spread start's
+    // row scales and biases back there faster than the data moved them: on Iris the training loss rose from 7.0 to 24 in
+    // 20 steps. They are exempt, and a default preset fitted to 120 rows lowers its training loss from the start.
+    [Fact]
+    public void Fit_OnASmallTable_LowersTheTrainingLoss()
+    {
+        var flow = BlockNeuralAutoregressiveFlow.Create<double>(2, seed: 1);
+        double[,] data = TestData.StandardNormal(120, 2, seed: 13);
+        for (int n = 0; n < 120; n++)
+        {
+            data[n, 1] += 0.5 * data[n, 0] * data[n, 0]; // a curved table, not the Gaussian the start already is
+        }
+
+        FitReport report = flow.Fit(data, new FitOptions { Epochs = 30, Seed = 2 });
+        Assert.True(report.History[^1].TrainLoss < report.Initial.TrainLoss - 0.05,
+            $"training loss {report.Initial.TrainLoss} at the start, {report.History[^1].TrainLoss} after 30 epochs");
     }
 
     [Fact]

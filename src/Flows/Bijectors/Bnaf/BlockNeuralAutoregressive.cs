@@ -29,9 +29,18 @@ namespace Flows.Bijectors;
 /// the network, and beyond it zᵢ continues along its tangent at ±B (the network's slope there); x₁ … xᵢ₋₁ enter zᵢ
 /// through their clamped values. The map is C¹ in each xᵢ and onto ℝᵈ, and its density integrates to 1 (BnafTests
 /// checks it by quadrature).</para>
-/// <para>All-zero parameters do not give the identity (tanh bends every map); the weights start seeded and the biases
-/// at zero. The scalar solve's f′ is the product of the diagonal blocks in linear space, which underflows only where
-/// every unit is saturated beyond |h| ≈ 350 (double).</para>
+/// <para><b>Start.</b> All-zero parameters do not give the identity (tanh bends every map). The raw weights start
+/// seeded (Ŵ ~ N(0, 1/fan-in), so exp(Ŵ) ≈ 1 leads each row) with unit row norms (s = 0) in the hidden layers, so the
+/// first layer's units have slope about 1 in their own feature. The biases spread the units instead of stacking them
+/// at the origin: along each feature's own path (the diagonal blocks) from −B to B, hidden layer l's units cross zero at
+/// evenly spaced points of their pre-activation's range, (r + ½)/mₗ of the way for unit r, each layer set after those
+/// below; the output rows are then scaled and shifted so that this path maps −B to −B and B to B. Every unit thus starts
+/// sharp and active in its own part of [−B, B], and the layer starts close to the identity there (a staircase of
+/// overlapping tanh steps). On two moons (five layers) its validation loss was 1.43 after 630 steps, where the earlier
+/// start with zero biases (every unit centred at 0, each layer a steep squashing map) was still at 7.38, and a start
+/// with first-layer slopes of 0.1 (near the identity, but nearly linear units) stalled at 2.76 (see README).</para>
+/// <para>The scalar solve's f′ is the product of the diagonal blocks in linear space, which underflows only where every
+/// unit is saturated beyond |h| ≈ 350 (double).</para>
 /// <para>Reference: De Cao, Aziz &amp; Titov, "Block Neural Autoregressive Flow", UAI 2019, arXiv:1904.04676.</para>
 /// </remarks>
 /// <typeparam name="T">The element type, <see cref="float"/> or <see cref="double"/>.</typeparam>
@@ -49,7 +58,7 @@ public sealed class BlockNeuralAutoregressive<T> : Bijector<T>, IHasSavedForm<T,
     private readonly object _state;
     private readonly T _bound;
 
-    /// <summary>Creates the network with seeded weights and zero biases.</summary>
+    /// <summary>Creates the network with seeded weights and the spread start of the remarks.</summary>
     /// <param name="dimension">d, features per row. Range: &gt; 0.</param>
     /// <param name="hiddenFactors">Units per feature in each hidden layer (the hidden widths are d times these), as Pyro's
     /// <c>hidden_factors</c>. Default [16, 16]. Each in 1 to 256; at least one layer.</param>
@@ -100,8 +109,11 @@ public sealed class BlockNeuralAutoregressive<T> : Bijector<T>, IHasSavedForm<T,
             int rows = d * mOut;
             int columns = d * mIn;
             _raw[l] = new Parameter<T>($"layers.{l}.weight", rows, columns);
-            _logScales[l] = new Parameter<T>($"layers.{l}.logScale", rows, 1);
-            _biases[l] = new Parameter<T>($"layers.{l}.bias", 1, rows);
+            // The spread start lives in the row scales and biases, so weight decay, which pulls towards zero parameters (a
+            // layer of stacked, squashing units here, not the identity), leaves them alone, as ActNorm's; it shrinks the
+            // raw weights towards equal diagonal entries and no off-diagonal ones.
+            _logScales[l] = new Parameter<T>($"layers.{l}.logScale", rows, 1) { ExemptFromWeightDecay = true };
+            _biases[l] = new Parameter<T>($"layers.{l}.bias", 1, rows) { ExemptFromWeightDecay = true };
             var full = new T[rows * columns];
             var strict = new T[rows * columns];
             for (int r = 0; r < rows; r++)
@@ -131,7 +143,7 @@ public sealed class BlockNeuralAutoregressive<T> : Bijector<T>, IHasSavedForm<T,
             }
 
             // Ŵ ~ N(0, 1/fan-in of the row) below the diagonal blocks; on them exp(Ŵ) ≈ 1 dominates, so each feature starts
-            // led by its own input. Rows start with unit norm (s = 0) and zero bias.
+            // led by its own input. Rows start with unit norm (s = 0); SpreadStart sets the biases and output scales.
             Gaussian.Fill<T>(_raw[l].Values, random);
             for (int r = 0; r < rows; r++)
             {
@@ -148,6 +160,7 @@ public sealed class BlockNeuralAutoregressive<T> : Bijector<T>, IHasSavedForm<T,
             parameters.Add(_biases[l]);
         }
 
+        SpreadStart();
         if (contextDimension > 0)
         {
             _contextWeight = new Parameter<T>("context.weight", d * _sizes[1], contextDimension);
@@ -281,6 +294,77 @@ public sealed class BlockNeuralAutoregressive<T> : Bijector<T>, IHasSavedForm<T,
         }
 
         return (tape.LinearTails(x, u, logSlope!, _bound), tape.RowSums(logSlope!));
+    }
+
+    // The start (see the remarks): hidden units' centres spread evenly over their pre-activation's range along the
+    // diagonal of [−B, B]ᵈ, each layer's biases set after the layers below; output rows scaled and shifted so that the
+    // diagonal path maps −B and B onto themselves.
+    private void SpreadStart()
+    {
+        int layers = _sizes.Length - 1;
+        for (int l = 0; l < layers; l++)
+        {
+            double[] lo = DiagonalPath(l, -TailBound);
+            double[] hi = DiagonalPath(l, TailBound);
+            int mOut = _sizes[l + 1];
+            Span<T> bias = _biases[l].Values;
+            Span<T> logScale = _logScales[l].Values;
+            for (int row = 0; row < lo.Length; row++)
+            {
+                if (l + 1 < layers)
+                {
+                    double fraction = ((row % mOut) + 0.5) / mOut;
+                    bias[row] = T.CreateTruncating(-(lo[row] + ((hi[row] - lo[row]) * fraction)));
+                }
+                else
+                {
+                    double gain = 2 * TailBound / (hi[row] - lo[row]);
+                    logScale[row] += T.CreateTruncating(Math.Log(gain));
+                    bias[row] = T.CreateTruncating(-gain * (lo[row] + hi[row]) / 2);
+                }
+            }
+        }
+    }
+
+    // Layer `layer`'s pre-activations, d·m_out of them, when every feature is `value`, through the diagonal blocks only
+    // (each feature's own path; the row norms still count the off-diagonal entries), in double.
+    private double[] DiagonalPath(int layer, double value)
+    {
+        int d = Dimension;
+        var u = new double[d];
+        Array.Fill(u, value);
+        for (int l = 0; ; l++)
+        {
+            int mIn = _sizes[l];
+            int mOut = _sizes[l + 1];
+            int columns = d * mIn;
+            var h = new double[d * mOut];
+            ReadOnlySpan<T> raw = _raw[l].Values;
+            for (int row = 0; row < h.Length; row++)
+            {
+                int diagonalStart = row / mOut * mIn;
+                int end = diagonalStart + mIn;
+                double squaredNorm = 0;
+                double sum = 0;
+                for (int c = 0; c < end; c++)
+                {
+                    double w = double.CreateTruncating(raw[(row * columns) + c]);
+                    double v = c >= diagonalStart ? Math.Exp(w) : w;
+                    squaredNorm += v * v;
+                    sum += c >= diagonalStart ? v * u[c] : 0;
+                }
+
+                h[row] = (Math.Exp(double.CreateTruncating(_logScales[l].Values[row])) * sum / Math.Sqrt(squaredNorm))
+                    + double.CreateTruncating(_biases[l].Values[row]);
+            }
+
+            if (l == layer)
+            {
+                return h;
+            }
+
+            u = [.. h.Select(Math.Tanh)];
+        }
     }
 
     private static Node<T> Zeros(Tape<T> tape, int rows, int columns)

@@ -10,7 +10,10 @@ namespace Flows.Distributions.Presets;
 /// <remarks>
 /// Defaults: 3 transforms of two hidden tanh layers of 16 units per feature each, linear tails beyond ±5, the diagonal
 /// Gaussian start and the automatic defensive share of the other presets (see <see cref="GaussianStart"/>). Scoring and
-/// training take one network pass per layer; sampling takes d passes and d scalar solves per layer.
+/// training take one network pass per layer; sampling takes d passes and d scalar solves per layer. Each layer starts
+/// spread over [−B, B] and mapping ±B onto itself, with its row scales and biases exempt from weight decay (see
+/// <see cref="BlockNeuralAutoregressive{T}"/>). On two moons (the quality protocol with 5 transforms) it held out −0.315
+/// over three seeds against a MAF's −0.375, and it beat the Gaussian on five small tables (README, "Bijectors").
 /// Reference: De Cao, Aziz &amp; Titov, "Block Neural Autoregressive Flow", UAI 2019, arXiv:1904.04676.
 /// </remarks>
 public static class BlockNeuralAutoregressiveFlow

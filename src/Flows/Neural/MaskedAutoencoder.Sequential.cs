@@ -131,7 +131,7 @@ public sealed partial class MaskedAutoencoder<T>
             for (int i = firstRow; i < firstRow + rows; i++)
             {
                 T value = x.Values[(i * d) + feature];
-                input.Values[(i / lanes * d * lanes) + (feature * lanes) + (i % lanes)] = InputBound is null ? value : TapeOps.SoftClip(value, inverseBound);
+                input.Values[Gemm.LaneIndex(i, feature, d, lanes)] = InputBound is null ? value : TapeOps.SoftClip(value, inverseBound);
             }
 
             if (k + 1 < d)

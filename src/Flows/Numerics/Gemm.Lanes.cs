@@ -14,6 +14,10 @@ internal static partial class Gemm
     /// (i, p) is at (i / L)·w·L + p·L + i mod L. The rows of a panel past r are padding that the caller keeps finite.</remarks>
     internal static int Lanes<T>(int bits) => 2 * (bits == 512 ? Vector512<T>.Count : bits == 256 ? Vector256<T>.Count : Vector128<T>.Count);
 
+    /// <summary>Where element (<paramref name="i"/>, <paramref name="p"/>) of a lane-major matrix <paramref name="columns"/>
+    /// wide lies (see <see cref="Lanes{T}"/>).</summary>
+    internal static int LaneIndex(int i, int p, int columns, int lanes) => (i / lanes * columns * lanes) + (p * lanes) + (i % lanes);
+
     /// <summary>
     /// Columns [<paramref name="first"/>, first + n) of a lane-major C = relu(bias + A·Bᵀ), with A m × k lane-major and
     /// panels <paramref name="aWidth"/> columns wide, B n × k row-major with rows <paramref name="ldb"/> apart, and C lane-major
@@ -66,10 +70,9 @@ internal static partial class Gemm
         destination[..(panels * columns * lanes)].Clear();
         for (int i = 0; i < rows; i++)
         {
-            int offset = (i / lanes * columns * lanes) + (i % lanes);
             for (int p = 0; p < columns; p++)
             {
-                destination[offset + (p * lanes)] = source[(i * ld) + p];
+                destination[LaneIndex(i, p, columns, lanes)] = source[(i * ld) + p];
             }
         }
     }
@@ -80,10 +83,9 @@ internal static partial class Gemm
     {
         for (int i = 0; i < rows; i++)
         {
-            int offset = (i / lanes * columns * lanes) + (i % lanes);
             for (int p = 0; p < columns; p++)
             {
-                destination[(i * columns) + p] = source[offset + (p * lanes)];
+                destination[(i * columns) + p] = source[LaneIndex(i, p, columns, lanes)];
             }
         }
     }

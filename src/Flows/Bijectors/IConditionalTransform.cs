@@ -1,5 +1,6 @@
 using System.Numerics;
 using Flows.Autodiff;
+using Flows.Numerics;
 
 namespace Flows.Bijectors;
 
@@ -30,4 +31,17 @@ public interface IConditionalTransform<T> where T : unmanaged, IFloatingPointIee
     /// <param name="parameters">n × (ParametersPerFeature·d), block layout.</param>
     /// <returns>The n × d output and the n × 1 log|det J| of the inverse map.</returns>
     (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters);
+
+    /// <summary>
+    /// Sums each row's log-derivatives of <see cref="Forward"/> into its log|det J| in the order <see cref="Forward"/> sums
+    /// a whole row, so that a row transformed one feature at a time (the sequential pass of
+    /// <see cref="MaskedAutoregressive{T}"/>) gets the bits of the whole-row call. The default sums in column order from
+    /// zero; a transform whose whole-row pass sums otherwise (the spline's vector lanes) overrides it.
+    /// </summary>
+    /// <param name="logDerivatives">n × d, row-major: log|∂xⱼ/∂zⱼ| of each element, as <see cref="Forward"/> gives it for
+    /// a single column.</param>
+    /// <param name="features">d. Range: &gt; 0.</param>
+    /// <param name="logDet">n: each row's sum.</param>
+    void SumLogDerivatives(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet)
+        => Kernels.RowSumsInColumnOrder(logDerivatives, features, logDet);
 }

@@ -92,6 +92,28 @@ internal static class RationalQuadraticSpline
     }
 
     /// <summary>
+    /// Sums each row's log-derivatives into <paramref name="logDet"/> as <see cref="Evaluate"/> sums a row of
+    /// <paramref name="features"/> features (<see cref="RowSum{T, TV}"/>, at the width <see cref="UsesWideLanes"/> picks),
+    /// so a row evaluated one feature at a time gets the log-det bits of the whole row.
+    /// </summary>
+    /// <param name="logDerivatives">n × d, row-major.</param>
+    /// <param name="features">d. Range: &gt; 0.</param>
+    /// <param name="logDet">n.</param>
+    public static void SumLogDerivatives<T>(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Debug.Assert(features > 0 && logDerivatives.Length == logDet.Length * features);
+        if (UsesWideLanes<T>(features))
+        {
+            SumLogDerivativesAt<T, Lanes512<T>>(logDerivatives, features, logDet);
+        }
+        else
+        {
+            SumLogDerivativesAt<T, Lanes256<T>>(logDerivatives, features, logDet);
+        }
+    }
+
+    /// <summary>
     /// Accumulates into <paramref name="inputGradient"/> and <paramref name="parameterGradient"/> the gradients of a loss
     /// whose gradients with respect to the output and the log-determinant are <paramref name="outputGradient"/> and
     /// <paramref name="logDetGradient"/>, from what <see cref="Evaluate"/> saved (no knot is recomputed).
@@ -147,7 +169,7 @@ internal static class RationalQuadraticSpline
         int slot = 0;
         for (int i = 0; i < batch.Rows; i++)
         {
-            TV sum = TV.Zero;
+            var sum = new RowSum<T, TV>();
             for (int j = 0; j < features; j += width)
             {
                 // When saving, the softmax is computed straight into its saved place.
@@ -158,7 +180,7 @@ internal static class RationalQuadraticSpline
                     nuint at = (nuint)((i * features) + j);
                     var lanes = new SplineLanes<T, TV>(ref batch.Parameter(i, j), (nuint)features, TV.Load(ref x, at), settings, inverse, probabilities);
                     lanes.Output.Store(ref y, at);
-                    sum += lanes.LogDerivative;
+                    sum.Add(lanes.LogDerivative);
                     if (saving)
                     {
                         lanes.Save(kept);
@@ -176,7 +198,7 @@ internal static class RationalQuadraticSpline
                         output[(i * features) + j + l] = lanes.Output[l];
                     }
 
-                    sum += lanes.LogDerivative;
+                    sum.Add(lanes.LogDerivative);
                     if (saving)
                     {
                         lanes.Save(kept);
@@ -184,7 +206,35 @@ internal static class RationalQuadraticSpline
                 }
             }
 
-            logDet[i] = sum.Sum();
+            logDet[i] = sum.Total;
+        }
+    }
+
+    private static void SumLogDerivativesAt<T, TV>(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ISimdLanes<TV, T>
+    {
+        int width = TV.Count;
+        Span<T> padded = stackalloc T[width];
+        ref T source = ref MemoryMarshal.GetReference(logDerivatives);
+        for (int i = 0; i < logDet.Length; i++)
+        {
+            var sum = new RowSum<T, TV>();
+            int j = 0;
+            for (; j + width <= features; j += width)
+            {
+                sum.Add(TV.Load(ref source, (nuint)((i * features) + j)));
+            }
+
+            if (j < features)
+            {
+                // The last features of the row in a zero-padded vector: the zeros of Evaluate's spare (tail) lanes.
+                padded.Clear();
+                logDerivatives.Slice((i * features) + j, features - j).CopyTo(padded);
+                sum.Add(TV.Create(padded));
+            }
+
+            logDet[i] = sum.Total;
         }
     }
 
@@ -300,6 +350,21 @@ internal static class RationalQuadraticSpline
         where T : unmanaged, IFloatingPointIeee754<T>
         where TV : unmanaged, ISimdLanes<TV, T>
         => (features + TV.Count - 1) / TV.Count;
+
+    // A row's log-det as the spline sums it: its log-derivatives a vector of features at a time, added lane by lane in
+    // feature order from zero (the spare lanes of a padded last vector hold zeros, as a tail's log-derivative is), then
+    // the lanes by TV.Sum. Evaluate adds the vectors it computes, SumLogDerivatives the vectors it loads: one order.
+    private struct RowSum<T, TV>()
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TV : unmanaged, ISimdLanes<TV, T>
+    {
+        private TV _lanes = TV.Zero;
+
+        public readonly T Total => _lanes.Sum();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Add(TV logDerivatives) => _lanes += logDerivatives;
+    }
 
     // Addresses into one batch's parameters (one shared row when there is only one), and the padded copies of the last
     // features of a row when d is not a whole number of vectors of the given width.

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using Flows.Numerics;
 using Flows.Autodiff;
@@ -66,16 +67,12 @@ internal static class ConditionalAffineOps
             }
         }
 
-        for (int i = 0; i < n; i++)
+        // Σ s in column order, the order of IConditionalTransform.SumLogDerivatives' default, which MaskedAutoregressive's
+        // sequential pass sums its columns with; negated for the inverse.
+        Kernels.RowSumsInColumnOrder<T>(logScales.Values, d, logDet.Values);
+        if (inverse)
         {
-            ReadOnlySpan<T> s = logScales.Values.Slice(i * d, d);
-            T sum = T.Zero;
-            for (int j = 0; j < d; j++)
-            {
-                sum += s[j];
-            }
-
-            logDet.Values[i] = direction * sum;
+            TensorPrimitives.Negate<T>(logDet.Values, logDet.Values);
         }
 
         tape.Record(ConditionalAffineBackward<T>.Instance, output, input, parameters, output1: logDet, saved: logScales,

@@ -172,20 +172,10 @@ public sealed partial class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm
             }
         });
 
-        // Summed in column order, as the affine transform sums a whole row, so both paths give it the same bits. A transform
-        // that sums a row's vector lanes pairwise (the spline, beyond one vector of features) can differ in the last bit.
+        // Each row summed by the transform in the order its whole-row pass sums (a spline's vector lanes pairwise beyond
+        // one vector of features), so the log-det, like x, has the bits of the d passes.
         Node<T> total = tape.Allocate(n, 1);
-        for (int i = 0; i < n; i++)
-        {
-            T sum = T.Zero;
-            for (int j = 0; j < d; j++)
-            {
-                sum += logDerivatives.Values[(i * d) + j];
-            }
-
-            total.Values[i] = sum;
-        }
-
+        Transform.SumLogDerivatives(logDerivatives.Values, d, total.Values);
         return (x, total);
     }
 

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
+using System.Numerics.Tensors;
 using Flows.Autodiff;
 
 namespace Flows.Bijectors;
@@ -100,6 +102,30 @@ public sealed class CircularSplineTransform<T> : IConditionalTransform<T>, IHasS
     /// <exception cref="ArgumentException"><paramref name="x"/> does not have one column per entry of <see cref="Angles"/>.</exception>
     public (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters) => Apply(tape, x, parameters, inverse: true);
 
+    /// <summary>
+    /// Sums each row's log-derivatives as <see cref="Forward"/> sums a whole row: the angle columns' and the real columns'
+    /// each as the spline sums a row of them (see <see cref="RationalQuadraticTransform{T}.SumLogDerivatives"/>), then the
+    /// two sums added.
+    /// </summary>
+    /// <param name="logDerivatives">n × d, row-major.</param>
+    /// <param name="features">d, the length of <see cref="Angles"/>.</param>
+    /// <param name="logDet">n: each row's sum.</param>
+    public void SumLogDerivatives(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet)
+    {
+        Debug.Assert(features == _angles.Length);
+        if (_realColumns.Length == 0)
+        {
+            Numerics.RationalQuadraticSpline.SumLogDerivatives(logDerivatives, features, logDet);
+            return;
+        }
+
+        // As Apply: each kind of column gathered and summed on its own, then angle sum + real sum.
+        var realSums = new T[logDet.Length];
+        SumGathered(logDerivatives, _angleColumns, logDet);
+        SumGathered(logDerivatives, _realColumns, realSums);
+        TensorPrimitives.Add(logDet, realSums, logDet);
+    }
+
     static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
         "CircularRationalQuadratic",
         typeof(CircularSplineTransform<T>),
@@ -146,6 +172,21 @@ public sealed class CircularSplineTransform<T> : IConditionalTransform<T>, IHasS
         Node<T> realParameters = tape.GatherColumns(parameters, _realParameters);
         (Node<T> realOutput, Node<T> realLogDet) = inverse ? _settings.Inverse(tape, realInput, realParameters) : _settings.Forward(tape, realInput, realParameters);
         return (tape.PermuteColumns(tape.ConcatenateColumns(angleOutput, realOutput), _order), tape.Add(angleLogDet, realLogDet));
+    }
+
+    private void SumGathered(ReadOnlySpan<T> logDerivatives, int[] columns, Span<T> sums)
+    {
+        int d = _angles.Length;
+        var gathered = new T[sums.Length * columns.Length];
+        for (int i = 0; i < sums.Length; i++)
+        {
+            for (int c = 0; c < columns.Length; c++)
+            {
+                gathered[(i * columns.Length) + c] = logDerivatives[(i * d) + columns[c]];
+            }
+        }
+
+        Numerics.RationalQuadraticSpline.SumLogDerivatives<T>(gathered, columns.Length, sums);
     }
 
     private (Node<T> Output, Node<T> LogDet) Circular(Tape<T> tape, Node<T> input, Node<T> parameters, bool inverse)

@@ -49,14 +49,18 @@ internal static class MonotoneLanes
         MonotoneOps.CheckParameters(input, parameters, function.ParameterCount);
         Node<T> output = tape.Allocate(input.Rows, input.Columns);
         Node<T> logDet = tape.Allocate(input.Rows, 1);
+        Node<T> logDerivatives = tape.Allocate(input.Rows, input.Columns);
         if (Wide<T>())
         {
-            Evaluate<T, TFunction, Lanes512<T>>(function, input, parameters, output.Values, logDet.Values);
+            Evaluate<T, TFunction, Lanes512<T>>(function, input, parameters, output.Values, logDerivatives.Values);
         }
         else
         {
-            Evaluate<T, TFunction, Lanes256<T>>(function, input, parameters, output.Values, logDet.Values);
+            Evaluate<T, TFunction, Lanes256<T>>(function, input, parameters, output.Values, logDerivatives.Values);
         }
+
+        // Summed in column order from zero, as the scalar path and MaskedAutoregressive's sequential pass sum.
+        Kernels.RowSumsInColumnOrder<T>(logDerivatives.Values, input.Columns, logDet.Values);
 
         tape.Record(LanesBackward<T, TFunction>.Instance, output, input, parameters, output1: logDet, state: state);
         return (output, logDet);
@@ -65,12 +69,11 @@ internal static class MonotoneLanes
     private static bool Wide<T>() where T : unmanaged, IFloatingPointIeee754<T>
         => VectorWidth.Current == 512 && Vector512<T>.IsSupported;
 
-    private static void Evaluate<T, TFunction, TV>(TFunction function, Node<T> input, Node<T> parameters, Span<T> output, Span<T> logDet)
+    private static void Evaluate<T, TFunction, TV>(TFunction function, Node<T> input, Node<T> parameters, Span<T> output, Span<T> logDerivatives)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TFunction : struct, IMonotoneLanes<T>
         where TV : unmanaged, ISimdLanes<TV, T>
     {
-        int d = input.Columns;
         int p = function.ParameterCount;
         int q = function.PreparedCount;
         int width = TV.Count;
@@ -96,15 +99,10 @@ internal static class MonotoneLanes
             TV.Select(above | below, value + (slope * (v - end)), value).Store(ref MemoryMarshal.GetReference(values), 0);
             slope.Store(ref MemoryMarshal.GetReference(slopes), 0);
             int start = blocks.Start;
-            int row = blocks.Row;
-            int feature = blocks.Feature;
             for (int lane = 0; lane < blocks.Count; lane++)
             {
                 output[start + lane] = values[lane];
-                T logDerivative = T.Log(slopes[lane]);
-                // Summed in column order from zero, as the scalar path and MaskedAutoregressive's sequential pass sum.
-                logDet[row] = feature == 0 ? T.Zero + logDerivative : logDet[row] + logDerivative;
-                Advance(ref row, ref feature, d);
+                logDerivatives[start + lane] = T.Log(slopes[lane]);
             }
         }
     }

@@ -54,12 +54,11 @@ internal static class MonotoneOps
         int p = function.ParameterCount;
         Node<T> output = tape.Allocate(n, d);
         Node<T> logDet = tape.Allocate(n, 1);
+        Node<T> logDerivatives = tape.Allocate(n, d);
         Span<T> theta = p <= 256 ? stackalloc T[p] : new T[p];
         T tolerance = Tolerance<T>();
         for (int i = 0; i < n; i++)
         {
-            // Summed in column order from zero, as MaskedAutoregressive's sequential pass sums its columns.
-            T sum = T.Zero;
             for (int j = 0; j < d; j++)
             {
                 Gather(parameters, i, j, d, theta);
@@ -78,11 +77,13 @@ internal static class MonotoneOps
                 }
 
                 output.Values[(i * d) + j] = result;
-                sum += logDerivative;
+                logDerivatives.Values[(i * d) + j] = logDerivative;
             }
-
-            logDet.Values[i] = sum;
         }
+
+        // Summed in column order from zero (IConditionalTransform.SumLogDerivatives' default), as MaskedAutoregressive's
+        // sequential pass sums the columns it transforms one at a time.
+        Kernels.RowSumsInColumnOrder<T>(logDerivatives.Values, d, logDet.Values);
 
         tape.Record(MonotoneBackward<T, TFunction>.Instance, output, input, parameters, output1: logDet, flag: solve ? 1 : 0, state: state);
         return (output, logDet);

@@ -96,6 +96,16 @@ public sealed partial class RationalQuadraticTransform<T> : IConditionalTransfor
     public (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters)
         => tape.RationalQuadraticSpline(x, parameters, BinCount, TailBound, MinimumBinWidth, MinimumBinHeight, MinimumDerivative, inverse: true);
 
+    /// <summary>
+    /// Sums each row's log-derivatives as <see cref="Forward"/> sums a whole row: a vector of features at a time, lane by
+    /// lane, then across the lanes (so, beyond one vector of features, not in column order).
+    /// </summary>
+    /// <param name="logDerivatives">n × d, row-major.</param>
+    /// <param name="features">d. Range: &gt; 0.</param>
+    /// <param name="logDet">n: each row's sum.</param>
+    public void SumLogDerivatives(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet)
+        => Numerics.RationalQuadraticSpline.SumLogDerivatives(logDerivatives, features, logDet);
+
     static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
         "RationalQuadratic",
         typeof(RationalQuadraticTransform<T>),

@@ -172,8 +172,8 @@ public sealed partial class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm
             }
         });
 
-        // Each row summed by the transform in the order its whole-row pass sums (a spline's vector lanes pairwise beyond
-        // one vector of features), so the log-det, like x, has the bits of the d passes.
+        // Each row summed by the transform in the order its whole-row pass sums (the spline: a vector of features at a time,
+        // then across the lanes), so the log-det, like x, has the bits of the d passes.
         Node<T> total = tape.Allocate(n, 1);
         Transform.SumLogDerivatives(logDerivatives.Values, d, total.Values);
         return (x, total);

@@ -98,7 +98,7 @@ public sealed partial class RationalQuadraticTransform<T> : IConditionalTransfor
 
     /// <summary>
     /// Sums each row's log-derivatives as <see cref="Forward"/> sums a whole row: a vector of features at a time, lane by
-    /// lane, then across the lanes (so, beyond one vector of features, not in column order).
+    /// lane, then across the lanes (so not, in general, in column order, even within one vector).
     /// </summary>
     /// <param name="logDerivatives">n × d, row-major.</param>
     /// <param name="features">d. Range: &gt; 0.</param>

@@ -423,7 +423,7 @@ public sealed class AutoregressiveTests : IFamilyCases
     // carry, and both element types. The tape is first run on NaN inputs, so a read of any value the pass has not written
     // (padding, units not yet computed) shows. The log-det is bit for bit too: each transform sums a row its own way (the
     // spline a vector of features at a time, then across the lanes), and d = 19 and 37 exceed one 512-bit vector of
-    // floats, so that order differs from column order there.
+    // floats, so a spline row takes several vectors at every width.
     [Theory]
     [InlineData(128)]
     [InlineData(256)]

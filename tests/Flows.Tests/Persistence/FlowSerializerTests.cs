@@ -77,7 +77,7 @@ public sealed class FlowSerializerTests
     [Fact]
     public void GoldenFileOfVersion1_LoadsAndGivesStoredDensities()
     {
-        foreach (double[] fields in GoldenRows("flow-v1", out TransformedDistribution<double> flow))
+        foreach (double[] fields in SavedFiles.GoldenRows("flow-v1", out TransformedDistribution<double> flow))
         {
             double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } });
             Assert.Equal(fields[3], logDensity[0], 1e-12);
@@ -88,7 +88,7 @@ public sealed class FlowSerializerTests
     [Fact]
     public void GoldenMadeFileOfVersion1_LoadsAndGivesStoredConditionalDensities()
     {
-        foreach (double[] fields in GoldenRows("made-v1", out TransformedDistribution<double> flow))
+        foreach (double[] fields in SavedFiles.GoldenRows("made-v1", out TransformedDistribution<double> flow))
         {
             double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } }, new double[,] { { fields[3] } });
             Assert.Equal(fields[4], logDensity[0], 1e-12);
@@ -100,7 +100,7 @@ public sealed class FlowSerializerTests
     [Fact]
     public void GoldenMadeFileOfVersion2_LoadsAndGivesStoredConditionalDensitiesBitForBit()
     {
-        foreach (double[] fields in GoldenRows("made-v2", out TransformedDistribution<double> flow))
+        foreach (double[] fields in SavedFiles.GoldenRows("made-v2", out TransformedDistribution<double> flow))
         {
             double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } }, new double[,] { { fields[3], fields[4] } });
             AssertClose.StoredDensity(fields[5], logDensity[0]);
@@ -124,7 +124,7 @@ public sealed class FlowSerializerTests
     [Fact]
     public void GoldenMadeFileOfVersion3_SavedAgain_GivesTheSameDensitiesBitForBit()
     {
-        double[][] rows = [.. GoldenRows("made-v3", out TransformedDistribution<double> flow)];
+        double[][] rows = [.. SavedFiles.GoldenRows("made-v3", out TransformedDistribution<double> flow)];
         var stream = new MemoryStream();
         flow.Save(stream);
         using JsonDocument saved = JsonDocument.Parse(stream.ToArray());
@@ -140,7 +140,7 @@ public sealed class FlowSerializerTests
 
     private static void AssertGoldenConditionalDensities(string name)
     {
-        foreach (double[] fields in GoldenRows(name, out TransformedDistribution<double> flow))
+        foreach (double[] fields in SavedFiles.GoldenRows(name, out TransformedDistribution<double> flow))
         {
             double[] logDensity = flow.DensityLn(new double[,] { { fields[0], fields[1], fields[2] } }, new double[,] { { fields[3], fields[4] } });
             AssertClose.StoredDensity(fields[5], logDensity[0]);
@@ -150,7 +150,7 @@ public sealed class FlowSerializerTests
     [Fact]
     public void GoldenMadeFileOfVersion2_LoadsWithTheDirectContextWeightsAtZero()
     {
-        GoldenRows("made-v2", out TransformedDistribution<double> flow);
+        SavedFiles.GoldenRows("made-v2", out TransformedDistribution<double> flow);
         Parameter<double>[] direct = [.. flow.Parameters.Where(p => p.Name.EndsWith(".contextToOutput.weight", StringComparison.Ordinal))];
 
         Assert.Equal(3, direct.Length);
@@ -408,14 +408,5 @@ public sealed class FlowSerializerTests
         using JsonDocument check = JsonDocument.Parse(result);
         Assert.Equal(flow, check.RootElement.GetProperty("flow").GetRawText());
         return result;
-    }
-
-    private static IEnumerable<double[]> GoldenRows(string name, out TransformedDistribution<double> flow)
-    {
-        string folder = Path.Combine(AppContext.BaseDirectory, "Persistence", "Golden");
-        flow = FlowSerializer.Load<double>(Path.Combine(folder, $"{name}.json"));
-        string[] lines = File.ReadAllLines(Path.Combine(folder, $"{name}-expected.csv"));
-        Assert.True(lines.Length > 1);
-        return [.. lines.Skip(1).Select(line => line.Split(',').Select(f => double.Parse(f, CultureInfo.InvariantCulture)).ToArray())];
     }
 }

@@ -33,6 +33,19 @@ public interface IConditionalTransform<T> where T : unmanaged, IFloatingPointIee
     (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters);
 
     /// <summary>
+    /// <see cref="Forward"/> on column <paramref name="column"/> of the d the transform is for, alone: what the sequential
+    /// pass of <see cref="MaskedAutoregressive{T}"/> runs, one feature at a time. The default is <see cref="Forward"/> on
+    /// the one column, for a transform whose columns are all alike; one whose columns differ (the circular spline's angles
+    /// and real lines) transforms the column as its own kind.
+    /// </summary>
+    /// <param name="tape">The tape to record on.</param>
+    /// <param name="column">The column's index among the d. Range: [0, d).</param>
+    /// <param name="z">n × 1, the column's values.</param>
+    /// <param name="parameters">n × ParametersPerFeature, the column's parameters.</param>
+    /// <returns>The n × 1 output and the n × 1 log-derivative.</returns>
+    (Node<T> Output, Node<T> LogDet) ForwardColumn(Tape<T> tape, int column, Node<T> z, Node<T> parameters) => Forward(tape, z, parameters);
+
+    /// <summary>
     /// Sums each row's log-derivatives of <see cref="Forward"/> into its log|det J| in the order <see cref="Forward"/> sums
     /// a whole row, so that a row transformed one feature at a time (the sequential pass of
     /// <see cref="MaskedAutoregressive{T}"/>) gets the bits of the whole-row call. The default sums in column order from

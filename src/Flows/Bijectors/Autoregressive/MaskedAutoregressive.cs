@@ -164,7 +164,7 @@ public sealed partial class MaskedAutoregressive<T> : Bijector<T>, IHasSavedForm
                 column.Values[i] = z.Values[((firstRow + i) * d) + feature];
             }
 
-            (Node<T> value, Node<T> logDet) = Transform.Forward(tape, column, parameters);
+            (Node<T> value, Node<T> logDet) = Transform.ForwardColumn(tape, feature, column, parameters);
             for (int i = 0; i < rows; i++)
             {
                 x.Values[((firstRow + i) * d) + feature] = value.Values[i];

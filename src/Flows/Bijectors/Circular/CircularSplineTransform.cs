@@ -103,6 +103,34 @@ public sealed class CircularSplineTransform<T> : IConditionalTransform<T>, IHasS
     public (Node<T> Output, Node<T> LogDet) Inverse(Tape<T> tape, Node<T> x, Node<T> parameters) => Apply(tape, x, parameters, inverse: true);
 
     /// <summary>
+    /// <see cref="Forward"/> on column <paramref name="column"/> alone: the circular spline on an angle, the ordinary spline
+    /// (the first 3K − 1 of its parameters) on a real column, each element as <see cref="Forward"/> computes it.
+    /// </summary>
+    /// <param name="tape">The tape to record on.</param>
+    /// <param name="column">The column's index in <see cref="Angles"/>.</param>
+    /// <param name="z">n × 1, the column's values.</param>
+    /// <param name="parameters">n × 3K, the column's parameters.</param>
+    /// <returns>The n × 1 output and the n × 1 log-derivative.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="column"/> is not a column of <see cref="Angles"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="z"/> has more than one column.</exception>
+    public (Node<T> Output, Node<T> LogDet) ForwardColumn(Tape<T> tape, int column, Node<T> z, Node<T> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(tape);
+        ArgumentNullException.ThrowIfNull(z);
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentOutOfRangeException.ThrowIfNegative(column);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(column, _angles.Length);
+        if (z.Columns != 1)
+        {
+            throw new ArgumentException($"z has {z.Columns} columns; one column is transformed at a time.", nameof(z));
+        }
+
+        return _angles[column]
+            ? Circular(tape, z, parameters, inverse: false)
+            : _settings.Forward(tape, z, tape.SliceColumns(parameters, 0, ParametersPerFeature - 1));
+    }
+
+    /// <summary>
     /// Sums each row's log-derivatives as <see cref="Forward"/> sums a whole row: the angle columns' and the real columns'
     /// each as the spline sums a row of them (see <see cref="RationalQuadraticTransform{T}.SumLogDerivatives"/>), then the
     /// two sums added.

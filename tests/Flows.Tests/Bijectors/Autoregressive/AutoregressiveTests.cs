@@ -423,7 +423,8 @@ public sealed class AutoregressiveTests : IFamilyCases
     // carry, and both element types. The tape is first run on NaN inputs, so a read of any value the pass has not written
     // (padding, units not yet computed) shows. The log-det is bit for bit too: each transform sums a row its own way (the
     // spline a vector of features at a time, then across the lanes), and d = 19 and 37 exceed one 512-bit vector of
-    // floats, so a spline row takes several vectors at every width.
+    // floats, so a spline row takes several vectors at every width. The circular spline, whose columns are of two kinds,
+    // transforms each column as its own kind.
     [Theory]
     [InlineData(128)]
     [InlineData(256)]
@@ -453,6 +454,9 @@ public sealed class AutoregressiveTests : IFamilyCases
             (37, [40], 5, 2, 2.0, "integral"),
             (19, [24], 7, 0, null, "deep sigmoidal"),
             (37, [40], 5, 2, 2.0, "deep sigmoidal"),
+            (3, [20, 20], 33, 0, null, "circular"), // angle, real, angle: each column its own kind
+            (19, [24, 24], 21, 2, null, "circular"),
+            (5, [24, 24], 21, 0, null, "circular angles"),
         ];
         foreach ((int d, int[] hidden, int rows, int contextFeatures, double? bound, string transform) in cases)
         {
@@ -470,6 +474,8 @@ public sealed class AutoregressiveTests : IFamilyCases
                 "Bernstein" => new BernsteinTransform<T>(degree: 8),
                 "integral" => new UnconstrainedMonotonicTransform<T>(hiddenCount: 4, intervalCount: 8),
                 "deep sigmoidal" => new DeepSigmoidalTransform<T>(hiddenCount: 4),
+                "circular" => new CircularSplineTransform<T>([.. Enumerable.Range(0, d).Select(j => j % 2 == 0)]),
+                "circular angles" => new CircularSplineTransform<T>([.. Enumerable.Repeat(true, d)]),
                 _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such transform"),
             };
             var maf = new MaskedAutoregressive<T>(d, hidden, Orders.Random(d, 3), contextFeatures, transform, seed: 7, conditionerInputBound: bound);

@@ -51,10 +51,33 @@ public interface IConditionalTransform<T> where T : unmanaged, IFloatingPointIee
     /// <see cref="MaskedAutoregressive{T}"/>) gets the bits of the whole-row call. The default sums in column order from
     /// zero; a transform whose whole-row pass sums otherwise (the spline's vector lanes) overrides it.
     /// </summary>
-    /// <param name="logDerivatives">n × d, row-major: log|∂xⱼ/∂zⱼ| of each element, as <see cref="Forward"/> gives it for
-    /// a single column.</param>
+    /// <param name="logDerivatives">n × d, row-major: log|∂xⱼ/∂zⱼ| of each element, as <see cref="ForwardColumn"/> gives
+    /// it.</param>
     /// <param name="features">d. Range: &gt; 0.</param>
     /// <param name="logDet">n: each row's sum.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="features"/> is not positive.</exception>
+    /// <exception cref="ArgumentException"><paramref name="logDerivatives"/> does not hold <paramref name="logDet"/>'s
+    /// length × <paramref name="features"/> values.</exception>
     void SumLogDerivatives(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet)
-        => Kernels.RowSumsInColumnOrder(logDerivatives, features, logDet);
+    {
+        ConditionalTransformChecks.CheckRowSums(logDerivatives, features, logDet);
+        Kernels.RowSumsInColumnOrder(logDerivatives, features, logDet);
+    }
+}
+
+/// <summary>Argument checks shared by the implementations of <see cref="IConditionalTransform{T}"/>.</summary>
+internal static class ConditionalTransformChecks
+{
+    /// <summary>Throws unless <paramref name="logDerivatives"/> is <paramref name="logDet"/>'s length of rows of
+    /// <paramref name="features"/> values each (see <see cref="IConditionalTransform{T}.SumLogDerivatives"/>).</summary>
+    public static void CheckRowSums<T>(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(features);
+        if (logDerivatives.Length != (long)logDet.Length * features)
+        {
+            throw new ArgumentException(
+                $"logDerivatives holds {logDerivatives.Length} values; {logDet.Length} rows of {features} features need {(long)logDet.Length * features}.",
+                nameof(logDerivatives));
+        }
+    }
 }

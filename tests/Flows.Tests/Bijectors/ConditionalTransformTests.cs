@@ -9,8 +9,9 @@ using Flows.Tests.Testing;
 namespace Flows.Tests.Bijectors;
 
 /// <summary>
-/// <see cref="IConditionalTransform{T}.SumLogDerivatives"/>: a batch transformed one column at a time (as the sequential
-/// pass of a MAF does), its log-derivatives summed by the transform, gets the bits of the whole-row forward log-det, for
+/// <see cref="IConditionalTransform{T}.ForwardColumn"/> and <see cref="IConditionalTransform{T}.SumLogDerivatives"/>: a
+/// batch transformed one column at a time (as the sequential pass of a MAF does) gets the bits of the whole-row outputs,
+/// and its log-derivatives summed by the transform the bits of the whole-row forward log-det, for
 /// every transform, at every vector width, in float and double, below, at and beyond one 512-bit vector of features.
 /// </summary>
 public sealed class ConditionalTransformTests
@@ -65,18 +66,21 @@ public sealed class ConditionalTransformTests
 
         T[] parameters = [.. Enumerable.Range(0, rows * p * d).Select(_ => T.CreateTruncating(TestData.NextNormal(random)))];
         var tape = new Tape<T>(isRecording: false);
-        T[] whole = transform.Forward(tape, tape.Constant(z, rows, d), tape.Constant(parameters, rows, p * d)).LogDet.Values.ToArray();
+        (Node<T> wholeOutput, Node<T> wholeLogDet) = transform.Forward(tape, tape.Constant(z, rows, d), tape.Constant(parameters, rows, p * d));
+        T[] whole = wholeLogDet.Values.ToArray();
 
+        // Each column alone through ForwardColumn, with its feature's p parameters: the sequential pass's call.
         var logDerivatives = new T[rows * d];
+        var outputs = new T[rows * d];
         for (int j = 0; j < d; j++)
         {
-            (IConditionalTransform<T> single, int count) = Column(transform, j);
             T[] column = [.. Enumerable.Range(0, rows).Select(i => z[(i * d) + j])];
-            T[] columnParameters = [.. Enumerable.Range(0, rows * count).Select(e => parameters[((e / count) * p * d) + ((e % count) * d) + j])];
-            Span<T> logDerivative = single.Forward(tape, tape.Constant(column, rows, 1), tape.Constant(columnParameters, rows, count)).LogDet.Values;
+            T[] columnParameters = [.. Enumerable.Range(0, rows * p).Select(e => parameters[((e / p) * p * d) + ((e % p) * d) + j])];
+            (Node<T> output, Node<T> logDerivative) = transform.ForwardColumn(tape, j, tape.Constant(column, rows, 1), tape.Constant(columnParameters, rows, p));
             for (int i = 0; i < rows; i++)
             {
-                logDerivatives[(i * d) + j] = logDerivative[i];
+                outputs[(i * d) + j] = output.Values[i];
+                logDerivatives[(i * d) + j] = logDerivative.Values[i];
             }
         }
 
@@ -85,23 +89,39 @@ public sealed class ConditionalTransformTests
 
         string label = $"{typeof(T).Name}, {transform}, d = {d}, {bits} bits";
         Assert.All(whole, v => Assert.True(T.IsFinite(v), label));
+        Assert.True(MemoryMarshal.AsBytes(wholeOutput.Values).SequenceEqual(MemoryMarshal.AsBytes(outputs.AsSpan())), $"{label}: outputs");
         Assert.True(MemoryMarshal.AsBytes(whole.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(summed.AsSpan())),
             $"{label}: whole rows [{string.Join(", ", whole)}], summed columns [{string.Join(", ", summed)}]");
     }
 
-    // The transform of column j alone and how many parameters it reads (the first of the feature's): the transform itself,
-    // except for a circular spline, whose angle columns are a one-angle circular spline and real columns an ordinary one.
-    private static (IConditionalTransform<T> Transform, int ParameterCount) Column<T>(IConditionalTransform<T> transform, int j)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    // Public doors check their spans: a slice of a longer array must not be read past its end (the spline's kernel loads
+    // whole vectors unchecked), and a length that is not whole rows is an error, not values left out.
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void SumLogDerivatives_WithSpansThatAreNotWholeRows_Throws(string name)
     {
-        if (transform is not CircularSplineTransform<T> circular)
-        {
-            return (transform, transform.ParametersPerFeature);
-        }
+        IConditionalTransform<double> transform = Create<double>(name, 4);
+        double[] values = new double[16];
+        Assert.Equal("logDerivatives", Assert.Throws<ArgumentException>(() => transform.SumLogDerivatives(values.AsSpan(0, 4), 4, new double[3])).ParamName);
+        Assert.Equal("logDerivatives", Assert.Throws<ArgumentException>(() => transform.SumLogDerivatives(values.AsSpan(0, 13), 4, new double[3])).ParamName);
+        Assert.Equal("features", Assert.Throws<ArgumentOutOfRangeException>(() => transform.SumLogDerivatives(values.AsSpan(0, 0), 0, new double[3])).ParamName);
+    }
 
-        return circular.Angles[j]
-            ? (new CircularSplineTransform<T>([true], BinCount, TailBound), circular.ParametersPerFeature)
-            : (new RationalQuadraticTransform<T>(BinCount, TailBound), circular.ParametersPerFeature - 1);
+    [Fact]
+    public void CircularSpline_RejectsAFeatureCountOrColumnItWasNotBuiltFor()
+    {
+        var circular = new CircularSplineTransform<double>([true, false, true], BinCount, TailBound);
+        Assert.Equal("features", Assert.Throws<ArgumentOutOfRangeException>(() => circular.SumLogDerivatives(new double[4], 2, new double[2])).ParamName);
+
+        var tape = new Tape<double>(isRecording: false);
+        Node<double> z = tape.Constant(new double[2], 2, 1);
+        Node<double> parameters = tape.Constant(new double[2 * 3 * BinCount], 2, 3 * BinCount);
+        Assert.Equal("column", Assert.Throws<ArgumentOutOfRangeException>(() => circular.ForwardColumn(tape, 3, z, parameters)).ParamName);
+        Assert.Equal("column", Assert.Throws<ArgumentOutOfRangeException>(() => circular.ForwardColumn(tape, -1, z, parameters)).ParamName);
+        Assert.Equal("z", Assert.Throws<ArgumentException>(() => circular.ForwardColumn(tape, 0, tape.Constant(new double[4], 2, 2), parameters)).ParamName);
+        // A real column reads 3K − 1 of the feature's parameters, but takes all 3K, as an angle column does.
+        Node<double> short1 = tape.Constant(new double[2 * ((3 * BinCount) - 1)], 2, (3 * BinCount) - 1);
+        Assert.Equal("parameters", Assert.Throws<ArgumentException>(() => circular.ForwardColumn(tape, 1, z, short1)).ParamName);
     }
 
     private static IConditionalTransform<T> Create<T>(string name, int d) where T : unmanaged, IFloatingPointIeee754<T> => name switch

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.Intrinsics;
 using Flows.Autodiff;
 using Flows.Bijectors;

@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;
-using System.Numerics.Tensors;
 using Flows.Autodiff;
 
 namespace Flows.Bijectors;
@@ -112,7 +110,8 @@ public sealed class CircularSplineTransform<T> : IConditionalTransform<T>, IHasS
     /// <param name="parameters">n × 3K, the column's parameters.</param>
     /// <returns>The n × 1 output and the n × 1 log-derivative.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="column"/> is not a column of <see cref="Angles"/>.</exception>
-    /// <exception cref="ArgumentException"><paramref name="z"/> has more than one column.</exception>
+    /// <exception cref="ArgumentException"><paramref name="z"/> has more than one column, or <paramref name="parameters"/>
+    /// is not n × 3K.</exception>
     public (Node<T> Output, Node<T> LogDet) ForwardColumn(Tape<T> tape, int column, Node<T> z, Node<T> parameters)
     {
         ArgumentNullException.ThrowIfNull(tape);
@@ -123,6 +122,11 @@ public sealed class CircularSplineTransform<T> : IConditionalTransform<T>, IHasS
         if (z.Columns != 1)
         {
             throw new ArgumentException($"z has {z.Columns} columns; one column is transformed at a time.", nameof(z));
+        }
+
+        if (parameters.Columns != ParametersPerFeature || parameters.Rows != z.Rows)
+        {
+            throw new ArgumentException($"parameters is {parameters.Rows} × {parameters.Columns}, expected {z.Rows} × {ParametersPerFeature} (3K for one feature).", nameof(parameters));
         }
 
         return _angles[column]
@@ -138,20 +142,44 @@ public sealed class CircularSplineTransform<T> : IConditionalTransform<T>, IHasS
     /// <param name="logDerivatives">n × d, row-major.</param>
     /// <param name="features">d, the length of <see cref="Angles"/>.</param>
     /// <param name="logDet">n: each row's sum.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="features"/> is not the length of <see cref="Angles"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="logDerivatives"/> does not hold <paramref name="logDet"/>'s
+    /// length × <paramref name="features"/> values.</exception>
     public void SumLogDerivatives(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet)
     {
-        Debug.Assert(features == _angles.Length);
+        ConditionalTransformChecks.CheckRowSums(logDerivatives, features, logDet);
+        if (features != _angles.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(features), features, $"The transform was built for {_angles.Length} features (angles [{CircularOps.Describe(_angles)}]).");
+        }
+
         if (_realColumns.Length == 0)
         {
             Numerics.RationalQuadraticSpline.SumLogDerivatives(logDerivatives, features, logDet);
             return;
         }
 
-        // As Apply: each kind of column gathered and summed on its own, then angle sum + real sum.
-        var realSums = new T[logDet.Length];
-        SumGathered(logDerivatives, _angleColumns, logDet);
-        SumGathered(logDerivatives, _realColumns, realSums);
-        TensorPrimitives.Add(logDet, realSums, logDet);
+        // As Apply: each row's angle columns and real columns gathered and summed apart, then angle sum + real sum.
+        Span<T> gathered = features <= 256 ? stackalloc T[features] : new T[features];
+        Span<T> sums = stackalloc T[2];
+        int angles = _angleColumns.Length;
+        for (int i = 0; i < logDet.Length; i++)
+        {
+            ReadOnlySpan<T> row = logDerivatives.Slice(i * features, features);
+            for (int a = 0; a < angles; a++)
+            {
+                gathered[a] = row[_angleColumns[a]];
+            }
+
+            for (int r = 0; r < _realColumns.Length; r++)
+            {
+                gathered[angles + r] = row[_realColumns[r]];
+            }
+
+            Numerics.RationalQuadraticSpline.SumLogDerivatives<T>(gathered[..angles], angles, sums[..1]);
+            Numerics.RationalQuadraticSpline.SumLogDerivatives<T>(gathered[angles..], _realColumns.Length, sums[1..]);
+            logDet[i] = sums[0] + sums[1];
+        }
     }
 
     static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
@@ -200,21 +228,6 @@ public sealed class CircularSplineTransform<T> : IConditionalTransform<T>, IHasS
         Node<T> realParameters = tape.GatherColumns(parameters, _realParameters);
         (Node<T> realOutput, Node<T> realLogDet) = inverse ? _settings.Inverse(tape, realInput, realParameters) : _settings.Forward(tape, realInput, realParameters);
         return (tape.PermuteColumns(tape.ConcatenateColumns(angleOutput, realOutput), _order), tape.Add(angleLogDet, realLogDet));
-    }
-
-    private void SumGathered(ReadOnlySpan<T> logDerivatives, int[] columns, Span<T> sums)
-    {
-        int d = _angles.Length;
-        var gathered = new T[sums.Length * columns.Length];
-        for (int i = 0; i < sums.Length; i++)
-        {
-            for (int c = 0; c < columns.Length; c++)
-            {
-                gathered[(i * columns.Length) + c] = logDerivatives[(i * d) + columns[c]];
-            }
-        }
-
-        Numerics.RationalQuadraticSpline.SumLogDerivatives<T>(gathered, columns.Length, sums);
     }
 
     private (Node<T> Output, Node<T> LogDet) Circular(Tape<T> tape, Node<T> input, Node<T> parameters, bool inverse)

@@ -103,8 +103,14 @@ public sealed partial class RationalQuadraticTransform<T> : IConditionalTransfor
     /// <param name="logDerivatives">n × d, row-major.</param>
     /// <param name="features">d. Range: &gt; 0.</param>
     /// <param name="logDet">n: each row's sum.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="features"/> is not positive.</exception>
+    /// <exception cref="ArgumentException"><paramref name="logDerivatives"/> does not hold <paramref name="logDet"/>'s
+    /// length × <paramref name="features"/> values.</exception>
     public void SumLogDerivatives(ReadOnlySpan<T> logDerivatives, int features, Span<T> logDet)
-        => Numerics.RationalQuadraticSpline.SumLogDerivatives(logDerivatives, features, logDet);
+    {
+        ConditionalTransformChecks.CheckRowSums(logDerivatives, features, logDet);
+        Numerics.RationalQuadraticSpline.SumLogDerivatives(logDerivatives, features, logDet);
+    }
 
     static SavedForm<T, IConditionalTransform<T>> IHasSavedForm<T, IConditionalTransform<T>>.SavedForm => new(
         "RationalQuadratic",

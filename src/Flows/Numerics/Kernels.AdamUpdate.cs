@@ -25,13 +25,16 @@ internal static partial class Kernels
     /// </summary>
     /// <remarks>Only correctly rounded operations (no fused multiply-add), in the same order in the vector bodies (512 or
     /// 256 bits) and the scalar remainder, so every element gets the same bits whichever path it takes.</remarks>
-    public static void AdamUpdate<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in AdamCoefficients<T> c)
+    /// <returns>Whether every updated θ is finite: the check rides on the pass (θ − θ is 0 unless θ is NaN or ±∞), so a
+    /// training loop needs no second pass over the parameters to catch a step that overflowed.</returns>
+    public static bool AdamUpdate<T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in AdamCoefficients<T> c)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Debug.Assert(g.Length == theta.Length && m.Length == theta.Length && v.Length == theta.Length);
+        bool finite = true;
         int i = VectorWidth.Current == 512 && Vector512<T>.IsSupported
-            ? AdamUpdateVectors<Lanes512<T>, T>(theta, g, m, v, c)
-            : Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported ? AdamUpdateVectors<Lanes256<T>, T>(theta, g, m, v, c) : 0;
+            ? AdamUpdateVectors<Lanes512<T>, T>(theta, g, m, v, c, ref finite)
+            : Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported ? AdamUpdateVectors<Lanes256<T>, T>(theta, g, m, v, c, ref finite) : 0;
         for (; i < theta.Length; i++)
         {
             T gi = g[i];
@@ -40,11 +43,16 @@ internal static partial class Kernels
             m[i] = mi;
             v[i] = vi;
             theta[i] -= (c.StepSize * mi / ((T.Sqrt(vi) * c.InverseSqrtCorrection2) + c.Epsilon)) + (c.Decay * theta[i]);
+            finite &= T.IsFinite(theta[i]);
         }
+
+        return finite;
     }
 
-    // The vector body at one width; returns how many leading elements it updated (whole vectors).
-    private static int AdamUpdateVectors<TV, T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in AdamCoefficients<T> c)
+    // The vector body at one width; returns how many leading elements it updated (whole vectors), and clears finite when
+    // one of them is not.
+    private static int AdamUpdateVectors<TV, T>(Span<T> theta, ReadOnlySpan<T> g, Span<T> m, Span<T> v, in AdamCoefficients<T> c,
+        ref bool finite)
         where TV : unmanaged, ISimdLanes<TV, T>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -60,6 +68,8 @@ internal static partial class Kernels
         ref T gr = ref MemoryMarshal.GetReference(g);
         ref T mr = ref MemoryMarshal.GetReference(m);
         ref T vr = ref MemoryMarshal.GetReference(v);
+        // Stays zero while every θ is finite: θ − θ is NaN for NaN or ±∞, and NaN sticks.
+        TV nonFinite = TV.Zero;
         int i = 0;
         for (; i <= theta.Length - TV.Count; i += TV.Count)
         {
@@ -72,8 +82,10 @@ internal static partial class Kernels
             vi.Store(ref vr, k);
             ti -= (stepSize * mi / ((TV.Sqrt(vi) * inverseSqrtCorrection2) + epsilon)) + (decay * ti);
             ti.Store(ref tr, k);
+            nonFinite += ti - ti;
         }
 
+        finite &= T.IsFinite(nonFinite.Sum());
         return i;
     }
 }

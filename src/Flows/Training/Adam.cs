@@ -25,6 +25,7 @@ public sealed class Adam<T> : IParallelWork where T : unmanaged, IFloatingPointI
     private readonly T[][] _secondMoments;
     private readonly AdamOptions _options;
     private readonly (int Parameter, int Start, int Length)[] _chunks;
+    private readonly bool[] _chunkFinite;
     private AdamCoefficients<T> _coefficients;
 
     /// <summary>Creates an optimizer over <paramref name="parameters"/>.</summary>
@@ -41,6 +42,7 @@ public sealed class Adam<T> : IParallelWork where T : unmanaged, IFloatingPointI
         _secondMoments = [.. _parameters.Select(p => new T[p.Values.Length])];
         _chunks = [.. _parameters.SelectMany((p, index) => Enumerable.Range(0, (p.Values.Length + ChunkLength - 1) / ChunkLength)
             .Select(c => (index, c * ChunkLength, Math.Min(ChunkLength, p.Values.Length - (c * ChunkLength)))))];
+        _chunkFinite = new bool[_chunks.Length];
     }
 
     /// <summary>Steps taken so far.</summary>
@@ -48,6 +50,10 @@ public sealed class Adam<T> : IParallelWork where T : unmanaged, IFloatingPointI
 
     /// <summary>The parameters this optimizer updates.</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>Whether every value the last <see cref="Step()"/> wrote is finite (true before the first step). A step can
+    /// overflow even from a finite gradient (a huge learning rate); the check is made as the step writes, at no extra pass.</summary>
+    public bool LastStepWasFinite { get; private set; } = true;
 
     /// <summary>Sets every parameter's gradient to zero.</summary>
     public void ZeroGradients()
@@ -86,13 +92,14 @@ public sealed class Adam<T> : IParallelWork where T : unmanaged, IFloatingPointI
             Decay: T.CreateTruncating(_options.LearningRate * (_options.WeightDecay ?? 0)));
         _coefficients = coefficients;
         ParallelLoop.For(this, _chunks.Length, maxDegreeOfParallelism);
+        LastStepWasFinite = Array.IndexOf(_chunkFinite, false) < 0;
     }
 
     void IParallelWork.Run(int index, int worker)
     {
         (int p, int start, int length) = _chunks[index];
         Parameter<T> parameter = _parameters[p];
-        Kernels.AdamUpdate<T>(
+        _chunkFinite[index] = Kernels.AdamUpdate<T>(
             parameter.Values.AsSpan(start, length),
             parameter.Gradients.AsSpan(start, length),
             _firstMoments[p].AsSpan(start, length),

@@ -366,6 +366,7 @@ public static class MaximumLikelihood
                 : _options.Optimizer;
             var optimizer = new Adam<T>(_parameters, adam);
             var gradient = new DataParallelGradient<T>(_flow, _flowMatching);
+            var globalNorm = new GradientNorm<T>(_parameters);
             int degree = Parallelism.Resolve(_options.MaxDegreeOfParallelism);
             _flow.ResolveDefensiveShare(_trainRows);
             InitializeDataDependentLayers();
@@ -426,7 +427,7 @@ public static class MaximumLikelihood
                             $"The training loss became {double.CreateTruncating(lossValue)} at epoch {_epoch}, batch {batches + 1} (step {_steps + 1})"));
                     }
 
-                    T gradientNorm = GradientClipping.GlobalNorm(_parameters);
+                    T gradientNorm = globalNorm.Compute(degree);
                     if (!T.IsFinite(gradientNorm))
                     {
                         WorstOfBatch(gradient.LogDensity, rows);
@@ -436,13 +437,13 @@ public static class MaximumLikelihood
 
                     if (maxNorm is T limit)
                     {
-                        GradientClipping.ClipByGlobalNorm(_parameters, limit);
+                        globalNorm.Clip(limit, gradientNorm, degree);
                     }
 
                     optimizer.Step(degree);
                     _steps++;
                     // A finite gradient can still give a non-finite step (a huge learning rate); say so, not what it breaks next.
-                    if (_flow.Layers.FirstNonFiniteParameter() is string nonFinite)
+                    if (!optimizer.LastStepWasFinite && _flow.Layers.FirstNonFiniteParameter() is string nonFinite)
                     {
                         WorstOfBatch(gradient.LogDensity, rows);
                         return Diverged(string.Create(CultureInfo.InvariantCulture,

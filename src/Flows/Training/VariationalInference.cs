@@ -173,6 +173,7 @@ public static class VariationalInference
             _best = new ParameterSnapshot<T>(_parameters);
             var random = new Random(_options.Seed);
             var optimizer = new Adam<T>(_parameters, _options.Optimizer);
+            var globalNorm = new GradientNorm<T>(_parameters);
             T? maxNorm = _options.MaxGradientNorm is double norm ? T.CreateTruncating(norm) : null;
             double weight = 1.0 / _options.SmoothingWindow;
             double average = 0;
@@ -192,7 +193,7 @@ public static class VariationalInference
                     return Diverged($"{failure} (step {step})");
                 }
 
-                T gradientNorm = GradientClipping.GlobalNorm(_parameters);
+                T gradientNorm = globalNorm.Compute(1);
                 if (!T.IsFinite(gradientNorm))
                 {
                     return Diverged($"A gradient became non-finite at step {step} (ELBO {value.ToString(null, CultureInfo.InvariantCulture)})");
@@ -220,13 +221,13 @@ public static class VariationalInference
 
                 if (maxNorm is T limit)
                 {
-                    GradientClipping.ClipByGlobalNorm(_parameters, limit);
+                    globalNorm.Clip(limit, gradientNorm, 1);
                 }
 
                 optimizer.Step();
                 // A step can overflow even from a finite gradient (a huge learning rate): say so here, naming the
                 // parameter, rather than as the next estimate's NaN.
-                if (flow.Layers.FirstNonFiniteParameter() is string nonFinite)
+                if (!optimizer.LastStepWasFinite && flow.Layers.FirstNonFiniteParameter() is string nonFinite)
                 {
                     return Diverged($"The Adam step made a parameter non-finite at step {step}: {nonFinite}");
                 }

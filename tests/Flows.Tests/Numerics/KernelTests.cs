@@ -121,6 +121,19 @@ public sealed class KernelTests
         });
     }
 
+    // The update reports a θ it made non-finite wherever it sits (a vector body's lane or the scalar remainder): overflow
+    // from a finite θ, a NaN gradient, and a θ that was already infinite.
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void AdamUpdate_ReportsEveryNonFiniteTheta(int length)
+    {
+        AtEveryWidth(() =>
+        {
+            CheckAdamReportsNonFinite<double>(length);
+            CheckAdamReportsNonFinite<float>(length);
+        });
+    }
+
     // Every kernel's 512-bit form is lane for lane its 256-bit form: at the widths the hardware runs natively, every
     // element gets the same bits (the scalar path, without AVX2, is checked against the naive loops above).
     [Theory]
@@ -311,10 +324,39 @@ public sealed class KernelTests
                 / ((T.Sqrt(vExpected[i]) * coefficients.InverseSqrtCorrection2) + coefficients.Epsilon)) + (coefficients.Decay * thetaExpected[i]);
         }
 
-        Kernels.AdamUpdate<T>(theta, g, m, v, coefficients);
+        Assert.True(Kernels.AdamUpdate<T>(theta, g, m, v, coefficients));
         Assert.Equal(mExpected, m);
         Assert.Equal(vExpected, v);
         Assert.Equal(thetaExpected, theta);
+    }
+
+    private static void CheckAdamReportsNonFinite<T>(int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // A decay of −1 doubles θ: the largest finite value overflows to +∞.
+        var coefficients = new AdamCoefficients<T>(T.CreateTruncating(0.9), T.CreateTruncating(0.1), T.CreateTruncating(0.999),
+            T.CreateTruncating(0.001), T.CreateTruncating(0.01), T.One, T.CreateTruncating(1e-8), -T.One);
+        for (int i = 0; i < length; i++)
+        {
+            foreach (int fault in new[] { 0, 1, 2 })
+            {
+                T[] theta = Finite(Inputs<T>(length, seed: 1));
+                T[] g = Finite(Inputs<T>(length, seed: 2));
+                T[] m = new T[length];
+                T[] v = new T[length];
+                switch (fault)
+                {
+                    case 0: theta[i] = T.BitDecrement(T.PositiveInfinity); break;
+                    case 1: g[i] = T.NaN; break;
+                    default: theta[i] = T.NegativeInfinity; break;
+                }
+
+                Assert.False(Kernels.AdamUpdate<T>(theta, g, m, v, coefficients), $"{typeof(T).Name} length {length}, fault {fault} at {i}");
+                Assert.False(T.IsFinite(theta[i]));
+            }
+        }
+
+        T[] clean = [.. Finite(Inputs<T>(length, seed: 1)).Select(x => x / T.CreateTruncating(4))];
+        Assert.True(Kernels.AdamUpdate<T>(clean, Finite(Inputs<T>(length, seed: 2)), new T[length], new T[length], coefficients));
     }
 
     private static T[] Finite<T>(T[] values) where T : unmanaged, IFloatingPointIeee754<T>

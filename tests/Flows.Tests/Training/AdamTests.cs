@@ -95,6 +95,26 @@ public sealed class AdamTests
         Assert.Throws<ArgumentOutOfRangeException>("maxDegreeOfParallelism", () => adamOne.Step(0));
     }
 
+    // The step says when it wrote a non-finite value, at any degree, from a NaN in any parameter's gradient.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void LastStepWasFinite_IsFalseAfterAStepThatWroteANonFiniteValue(int degree)
+    {
+        for (int p = 0; p < 3; p++)
+        {
+            (Parameter<double>[] parameters, Adam<double> adam) = NewProblem();
+            Assert.True(adam.LastStepWasFinite);
+            adam.Step(degree);
+            Assert.True(adam.LastStepWasFinite);
+            // The last element of the last chunk, which no earlier chunk's flag covers.
+            parameters[p].Gradients[^1] = double.NaN;
+            adam.Step(degree);
+            Assert.False(adam.LastStepWasFinite, parameters[p].Name);
+            Assert.True(double.IsNaN(parameters[p].Values[^1]));
+        }
+    }
+
     private static (Parameter<double>[] Parameters, Adam<double> Adam) NewProblem()
     {
         Parameter<double>[] parameters =

@@ -48,4 +48,47 @@ public sealed class GradientClippingTests
     [InlineData(double.NaN)]
     public void ClipByGlobalNorm_RejectsANonPositiveLimit(double limit)
         => Assert.Throws<ArgumentOutOfRangeException>("maxNorm", () => GradientClipping.ClipByGlobalNorm(WithGradients([1], [1]), limit));
+
+    // A fit's norm and clipping run one parameter per item on its threads: at any degree, the bits of the one-thread
+    // static methods, and the norm within rounding of a plain sum of squares.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void GradientNorm_OnAnyNumberOfThreads_GivesTheBitsOfTheStaticMethods(int degree)
+    {
+        Parameter<double>[] reference = RandomGradients();
+        Parameter<double>[] parallel = RandomGradients();
+        var gradientNorm = new GradientNorm<double>(parallel);
+        double norm = gradientNorm.Compute(degree);
+        Assert.Equal(GradientClipping.GlobalNorm(reference), norm);
+        Assert.Equal(Math.Sqrt(reference.Sum(p => p.Gradients.Sum(g => g * g))), norm, 1e-12);
+
+        Assert.Equal(norm, GradientClipping.ClipByGlobalNorm(reference, 1.5));
+        gradientNorm.Clip(1.5, norm, degree);
+        for (int p = 0; p < reference.Length; p++)
+        {
+            Assert.Equal(reference[p].Gradients, parallel[p].Gradients);
+        }
+
+        Assert.Equal(1.5, gradientNorm.Compute(degree), 1e-12);
+        // Below the limit nothing changes.
+        gradientNorm.Clip(2.0, 1.5, degree);
+        Assert.Equal(reference[0].Gradients, parallel[0].Gradients);
+    }
+
+    private static Parameter<double>[] RandomGradients()
+    {
+        var random = new Random(5);
+        Parameter<double>[] parameters = [new("w1", 300, 200), new("b1", 1, 3), new("w2", 70, 90), new("b2", 1, 1)];
+        foreach (Parameter<double> p in parameters)
+        {
+            for (int i = 0; i < p.Gradients.Length; i++)
+            {
+                p.Gradients[i] = random.NextDouble() - 0.5;
+            }
+        }
+
+        return parameters;
+    }
 }

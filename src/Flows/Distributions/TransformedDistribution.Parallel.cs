@@ -60,7 +60,7 @@ public sealed partial class TransformedDistribution<T>
                 fixed (T* pd = destination)
                 fixed (T* pc = context)
                 {
-                    job.Start(px, pd, pc, rows, contextKind, sampling: false, shareWeights: !exclusive && chunks > 1, degree);
+                    job.Start(px, pd, pc, rows, contextKind, sampling: false, shareWeights: !exclusive && (chunks > 1 || degree > 1), degree);
                     ParallelLoop.For(job, chunks, degree);
                 }
             }
@@ -94,7 +94,7 @@ public sealed partial class TransformedDistribution<T>
                 fixed (T* pd = destination)
                 fixed (T* pc = context)
                 {
-                    job.Start(null, pd, pc, rows, contextKind, sampling: true, shareWeights: !exclusive && chunks > 1, degree);
+                    job.Start(null, pd, pc, rows, contextKind, sampling: true, shareWeights: !exclusive && (chunks > 1 || degree > 1), degree);
                     for (int first = 0; first < chunks; first += wave)
                     {
                         int count = Math.Min(wave, chunks - first);
@@ -180,6 +180,7 @@ public sealed partial class TransformedDistribution<T>
         private ContextKind _contextKind;
         private bool _sampling;
         private int _firstChunk;
+        private int _kernelDegree;
 
         public void EnsureTapes(int count)
         {
@@ -194,7 +195,8 @@ public sealed partial class TransformedDistribution<T>
         }
 
         // shareWeights: false when the call runs exclusively because a layer initializes from its first chunk, so the
-        // weights may change within the call, and for one chunk, which gains nothing from sharing. The packings are made
+        // weights may change within the call, and for one chunk on one thread, which gains nothing from sharing (on
+        // several, the products are formed on all of them here instead of on one by its tape). The packings are made
         // on first use: a density and a sampling call read different ones (MAF sampling reads the products only).
         public void Start(T* x, T* destination, T* context, int rows, ContextKind contextKind, bool sampling, bool shareWeights, int degree)
         {
@@ -207,6 +209,8 @@ public sealed partial class TransformedDistribution<T>
             _contextKind = contextKind;
             _sampling = sampling;
             _firstChunk = 0;
+            int chunks = (rows + EvaluationChunkRows - 1) / EvaluationChunkRows;
+            _kernelDegree = chunks < degree ? degree : 1;
         }
 
         // Draws the base samples of chunks [first, first + count) in order, chunk c on tape c.
@@ -230,6 +234,8 @@ public sealed partial class TransformedDistribution<T>
 
         public void Run(int index, int worker)
         {
+            // Fewer chunks than threads (a call of at most 512 rows is one): the chunks' products use the threads left.
+            using KernelParallelism.Scope kernels = KernelParallelism.Enter(_kernelDegree);
             if (_sampling)
             {
                 (int start, int rows) = Chunk(_firstChunk + index);

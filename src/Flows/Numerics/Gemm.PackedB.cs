@@ -32,6 +32,17 @@ internal static partial class Gemm
         /// thread's vector width, reusing the buffer of an earlier packing.</summary>
         public void Pack(ReadOnlySpan<T> b, int k, int n, bool transposed)
         {
+            var operand = transposed
+                ? new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k)
+                : new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1);
+            PackOperand(operand, k, n);
+            Transposed = transposed;
+        }
+
+        /// <summary>Packs B, k × n as <paramref name="b"/> lays it out, at this thread's vector width (a split product's
+        /// shared B; <see cref="Transposed"/> is then false, whatever the strides).</summary>
+        internal void PackOperand(Operand<T> b, int k, int n)
+        {
             int bits = VectorWidth.Current;
             int nr = NR<T>(bits);
             int nc = NC<T>();
@@ -41,23 +52,20 @@ internal static partial class Gemm
                 _values = GC.AllocateUninitializedArray<T>(length);
             }
 
-            var operand = transposed
-                ? new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k)
-                : new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1);
             for (int jc = 0; jc < n; jc += nc)
             {
                 int ncCur = Math.Min(nc, n - jc);
                 for (int pc = 0; pc < k; pc += KC)
                 {
                     int kc = Math.Min(KC, k - pc);
-                    PackB(operand, pc, jc, kc, ncCur, nr, _values.AsSpan(Offset(jc, pc, k, ncCur, nr), kc * RoundUp(ncCur, nr)));
+                    PackB(b, pc, jc, kc, ncCur, nr, _values.AsSpan(Offset(jc, pc, k, ncCur, nr), kc * RoundUp(ncCur, nr)));
                 }
             }
 
             Bits = bits;
             K = k;
             N = n;
-            Transposed = transposed;
+            Transposed = false;
         }
 
         /// <summary>The packed block of rows pc..pc+kc and columns jc..jc+ncCur.</summary>

@@ -58,6 +58,14 @@ internal static partial class Gemm
     /// <summary>Packed B blocks up to this many bytes are swept once per micro-panel of A (they stay in L2).</summary>
     private const int SmallPackedBBytes = 128 * 1024;
 
+    /// <summary>Products with at least this many multiply-adds (about 0.3 ms of one core in double) split their rows among
+    /// the threads <see cref="KernelParallelism"/> allows; in smaller ones, waking a helper would cost a good part.</summary>
+    private const long ParallelProductWork = 1L << 23;
+
+    /// <summary>Rows of C per share of a split product, at least: fewer would read each packed panel of B for too few
+    /// multiply-adds.</summary>
+    private const int SplitRowsMin = 4 * MR;
+
     /// <summary>Columns of C per micro-kernel tile at a width of <paramref name="bits"/>: two 256-bit vectors (8 doubles or
     /// 16 floats), or two 512-bit vectors (16 or 32) at 512 bits. The 128-bit kernel covers a 256-bit tile in two halves.</summary>
     internal static int NR<T>(int bits) => bits == 512 ? 2 * Vector512<T>.Count : 2 * Vector256<T>.Count;
@@ -73,7 +81,7 @@ internal static partial class Gemm
         Debug.Assert(a.Length >= m * k && b.Length >= k * n && c.Length >= m * n);
         Debug.Assert(depths is null || depths.Count == n);
         Debug.Assert(packedB is null || (packedB.K == k && packedB.N == n && !packedB.Transposed));
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, depths, null, default, false, packedB);
+        Product(a, k, 1, b, n, 1, c, n, m, k, n, accumulate, depths, null, default, false, packedB);
     }
 
     /// <summary><c>C (+)= A·Bᵀ</c> with A m×k, B n×k, C m×n, all row-major; optionally <c>C = relu(bias + A·Bᵀ)</c>.</summary>
@@ -95,7 +103,7 @@ internal static partial class Gemm
         Debug.Assert(depths is null || depths.Count == n);
         Debug.Assert(bias.IsEmpty || (bias.Length == n && !accumulate));
         Debug.Assert(packedB is null || (packedB.K == k && packedB.N == n && packedB.Transposed));
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), k, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, k), c, n, m, k, n, accumulate, depths, null, bias, relu, packedB);
+        Product(a, k, 1, b, 1, k, c, n, m, k, n, accumulate, depths, null, bias, relu, packedB);
     }
 
     /// <summary><c>C (+)= Aᵀ·B</c> with A k×m, B k×n, C m×n, all row-major.</summary>
@@ -108,7 +116,7 @@ internal static partial class Gemm
         Debug.Assert(m >= 0 && k >= 0 && n >= 0);
         Debug.Assert(a.Length >= k * m && b.Length >= k * n && c.Length >= m * n);
         Debug.Assert(neededColumns is null || neededColumns.Count == m);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), 1, m), new Operand<T>(ref MemoryMarshal.GetReference(b), n, 1), c, n, m, k, n, accumulate, null, neededColumns, default, false);
+        Product(a, 1, m, b, n, 1, c, n, m, k, n, accumulate, null, neededColumns, default, false, null);
     }
 
     /// <summary>
@@ -125,11 +133,11 @@ internal static partial class Gemm
         Debug.Assert(m >= 0 && k >= 0 && n >= 0 && lda >= k && ldb >= k && ldc >= n);
         Debug.Assert((m == 0 || a.Length >= ((m - 1) * lda) + k) && (n == 0 || b.Length >= ((n - 1) * ldb) + k));
         Debug.Assert(m == 0 || c.Length >= ((m - 1) * ldc) + n);
-        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), lda, 1), new Operand<T>(ref MemoryMarshal.GetReference(b), 1, ldb), c, ldc, m, k, n, accumulate, null, null, bias, relu);
+        Product(a, lda, 1, b, 1, ldb, c, ldc, m, k, n, accumulate, null, null, bias, relu, null);
     }
 
     /// <summary>A logical matrix: element (i, j) is at <c>Origin + i·RowStride + j·ColumnStride</c>.</summary>
-    private readonly ref struct Operand<T>(ref T origin, nint rowStride, nint columnStride)
+    internal readonly ref struct Operand<T>(ref T origin, nint rowStride, nint columnStride)
     {
         public readonly ref T Origin = ref origin;
         public readonly nint RowStride = rowStride;
@@ -139,9 +147,27 @@ internal static partial class Gemm
         public ref T At(nint i, nint j) => ref Unsafe.Add(ref Origin, (i * RowStride) + (j * ColumnStride));
     }
 
+    // A product on this thread, or split by rows among the threads KernelParallelism allows when it is large enough.
+    private static void Product<T>(
+        ReadOnlySpan<T> a, nint aRowStride, nint aColumnStride, ReadOnlySpan<T> b, nint bRowStride, nint bColumnStride, Span<T> c, int ldc, int m, int k, int n,
+        bool accumulate, Bands? depths, Bands? neededColumns, ReadOnlySpan<T> bias, bool relu, PackedB<T>? prepacked)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int degree = KernelParallelism.Degree;
+        if (degree > 1 && m >= 2 * SplitRowsMin && (long)m * n * k >= ParallelProductWork && ParallelLoop.HelperAvailable(degree))
+        {
+            SplitRows<T>.Run(a, aRowStride, aColumnStride, b, bRowStride, bColumnStride, c, ldc, m, k, n, accumulate, depths, neededColumns, bias, relu, prepacked, degree);
+            return;
+        }
+
+        Run(new Operand<T>(ref MemoryMarshal.GetReference(a), aRowStride, aColumnStride), new Operand<T>(ref MemoryMarshal.GetReference(b), bRowStride, bColumnStride),
+            c, ldc, m, k, n, accumulate, depths, neededColumns, bias, relu, prepacked);
+    }
+
+    // firstRow: where C's row 0 sits in the whole product (a share of a split one), for the row groups of neededColumns.
     private static void Run<T>(
         Operand<T> a, Operand<T> b, Span<T> c, int ldc, int m, int k, int n, bool accumulate, Bands? depths, Bands? neededColumns, ReadOnlySpan<T> bias, bool relu,
-        PackedB<T>? prepacked = null)
+        PackedB<T>? prepacked = null, int firstRow = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0)
@@ -213,7 +239,7 @@ internal static partial class Gemm
                     // The bias starts C in the first block of k; ReLU ends it in the last.
                     ref T blockBias = ref add || bias.IsEmpty ? ref Unsafe.NullRef<T>() : ref Unsafe.AsRef(in bias[jc]);
                     var epilogue = new Epilogue<T>(ref blockBias, relu && pc + kc == k);
-                    MacroKernel(a, packA, packedA, blockB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), bits, add, depths, neededColumns, epilogue);
+                    MacroKernel(a, packA, packedA, blockB, ref cOrigin, ldc, new Block(ic, jc, pc, mcCur, ncCur, kc), bits, add, depths, neededColumns, epilogue, firstRow);
                 }
             }
         }
@@ -222,7 +248,7 @@ internal static partial class Gemm
     // One block of C (mc × nc) from a packed block of B (kc × nc) and a block of A (mc × kc), packed or in place.
     private static void MacroKernel<T>(
         Operand<T> a, bool packedAReady, Span<T> packedA, ReadOnlySpan<T> packedB, ref T c, int ldc, Block block, int bits, bool add, Bands? depths,
-        Bands? neededColumns, Epilogue<T> epilogue)
+        Bands? neededColumns, Epilogue<T> epilogue, int firstRow)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         (int ic, int jc, int pc, int mc, int nc, int kc) = block;
@@ -254,7 +280,7 @@ internal static partial class Gemm
                 int jr = (rowsOuter ? inner : outer) * nr;
                 int rows = Math.Min(MR, mc - ir);
                 int columns = Math.Min(nr, nc - jr);
-                if (neededColumns is not null && !Overlaps(neededColumns.GroupUnion((ic + ir) / MR, MR), jc + jr, columns))
+                if (neededColumns is not null && !Overlaps(neededColumns.GroupUnion((firstRow + ic + ir) / MR, MR), jc + jr, columns))
                 {
                     continue;
                 }
@@ -295,6 +321,106 @@ internal static partial class Gemm
                     EdgeTile(bits, depth, ref microA, rsA, csA, ref microB, ref microC, ldc, rows, columns, add, tileEpilogue);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// A product split by rows of C among threads: B packed whole once (or taken prepacked) and shared, each share of
+    /// rows (a multiple of MR) run as a product of its own that packs only its rows of A.
+    /// </summary>
+    /// <remarks>Rows of C are independent and every share reads the same packed B in the same blocks of k, so each
+    /// element is the sum it would be on one thread, bit for bit. The operands are pinned for the loop and reached through
+    /// pointers (spans cannot travel to other threads); the shares run at the caller's vector width. One instance per
+    /// thread (a product never starts another).</remarks>
+    private sealed unsafe class SplitRows<T> : IParallelWork
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic]
+        private static SplitRows<T>? t_instance;
+
+        // B packed whole here when the caller brings no packing at this width; kept per thread, so it only grows.
+        private readonly PackedB<T> _ownPackedB = new();
+        private T* _a;
+        private nint _aRowStride;
+        private nint _aColumnStride;
+        private T* _b;
+        private nint _bRowStride;
+        private nint _bColumnStride;
+        private T* _c;
+        private T* _bias;
+        private int _ldc;
+        private int _m;
+        private int _k;
+        private int _n;
+        private int _rowsPerShare;
+        private int _bits;
+        private bool _accumulate;
+        private bool _relu;
+        private Bands? _depths;
+        private Bands? _neededColumns;
+        private PackedB<T>? _packedB;
+
+        public static void Run(
+            ReadOnlySpan<T> a, nint aRowStride, nint aColumnStride, ReadOnlySpan<T> b, nint bRowStride, nint bColumnStride, Span<T> c, int ldc, int m, int k,
+            int n, bool accumulate, Bands? depths, Bands? neededColumns, ReadOnlySpan<T> bias, bool relu, PackedB<T>? prepacked, int degree)
+        {
+            SplitRows<T> work = t_instance ??= new SplitRows<T>();
+            int bits = VectorWidth.Current;
+            PackedB<T> packedB = prepacked is not null && prepacked.Bits == bits ? prepacked : work._ownPackedB;
+            if (packedB == work._ownPackedB)
+            {
+                packedB.PackOperand(new Operand<T>(ref MemoryMarshal.GetReference(b), bRowStride, bColumnStride), k, n);
+            }
+
+            // About two shares per thread, so a helper that starts late still takes its part.
+            int shares = Math.Min(2 * degree, m / SplitRowsMin);
+            fixed (T* pa = a)
+            fixed (T* pb = b)
+            fixed (T* pc = c)
+            fixed (T* pBias = bias)
+            {
+                work._a = pa;
+                work._aRowStride = aRowStride;
+                work._aColumnStride = aColumnStride;
+                work._b = pb;
+                work._bRowStride = bRowStride;
+                work._bColumnStride = bColumnStride;
+                work._c = pc;
+                work._bias = pBias;
+                work._ldc = ldc;
+                work._m = m;
+                work._k = k;
+                work._n = n;
+                work._rowsPerShare = RoundUp((m + shares - 1) / shares, MR);
+                work._bits = bits;
+                work._accumulate = accumulate;
+                work._relu = relu;
+                work._depths = depths;
+                work._neededColumns = neededColumns;
+                work._packedB = packedB;
+                try
+                {
+                    ParallelLoop.For(work, (m + work._rowsPerShare - 1) / work._rowsPerShare, degree);
+                }
+                finally
+                {
+                    work._depths = null;
+                    work._neededColumns = null;
+                    work._packedB = null;
+                }
+            }
+        }
+
+        void IParallelWork.Run(int index, int worker)
+        {
+            int first = index * _rowsPerShare;
+            int rows = Math.Min(_rowsPerShare, _m - first);
+            using VectorWidth.Scope width = VectorWidth.Force(_bits);
+            var a = new Operand<T>(ref Unsafe.AsRef<T>(_a + (first * _aRowStride)), _aRowStride, _aColumnStride);
+            var b = new Operand<T>(ref Unsafe.AsRef<T>(_b), _bRowStride, _bColumnStride);
+            Span<T> c = new(_c + ((nint)first * _ldc), ((rows - 1) * _ldc) + _n);
+            ReadOnlySpan<T> bias = _bias is null ? default : new ReadOnlySpan<T>(_bias, _n);
+            Gemm.Run(a, b, c, _ldc, rows, _k, _n, _accumulate, _depths, _neededColumns, bias, _relu, _packedB, first);
         }
     }
 

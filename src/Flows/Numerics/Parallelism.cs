@@ -47,6 +47,38 @@ public static class Parallelism
     }
 }
 
+/// <summary>
+/// How many threads the matrix products on the current thread may split their tiles among: set by the library's
+/// parallel work (a block of a training step, a chunk of an evaluation) to its call's degree, 1 elsewhere.
+/// </summary>
+/// <remarks>A step of fewer blocks than threads (a batch of 128 rows is one) leaves cores idle that its products can use;
+/// where every thread already has a block, the split asks <see cref="ParallelLoop"/> for helpers, finds none free, and
+/// runs on its own thread. Each tile of a product is computed the same way on whichever thread takes it, so the degree
+/// changes no bit.</remarks>
+internal static class KernelParallelism
+{
+    [ThreadStatic]
+    private static int t_degree;
+
+    /// <summary>The degree on this thread: the one entered, else 1.</summary>
+    public static int Degree => Math.Max(1, t_degree);
+
+    /// <summary>Lets products on this thread use up to <paramref name="degree"/> threads until the scope is disposed.</summary>
+    public static Scope Enter(int degree)
+    {
+        int previous = t_degree;
+        t_degree = degree;
+        return new Scope(previous);
+    }
+
+    /// <summary>Restores the degree entered before, when disposed.</summary>
+    public readonly struct Scope(int previous) : IDisposable
+    {
+        /// <summary>Restores the previous degree.</summary>
+        public void Dispose() => t_degree = previous;
+    }
+}
+
 /// <summary>One piece of a parallel loop: <c>Run(index, worker)</c> for each index, worker in [0, degree).</summary>
 internal interface IParallelWork
 {
@@ -77,6 +109,10 @@ internal sealed class ParallelLoop
     [ThreadStatic]
     private static ParallelLoop? t_loop;
 
+    // A loop started from inside another on the same thread (a matrix product split inside a block of a parallel step).
+    [ThreadStatic]
+    private static ParallelLoop? t_nestedLoop;
+
     private Helper[] _helpers = [];
     private IParallelWork? _work;
     private int _count;
@@ -84,6 +120,10 @@ internal sealed class ParallelLoop
     private volatile bool _failed;
     private ExceptionDispatchInfo? _error;
     private bool _inUse;
+
+    /// <summary>Whether a loop started now with <paramref name="degree"/> would find a thread to help it (the library's
+    /// work does not already fill the cores).</summary>
+    public static bool HelperAvailable(int degree) => Volatile.Read(ref s_busy) + 1 < Math.Max(Environment.ProcessorCount, degree);
 
     /// <summary>The number of workers a loop of <paramref name="count"/> items may use at most with <paramref name="degree"/>.</summary>
     public static int MaxWorkers(int count, int degree) => Math.Max(1, Math.Min(count, degree));
@@ -102,9 +142,19 @@ internal sealed class ParallelLoop
             return;
         }
 
-        // One loop object per thread, reused; a loop started from inside another on the same thread gets its own.
-        ParallelLoop loop = t_loop is { _inUse: false } cached ? cached : new ParallelLoop();
-        t_loop ??= loop;
+        // One loop object per thread and one for a loop nested in it, reused; deeper nesting gets its own.
+        ParallelLoop loop = t_loop is { _inUse: false } cached ? cached
+            : t_nestedLoop is { _inUse: false } nested ? nested
+            : new ParallelLoop();
+        if (t_loop is null)
+        {
+            t_loop = loop;
+        }
+        else if (t_nestedLoop is null && loop != t_loop)
+        {
+            t_nestedLoop = loop;
+        }
+
         loop.Run(work, count, degree);
     }
 
@@ -134,9 +184,10 @@ internal sealed class ParallelLoop
             {
                 Helper helper = _helpers[h];
                 Interlocked.Exchange(ref helper.State, Queued);
-                // A helper cancelled by an earlier run may still sit in the pool's queue: that entry will serve this
-                // run, so it is not queued again (queued anew, such entries would pile up while the pool is busy).
-                if (Interlocked.Exchange(ref helper.Pending, 1) == 0)
+                // A helper still lingering after the last run takes this one as it spins. One cancelled by an earlier
+                // run may still sit in the pool's queue: that entry will serve this run, so it is not queued again
+                // (queued anew, such entries would pile up while the pool is busy).
+                if (Volatile.Read(ref helper.Lingering) == 0 && Interlocked.Exchange(ref helper.Pending, 1) == 0)
                 {
                     ThreadPool.UnsafeQueueUserWorkItem(helper, preferLocal: false);
                 }
@@ -212,6 +263,11 @@ internal sealed class ParallelLoop
         }
     }
 
+    // A helper that has served a run spins this long for the loop's next run before it returns its thread to the pool: a
+    // step runs its phases (blocks, reduction, Adam) and a split product its shares as runs in quick succession, and a
+    // thread woken from the pool can take a good part of a millisecond to start on a virtual machine.
+    private static readonly long LingerTicks = System.Diagnostics.Stopwatch.Frequency / 5_000;
+
     private sealed class Helper(ParallelLoop loop, int worker) : IThreadPoolWorkItem
     {
         public int State = Finished;
@@ -219,18 +275,50 @@ internal sealed class ParallelLoop
         // 1 while a queue entry of this helper has not started executing.
         public int Pending;
 
+        // 1 while the helper spins for the loop's next run (that run then does not queue it).
+        public int Lingering;
+
         public void Execute()
         {
             Volatile.Write(ref Pending, 0);
             // An entry whose run cancelled it finds the state taken and leaves; one whose run ended and a later run
             // queued the helper again serves that later run.
-            if (Interlocked.CompareExchange(ref State, Running, Queued) != Queued)
+            if (!TryServe())
             {
                 return;
             }
 
+            while (true)
+            {
+                Interlocked.Exchange(ref Lingering, 1);
+                long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + LingerTicks;
+                // Spinning yields now and then, so a thread with work to do on this core is not kept waiting.
+                var wait = new SpinWait();
+                while (Volatile.Read(ref State) != Queued && System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
+                {
+                    wait.SpinOnce(sleep1Threshold: -1);
+                }
+
+                // Cleared before the last look at the state: a run that set it after that look saw Lingering clear and
+                // queued the helper (both are full fences, so one of the two sees the other's write).
+                Interlocked.Exchange(ref Lingering, 0);
+                if (!TryServe())
+                {
+                    return;
+                }
+            }
+        }
+
+        private bool TryServe()
+        {
+            if (Interlocked.CompareExchange(ref State, Running, Queued) != Queued)
+            {
+                return false;
+            }
+
             loop.Work(worker);
             Volatile.Write(ref State, Finished);
+            return true;
         }
     }
 }

@@ -47,6 +47,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
     private int _firstRow;
     private int _rows;
     private int _blocks;
+    private int _degree;
 
     /// <summary>Creates the gradient of the mean negative log-likelihood, or with <paramref name="flowMatching"/> that of
     /// the flow-matching loss (its draws for the batch made by the caller first).</summary>
@@ -77,6 +78,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
         _context = context;
         _firstRow = firstRow;
         _rows = rows;
+        _degree = maxDegreeOfParallelism;
         _blocks = Splits() ? (rows + BlockRows - 1) / BlockRows : 1;
         Ensure(_blocks, rows);
 
@@ -85,7 +87,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
             _parameters[p].ZeroGradients();
         }
 
-        _maskedWeights.NextStep(_blocks > 1 ? maxDegreeOfParallelism : 1);
+        _maskedWeights.NextStep(maxDegreeOfParallelism);
 
         ParallelLoop.For(this, _blocks, maxDegreeOfParallelism);
         if (_blocks > 1)
@@ -106,6 +108,9 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
 
     void IParallelWork.Run(int index, int worker)
     {
+        // Fewer blocks than threads (a batch of at most 128 rows, or a flow that is not split, is one): the blocks'
+        // products use the threads left.
+        using KernelParallelism.Scope kernels = KernelParallelism.Enter(_blocks < _degree ? _degree : 1);
         Tape<T> tape = _tapes[index];
         tape.Reset();
         tape.ZeroOwnGradients();

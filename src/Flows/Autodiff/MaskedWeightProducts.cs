@@ -20,6 +20,9 @@ internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanage
 {
     private readonly Dictionary<(T[] Weight, WeightMask<T> Mask), MaskedWeight<T>> _entries = new(new KeyComparer());
     private readonly List<(T[] Weight, MaskedWeight<T> Entry)> _known = [];
+    // Masked weights formed on several threads only from this many elements in all (MAF-64: 1.8 M; a hidden-16 MADE: 600).
+    private const long ParallelElements = 1 << 16;
+
     private long _step = 1;
     private bool _packAhead;
 
@@ -31,7 +34,14 @@ internal sealed class MaskedWeightProducts<T> : IParallelWork where T : unmanage
     {
         Interlocked.Increment(ref _step);
         _packAhead = packAhead;
-        ParallelLoop.For(this, _known.Count, degree);
+        long elements = 0;
+        foreach ((T[] weight, _) in _known)
+        {
+            elements += weight.Length;
+        }
+
+        // Small weights are formed on this thread: waking a helper would cost more than it saves.
+        ParallelLoop.For(this, _known.Count, elements >= ParallelElements ? degree : 1);
     }
 
     void IParallelWork.Run(int index, int worker)

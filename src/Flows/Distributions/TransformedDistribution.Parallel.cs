@@ -209,8 +209,7 @@ public sealed partial class TransformedDistribution<T>
             _contextKind = contextKind;
             _sampling = sampling;
             _firstChunk = 0;
-            int chunks = (rows + EvaluationChunkRows - 1) / EvaluationChunkRows;
-            _kernelDegree = chunks < degree ? degree : 1;
+            _kernelDegree = KernelParallelism.ShareOf(degree, (rows + EvaluationChunkRows - 1) / EvaluationChunkRows);
         }
 
         // Draws the base samples of chunks [first, first + count) in order, chunk c on tape c.
@@ -234,7 +233,7 @@ public sealed partial class TransformedDistribution<T>
 
         public void Run(int index, int worker)
         {
-            // Fewer chunks than threads (a call of at most 512 rows is one): the chunks' products use the threads left.
+            // Fewer chunks than threads (a call of at most 512 rows is one): the chunks' products share the threads left.
             using KernelParallelism.Scope kernels = KernelParallelism.Enter(_kernelDegree);
             if (_sampling)
             {

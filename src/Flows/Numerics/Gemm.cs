@@ -40,8 +40,13 @@ namespace Flows.Numerics;
 /// out, so nothing beyond the m × n elements of C is read or written.</item>
 /// </list>
 /// <para>
-/// Scratch for packing lives in per-thread arrays that only grow, so after the first call of a given size a product
-/// allocates nothing.
+/// A product of at least 2²³ multiply-adds on a thread that <see cref="KernelParallelism"/> lets use several splits the
+/// rows of C among them (<c>SplitRows</c>): B is packed once and shared, each share of rows (a multiple of MR) packs
+/// its own A; rows are independent and each share runs the same blocks, so the split changes no bit.
+/// </para>
+/// <para>
+/// Scratch for packing (and a split's shared B) lives in per-thread buffers that only grow, so after the first call of
+/// a given size a product allocates nothing.
 /// </para>
 /// </remarks>
 internal static partial class Gemm
@@ -60,11 +65,11 @@ internal static partial class Gemm
 
     /// <summary>Products with at least this many multiply-adds (about 0.3 ms of one core in double) split their rows among
     /// the threads <see cref="KernelParallelism"/> allows; in smaller ones, waking a helper would cost a good part.</summary>
-    private const long ParallelProductWork = 1L << 23;
+    internal const long ParallelProductWork = 1L << 23;
 
     /// <summary>Rows of C per share of a split product, at least: fewer would read each packed panel of B for too few
     /// multiply-adds.</summary>
-    private const int SplitRowsMin = 4 * MR;
+    internal const int SplitRowsMin = 4 * MR;
 
     /// <summary>Columns of C per micro-kernel tile at a width of <paramref name="bits"/>: two 256-bit vectors (8 doubles or
     /// 16 floats), or two 512-bit vectors (16 or 32) at 512 bits. The 128-bit kernel covers a 256-bit tile in two halves.</summary>

@@ -48,13 +48,14 @@ public static class Parallelism
 }
 
 /// <summary>
-/// How many threads the matrix products on the current thread may split their tiles among: set by the library's
-/// parallel work (a block of a training step, a chunk of an evaluation) to its call's degree, 1 elsewhere.
+/// How many threads the matrix products on the current thread may split their rows among: set by the library's parallel
+/// work (a block of a training step, a chunk of an evaluation) to that item's share of its call's degree, 1 elsewhere.
 /// </summary>
-/// <remarks>A step of fewer blocks than threads (a batch of 128 rows is one) leaves cores idle that its products can use;
-/// where every thread already has a block, the split asks <see cref="ParallelLoop"/> for helpers, finds none free, and
-/// runs on its own thread. Each tile of a product is computed the same way on whichever thread takes it, so the degree
-/// changes no bit.</remarks>
+/// <remarks>A step of fewer blocks than threads (a batch of 128 rows is one) leaves threads of its degree idle that its
+/// products can use: each of its items gets degree ÷ items of them (<see cref="ShareOf"/>), so a call never uses more
+/// threads than its degree. A product then splits only if <see cref="ParallelLoop"/> has a core free (callers whose
+/// items run alone are counted too, so user code running flows on every core gets no helpers). Each row of a product is
+/// computed the same way on whichever thread takes it, so the degree changes no bit.</remarks>
 internal static class KernelParallelism
 {
     [ThreadStatic]
@@ -62,6 +63,10 @@ internal static class KernelParallelism
 
     /// <summary>The degree on this thread: the one entered, else 1.</summary>
     public static int Degree => Math.Max(1, t_degree);
+
+    /// <summary>The threads each of <paramref name="items"/> items of a call of <paramref name="degree"/> may split its
+    /// products among: all of them for one item, none beyond its own when the items fill the degree.</summary>
+    public static int ShareOf(int degree, int items) => Math.Max(1, degree / Math.Max(1, items));
 
     /// <summary>Lets products on this thread use up to <paramref name="degree"/> threads until the scope is disposed.</summary>
     public static Scope Enter(int degree)
@@ -92,9 +97,14 @@ internal interface IParallelWork
 /// and up to degree − 1 pool threads join it, taking items in turn from a shared counter.
 /// </summary>
 /// <remarks>
-/// Which worker runs which item varies from run to run; callers make results independent of that (per-item outputs,
-/// reductions in item order). A helper that has not started when the items run out is cancelled rather than waited for,
-/// so a busy pool never delays a call.
+/// <para>Which worker runs which item varies from run to run; callers make results independent of that (per-item
+/// outputs, reductions in item order). A helper that has not started when the items run out is cancelled rather than
+/// waited for, so a busy pool never delays a call.</para>
+/// <para>A helper that has served a run spins (yielding now and then) for up to 0.2 ms for the loop's next run before it
+/// returns its pool thread: a step's phases and a split product's calls follow each other closely, and a pool thread
+/// woken from sleep can take a good part of a millisecond to start on a virtual machine. The spinning helper is not
+/// counted as busy. A loop nested in another's item (a split product) uses a second cached loop object; deeper nesting,
+/// which the library does not do, allocates one.</para>
 /// </remarks>
 internal sealed class ParallelLoop
 {
@@ -103,8 +113,13 @@ internal sealed class ParallelLoop
     private const int Finished = 2;
     private const int Cancelled = 3;
 
-    // Threads doing the library's parallel work now, process-wide: callers of loops with helpers, and the helpers.
+    // Threads doing the library's parallel work now, process-wide: callers of loops with helpers, the helpers, and
+    // callers running a loop's items alone whose products may split (degree above 1).
     private static int s_busy;
+
+    // Above 0 while this thread is counted in s_busy, so a loop nested in its work does not count it again.
+    [ThreadStatic]
+    private static int t_counted;
 
     [ThreadStatic]
     private static ParallelLoop? t_loop;
@@ -121,9 +136,10 @@ internal sealed class ParallelLoop
     private ExceptionDispatchInfo? _error;
     private bool _inUse;
 
-    /// <summary>Whether a loop started now with <paramref name="degree"/> would find a thread to help it (the library's
-    /// work does not already fill the cores).</summary>
-    public static bool HelperAvailable(int degree) => Volatile.Read(ref s_busy) + 1 < Math.Max(Environment.ProcessorCount, degree);
+    /// <summary>Whether a loop started now with <paramref name="degree"/> on this thread would find a thread to help it
+    /// (the library's work does not already fill the cores).</summary>
+    public static bool HelperAvailable(int degree)
+        => Volatile.Read(ref s_busy) + (t_counted == 0 ? 1 : 0) < Math.Max(Environment.ProcessorCount, degree);
 
     /// <summary>The number of workers a loop of <paramref name="count"/> items may use at most with <paramref name="degree"/>.</summary>
     public static int MaxWorkers(int count, int degree) => Math.Max(1, Math.Min(count, degree));
@@ -134,9 +150,29 @@ internal sealed class ParallelLoop
     {
         if (MaxWorkers(count, degree) <= 1)
         {
-            for (int i = 0; i < count; i++)
+            // Alone, but with a degree above 1 the items' products may split (KernelParallelism): count this thread, so
+            // that callers on every core leave no helpers to take.
+            bool countSelf = degree > 1 && t_counted == 0;
+            if (countSelf)
             {
-                work.Run(i, 0);
+                Interlocked.Increment(ref s_busy);
+                t_counted++;
+            }
+
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    work.Run(i, 0);
+                }
+            }
+            finally
+            {
+                if (countSelf)
+                {
+                    t_counted--;
+                    Interlocked.Decrement(ref s_busy);
+                }
             }
 
             return;
@@ -161,7 +197,10 @@ internal sealed class ParallelLoop
     private void Run(IParallelWork work, int count, int degree)
     {
         _inUse = true;
-        Interlocked.Increment(ref s_busy);
+        // A loop nested in counted work (a product split inside a block) is already counted.
+        int self = t_counted == 0 ? 1 : 0;
+        Interlocked.Add(ref s_busy, self);
+        t_counted++;
         int helpers = ReserveHelpers(Math.Min(degree, count) - 1, Math.Max(Environment.ProcessorCount, degree));
         try
         {
@@ -212,7 +251,8 @@ internal sealed class ParallelLoop
         finally
         {
             _work = null;
-            Interlocked.Add(ref s_busy, -(helpers + 1));
+            t_counted--;
+            Interlocked.Add(ref s_busy, -(helpers + self));
             _inUse = false;
         }
 
@@ -290,13 +330,21 @@ internal sealed class ParallelLoop
 
             while (true)
             {
-                Interlocked.Exchange(ref Lingering, 1);
+                // Lingering was set before the state said Finished (in TryServe), so no run in between queues a second
+                // thread for this helper. Spinning yields now and then, so a thread with work on this core is not kept
+                // waiting; a run this helper loses to cancellation does not end the spin.
                 long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + LingerTicks;
-                // Spinning yields now and then, so a thread with work to do on this core is not kept waiting.
                 var wait = new SpinWait();
-                while (Volatile.Read(ref State) != Queued && System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
+                bool served = false;
+                while (!served && System.Diagnostics.Stopwatch.GetTimestamp() < deadline)
                 {
+                    served = Volatile.Read(ref State) == Queued && TryServe();
                     wait.SpinOnce(sleep1Threshold: -1);
+                }
+
+                if (served)
+                {
+                    continue;
                 }
 
                 // Cleared before the last look at the state: a run that set it after that look saw Lingering clear and
@@ -309,6 +357,7 @@ internal sealed class ParallelLoop
             }
         }
 
+        // Runs the loop's items if this helper is queued for the current run, and then stays lingering.
         private bool TryServe()
         {
             if (Interlocked.CompareExchange(ref State, Running, Queued) != Queued)
@@ -316,7 +365,18 @@ internal sealed class ParallelLoop
                 return false;
             }
 
-            loop.Work(worker);
+            // Counted in s_busy by the run that reserved it.
+            t_counted++;
+            try
+            {
+                loop.Work(worker);
+            }
+            finally
+            {
+                t_counted--;
+            }
+
+            Interlocked.Exchange(ref Lingering, 1);
             Volatile.Write(ref State, Finished);
             return true;
         }

@@ -51,8 +51,9 @@ public sealed class Adam<T> : IParallelWork where T : unmanaged, IFloatingPointI
     /// <summary>The parameters this optimizer updates.</summary>
     public IReadOnlyList<Parameter<T>> Parameters => _parameters;
 
-    /// <summary>Whether every value the last <see cref="Step()"/> wrote is finite (true before the first step). A step can
-    /// overflow even from a finite gradient (a huge learning rate); the check is made as the step writes, at no extra pass.</summary>
+    /// <summary>Whether every parameter value the last <see cref="Step()"/> wrote is finite (true before the first step; the
+    /// moments are not checked). A step can overflow even from a finite gradient (a huge learning rate); the check is made
+    /// as the step writes, at no extra pass.</summary>
     public bool LastStepWasFinite { get; private set; } = true;
 
     /// <summary>Sets every parameter's gradient to zero.</summary>

@@ -18,9 +18,11 @@ namespace Flows.Training;
 /// Σ_b (−Σ_{i∈b} log p(x_i) / n) rather than −mean over the whole batch, which differs from the single pass in the
 /// last bits; a batch of at most <see cref="BlockRows"/> rows, or a flow that is not split (below), is one block and
 /// computed exactly as a single pass.</para>
-/// <para>Not split (one block, one thread): a flow with a <see cref="BatchNorm{T}"/> that trains (its batch statistics
-/// are over the whole batch), one whose layer draws random numbers as it evaluates (their order would depend on the
-/// blocks), and one with a data-initialized layer still to initialize (it would initialize from the first block).</para>
+/// <para>Not split (one block): a flow with a <see cref="BatchNorm{T}"/> that trains (its batch statistics are over the
+/// whole batch), one whose layer draws random numbers as it evaluates (their order would depend on the blocks), and one
+/// with a data-initialized layer still to initialize (it would initialize from the first block).</para>
+/// <para>With fewer blocks than threads, each block's large matrix products split their rows among its share of the
+/// threads left (<see cref="KernelParallelism"/>), with the same bits.</para>
 /// </remarks>
 internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -109,8 +111,8 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
     void IParallelWork.Run(int index, int worker)
     {
         // Fewer blocks than threads (a batch of at most 128 rows, or a flow that is not split, is one): the blocks'
-        // products use the threads left.
-        using KernelParallelism.Scope kernels = KernelParallelism.Enter(_blocks < _degree ? _degree : 1);
+        // products share the threads left.
+        using KernelParallelism.Scope kernels = KernelParallelism.Enter(KernelParallelism.ShareOf(_degree, _blocks));
         Tape<T> tape = _tapes[index];
         tape.Reset();
         tape.ZeroOwnGradients();

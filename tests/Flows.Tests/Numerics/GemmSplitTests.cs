@@ -34,6 +34,7 @@ public sealed class GemmSplitTests
 
     private static void EveryForm<T>(int m, int k, int n, bool accumulate, int degree) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        Assert.True((long)m * k * n >= Gemm.ParallelProductWork && m >= 2 * Gemm.SplitRowsMin, $"({m}, {k}, {n}) is too small to split");
         int seed = Seeds.Of(typeof(T).Name, m, k, n, accumulate);
         T[] a = Random<T>(m * k, seed);
         T[] b = Random<T>(k * n, seed + 1);

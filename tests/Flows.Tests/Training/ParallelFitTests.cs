@@ -127,6 +127,48 @@ public sealed class ParallelFitTests
         }
     }
 
+    // A MADE of 2 × 256 makes 128-row products of 2²³ multiply-adds, which split among spare threads: a one-block step,
+    // a one-chunk log-density and sampling give the bits of one thread (64 threads asks for more helpers than there are
+    // cores, so a helper is free even while other tests run).
+    [Fact]
+    public void OneBlockStep_AndOneChunkCalls_WithSplitProducts_GiveTheBitsOfOneThread()
+    {
+        var flow = MaskedAutoregressiveFlow.Create<double>(8, transforms: 2, hiddenFeatures: [256, 256], seed: 1, gaussianStart: GaussianStart.None);
+        BijectorCases.Randomized(flow.Bijector, seed: 5, scale: 0.05);
+        double[] data = new double[512 * 8];
+        var random = new Random(2);
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = random.NextDouble() - 0.5;
+        }
+
+        var gradient = new DataParallelGradient<double>(flow);
+        double expectedLoss = gradient.Run(data, null, 0, DataParallelGradient<double>.BlockRows, 1);
+        double[][] expected = [.. flow.Parameters.Select(p => p.Gradients.ToArray())];
+        flow.MaxDegreeOfParallelism = 1;
+        double[] expectedDensity = new double[512];
+        flow.DensityLn(data, expectedDensity);
+        double[] expectedSamples = new double[300 * 8];
+        flow.Sample(expectedSamples, new Random(9));
+
+        foreach (int degree in new[] { 2, 64 })
+        {
+            Assert.Equal(expectedLoss, gradient.Run(data, null, 0, DataParallelGradient<double>.BlockRows, degree));
+            for (int p = 0; p < expected.Length; p++)
+            {
+                Assert.Equal(expected[p], flow.Parameters[p].Gradients);
+            }
+
+            flow.MaxDegreeOfParallelism = degree;
+            double[] density = new double[512];
+            flow.DensityLn(data, density);
+            Assert.Equal(expectedDensity, density);
+            double[] samples = new double[300 * 8];
+            flow.Sample(samples, new Random(9));
+            Assert.Equal(expectedSamples, samples);
+        }
+    }
+
     // Review finding: the shared W ⊙ M of a data-parallel step was keyed on any masked weight, and BNAF's weights are
     // computed on the tape, so from the second step on it formed them from the last step's values. After an Adam step
     // the gradient must still be that of a fresh single pass over the updated parameters.
@@ -213,6 +255,49 @@ public sealed class ParallelLoopTests
         Assert.All(work.Runs, r => Assert.Equal(1, r));
     }
 
+    // A call's items share its degree among their products: one item takes all of it, items that fill it none beyond
+    // their own thread, so a call never uses more threads than its degree.
+    [Theory]
+    [InlineData(8, 1, 8)]
+    [InlineData(8, 2, 4)]
+    [InlineData(8, 3, 2)]
+    [InlineData(8, 8, 1)]
+    [InlineData(2, 9, 1)]
+    [InlineData(1, 1, 1)]
+    public void KernelParallelism_SharesTheDegreeAmongTheItems(int degree, int items, int share)
+        => Assert.Equal(share, KernelParallelism.ShareOf(degree, items));
+
+    // Helpers linger for the loop's next run: runs back to back (served by the lingering helper), after pauses longer than
+    // the linger (served by a new pool entry), with a loop nested in the items (its own cached loop), each item once.
+    [Fact]
+    public void For_InQuickSuccession_AfterPauses_AndNested_RunsEveryItemOnce()
+    {
+        var inner = new Record[8];
+        var outer = new Nested(inner);
+        for (int run = 0; run < 200; run++)
+        {
+            for (int i = 0; i < inner.Length; i++)
+            {
+                inner[i] = new Record(run % 5);
+            }
+
+            var work = new Record(1 + (run % 9));
+            ParallelLoop.For(work, work.Runs.Length, 4);
+            Assert.All(work.Runs, r => Assert.Equal(1, r));
+            ParallelLoop.For(outer, inner.Length, 3);
+            Assert.All(inner, record => Assert.All(record.Runs, r => Assert.Equal(1, r)));
+            if (run % 20 == 0)
+            {
+                Thread.Sleep(2);
+            }
+        }
+    }
+
+    private sealed class Nested(Record[] inner) : IParallelWork
+    {
+        public void Run(int index, int worker) => ParallelLoop.For(inner[index], inner[index].Runs.Length, 2);
+    }
+
     [Fact]
     public void For_RethrowsAWorkersException_AndStaysUsable()
     {
@@ -276,6 +361,42 @@ public sealed class SteadyStateAllocationTests
         // At most one window may see bytes, and no more than the runtime's episodes did (all below one 8 KB allocation quantum).
         Assert.True(windows.Count(bytes => bytes != 0) <= 1 && windows.Max() <= 8192, $"bytes allocated per window of 20 steps: {string.Join(", ", windows)}");
     }
+
+    // One block on two threads: its products split (2 × 256 hidden units, 2²³ multiply-adds a product), through the
+    // nested loop, the shared packing of B and the pinned operands, and allocate nothing either.
+    [Fact]
+    public void OneBlockStep_WithSplitProducts_AllocatesNothingOnTheCallingThread()
+    {
+        var flow = MaskedAutoregressiveFlow.Create<double>(8, transforms: 2, hiddenFeatures: [256, 256], seed: 1, gaussianStart: GaussianStart.None);
+        double[] data = TestData.Flatten(TestData.Rows(TestData.LoadCsv("moons2d_train.csv"), 0, 512));
+        double[] wide = new double[128 * 8];
+        for (int i = 0; i < wide.Length; i++)
+        {
+            wide[i] = data[i % data.Length];
+        }
+
+        var gradient = new DataParallelGradient<double>(flow);
+        gradient.Run(wide, null, 0, 128, 1);
+        for (int i = 0; i < 30; i++)
+        {
+            gradient.Run(wide, null, 0, 128, 2);
+        }
+
+        var windows = new long[8];
+        for (int w = 0; w < windows.Length; w++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++)
+            {
+                gradient.Run(wide, null, 0, 128, 2);
+            }
+
+            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        // As above: the runtime's occasional pool allocation may touch one window.
+        Assert.True(windows.Count(bytes => bytes != 0) <= 1 && windows.Max() <= 8192, $"bytes allocated per window of 10 steps: {string.Join(", ", windows)}");
+    }
 }
 
 /// <summary>No oversubscription: a loop started while every core already works for the library runs on its own thread.</summary>
@@ -303,6 +424,38 @@ public sealed class ParallelismBudgetTests
             Seen[Environment.CurrentManagedThreadId] = true;
             Thread.Sleep(2); // long enough for a helper to join if one were granted
         }
+    }
+
+    // A call whose items run alone (one chunk, one block) but whose products may split counts its thread: with such
+    // callers on every core but this one, a product on this thread finds no helper free.
+    [Fact]
+    public void CallersRunningOneItemAlone_CountAsBusy_SoProductsFindNoHelper()
+    {
+        int cores = Environment.ProcessorCount;
+        using var gate = new ManualResetEventSlim(false);
+        var holds = Enumerable.Range(0, cores - 1).Select(_ => new Hold(gate)).ToArray();
+        Thread[] holders = [.. holds.Select(hold => new Thread(() => ParallelLoop.For(hold, 1, cores)))];
+        foreach (Thread holder in holders)
+        {
+            holder.Start();
+        }
+
+        try
+        {
+            Assert.True(SpinWait.SpinUntil(() => holds.All(h => Volatile.Read(ref h.Started) == 1), TimeSpan.FromSeconds(30)),
+                "precondition: every holder runs its item");
+            Assert.False(ParallelLoop.HelperAvailable(cores));
+        }
+        finally
+        {
+            gate.Set();
+            foreach (Thread holder in holders)
+            {
+                holder.Join();
+            }
+        }
+
+        Assert.True(cores == 1 || ParallelLoop.HelperAvailable(cores));
     }
 
     [Fact]

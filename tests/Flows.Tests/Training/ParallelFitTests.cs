@@ -336,30 +336,7 @@ public sealed class SteadyStateAllocationTests
     {
         TransformedDistribution<double> flow = ParallelFitTests.Create("MAF");
         flow.DensityLn(ParallelFitTests.Data);
-        double[] data = TestData.Flatten(ParallelFitTests.Data);
-        var gradient = new DataParallelGradient<double>(flow);
-        // Warm-up: once on the calling thread alone (every block and the reduction run there, so whatever it keeps per
-        // thread exists), then in parallel until tiered compilation has settled.
-        gradient.Run(data, null, 0, 256, 1);
-        for (int i = 0; i < 30; i++)
-        {
-            gradient.Run(data, null, 0, 256, 2);
-        }
-
-        var windows = new long[8];
-        for (int w = 0; w < windows.Length; w++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20; i++)
-            {
-                gradient.Run(data, null, 0, 256, 2);
-            }
-
-            windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
-        }
-
-        // At most one window may see bytes, and no more than the runtime's episodes did (all below one 8 KB allocation quantum).
-        Assert.True(windows.Count(bytes => bytes != 0) <= 1 && windows.Max() <= 8192, $"bytes allocated per window of 20 steps: {string.Join(", ", windows)}");
+        AssertStepsAllocateNothing(flow, TestData.Flatten(ParallelFitTests.Data), rows: 256, stepsPerWindow: 20);
     }
 
     // One block on two threads: its products split (2 × 256 hidden units, 2²³ multiply-adds a product), through the
@@ -369,33 +346,36 @@ public sealed class SteadyStateAllocationTests
     {
         var flow = MaskedAutoregressiveFlow.Create<double>(8, transforms: 2, hiddenFeatures: [256, 256], seed: 1, gaussianStart: GaussianStart.None);
         double[] data = TestData.Flatten(TestData.Rows(TestData.LoadCsv("moons2d_train.csv"), 0, 512));
-        double[] wide = new double[128 * 8];
-        for (int i = 0; i < wide.Length; i++)
-        {
-            wide[i] = data[i % data.Length];
-        }
+        AssertStepsAllocateNothing(flow, data, rows: DataParallelGradient<double>.BlockRows, stepsPerWindow: 10);
+    }
 
+    // Steps of `rows` rows at degree 2, in 8 windows after a warm-up: once on the calling thread alone (every block and
+    // the reduction run there, so whatever it keeps per thread exists), then in parallel until tiered compilation has
+    // settled. At most one window may see bytes, and no more than the runtime's episodes did (all below one 8 KB
+    // allocation quantum).
+    private static void AssertStepsAllocateNothing(TransformedDistribution<double> flow, double[] data, int rows, int stepsPerWindow)
+    {
         var gradient = new DataParallelGradient<double>(flow);
-        gradient.Run(wide, null, 0, 128, 1);
+        gradient.Run(data, null, 0, rows, 1);
         for (int i = 0; i < 30; i++)
         {
-            gradient.Run(wide, null, 0, 128, 2);
+            gradient.Run(data, null, 0, rows, 2);
         }
 
         var windows = new long[8];
         for (int w = 0; w < windows.Length; w++)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 10; i++)
+            for (int i = 0; i < stepsPerWindow; i++)
             {
-                gradient.Run(wide, null, 0, 128, 2);
+                gradient.Run(data, null, 0, rows, 2);
             }
 
             windows[w] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        // As above: the runtime's occasional pool allocation may touch one window.
-        Assert.True(windows.Count(bytes => bytes != 0) <= 1 && windows.Max() <= 8192, $"bytes allocated per window of 10 steps: {string.Join(", ", windows)}");
+        Assert.True(windows.Count(bytes => bytes != 0) <= 1 && windows.Max() <= 8192,
+            $"bytes allocated per window of {stepsPerWindow} steps: {string.Join(", ", windows)}");
     }
 }
 

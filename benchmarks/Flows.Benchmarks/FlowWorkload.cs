@@ -85,9 +85,11 @@ internal sealed class FlowWorkload<T> where T : unmanaged, IFloatingPointIeee754
     /// <param name="workload">The workload's name.</param>
     /// <param name="threads">Threads per call: the training step's blocks and the evaluations' chunks run on up to
     /// this many (1 gives the one-thread numbers, as a fit with MaxDegreeOfParallelism 1).</param>
-    public FlowWorkload(string workload, int threads = 1)
+    /// <param name="batchSize">Rows per training batch; null for the workload's own.</param>
+    public FlowWorkload(string workload, int threads = 1, int? batchSize = null)
     {
-        (Features, _, BatchSize, SampleCount) = FlowWorkload.Shape(workload);
+        (Features, _, int defaultBatchSize, SampleCount) = FlowWorkload.Shape(workload);
+        BatchSize = batchSize ?? defaultBatchSize;
         Threads = threads;
         Flow = FlowWorkload.CreateFlow<T>(workload);
         Flow.MaxDegreeOfParallelism = threads;

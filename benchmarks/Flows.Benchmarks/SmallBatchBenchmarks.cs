@@ -1,6 +1,5 @@
 using System.Numerics;
 using BenchmarkDotNet.Attributes;
-using Flows.Training;
 
 namespace Flows.Benchmarks;
 
@@ -20,10 +19,7 @@ public class SmallBatchBenchmarks<T> where T : unmanaged, IFloatingPointIeee754<
     private const int DensityRows = 512;
 
     private FlowWorkload<T> _workload = null!;
-    private DataParallelGradient<T> _gradient = null!;
-    private Adam<T> _optimizer = null!;
     private T[] _densities = null!;
-    private int _batchStart;
 
     /// <summary>Threads per call.</summary>
     [Params(1, 2)]
@@ -32,21 +28,13 @@ public class SmallBatchBenchmarks<T> where T : unmanaged, IFloatingPointIeee754<
     [GlobalSetup]
     public void Setup()
     {
-        _workload = new FlowWorkload<T>("MAF-64", Threads);
-        _gradient = new DataParallelGradient<T>(_workload.Flow);
-        _optimizer = new Adam<T>(_workload.Flow.Parameters);
+        _workload = new FlowWorkload<T>("MAF-64", Threads, BatchRows);
         _densities = new T[DensityRows];
     }
 
     /// <summary>Log-density, mean NLL, backward and Adam on the next 128 rows.</summary>
     [Benchmark]
-    public T TrainingStep128()
-    {
-        _batchStart = (_batchStart + BatchRows) % FlowWorkload.EvaluationPoints;
-        T loss = _gradient.Run(_workload.Data, null, _batchStart, BatchRows, Threads);
-        _optimizer.Step(Threads);
-        return loss;
-    }
+    public T TrainingStep128() => _workload.TrainingStep();
 
     /// <summary>log p(x) of 512 rows, no gradients.</summary>
     [Benchmark]

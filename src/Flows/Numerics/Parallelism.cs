@@ -152,13 +152,7 @@ internal sealed class ParallelLoop
         {
             // Alone, but with a degree above 1 the items' products may split (KernelParallelism): count this thread, so
             // that callers on every core leave no helpers to take.
-            bool countSelf = degree > 1 && t_counted == 0;
-            if (countSelf)
-            {
-                Interlocked.Increment(ref s_busy);
-                t_counted++;
-            }
-
+            int self = degree > 1 ? CountThisThread() : 0;
             try
             {
                 for (int i = 0; i < count; i++)
@@ -168,10 +162,9 @@ internal sealed class ParallelLoop
             }
             finally
             {
-                if (countSelf)
+                if (degree > 1)
                 {
-                    t_counted--;
-                    Interlocked.Decrement(ref s_busy);
+                    UncountThisThread(self);
                 }
             }
 
@@ -197,10 +190,7 @@ internal sealed class ParallelLoop
     private void Run(IParallelWork work, int count, int degree)
     {
         _inUse = true;
-        // A loop nested in counted work (a product split inside a block) is already counted.
-        int self = t_counted == 0 ? 1 : 0;
-        Interlocked.Add(ref s_busy, self);
-        t_counted++;
+        int self = CountThisThread();
         int helpers = ReserveHelpers(Math.Min(degree, count) - 1, Math.Max(Environment.ProcessorCount, degree));
         try
         {
@@ -251,14 +241,30 @@ internal sealed class ParallelLoop
         finally
         {
             _work = null;
-            t_counted--;
-            Interlocked.Add(ref s_busy, -(helpers + self));
+            Interlocked.Add(ref s_busy, -helpers);
+            UncountThisThread(self);
             _inUse = false;
         }
 
         ExceptionDispatchInfo? error = _error;
         _error = null;
         error?.Throw();
+    }
+
+    // Counts this thread in s_busy unless work it is already doing is counted (a loop nested in a counted one, such as a
+    // product split inside a block); returns what UncountThisThread takes back.
+    private static int CountThisThread()
+    {
+        int self = t_counted == 0 ? 1 : 0;
+        Interlocked.Add(ref s_busy, self);
+        t_counted++;
+        return self;
+    }
+
+    private static void UncountThisThread(int self)
+    {
+        t_counted--;
+        Interlocked.Add(ref s_busy, -self);
     }
 
     private static int ReserveHelpers(int wanted, int capacity)

@@ -49,7 +49,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
     private int _firstRow;
     private int _rows;
     private int _blocks;
-    private int _degree;
+    private int _kernelDegree;
 
     /// <summary>Creates the gradient of the mean negative log-likelihood, or with <paramref name="flowMatching"/> that of
     /// the flow-matching loss (its draws for the batch made by the caller first).</summary>
@@ -80,8 +80,8 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
         _context = context;
         _firstRow = firstRow;
         _rows = rows;
-        _degree = maxDegreeOfParallelism;
         _blocks = Splits() ? (rows + BlockRows - 1) / BlockRows : 1;
+        _kernelDegree = KernelParallelism.ShareOf(maxDegreeOfParallelism, _blocks);
         Ensure(_blocks, rows);
 
         for (int p = 0; p < _parameters.Count; p++)
@@ -112,7 +112,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
     {
         // Fewer blocks than threads (a batch of at most 128 rows, or a flow that is not split, is one): the blocks'
         // products share the threads left.
-        using KernelParallelism.Scope kernels = KernelParallelism.Enter(KernelParallelism.ShareOf(_degree, _blocks));
+        using KernelParallelism.Scope kernels = KernelParallelism.Enter(_kernelDegree);
         Tape<T> tape = _tapes[index];
         tape.Reset();
         tape.ZeroOwnGradients();

@@ -80,6 +80,13 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Whether this node wraps a <see cref="Parameter{T}"/> (its gradient is owned by the parameter).</summary>
     public bool IsParameter { get; }
 
+    // A parameter node's uses as an input in the pass UsesPass of the tape UsesTape (see Tape.UsesOf).
+    internal Tape<T>? UsesTape { get; set; }
+
+    internal long UsesPass { get; set; }
+
+    internal int Uses { get; set; }
+
     /// <summary>Gets the value at <paramref name="row"/>, <paramref name="column"/>.</summary>
     public T this[int row, int column] => _values[(row * Columns) + column];
 

@@ -29,6 +29,9 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     private TapeEntry<T>[] _entries = new TapeEntry<T>[64];
     private int _entryCount;
     private Dictionary<Parameter<T>, Node<T>>? _ownGradients;
+    // Counts a pass's uses of each parameter node (UsesOf) without a list to clear: a count stamped with another tape or
+    // pass is zero.
+    private long _pass;
 
     /// <summary>Creates a tape.</summary>
     /// <param name="isRecording">Whether operations record themselves for <see cref="Backward"/>.</param>
@@ -65,12 +68,24 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// (an array-level evaluation's chunks), or null to form it on the tape at each use.</summary>
     internal MaskedWeightProducts<T>? MaskedWeightProducts { get; set; }
 
+    /// <summary>Where a data-parallel step's block on this tape adds its linear weights' gradients when their turn comes
+    /// (see <see cref="BlockOrderedGradients{T}"/>), or null.</summary>
+    internal BlockOrderedGradients<T>? OrderedGradients { get; set; }
+
+    /// <summary>The block of the step this tape runs, for <see cref="OrderedGradients"/>.</summary>
+    internal int Block { get; set; }
+
+    /// <summary>How many operations recorded since the last <see cref="Reset"/> take <paramref name="parameter"/> (a
+    /// parameter's node, or this tape's own node of one) as an input.</summary>
+    internal int UsesOf(Node<T> parameter) => parameter.UsesTape == this && parameter.UsesPass == _pass ? parameter.Uses : 0;
+
     /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>
     public int EntryCount => _entryCount;
 
     /// <summary>Rewinds the arena and forgets the recorded operations; node buffers are kept for reuse.</summary>
     public void Reset()
     {
+        _pass++;
         Array.Clear(_entries, 0, _entryCount);
         _entryCount = 0;
         _nodeCount = 0;
@@ -283,6 +298,9 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
             return;
         }
 
+        CountUse(input0);
+        CountUse(input1);
+        CountUse(input2);
         MarkRequiresGradient(output);
         if (output1 is not null)
         {
@@ -294,7 +312,24 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
             Array.Resize(ref _entries, _entries.Length * 2);
         }
 
-        _entries[_entryCount++] = new TapeEntry<T>(rule, output, output1, input0, input1, input2, saved, scalar, flag, indices, state);
+        _entries[_entryCount++] = new TapeEntry<T>(this, rule, output, output1, input0, input1, input2, saved, scalar, flag, indices, state);
+    }
+
+    private void CountUse(Node<T>? input)
+    {
+        if (input is not { IsParameter: true })
+        {
+            return;
+        }
+
+        if (input.UsesTape != this || input.UsesPass != _pass)
+        {
+            input.UsesTape = this;
+            input.UsesPass = _pass;
+            input.Uses = 0;
+        }
+
+        input.Uses++;
     }
 
     private static void MarkRequiresGradient(Node<T> node)

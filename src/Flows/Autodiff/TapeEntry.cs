@@ -19,9 +19,10 @@ public delegate void Backward<T>(in TapeEntry<T> entry) where T : unmanaged, IFl
 /// <typeparam name="T">The element type.</typeparam>
 public readonly struct TapeEntry<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    internal TapeEntry(Backward<T> rule, Node<T> output, Node<T>? output1, Node<T> input0, Node<T>? input1, Node<T>? input2,
+    internal TapeEntry(Tape<T> tape, Backward<T> rule, Node<T> output, Node<T>? output1, Node<T> input0, Node<T>? input1, Node<T>? input2,
         Node<T>? saved, T scalar, int flag, int[]? indices, object? state)
     {
+        Tape = tape;
         Rule = rule;
         Output = output;
         Output1 = output1;
@@ -34,6 +35,9 @@ public readonly struct TapeEntry<T> where T : unmanaged, IFloatingPointIeee754<T
         Indices = indices;
         State = state;
     }
+
+    /// <summary>The tape that recorded the operation.</summary>
+    internal Tape<T> Tape { get; }
 
     /// <summary>The backward rule.</summary>
     public Backward<T> Rule { get; }

@@ -113,23 +113,47 @@ public static partial class TapeOps
 
             if (w.RequiresGradient)
             {
-                Span<T> dw = w.GradientsToOverwrite(out bool accumulate);
-                Gemm.MultiplyTransposedA<T>(g, x.Values, dw, w.Rows, n, w.Columns, accumulate, mask?.Bands.OfOutputs);
-                if (mask is { RowsAreBands: true } && w.GradientIsTapeOwned)
-                {
-                    // A data-parallel block's own gradient: the reduction reads only inside the mask, so clearing outside
-                    // it (half of a MADE weight) is left to a reader that needs it.
-                    w.LeaveStaleOutside(mask);
-                }
-                else
-                {
-                    mask?.ZeroOutside(dw);
-                }
+                WeightGradient(e.Tape, g, x, w, mask);
             }
 
             if (e.Input2 is { RequiresGradient: true } bias)
             {
                 AccumulateBroadcast(g, bias.Gradients);
+            }
+        }
+
+        // dW += gᵀ x, zero outside the mask. A data-parallel block whose turn it is adds the product straight into the
+        // running sum of the blocks' gradients: the product sums its at most KC rows from zero and adds them to C once,
+        // so the bits are those of the reduction (see BlockOrderedGradients).
+        private static void WeightGradient(Tape<T> tape, ReadOnlySpan<T> g, Node<T> x, Node<T> w, WeightMask<T>? mask)
+        {
+            int n = x.Rows;
+            BlockOrderedGradients<T>? ordered = tape.OrderedGradients;
+            int slot = 0;
+            bool takesPart = ordered is not null && n <= Gemm.KC && tape.UsesOf(w) == 1 && ordered.TryFind(w, out slot);
+            if (takesPart && ordered!.TryClaim(tape.Block, slot))
+            {
+                Gemm.MultiplyTransposedA<T>(g, x.Values, ordered.Target(slot), w.Rows, n, w.Columns, accumulate: true, mask?.Bands.OfOutputs);
+                ordered.EndAdding(tape.Block, slot, mask);
+                return;
+            }
+
+            Span<T> dw = w.GradientsToOverwrite(out bool accumulate);
+            Gemm.MultiplyTransposedA<T>(g, x.Values, dw, w.Rows, n, w.Columns, accumulate, mask?.Bands.OfOutputs);
+            if (mask is { RowsAreBands: true } && w.GradientIsTapeOwned)
+            {
+                // A data-parallel block's own gradient: the reduction reads only inside the mask, so clearing outside
+                // it (half of a MADE weight) is left to a reader that needs it.
+                w.LeaveStaleOutside(mask);
+            }
+            else
+            {
+                mask?.ZeroOutside(dw);
+            }
+
+            if (takesPart)
+            {
+                ordered!.Leave(tape.Block, slot);
             }
         }
     }

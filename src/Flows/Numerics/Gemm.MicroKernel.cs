@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Flows.Numerics;
 
@@ -47,6 +48,11 @@ internal static partial class Gemm
         nint rs3 = 3 * rsA;
         nint rs4 = 4 * rsA;
         nint rs5 = 5 * rsA;
+        if (add)
+        {
+            PrefetchTile(ref c, ldc, 2 * w);
+        }
+
         TVector c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         TVector c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
@@ -91,6 +97,25 @@ internal static partial class Gemm
         Store<T, TVector, TWidth>(c30, c31, ref Unsafe.Add(ref c, 3 * ldc), w, add, relu);
         Store<T, TVector, TWidth>(c40, c41, ref Unsafe.Add(ref c, 4 * ldc), w, add, relu);
         Store<T, TVector, TWidth>(c50, c51, ref Unsafe.Add(ref c, 5 * ldc), w, add, relu);
+    }
+
+    // The tile of C that the store adds to, fetched while the multiply-adds run: a C that is not in cache (a gradient
+    // summed in place over a step's blocks) would otherwise stall every store on a miss.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchTile<T>(ref T c, nint ldc, nuint columns)
+        where T : unmanaged
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        for (nint r = 0; r < MR; r++)
+        {
+            ref T row = ref Unsafe.Add(ref c, r * ldc);
+            Sse.Prefetch0(Unsafe.AsPointer(ref row));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref row, columns - 1)));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

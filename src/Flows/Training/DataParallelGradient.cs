@@ -13,6 +13,9 @@ namespace Flows.Training;
 /// buffers on whichever thread takes it, and the blocks' losses and gradients are summed in block order.
 /// </summary>
 /// <remarks>
+/// <para>Most of the sum is formed as the blocks run (<see cref="BlockOrderedGradients{T}"/>): a block whose turn it
+/// is adds its linear weights' gradients straight into the parameters' own, so on one thread the weights need neither
+/// the blocks' buffers nor the reduction, and on several the reduction adds only what ran beside an earlier block.</para>
 /// <para>The partition depends only on the batch's rows, never on the thread count, and every sum runs in block order:
 /// the same batch gives the same loss and gradient bits with 1, 2 or 64 threads. A split batch's loss is
 /// Σ_b (−Σ_{i∈b} log p(x_i) / n) rather than −mean over the whole batch, which differs from the single pass in the
@@ -26,10 +29,11 @@ namespace Flows.Training;
 /// </remarks>
 internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Rows per block: a batch of 256 gives 2 blocks, one of 1,024 gives 8. Each block beyond the first costs
-    /// a zeroed gradient buffer and its share of the reduction, one read and one write per parameter, against
-    /// 6 × 128 flops per parameter of its forward and backward passes: on paper about 5 % at one thread; 64-row blocks would
-    /// double both that share and the blocks (the threads) a batch offers.</summary>
+    /// <summary>Rows per block: a batch of 256 gives 2 blocks, one of 1,024 gives 8. A block that runs beside an
+    /// earlier one costs its share of the reduction, one read and one write per parameter, against 6 × 128 flops per
+    /// parameter of its forward and backward passes; 64-row blocks would double that share and the blocks (the
+    /// threads) a batch offers. At most <see cref="Gemm.KC"/>: a weight's gradient in a larger block would be several
+    /// additions to C, which only the reduction could sum in block order.</summary>
     public const int BlockRows = 128;
 
     // Elements of a parameter reduced at a time: the running sum stays in L1 while every block's share is added.
@@ -41,6 +45,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
     private readonly Reduction _reduction;
     private readonly FlowMatching<T>? _flowMatching;
     private readonly MaskedWeightProducts<T> _maskedWeights = new();
+    private readonly BlockOrderedGradients<T> _ordered;
     private Tape<T>[] _tapes = [];
     private T[] _blockLoss = [];
     private T[] _logDensity = [];
@@ -60,6 +65,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
         _parameters = flow.Parameters;
         _batchNorms = [.. flow.Layers.Layers.Select(l => l.Layer).OfType<BatchNorm<T>>()];
         _reduction = new Reduction(this);
+        _ordered = new BlockOrderedGradients<T>(_parameters);
     }
 
     /// <summary>The log-density of each row of the last batch.</summary>
@@ -90,6 +96,12 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
         }
 
         _maskedWeights.NextStep(maxDegreeOfParallelism);
+        _ordered.Start(_tapes, _blocks);
+        for (int b = 0; b < _blocks; b++)
+        {
+            // One block is the single pass: its gradients are the parameters' own, with nothing to sum.
+            _tapes[b].OrderedGradients = _blocks > 1 ? _ordered : null;
+        }
 
         ParallelLoop.For(this, _blocks, maxDegreeOfParallelism);
         if (_blocks > 1)
@@ -165,7 +177,7 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
             Array.Resize(ref _blockLoss, blocks);
             for (int b = old; b < blocks; b++)
             {
-                _tapes[b] = new Tape<T>(isRecording: true, isTraining: true) { MaskedWeightProducts = _maskedWeights };
+                _tapes[b] = new Tape<T>(isRecording: true, isTraining: true) { MaskedWeightProducts = _maskedWeights, Block = b };
                 // Block 0 accumulates into the parameters' own gradients, the others into their tapes'.
                 if (b > 0)
                 {
@@ -180,38 +192,28 @@ internal sealed class DataParallelGradient<T> : IParallelWork where T : unmanage
         }
     }
 
-    // Adds blocks 1, 2, … to block 0's gradient of one parameter, in block order, so the sum has the same bits on any
-    // number of threads; the parameters are shared out among the threads.
+    // Adds the blocks that the running sum does not hold yet (blocks 1, 2, … for a parameter outside it, see
+    // BlockOrderedGradients) to the parameter's gradient, in block order, so the sum has the same bits on any number of
+    // threads; the parameters are shared out among the threads.
     private sealed class Reduction(DataParallelGradient<T> owner) : IParallelWork
     {
         public void Run(int index, int worker)
         {
             Parameter<T> parameter = owner._parameters[index];
             Span<T> gradient = parameter.Gradients;
-            for (int start = 0; start < gradient.Length; start += ReductionTile)
+            int first = Math.Max(1, owner._ordered.Summed(index));
+            for (int start = 0; start < gradient.Length && first < owner._blocks; start += ReductionTile)
             {
                 int length = Math.Min(ReductionTile, gradient.Length - start);
                 Span<T> tile = gradient.Slice(start, length);
-                for (int b = 1; b < owner._blocks; b++)
+                for (int b = first; b < owner._blocks; b++)
                 {
-                    ReadOnlySpan<T> block = owner._tapes[b].OwnGradients(parameter, out WeightMask<T>? staleOutside);
-                    if (block.IsEmpty)
-                    {
-                        continue;
-                    }
-
-                    if (staleOutside is null)
-                    {
-                        TensorPrimitives.Add(tile, block.Slice(start, length), tile);
-                    }
-                    else
-                    {
-                        // Outside the mask the block's gradient counts as zero (its buffer is stale there), and adding
-                        // zero changes no sum: block 0's entries there were cleared to +0.
-                        staleOutside.AddInside(start, block.Slice(start, length), tile);
-                    }
+                    BlockOrderedGradients<T>.AddOwnGradient(owner._tapes[b], parameter, start, tile);
                 }
             }
+
+            // Products added straight into the sum left values outside the mask.
+            owner._ordered.StaleOutside(index)?.ZeroOutside(gradient);
         }
     }
 }

@@ -169,6 +169,72 @@ public sealed class ParallelFitTests
         }
     }
 
+    // The blocks' gradients summed in block order, each block on a tape of its own: the definition that the running sum
+    // (a block whose turn it is adds its weights' products straight into the parameters' gradients) and the reduction
+    // (the blocks that ran beside an earlier one) must meet bit for bit, whichever blocks took which path.
+    private static double[][] BlockOrderSum(TransformedDistribution<double> flow, double[] data, int rows)
+    {
+        int d = flow.Dimension;
+        double[][]? sum = null;
+        for (int start = 0; start < rows; start += DataParallelGradient<double>.BlockRows)
+        {
+            int blockRows = Math.Min(DataParallelGradient<double>.BlockRows, rows - start);
+            foreach (Parameter<double> p in flow.Parameters)
+            {
+                p.ZeroGradients();
+            }
+
+            var tape = new Tape<double>(isRecording: true, isTraining: true);
+            Node<double> x = tape.Constant(data.AsSpan(start * d, blockRows * d), blockRows, d);
+            tape.Backward(tape.Scale(tape.Sum(flow.DensityLn(tape, x)), -1.0 / rows));
+            if (sum is null)
+            {
+                sum = [.. flow.Parameters.Select(p => p.Gradients.ToArray())];
+                continue;
+            }
+
+            for (int p = 0; p < sum.Length; p++)
+            {
+                double[] block = flow.Parameters[p].Gradients;
+                for (int i = 0; i < block.Length; i++)
+                {
+                    sum[p][i] += block[i];
+                }
+            }
+        }
+
+        return sum!;
+    }
+
+    // MAF's masked weights and RealNVP's dense ones take part in the running sum; IAF's density runs each MADE once per
+    // feature, so its weights (used several times a pass) are left to the reduction. 600 rows are 5 blocks; 1 thread
+    // runs every block in turn, 3 and 16 run blocks side by side.
+    [Theory]
+    [InlineData("MAF")]
+    [InlineData("RealNVP")]
+    [InlineData("IAF")]
+    public void DataParallelGradient_IsTheBlocksGradientsSummedInBlockOrder_BitForBit_OnAnyThreads(string name)
+    {
+        TransformedDistribution<double> flow = name == "IAF"
+            ? InverseAutoregressiveFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16, 16], seed: 1)
+            : Create(name);
+        BijectorCases.Randomized(flow.Bijector, seed: 5, scale: 0.2);
+        flow.DensityLn(Data); // initializes the Gaussian start
+        double[] data = TestData.Flatten(Data);
+        const int rows = 600;
+        double[][] expected = BlockOrderSum(flow, data, rows);
+
+        var gradient = new DataParallelGradient<double>(flow);
+        foreach (int degree in new[] { 1, 3, 16, 1 })
+        {
+            gradient.Run(data, null, 0, rows, degree);
+            for (int p = 0; p < expected.Length; p++)
+            {
+                Assert.True(expected[p].AsSpan().SequenceEqual(flow.Parameters[p].Gradients), $"{flow.Parameters[p].Name} at {degree} threads");
+            }
+        }
+    }
+
     // Review finding: the shared W ⊙ M of a data-parallel step was keyed on any masked weight, and BNAF's weights are
     // computed on the tape, so from the second step on it formed them from the last step's values. After an Adam step
     // the gradient must still be that of a fresh single pass over the updated parameters.

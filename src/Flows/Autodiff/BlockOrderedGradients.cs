@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Flows.Numerics;
 
 namespace Flows.Autodiff;
@@ -18,7 +19,11 @@ namespace Flows.Autodiff;
 /// sum + block, exactly what the reduction adds. Only a weight that its block's tape uses once takes part; one used
 /// several times (or any other parameter) is summed by the reduction.</para>
 /// <para>A masked weight's product written straight into the parameter's gradient leaves values outside the mask in the
-/// tiles that straddle it; <see cref="StaleOutside"/> tells the reduction to clear them once per step.</para>
+/// tiles that straddle it; <see cref="StaleOutside"/> tells the reduction to clear them once per step. (A step whose
+/// block throws ends without the reduction: its gradients are partial, and may hold such values.)</para>
+/// <para>A waiting block's buffer is read by the thread whose turn reaches it while the block's own thread goes on with
+/// its backward pass: the block marks it final only after its one write to it, and its tape changes the buffer's node
+/// only in <see cref="Tape{T}.Use"/> (the forward pass, over by then) and at the next step's start.</para>
 /// </remarks>
 internal sealed class BlockOrderedGradients<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -138,7 +143,7 @@ internal sealed class BlockOrderedGradients<T> where T : unmanaged, IFloatingPoi
 
         if (staleOutside is null)
         {
-            System.Numerics.Tensors.TensorPrimitives.Add(sum, own.Slice(start, sum.Length), sum);
+            TensorPrimitives.Add(sum, own.Slice(start, sum.Length), sum);
         }
         else
         {

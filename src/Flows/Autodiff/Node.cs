@@ -80,9 +80,7 @@ public sealed class Node<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Whether this node wraps a <see cref="Parameter{T}"/> (its gradient is owned by the parameter).</summary>
     public bool IsParameter { get; }
 
-    // A parameter node's uses as an input in the pass UsesPass of the tape UsesTape (see Tape.UsesOf).
-    internal Tape<T>? UsesTape { get; set; }
-
+    // A parameter node's uses as an input in the tape pass numbered UsesPass (see Tape.UsesOf).
     internal long UsesPass { get; set; }
 
     internal int Uses { get; set; }

@@ -29,9 +29,10 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     private TapeEntry<T>[] _entries = new TapeEntry<T>[64];
     private int _entryCount;
     private Dictionary<Parameter<T>, Node<T>>? _ownGradients;
-    // Counts a pass's uses of each parameter node (UsesOf) without a list to clear: a count stamped with another tape or
-    // pass is zero.
-    private long _pass;
+    // Every pass of every tape gets its own number, so a pass counts its uses of each parameter node (UsesOf) without a
+    // list to clear and without the node holding on to the tape: a count stamped with another pass is zero.
+    private static long s_passes;
+    private long _pass = Interlocked.Increment(ref s_passes);
 
     /// <summary>Creates a tape.</summary>
     /// <param name="isRecording">Whether operations record themselves for <see cref="Backward"/>.</param>
@@ -75,9 +76,20 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>The block of the step this tape runs, for <see cref="OrderedGradients"/>.</summary>
     internal int Block { get; set; }
 
-    /// <summary>How many operations recorded since the last <see cref="Reset"/> take <paramref name="parameter"/> (a
-    /// parameter's node, or this tape's own node of one) as an input.</summary>
-    internal int UsesOf(Node<T> parameter) => parameter.UsesTape == this && parameter.UsesPass == _pass ? parameter.Uses : 0;
+    /// <summary>How many inputs of the operations recorded since the last <see cref="Reset"/> are
+    /// <paramref name="parameter"/> (a parameter's node, or this tape's own node of one), with those of
+    /// <see cref="CountUses"/>.</summary>
+    internal int UsesOf(Node<T> parameter) => parameter.UsesPass == _pass ? parameter.Uses : 0;
+
+    /// <summary>Counts uses of parameters whose gradients a recorded operation's rule writes without taking them as
+    /// inputs (a continuous flow's solve writes every parameter of its field).</summary>
+    internal void CountUses(ReadOnlySpan<Node<T>> parameters)
+    {
+        foreach (Node<T> parameter in parameters)
+        {
+            CountUse(parameter);
+        }
+    }
 
     /// <summary>Number of operations recorded since the last <see cref="Reset"/>.</summary>
     public int EntryCount => _entryCount;
@@ -85,7 +97,7 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Rewinds the arena and forgets the recorded operations; node buffers are kept for reuse.</summary>
     public void Reset()
     {
-        _pass++;
+        _pass = Interlocked.Increment(ref s_passes);
         Array.Clear(_entries, 0, _entryCount);
         _entryCount = 0;
         _nodeCount = 0;
@@ -322,9 +334,8 @@ public sealed class Tape<T> where T : unmanaged, IFloatingPointIeee754<T>
             return;
         }
 
-        if (input.UsesTape != this || input.UsesPass != _pass)
+        if (input.UsesPass != _pass)
         {
-            input.UsesTape = this;
             input.UsesPass = _pass;
             input.Uses = 0;
         }

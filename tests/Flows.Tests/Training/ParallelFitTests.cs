@@ -172,9 +172,10 @@ public sealed class ParallelFitTests
     // The blocks' gradients summed in block order, each block on a tape of its own: the definition that the running sum
     // (a block whose turn it is adds its weights' products straight into the parameters' gradients) and the reduction
     // (the blocks that ran beside an earlier one) must meet bit for bit, whichever blocks took which path.
-    private static double[][] BlockOrderSum(TransformedDistribution<double> flow, double[] data, int rows)
+    private static double[][] BlockOrderSum(TransformedDistribution<double> flow, double[] data, double[]? context, int rows)
     {
         int d = flow.Dimension;
+        int c = flow.ContextDimension;
         double[][]? sum = null;
         for (int start = 0; start < rows; start += DataParallelGradient<double>.BlockRows)
         {
@@ -186,7 +187,8 @@ public sealed class ParallelFitTests
 
             var tape = new Tape<double>(isRecording: true, isTraining: true);
             Node<double> x = tape.Constant(data.AsSpan(start * d, blockRows * d), blockRows, d);
-            tape.Backward(tape.Scale(tape.Sum(flow.DensityLn(tape, x)), -1.0 / rows));
+            Node<double>? given = context is null ? null : tape.Constant(context.AsSpan(start * c, blockRows * c), blockRows, c);
+            tape.Backward(tape.Scale(tape.Sum(flow.DensityLn(tape, x, given)), -1.0 / rows));
             if (sum is null)
             {
                 sum = [.. flow.Parameters.Select(p => p.Gradients.ToArray())];
@@ -206,28 +208,49 @@ public sealed class ParallelFitTests
         return sum!;
     }
 
-    // MAF's masked weights and RealNVP's dense ones take part in the running sum; IAF's density runs each MADE once per
-    // feature, so its weights (used several times a pass) are left to the reduction. 600 rows are 5 blocks; 1 thread
-    // runs every block in turn, 3 and 16 run blocks side by side.
+    // MAF's masked weights (masks of bands) and RealNVP's dense ones take part in the running sum, and so do a MADE's
+    // whose feature order makes masks that are not bands, and a conditional MAF's; IAF's density runs each MADE once per
+    // feature, so its weights (used several times a pass) are left to the reduction. 600 rows are 5 blocks: 1 thread
+    // runs every block in turn, 3 and 16 run blocks side by side. A MADE of 2 × 256 on 256 rows is 2 blocks whose
+    // products (2²³ multiply-adds) split their rows among 32 threads each at 64, the running sum included.
     [Theory]
     [InlineData("MAF")]
     [InlineData("RealNVP")]
     [InlineData("IAF")]
+    [InlineData("ConditionalMAF")]
+    [InlineData("MAF, masks not bands")]
+    [InlineData("MAF, split products")]
     public void DataParallelGradient_IsTheBlocksGradientsSummedInBlockOrder_BitForBit_OnAnyThreads(string name)
     {
-        TransformedDistribution<double> flow = name == "IAF"
-            ? InverseAutoregressiveFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16, 16], seed: 1)
-            : Create(name);
+        (TransformedDistribution<double> flow, int rows, int[] degrees) = name switch
+        {
+            "IAF" => (InverseAutoregressiveFlow.Create<double>(2, transforms: 2, hiddenFeatures: [16, 16], seed: 1), 600, new[] { 1, 3, 16, 1 }),
+            "MAF, masks not bands" => (new TransformedDistribution<double>(new StandardNormal<double>(3),
+                new Chain<double>(new MaskedAutoregressive<double>(3, [16, 16], order: [0, 2, 1], seed: 1))), 600, new[] { 1, 3, 16, 1 }),
+            "MAF, split products" => (MaskedAutoregressiveFlow.Create<double>(8, transforms: 2, hiddenFeatures: [256, 256], seed: 1,
+                gaussianStart: GaussianStart.None), 256, new[] { 1, 64, 2, 1 }),
+            _ => (Create(name), 600, new[] { 1, 3, 16, 1 }),
+        };
         BijectorCases.Randomized(flow.Bijector, seed: 5, scale: 0.2);
-        flow.DensityLn(Data); // initializes the Gaussian start
-        double[] data = TestData.Flatten(Data);
-        const int rows = 600;
-        double[][] expected = BlockOrderSum(flow, data, rows);
+        double[,] rowsOfData = flow.Dimension == 2 ? Data : TestData.StandardNormal(rows, flow.Dimension, seed: 2, scale: 0.5);
+        double[] data = TestData.Flatten(rowsOfData);
+        double[]? context = null;
+        if (flow.ContextDimension == 0)
+        {
+            flow.DensityLn(rowsOfData); // initializes the Gaussian start
+        }
+        else
+        {
+            flow.DensityLn(rowsOfData, ContextOf(rowsOfData));
+            context = TestData.Flatten(ContextOf(rowsOfData));
+        }
+
+        double[][] expected = BlockOrderSum(flow, data, context, rows);
 
         var gradient = new DataParallelGradient<double>(flow);
-        foreach (int degree in new[] { 1, 3, 16, 1 })
+        foreach (int degree in degrees)
         {
-            gradient.Run(data, null, 0, rows, degree);
+            gradient.Run(data, context, 0, rows, degree);
             for (int p = 0; p < expected.Length; p++)
             {
                 Assert.True(expected[p].AsSpan().SequenceEqual(flow.Parameters[p].Gradients), $"{flow.Parameters[p].Name} at {degree} threads");

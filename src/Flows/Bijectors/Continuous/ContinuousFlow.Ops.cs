@@ -71,6 +71,8 @@ public sealed partial class ContinuousFlow<T>
             // Flag 0: the solve ran forwards (0 → 1), 1: backwards (1 → 0).
             tape.Record(SolveBackward.Instance, output, input, context, parameters[0], output1: logDet, saved: probes,
                 flag: t0 == T.Zero ? 0 : 1, state: buffers);
+            // The rule writes every parameter's gradient (Distribute), not only the one it records.
+            tape.CountUses(parameters.AsSpan(1));
         }
 
         return (output, logDet);

@@ -20,8 +20,9 @@ public static partial class TapeOps
     /// own gradient and then sets that gradient to zero outside the 0/1 mask (whatever else accumulated there; on a
     /// data-parallel block's own gradient the clearing is deferred to its first reader, see
     /// <see cref="Node{T}.LeaveStaleOutside"/>, and a block that adds straight into a data-parallel step's running sum
-    /// leaves it to the step's end, see <see cref="BlockOrderedGradients{T}"/>): the masked-out weights stay inert, as with a product W ⊙ M on the tape,
-    /// without a gradient buffer for W ⊙ M and a pass to multiply it by M for every block of every step.</para></remarks>
+    /// leaves it to the step's end, see <see cref="BlockOrderedGradients{T}"/>): the masked-out weights stay inert, as
+    /// with a product W ⊙ M on the tape, without a gradient buffer for W ⊙ M and a pass to multiply it by M for every
+    /// block of every step.</para></remarks>
     internal static Node<T> Linear<T>(this Tape<T> tape, Node<T> x, Node<T> weight, Node<T>? bias, WeightMask<T>? mask, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -348,9 +348,6 @@ internal static partial class Gemm
         private T* _a;
         private nint _aRowStride;
         private nint _aColumnStride;
-        private T* _b;
-        private nint _bRowStride;
-        private nint _bColumnStride;
         private T* _c;
         private T* _bias;
         private int _ldc;
@@ -380,16 +377,12 @@ internal static partial class Gemm
             // About two shares per thread, so a helper that starts late still takes its part.
             int shares = Math.Min(2 * degree, m / SplitRowsMin);
             fixed (T* pa = a)
-            fixed (T* pb = b)
             fixed (T* pc = c)
             fixed (T* pBias = bias)
             {
                 work._a = pa;
                 work._aRowStride = aRowStride;
                 work._aColumnStride = aColumnStride;
-                work._b = pb;
-                work._bRowStride = bRowStride;
-                work._bColumnStride = bColumnStride;
                 work._c = pc;
                 work._bias = pBias;
                 work._ldc = ldc;
@@ -422,7 +415,9 @@ internal static partial class Gemm
             int rows = Math.Min(_rowsPerShare, _m - first);
             using VectorWidth.Scope width = VectorWidth.Force(_bits);
             var a = new Operand<T>(ref Unsafe.AsRef<T>(_a + (first * _aRowStride)), _aRowStride, _aColumnStride);
-            var b = new Operand<T>(ref Unsafe.AsRef<T>(_b), _bRowStride, _bColumnStride);
+            // B is packed at this width, so a share never reads the operand itself.
+            Debug.Assert(_packedB!.Bits == _bits);
+            var b = new Operand<T>(ref Unsafe.NullRef<T>(), 0, 0);
             Span<T> c = new(_c + ((nint)first * _ldc), ((rows - 1) * _ldc) + _n);
             ReadOnlySpan<T> bias = _bias is null ? default : new ReadOnlySpan<T>(_bias, _n);
             Gemm.Run(a, b, c, _ldc, rows, _k, _n, _accumulate, _depths, _neededColumns, bias, _relu, _packedB, first);

@@ -20,6 +20,29 @@ public sealed class TapeTests
         return tape.Sum(tape.Multiply(tape.Exp(node), node));
     }
 
+    // Review finding: counting a pass's uses of a parameter (for a data-parallel step's running sum) stamped the
+    // parameter's node with the tape, so a finished fit's block tapes lived as long as the flow.
+    [Fact]
+    public void ATapeThatRecordedWithAParameter_IsNotKeptAliveByIt()
+    {
+        Parameter<double> parameter = NewParameter(0.5, -1.0);
+        WeakReference tape = RecordAndBackward(parameter);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.False(tape.IsAlive);
+        GC.KeepAlive(parameter);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference RecordAndBackward(Parameter<double> parameter)
+    {
+        var tape = new Tape<double>();
+        tape.Backward(Loss(tape, parameter));
+        return new WeakReference(tape);
+    }
+
     // Issue 12: ∞/∞ made a soft-clipped ±∞ NaN, and x·(1/B) overflowing made a value near overflow 0 instead of ±B.
     [Fact]
     public void SoftClip_AtInfinityAndWhereXOverBOverflows_IsTheBound_AndNaNStaysNaN()
